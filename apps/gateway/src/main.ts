@@ -1,0 +1,1 @@
+console.log("Conduit gateway: not wired yet")

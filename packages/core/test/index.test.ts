@@ -1,0 +1,8 @@
+import { describe, expect, it } from "vitest"
+import { packageName } from "../src/index.js"
+
+describe("@conduit-llm/core", () => {
+  it("names itself", () => {
+    expect(packageName).toBe("@conduit-llm/core")
+  })
+})

@@ -1,0 +1,8 @@
+/**
+ * @conduit-llm/provider-kimi
+ *
+ * @since 0.1.0
+ */
+
+/** The npm name of this package. */
+export const packageName = "@conduit-llm/provider-kimi"

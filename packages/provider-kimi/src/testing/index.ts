@@ -1,0 +1,8 @@
+/**
+ * Test helpers of @conduit-llm/provider-kimi.
+ *
+ * @since 0.1.0
+ */
+
+/** The entry point this module is served from. */
+export const entryPoint = "@conduit-llm/provider-kimi/testing"
