@@ -10,3 +10,15 @@
  * @since 0.1.0
  */
 export * as CacheStore from "./CacheStore.js"
+/**
+ * Per-request context (request id, session id, attempt observer) shared with outer layers.
+ *
+ * @since 0.1.0
+ */
+export * as RequestContext from "./RequestContext.js"
+/**
+ * The hook through which a response cache and an idempotency store wrap model calls.
+ *
+ * @since 0.1.0
+ */
+export * as ResponseCache from "./ResponseCache.js"

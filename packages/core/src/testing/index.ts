@@ -1,8 +1,13 @@
 /**
- * Test helpers of @conduit-llm/core.
+ * Test helpers of @conduit-llm/core: recorded-fixture access, MSW handlers for OpenAI-compatible upstreams, a real
+ * Redis server for integration tests, and the provider conformance suite.
  *
  * @since 0.1.0
  */
 
-/** The entry point this module is served from. */
-export const entryPoint = "@conduit-llm/core/testing"
+/**
+ * A real `redis-server` on a free loopback port.
+ *
+ * @since 0.1.0
+ */
+export * as RedisServer from "./RedisServer.js"
