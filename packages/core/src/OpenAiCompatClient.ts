@@ -1,0 +1,544 @@
+/**
+ * The OpenAI-compatible transport: one `openai` SDK instance per provider configuration, wrapped as an Effect
+ * service.
+ *
+ * - SDK retries are off (`maxRetries: 0`): exactly one layer retries, and it is Conduit's `RetryPolicy`.
+ * - Every call gets an `AbortSignal` tied to the calling fiber: interrupting the fiber (a timeout, a client that
+ *   went away) aborts the HTTP request.
+ * - Errors go through the provider's `ErrorTable` into `effect/ai` `AiError`s (see `ProviderError`).
+ * - Streaming reads the SSE body itself (pull-based, so a slow consumer back-pressures the socket) and enforces
+ *   what the SDK does not: a first-token timeout (from the request start to the first data event), an idle timeout
+ *   between data events (keep-alive comments do not reset it), an absolute deadline, and the rule that a stream
+ *   ending without `data: [DONE]` and without a finish reason is a `truncated-stream` failure, never a short answer.
+ * - Chunks are decoded with Schema (`ChatCompletions.ChatCompletionChunk`); an error frame inside a 200 stream
+ *   (`{"error":{...}}`, or `event: error`) is classified by the same table.
+ *
+ * Sources: openai-node 7 (`client.ts` `makeStatusError`, `APIPromise.asResponse`); ../shared/TOOLCHAIN.md pitfalls 6
+ * and 7; kimi.md §3 ("until you receive data: [DONE] the message should be considered incomplete").
+ *
+ * @since 0.1.0
+ */
+import { Cause, Clock, Context, Effect, Layer, Redacted, Schema, type Scope, Stream } from "effect"
+import { AiError } from "effect/ai"
+import OpenAI from "openai"
+import * as ChatCompletions from "./ChatCompletions.js"
+import * as ProviderError from "./ProviderError.js"
+import * as Sse from "./Sse.js"
+
+// =============================================================================
+// Configuration
+// =============================================================================
+
+/**
+ * How to reach one provider.
+ *
+ * - `provider`: short name used in errors and metadata (`"kimi"`, `"glm"`).
+ * - `apiKey`: a `Redacted` key, or an effect producing one per request (Zhipu JWT mode). Never logged.
+ * - `baseURL`: e.g. `https://api.moonshot.ai/v1`.
+ * - `headers`: extra headers on every request (e.g. `User-Agent`).
+ * - `fetch`: a custom `fetch` (tests, proxies).
+ * - `errorTable`: the provider's wire-error classification.
+ * - `requestIdHeaders`: response headers carrying the provider's request id, in order of preference.
+ *
+ * @since 0.1.0
+ */
+export interface ClientConfig {
+  readonly provider: string
+  readonly apiKey: Redacted.Redacted<string> | Effect.Effect<Redacted.Redacted<string>, AiError.AiError>
+  readonly baseURL: string
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly fetch?: typeof globalThis.fetch | undefined
+  readonly errorTable: ProviderError.ErrorTable
+  readonly requestIdHeaders?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Per-attempt stream limits, in ms (`undefined`: no limit). `deadline` is an absolute time (Clock ms) by which the
+ * whole call must be done (the total timeout spans retries, so the caller computes it once).
+ *
+ * @since 0.1.0
+ */
+export interface StreamLimits {
+  readonly firstTokenMs?: number | undefined
+  readonly idleMs?: number | undefined
+  readonly deadline?: { readonly at: number; readonly totalMs: number } | undefined
+}
+
+/**
+ * A decoded body with the response's headers (lower-case keys) and the provider's request id.
+ *
+ * @since 0.1.0
+ */
+export interface WithHeaders<A> {
+  readonly body: A
+  readonly headers: Readonly<Record<string, string>>
+  readonly requestId: string | undefined
+}
+
+/**
+ * An open chat stream: the response headers, the request id (from headers, else the body's `request_id` once a
+ * chunk carried one) and the chunks. Consume `chunks` inside the scope that opened it.
+ *
+ * @since 0.1.0
+ */
+export interface ChatStream {
+  readonly headers: Readonly<Record<string, string>>
+  readonly requestId: () => string | undefined
+  readonly chunks: Stream.Stream<ChatCompletions.ChatCompletionChunk, AiError.AiError>
+}
+
+/**
+ * A provider-specific request through the same SDK instance (files, caching, tokenizers, balance).
+ *
+ * - `responseType`: `"json"` (default; decoded with `schema` when given), `"text"` or `"bytes"`.
+ * - `body` is a JSON value; for multipart uploads use {@link OpenAiCompatClientShape.use} with the SDK's helpers
+ *   (e.g. `sdk.files.create({ file: await toFile(...), purpose })`).
+ *
+ * @since 0.1.0
+ */
+export interface RequestOptions<A> {
+  readonly method: "get" | "post" | "put" | "patch" | "delete"
+  readonly path: string
+  readonly body?: unknown
+  readonly query?: Readonly<Record<string, unknown>> | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly schema?: Schema.Decoder<A> | undefined
+  readonly responseType?: "json" | "text" | "bytes" | undefined
+}
+
+/**
+ * The transport service.
+ *
+ * - `createChatCompletion`: non-streaming; fails with `AiError`.
+ * - `streamChatCompletion`: opens a stream in the caller's scope; the returned `chunks` fail with `AiError`
+ *   (including timeouts and truncation).
+ * - `request`: any other endpoint.
+ * - `use`: escape hatch to the SDK instance with abort and error mapping.
+ *
+ * @since 0.1.0
+ */
+export interface OpenAiCompatClientShape {
+  readonly config: ClientConfig
+  readonly createChatCompletion: (
+    request: ChatCompletions.WireRequest
+  ) => Effect.Effect<WithHeaders<ChatCompletions.ChatCompletion>, AiError.AiError>
+  readonly streamChatCompletion: (
+    request: ChatCompletions.WireRequest,
+    limits?: StreamLimits
+  ) => Effect.Effect<ChatStream, AiError.AiError, Scope.Scope>
+  readonly request: <A = unknown>(options: RequestOptions<A>) => Effect.Effect<WithHeaders<A>, AiError.AiError>
+  readonly use: <A>(
+    method: string,
+    f: (sdk: OpenAI, options: { readonly signal: AbortSignal }) => Promise<A>
+  ) => Effect.Effect<A, AiError.AiError>
+}
+
+/**
+ * The transport service tag. Providers wrap it in their own client service (`KimiClient`, `GlmClient`).
+ *
+ * @since 0.1.0
+ */
+export class OpenAiCompatClient extends Context.Service<OpenAiCompatClient, OpenAiCompatClientShape>()(
+  "@conduit-llm/core/OpenAiCompatClient"
+) {}
+
+// =============================================================================
+// Implementation
+// =============================================================================
+
+/** An SDK instance that keeps the raw error body (HTML 504 pages, envelopes without `error`). */
+class ConduitOpenAI extends OpenAI {
+  protected override makeStatusError(
+    status: number,
+    error: object,
+    message: string | undefined,
+    headers: Headers
+  ): InstanceType<typeof OpenAI.APIError> {
+    const made = super.makeStatusError(status, error, message, headers)
+    Object.defineProperty(made, ProviderError.rawBodyKey, {
+      value: error !== undefined && error !== null ? error : message,
+      enumerable: false
+    })
+    return made
+  }
+}
+
+const decodeChunk = Schema.decodeUnknownSync(ChatCompletions.ChatCompletionChunk)
+const decodeCompletion = Schema.decodeUnknownEffect(ChatCompletions.ChatCompletion)
+const isErrorBody = Schema.is(ChatCompletions.ErrorBody)
+
+const invalidResponse = (provider: string, method: string, description: string, requestId?: string) =>
+  AiError.make({
+    module: "OpenAiCompatClient",
+    method,
+    reason: new AiError.InvalidResponseError({
+      description,
+      metadata: { conduit: { kind: "invalid-response", provider, ...(requestId ? { requestId } : {}) } }
+    })
+  })
+
+/**
+ * Builds the service from a config.
+ *
+ * @since 0.1.0
+ */
+export const make = (config: ClientConfig): OpenAiCompatClientShape => {
+  const provider = config.provider
+  const apiKey: Effect.Effect<Redacted.Redacted<string>, AiError.AiError> = Redacted.isRedacted(config.apiKey)
+    ? Effect.succeed(config.apiKey)
+    : config.apiKey
+  const sdk = new ConduitOpenAI({
+    apiKey: "unused", // replaced per request by the Authorization header below
+    baseURL: config.baseURL,
+    maxRetries: 0,
+    timeout: 30 * 60 * 1000, // Conduit's TimeoutPolicy bounds calls; this only bounds the wait for headers
+    defaultHeaders: config.headers ?? {},
+    logLevel: "off",
+    ...(config.fetch !== undefined ? { fetch: config.fetch } : {})
+  })
+  const target = (path: string, method = "POST"): ProviderError.RequestTarget => ({
+    provider,
+    method,
+    url: `${config.baseURL.replace(/\/$/, "")}${path}`,
+    requestIdHeaders: config.requestIdHeaders
+  })
+  const authHeaders = Effect.map(apiKey, (key) => ({ Authorization: `Bearer ${Redacted.value(key)}` }))
+
+  const call = <A>(
+    method: string,
+    path: string,
+    f: (options: { readonly signal: AbortSignal; readonly headers: Record<string, string> }) => Promise<A>
+  ): Effect.Effect<A, AiError.AiError> =>
+    Effect.flatMap(authHeaders, (headers) =>
+      Effect.tryPromise({
+        try: (signal) => f({ signal, headers }),
+        catch: (error) =>
+          ProviderError.fromSdkError(error, {
+            target: target(path, method.toUpperCase()),
+            table: config.errorTable,
+            module: "OpenAiCompatClient",
+            method
+          })
+      })
+    )
+
+  const createChatCompletion = (request: ChatCompletions.WireRequest) =>
+    call("createChatCompletion", "/chat/completions", ({ signal, headers }) =>
+      sdk.chat.completions
+        .create(
+          { ...(request as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming), stream: false },
+          { signal, headers }
+        )
+        .withResponse()
+    ).pipe(
+      Effect.flatMap(({ data, response }) => {
+        const responseHeaders = ProviderError.headersToRecord(response.headers)
+        return decodeCompletion(data).pipe(
+          Effect.mapError((error) =>
+            invalidResponse(provider, "createChatCompletion", `the response body does not decode: ${error.message}`)
+          ),
+          Effect.map((body) => ({
+            body,
+            headers: responseHeaders,
+            requestId: ProviderError.requestIdFrom(responseHeaders, config.requestIdHeaders, body)
+          }))
+        )
+      })
+    )
+
+  const streamChatCompletion = (request: ChatCompletions.WireRequest, limits: StreamLimits = {}) =>
+    Effect.gen(function* () {
+      const startedAt = yield* Clock.currentTimeMillis
+      const controller = new AbortController()
+      yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
+      const body = { ...request, stream: true }
+      const open = call("streamChatCompletion", "/chat/completions", ({ signal, headers }) => {
+        signal.addEventListener("abort", () => controller.abort(), { once: true })
+        return sdk.chat.completions
+          .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal: controller.signal, headers })
+          .asResponse()
+      })
+      // The first-token limit and the deadline also bound the wait for headers.
+      const headerLimit = limitFor(limits, startedAt, startedAt, false, startedAt)
+      const response = yield* headerLimit === undefined
+        ? open
+        : open.pipe(
+            Effect.timeoutOrElse({
+              duration: Math.max(0, headerLimit.ms),
+              orElse: () =>
+                Effect.fail(ProviderError.timeout({ kind: headerLimit.kind, limitMs: headerLimit.limitMs, provider }))
+            })
+          )
+      const headers = ProviderError.headersToRecord(response.headers)
+      let requestId = ProviderError.requestIdFrom(headers, config.requestIdHeaders)
+      const reader = response.body?.getReader()
+      if (reader === undefined) {
+        return yield* invalidResponse(provider, "streamChatCompletion", "the stream response has no body", requestId)
+      }
+      yield* Effect.addFinalizer(() => Effect.promise(() => reader.cancel().catch(() => undefined)))
+
+      const decoder = Sse.makeDecoder()
+      let chunkCount = 0
+      let lastDataAt = startedAt
+      let sawDone = false
+      let sawFinish = false
+      let ended = false
+
+      const failTruncated = (detail?: string) =>
+        Effect.fail(ProviderError.truncatedStream({ provider, chunkCount, requestId, detail }))
+
+      const toChunks = (
+        events: ReadonlyArray<Sse.SseEvent>
+      ): Effect.Effect<Array<ChatCompletions.ChatCompletionChunk>, AiError.AiError> => {
+        const out: Array<ChatCompletions.ChatCompletionChunk> = []
+        for (const event of events) {
+          if (sawDone) break
+          const data = event.data.trim()
+          if (data === "[DONE]") {
+            sawDone = true
+            break
+          }
+          if (data === "") continue
+          let json: unknown
+          try {
+            json = JSON.parse(data)
+          } catch {
+            return Effect.fail(
+              invalidResponse(
+                provider,
+                "streamChatCompletion",
+                `a stream event is not JSON: ${data.length > 200 ? `${data.slice(0, 200)}…` : data}`,
+                requestId
+              )
+            )
+          }
+          if (event.event === "error" || isErrorBody(json)) {
+            const info = ProviderError.errorInfo({
+              target: target("/chat/completions"),
+              status: 200,
+              headers,
+              body: json
+            })
+            const rule = config.errorTable(info) ?? { reason: "InternalProviderError" as const }
+            return Effect.fail(
+              AiError.make({
+                module: "OpenAiCompatClient",
+                method: "streamChatCompletion",
+                reason: ProviderError.reasonFromRule(rule, { ...info, requestId: info.requestId ?? requestId })
+              })
+            )
+          }
+          let chunk: ChatCompletions.ChatCompletionChunk
+          try {
+            chunk = decodeChunk(json)
+          } catch (error) {
+            return Effect.fail(
+              invalidResponse(
+                provider,
+                "streamChatCompletion",
+                `a stream chunk does not decode: ${error instanceof Error ? error.message : String(error)}`,
+                requestId
+              )
+            )
+          }
+          chunkCount++
+          if (requestId === undefined && typeof chunk.request_id === "string") requestId = chunk.request_id
+          const choices = chunk.choices
+          if (
+            choices !== undefined &&
+            choices.some((c) => typeof c.finish_reason === "string" && c.finish_reason !== "")
+          ) {
+            sawFinish = true
+          }
+          out.push(chunk)
+        }
+        return Effect.succeed(out)
+      }
+
+      const read = Effect.tryPromise({
+        try: () => reader.read(),
+        catch: (error) => error
+      })
+
+      const pull: Effect.Effect<
+        readonly [ChatCompletions.ChatCompletionChunk, ...Array<ChatCompletions.ChatCompletionChunk>],
+        AiError.AiError | Cause.Done
+      > = Effect.gen(function* () {
+        while (true) {
+          if (ended || sawDone) {
+            ended = true
+            return yield* Cause.done()
+          }
+          const now = yield* Clock.currentTimeMillis
+          const limit = limitFor(limits, startedAt, lastDataAt, chunkCount > 0, now)
+          const next =
+            limit === undefined
+              ? yield* Effect.result(read)
+              : yield* Effect.result(
+                  read.pipe(
+                    Effect.timeoutOrElse({
+                      duration: Math.max(0, limit.ms),
+                      orElse: () => Effect.fail(new StreamTimeout(limit))
+                    })
+                  )
+                )
+          if (next._tag === "Failure") {
+            const failure = next.failure
+            if (failure instanceof StreamTimeout) {
+              return yield* Effect.fail(
+                ProviderError.timeout({
+                  kind: failure.limit.kind,
+                  limitMs: failure.limit.limitMs,
+                  provider,
+                  requestId,
+                  chunkCount
+                })
+              )
+            }
+            if (sawFinish) {
+              ended = true
+              continue
+            }
+            return yield* failTruncated(
+              `the connection failed: ${failure instanceof Error ? failure.message : String(failure)}`
+            )
+          }
+          let events: Array<Sse.SseEvent>
+          let truncatedLine = false
+          try {
+            if (next.success.done) {
+              const tail = decoder.end()
+              events = tail.events
+              truncatedLine = tail.truncatedLine
+              ended = true
+            } else {
+              events = decoder.push(next.success.value)
+            }
+          } catch (error) {
+            return yield* invalidResponse(
+              provider,
+              "streamChatCompletion",
+              `the event stream is malformed: ${error instanceof Error ? error.message : String(error)}`,
+              requestId
+            )
+          }
+          const chunks = yield* toChunks(events)
+          if (chunks.length > 0) {
+            lastDataAt = yield* Clock.currentTimeMillis
+            return chunks as unknown as readonly [
+              ChatCompletions.ChatCompletionChunk,
+              ...Array<ChatCompletions.ChatCompletionChunk>
+            ]
+          }
+          if (ended && !sawDone && !sawFinish) {
+            return yield* failTruncated(truncatedLine ? "the last event was cut off mid-line" : undefined)
+          }
+        }
+      })
+
+      const chatStream: ChatStream = {
+        headers,
+        requestId: () => requestId,
+        chunks: Stream.fromPull(Effect.succeed(pull))
+      }
+      return chatStream
+    })
+
+  const request = <A>(options: RequestOptions<A>) =>
+    call(`request ${options.method.toUpperCase()} ${options.path}`, options.path, async ({ signal, headers }) => {
+      const sdkOptions = {
+        ...(options.body !== undefined ? { body: options.body } : {}),
+        ...(options.query !== undefined ? { query: options.query } : {}),
+        headers: { ...headers, ...(options.headers ?? {}) },
+        signal,
+        ...(options.responseType === "text" || options.responseType === "bytes" ? { __binaryResponse: true } : {})
+      }
+      const { data, response } = await sdk[options.method](options.path, sdkOptions as never).withResponse()
+      let body: unknown = data
+      if (options.responseType === "text") body = await (data as unknown as Response).text()
+      if (options.responseType === "bytes") body = new Uint8Array(await (data as unknown as Response).arrayBuffer())
+      return { body, headers: ProviderError.headersToRecord(response.headers) }
+    }).pipe(
+      Effect.flatMap(({ body, headers }) => {
+        const requestId = ProviderError.requestIdFrom(headers, config.requestIdHeaders, body)
+        if (options.schema === undefined) return Effect.succeed({ body: body as A, headers, requestId })
+        return Schema.decodeUnknownEffect(options.schema)(body).pipe(
+          Effect.mapError((error) =>
+            invalidResponse(
+              provider,
+              `request ${options.path}`,
+              `the response does not decode: ${error.message}`,
+              requestId
+            )
+          ),
+          Effect.map((decoded) => ({ body: decoded as A, headers, requestId }))
+        )
+      })
+    )
+
+  const use = <A>(method: string, f: (sdk: OpenAI, options: { readonly signal: AbortSignal }) => Promise<A>) =>
+    Effect.flatMap(authHeaders, (headers) => {
+      const withKey = sdk.withOptions({ defaultHeaders: { ...(config.headers ?? {}), ...headers } })
+      return Effect.tryPromise({
+        try: (signal) => f(withKey, { signal }),
+        catch: (error) =>
+          ProviderError.fromSdkError(error, {
+            target: target(`/${method}`),
+            table: config.errorTable,
+            module: "OpenAiCompatClient",
+            method
+          })
+      })
+    })
+
+  return {
+    config,
+    createChatCompletion,
+    streamChatCompletion,
+    request,
+    use
+  }
+}
+
+class StreamTimeout {
+  constructor(readonly limit: Limit) {}
+}
+
+interface Limit {
+  readonly kind: ProviderError.TimeoutKind
+  /** Time left, in ms, from now. */
+  readonly ms: number
+  /** The configured value, for the message. */
+  readonly limitMs: number
+}
+
+/** The tightest applicable limit for the next wait: time left in ms from `now` (Clock ms). */
+const limitFor = (
+  limits: StreamLimits,
+  startedAt: number,
+  lastDataAt: number,
+  started: boolean,
+  now: number
+): Limit | undefined => {
+  const candidates: Array<Limit> = []
+  if (!started && limits.firstTokenMs !== undefined) {
+    candidates.push({ kind: "firstToken", ms: startedAt + limits.firstTokenMs - now, limitMs: limits.firstTokenMs })
+  }
+  if (started && limits.idleMs !== undefined) {
+    candidates.push({ kind: "idle", ms: lastDataAt + limits.idleMs - now, limitMs: limits.idleMs })
+  }
+  if (limits.deadline !== undefined) {
+    candidates.push({ kind: "total", ms: limits.deadline.at - now, limitMs: limits.deadline.totalMs })
+  }
+  let tightest: Limit | undefined
+  for (const candidate of candidates) if (tightest === undefined || candidate.ms < tightest.ms) tightest = candidate
+  return tightest
+}
+
+/**
+ * A layer from a config.
+ *
+ * @since 0.1.0
+ */
+export const layer = (config: ClientConfig): Layer.Layer<OpenAiCompatClient> =>
+  Layer.succeed(OpenAiCompatClient, make(config))

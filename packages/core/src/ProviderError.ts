@@ -1,0 +1,641 @@
+/**
+ * The error taxonomy: every failure of a model call is an `effect/ai` `AiError`, whose `reason` says what happened
+ * and whose `reason.metadata.conduit` says the rest (provider, HTTP status, wire type/code, request id, Retry-After,
+ * which timeout fired).
+ *
+ * - Each provider supplies one {@link ErrorTable}: a function from the wire error (status, `error.type`,
+ *   `error.code`, headers) to an {@link ErrorRule}. Tables classify by type and code, never by message text
+ *   (Zhipu's messages come in Chinese or English for the same code).
+ * - {@link fromSdkError} turns anything the `openai` SDK throws (`APIError` with status, headers and body;
+ *   `APIConnectionError`; aborts) into an `AiError` through that table.
+ * - Failures Conduit itself detects are `AiError`s too, so `effect/ai` (Chat, ExecutionPlan) handles them:
+ *   {@link timeout} (first-token, idle, total: `InternalProviderError` with `conduit.kind = "timeout"`) and
+ *   {@link truncatedStream} (`InvalidResponseError` with `conduit.kind = "truncated-stream"`).
+ * - {@link isRetryable} is the one retry classifier of the stack: rate limits, overload, 5xx, network errors and
+ *   first-token timeouts are retryable; quota and balance exhaustion, auth, invalid requests and content policy
+ *   never are, whatever HTTP status they came with (quota errors often arrive as 429).
+ * - {@link describe} flattens an error for the gateway and the Promise face.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Predicate } from "effect"
+import { AiError } from "effect/ai"
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+
+// =============================================================================
+// Metadata
+// =============================================================================
+
+/**
+ * What Conduit records in `reason.metadata.conduit` (JSON only).
+ *
+ * - `kind`: `"http"` (an HTTP error response), `"network"`, `"timeout"`, `"truncated-stream"`, `"stream-error"`
+ *   (an error frame inside a 200 stream), `"preflight"` (refused before sending), or a provider/package specific
+ *   kind such as `"idempotency-conflict"`.
+ * - `retryable`: overrides the reason's default retryability (see {@link isRetryable}).
+ * - `retryAfterMs`: the server's advice in ms (from `retry-after-ms`, `retry-after`, `x-retry-after`).
+ * - `timeout` / `limitMs`: which timeout fired and its value in ms.
+ * - `contextLength`: the provider said the prompt does not fit the context window.
+ *
+ * @since 0.1.0
+ */
+export interface ConduitErrorMetadata {
+  readonly kind: string
+  readonly provider?: string | undefined
+  readonly status?: number | undefined
+  readonly type?: string | undefined
+  readonly code?: string | undefined
+  readonly requestId?: string | undefined
+  readonly retryable?: boolean | undefined
+  readonly retryAfterMs?: number | undefined
+  readonly timeout?: TimeoutKind | undefined
+  readonly limitMs?: number | undefined
+  readonly chunkCount?: number | undefined
+  readonly contextLength?: boolean | undefined
+  readonly [key: string]: unknown
+}
+
+/**
+ * The three stream timeouts (see `TimeoutPolicy`).
+ *
+ * @since 0.1.0
+ */
+export type TimeoutKind = "firstToken" | "idle" | "total"
+
+const stripUndefined = (record: Record<string, unknown>): Record<string, AiError.ProviderMetadata[string]> => {
+  const out: Record<string, AiError.ProviderMetadata[string]> = {}
+  for (const [key, value] of Object.entries(record)) {
+    if (value !== undefined) out[key] = value as AiError.ProviderMetadata[string]
+  }
+  return out
+}
+
+const metadataOf = (conduit: ConduitErrorMetadata): AiError.ProviderMetadata => ({
+  conduit: stripUndefined(conduit) as AiError.ProviderMetadata[string]
+})
+
+/**
+ * Reads `metadata.conduit` of an error or reason, if it has one.
+ *
+ * @since 0.1.0
+ */
+export const conduitMetadata = (error: AiError.AiError | AiError.AiErrorReason): ConduitErrorMetadata | undefined => {
+  const reason = AiError.isAiError(error) ? error.reason : error
+  const metadata = (reason as { readonly metadata?: AiError.ProviderMetadata }).metadata
+  const conduit = metadata?.conduit
+  return Predicate.isObject(conduit) && typeof (conduit as { kind?: unknown }).kind === "string"
+    ? (conduit as unknown as ConduitErrorMetadata)
+    : undefined
+}
+
+// =============================================================================
+// Wire error info and provider tables
+// =============================================================================
+
+/**
+ * A wire error as a provider table sees it.
+ *
+ * - `status`: HTTP status.
+ * - `type` / `code`: `error.type` (Moonshot) and `error.code` as a string (Zhipu sends `"1113"` or `1113`).
+ * - `message`: for descriptions only; tables must not classify on it.
+ * - `headers`: lower-cased response headers. `body`: the raw body text when known.
+ * - `requestId`: from the provider's request-id header or body.
+ * - `retryAfter`: parsed server advice (see {@link retryAfterFromHeaders}).
+ *
+ * @since 0.1.0
+ */
+export interface ErrorInfo {
+  readonly provider: string
+  readonly method: string
+  readonly url: string
+  readonly status: number
+  readonly type: string | undefined
+  readonly code: string | undefined
+  readonly message: string | undefined
+  readonly param: string | undefined
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string | undefined
+  readonly requestId: string | undefined
+  readonly retryAfter: Duration.Duration | undefined
+}
+
+/**
+ * The classification a table returns. `reason` names the `effect/ai` reason; the other fields refine it.
+ *
+ * - `authKind`: for `AuthenticationError` (default `"InvalidKey"` for 401, `"InsufficientPermissions"` for 403).
+ * - `retryable`: force retryability (e.g. `InternalProviderError` for a permanent server-side failure: `false`).
+ * - `contextLength`: an `InvalidRequestError` meaning "prompt too long" (the gateway answers
+ *   `context_length_exceeded`).
+ * - `description`: replaces the provider's message (for example to explain a gate).
+ *
+ * @since 0.1.0
+ */
+export interface ErrorRule {
+  readonly reason:
+    | "RateLimitError"
+    | "QuotaExhaustedError"
+    | "AuthenticationError"
+    | "ContentPolicyError"
+    | "InvalidRequestError"
+    | "InternalProviderError"
+    | "InvalidResponseError"
+    | "UnknownError"
+  readonly authKind?: "InvalidKey" | "ExpiredKey" | "MissingKey" | "InsufficientPermissions" | "Unknown" | undefined
+  readonly retryable?: boolean | undefined
+  readonly contextLength?: boolean | undefined
+  readonly description?: string | undefined
+}
+
+/**
+ * A provider's mapping from wire errors to rules; `undefined` falls back to {@link defaultRule}.
+ *
+ * @since 0.1.0
+ */
+export type ErrorTable = (info: ErrorInfo) => ErrorRule | undefined
+
+/**
+ * The fallback by HTTP status alone: 400/404/409/413/422 invalid request, 401 invalid key, 403 insufficient
+ * permissions, 408 and 429 rate limit, 5xx internal provider error (retryable), anything else unknown.
+ *
+ * @since 0.1.0
+ */
+export const defaultRule = (status: number): ErrorRule => {
+  if (status === 401) return { reason: "AuthenticationError", authKind: "InvalidKey" }
+  if (status === 403) return { reason: "AuthenticationError", authKind: "InsufficientPermissions" }
+  if (status === 408 || status === 429) return { reason: "RateLimitError" }
+  if (status >= 500) return { reason: "InternalProviderError" }
+  if (status >= 400 && status < 500) return { reason: "InvalidRequestError" }
+  return { reason: "UnknownError" }
+}
+
+const redactHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(headers)) {
+    out[key] = /authorization|cookie|api-key|token/i.test(key) ? "<redacted>" : value
+  }
+  return out
+}
+
+const truncate = (text: string | undefined, max = 2_000): string | undefined =>
+  text === undefined ? undefined : text.length > max ? `${text.slice(0, max)}…` : text
+
+/**
+ * Builds the `effect/ai` reason for a classified wire error, with HTTP context (headers redacted, body truncated
+ * to 2,000 characters) and `metadata.conduit`.
+ *
+ * @since 0.1.0
+ */
+export const reasonFromRule = (rule: ErrorRule, info: ErrorInfo): AiError.AiErrorReason => {
+  const retryAfterMs = info.retryAfter === undefined ? undefined : Duration.toMillis(info.retryAfter)
+  const metadata = metadataOf({
+    kind: "http",
+    provider: info.provider,
+    status: info.status,
+    type: info.type,
+    code: info.code,
+    requestId: info.requestId,
+    retryable: rule.retryable,
+    retryAfterMs,
+    contextLength: rule.contextLength
+  })
+  const http = {
+    response: { status: info.status, headers: redactHeaders(info.headers) },
+    ...(info.body !== undefined ? { body: truncate(info.body) } : {})
+  }
+  const description = AiError.buildErrorDescription({
+    status: info.status,
+    message: rule.description ?? info.message,
+    method: info.method,
+    url: info.url,
+    errorCode: info.code,
+    errorType: info.type,
+    requestId: info.requestId,
+    body: truncate(info.body, 200)
+  })
+  switch (rule.reason) {
+    case "RateLimitError":
+      return new AiError.RateLimitError({
+        ...(info.retryAfter !== undefined ? { retryAfter: info.retryAfter } : {}),
+        metadata: { ...metadata, description },
+        http
+      })
+    case "QuotaExhaustedError":
+      return new AiError.QuotaExhaustedError({ metadata: { ...metadata, description }, http })
+    case "AuthenticationError":
+      return new AiError.AuthenticationError({
+        kind: rule.authKind ?? (info.status === 403 ? "InsufficientPermissions" : "InvalidKey"),
+        description,
+        metadata,
+        http
+      })
+    case "ContentPolicyError":
+      return new AiError.ContentPolicyError({ description, metadata, http })
+    case "InvalidRequestError":
+      return new AiError.InvalidRequestError({
+        description,
+        ...(info.param !== undefined ? { parameter: info.param } : {}),
+        ...(rule.contextLength ? { constraint: "context_length_exceeded" } : {}),
+        metadata,
+        http
+      })
+    case "InternalProviderError":
+      return new AiError.InternalProviderError({ description, metadata, http })
+    case "InvalidResponseError":
+      return new AiError.InvalidResponseError({ description, metadata, http })
+    case "UnknownError":
+      return new AiError.UnknownError({ description, metadata, http })
+  }
+}
+
+// =============================================================================
+// Retry-After
+// =============================================================================
+
+/**
+ * Parses the server's retry advice: `retry-after-ms` (milliseconds), then `retry-after` (seconds, fractional
+ * allowed, or an HTTP date), then Moonshot's `x-retry-after` (seconds). Negative, unparseable or past values give
+ * `undefined`. `now` is the current time in ms (for HTTP dates).
+ *
+ * @since 0.1.0
+ */
+export const retryAfterFromHeaders = (
+  headers: Readonly<Record<string, string>>,
+  now: number = Date.now()
+): Duration.Duration | undefined => {
+  const ms = headers["retry-after-ms"]
+  if (ms !== undefined) {
+    const value = Number(ms)
+    if (ms.trim() !== "" && Number.isFinite(value) && value >= 0) return Duration.millis(value)
+  }
+  for (const name of ["retry-after", "x-retry-after"]) {
+    const raw = headers[name]
+    if (raw === undefined || raw.trim() === "") continue
+    const seconds = Number(raw)
+    if (Number.isFinite(seconds)) {
+      if (seconds >= 0) return Duration.millis(seconds * 1000)
+      continue
+    }
+    const date = Date.parse(raw)
+    if (Number.isFinite(date) && date >= now) return Duration.millis(date - now)
+  }
+  return undefined
+}
+
+/**
+ * The retry advice an error carries (`RateLimitError.retryAfter`, else `metadata.conduit.retryAfterMs`).
+ *
+ * @since 0.1.0
+ */
+export const retryAfterOf = (error: AiError.AiError): Duration.Duration | undefined => {
+  if (error.reason._tag === "RateLimitError" && error.reason.retryAfter !== undefined) return error.reason.retryAfter
+  const ms = conduitMetadata(error)?.retryAfterMs
+  return typeof ms === "number" ? Duration.millis(ms) : undefined
+}
+
+// =============================================================================
+// SDK errors
+// =============================================================================
+
+/**
+ * Where a request was going, for error context.
+ *
+ * @since 0.1.0
+ */
+export interface RequestTarget {
+  readonly provider: string
+  readonly method: string
+  readonly url: string
+  /** Names of response headers that carry the provider's request id, in order of preference. */
+  readonly requestIdHeaders?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Headers of a fetch `Headers`-like object as a plain record with lower-case keys.
+ *
+ * @since 0.1.0
+ */
+export const headersToRecord = (headers: Headers | undefined | null): Record<string, string> => {
+  const out: Record<string, string> = {}
+  headers?.forEach((value, key) => {
+    out[key.toLowerCase()] = value
+  })
+  return out
+}
+
+/**
+ * The provider's request id from response headers (`x-request-id` and the provider's own names, e.g. Moonshot's
+ * `msh-request-id`) or from a body `request_id`.
+ *
+ * @since 0.1.0
+ */
+export const requestIdFrom = (
+  headers: Readonly<Record<string, string>>,
+  names: ReadonlyArray<string> | undefined,
+  body?: unknown
+): string | undefined => {
+  for (const name of [...(names ?? []), "x-request-id", "request-id"]) {
+    const value = headers[name]
+    if (value !== undefined && value !== "") return value
+  }
+  if (Predicate.isObject(body)) {
+    const direct = (body as { request_id?: unknown }).request_id
+    if (typeof direct === "string") return direct
+    const nested = (body as { error?: { request_id?: unknown } }).error?.request_id
+    if (typeof nested === "string") return nested
+  }
+  return undefined
+}
+
+/**
+ * The raw error body the SDK saw (kept by core's transport; see `OpenAiCompatClient`).
+ *
+ * @since 0.1.0
+ */
+export const rawBodyKey: unique symbol = Symbol.for("@conduit-llm/core/rawErrorBody")
+
+/**
+ * Builds the {@link ErrorInfo} of an HTTP error from its parts (used for SDK errors and for error frames inside
+ * streams).
+ *
+ * @since 0.1.0
+ */
+export const errorInfo = (params: {
+  readonly target: RequestTarget
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: unknown
+  readonly bodyText?: string | undefined
+  readonly now?: number | undefined
+}): ErrorInfo => {
+  const body = params.body
+  const envelope = Predicate.isObject(body)
+    ? Predicate.isObject((body as { error?: unknown }).error)
+      ? (body as { error: Record<string, unknown> }).error
+      : (body as Record<string, unknown>)
+    : undefined
+  const asString = (value: unknown) =>
+    typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined
+  return {
+    provider: params.target.provider,
+    method: params.target.method,
+    url: params.target.url,
+    status: params.status,
+    type: asString(envelope?.type) || undefined,
+    code: asString(envelope?.code) || undefined,
+    message: asString(envelope?.message) ?? asString(envelope?.msg),
+    param: asString(envelope?.param),
+    headers: params.headers,
+    body: params.bodyText ?? (body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body)),
+    requestId: requestIdFrom(params.headers, params.target.requestIdHeaders, body),
+    retryAfter: retryAfterFromHeaders(params.headers, params.now)
+  }
+}
+
+/**
+ * Converts anything the `openai` SDK (or a `fetch` under it) throws into an `AiError`:
+ * `APIError` with a status goes through the provider's `table` (then {@link defaultRule});
+ * `APIConnectionError` / `APIConnectionTimeoutError` become a retryable `NetworkError`;
+ * `APIUserAbortError` an `UnknownError` (`conduit.kind = "aborted"`); anything else an `UnknownError` (not retryable).
+ *
+ * @since 0.1.0
+ */
+export const fromSdkError = (
+  error: unknown,
+  params: {
+    readonly target: RequestTarget
+    readonly table: ErrorTable
+    readonly module: string
+    readonly method: string
+  }
+): AiError.AiError => {
+  const { target, module, method } = params
+  if (AiError.isAiError(error)) return error
+  const make = (reason: AiError.AiErrorReason) => AiError.make({ module, method, reason })
+  if (error instanceof APIUserAbortError) {
+    return make(
+      new AiError.UnknownError({
+        description: "the request was aborted",
+        metadata: metadataOf({ kind: "aborted", provider: target.provider })
+      })
+    )
+  }
+  if (error instanceof APIConnectionError || error instanceof APIConnectionTimeoutError) {
+    const cause = (error as { cause?: unknown }).cause
+    return make(
+      new AiError.NetworkError({
+        reason: "TransportError",
+        method: target.method,
+        url: target.url,
+        description: `${error.message}${cause instanceof Error ? `: ${cause.message}` : ""}`,
+        cause: error
+      })
+    )
+  }
+  if (error instanceof APIError && typeof error.status === "number") {
+    const headers = headersToRecord(error.headers)
+    const raw = (error as unknown as Record<symbol, unknown>)[rawBodyKey]
+    const body = raw !== undefined ? raw : error.error !== undefined ? { error: error.error } : undefined
+    const info = errorInfo({
+      target,
+      status: error.status,
+      headers,
+      body: typeof raw === "string" ? (safeJson(raw) ?? raw) : body,
+      bodyText: typeof raw === "string" ? raw : undefined
+    })
+    const rule = params.table(info) ?? defaultRule(info.status)
+    return make(reasonFromRule(rule, info))
+  }
+  return make(
+    new AiError.UnknownError({
+      description: error instanceof Error ? error.message : String(error),
+      metadata: metadataOf({ kind: "unknown", provider: target.provider })
+    })
+  )
+}
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+// =============================================================================
+// Conduit's own failures
+// =============================================================================
+
+const describeTimeout = (kind: TimeoutKind, limitMs: number): string =>
+  kind === "firstToken"
+    ? `no first chunk within the first-token timeout of ${limitMs} ms`
+    : kind === "idle"
+      ? `no chunk for ${limitMs} ms (idle timeout between chunks)`
+      : `the request did not complete within the total timeout of ${limitMs} ms`
+
+/**
+ * A timeout fired. `InternalProviderError` (the provider did not deliver in time) with
+ * `conduit = { kind: "timeout", timeout, limitMs }`; a first-token timeout is retryable (nothing reached the
+ * caller), an idle or total timeout is not.
+ *
+ * @since 0.1.0
+ */
+export const timeout = (params: {
+  readonly kind: TimeoutKind
+  readonly limitMs: number
+  readonly provider: string
+  readonly requestId?: string | undefined
+  readonly chunkCount?: number | undefined
+  readonly module?: string | undefined
+  readonly method?: string | undefined
+}): AiError.AiError =>
+  AiError.make({
+    module: params.module ?? "OpenAiCompatClient",
+    method: params.method ?? "streamChatCompletion",
+    reason: new AiError.InternalProviderError({
+      description: describeTimeout(params.kind, params.limitMs),
+      metadata: metadataOf({
+        kind: "timeout",
+        provider: params.provider,
+        timeout: params.kind,
+        limitMs: params.limitMs,
+        requestId: params.requestId,
+        chunkCount: params.chunkCount,
+        retryable: params.kind === "firstToken"
+      })
+    })
+  })
+
+/**
+ * A stream ended without `data: [DONE]` and without a finish reason: the answer is incomplete.
+ * `InvalidResponseError` with `conduit = { kind: "truncated-stream", chunkCount }`.
+ *
+ * @since 0.1.0
+ */
+export const truncatedStream = (params: {
+  readonly provider: string
+  readonly chunkCount: number
+  readonly requestId?: string | undefined
+  readonly detail?: string | undefined
+}): AiError.AiError =>
+  AiError.make({
+    module: "OpenAiCompatClient",
+    method: "streamChatCompletion",
+    reason: new AiError.InvalidResponseError({
+      description: `the stream ended after ${params.chunkCount} chunk(s) without [DONE] or a finish reason${
+        params.detail ? ` (${params.detail})` : ""
+      }: the answer is incomplete`,
+      metadata: metadataOf({
+        kind: "truncated-stream",
+        provider: params.provider,
+        chunkCount: params.chunkCount,
+        requestId: params.requestId,
+        retryable: true
+      })
+    })
+  })
+
+/**
+ * A request refused before any HTTP call (a sampling value the model pins, too many stop words, a prompt that
+ * cannot fit the context window, a retired model): `InvalidRequestError` with `conduit.kind = "preflight"`.
+ *
+ * @since 0.1.0
+ */
+export const invalidRequest = (params: {
+  readonly provider: string
+  readonly description: string
+  readonly parameter?: string | undefined
+  readonly contextLength?: boolean | undefined
+  readonly module?: string | undefined
+  readonly method?: string | undefined
+  readonly kind?: string | undefined
+}): AiError.AiError =>
+  AiError.make({
+    module: params.module ?? "LanguageModel",
+    method: params.method ?? "prepareRequest",
+    reason: new AiError.InvalidRequestError({
+      description: params.description,
+      ...(params.parameter !== undefined ? { parameter: params.parameter } : {}),
+      ...(params.contextLength ? { constraint: "context_length_exceeded" } : {}),
+      metadata: metadataOf({
+        kind: params.kind ?? "preflight",
+        provider: params.provider,
+        contextLength: params.contextLength
+      })
+    })
+  })
+
+// =============================================================================
+// Classification
+// =============================================================================
+
+/**
+ * Whether retrying can help. `metadata.conduit.retryable` decides when set; otherwise rate limits, internal
+ * provider errors (5xx, overload) and transport errors are retryable and everything else is not (quota, auth,
+ * invalid request, content policy, invalid output, tool errors).
+ *
+ * @since 0.1.0
+ */
+export const isRetryable = (error: AiError.AiError): boolean => {
+  const override = conduitMetadata(error)?.retryable
+  if (typeof override === "boolean") return override
+  switch (error.reason._tag) {
+    case "RateLimitError":
+    case "InternalProviderError":
+      return true
+    case "NetworkError":
+      return error.reason.reason === "TransportError"
+    default:
+      return false
+  }
+}
+
+/**
+ * A flat view of an error for HTTP mapping and the Promise face.
+ *
+ * @since 0.1.0
+ */
+export interface ErrorSummary {
+  readonly reason: AiError.AiErrorReason["_tag"]
+  readonly message: string
+  readonly retryable: boolean
+  readonly kind: string | undefined
+  readonly provider: string | undefined
+  readonly status: number | undefined
+  readonly type: string | undefined
+  readonly code: string | undefined
+  readonly requestId: string | undefined
+  readonly retryAfterMs: number | undefined
+  readonly timeout: TimeoutKind | undefined
+  readonly limitMs: number | undefined
+  readonly contextLength: boolean
+}
+
+/**
+ * Summarizes an `AiError`.
+ *
+ * @since 0.1.0
+ */
+export const describe = (error: AiError.AiError): ErrorSummary => {
+  const conduit = conduitMetadata(error)
+  const retryAfter = retryAfterOf(error)
+  const description =
+    (error.reason as { description?: string }).description ??
+    (error.reason as { metadata?: { description?: unknown } }).metadata?.description
+  return {
+    reason: error.reason._tag,
+    message: typeof description === "string" ? description : error.reason.message,
+    retryable: isRetryable(error),
+    kind: conduit?.kind,
+    provider: conduit?.provider,
+    status: conduit?.status,
+    type: conduit?.type,
+    code: conduit?.code,
+    requestId: conduit?.requestId,
+    retryAfterMs: retryAfter === undefined ? undefined : Duration.toMillis(retryAfter),
+    timeout: conduit?.timeout,
+    limitMs: conduit?.limitMs,
+    contextLength:
+      conduit?.contextLength === true ||
+      (error.reason._tag === "InvalidRequestError" && error.reason.constraint === "context_length_exceeded")
+  }
+}
