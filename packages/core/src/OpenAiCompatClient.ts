@@ -344,10 +344,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
           chunkCount++
           if (requestId === undefined && typeof chunk.request_id === "string") requestId = chunk.request_id
           const choices = chunk.choices
-          if (
-            choices !== undefined &&
-            choices.some((c) => typeof c.finish_reason === "string" && c.finish_reason !== "")
-          ) {
+          if (choices?.some((c) => typeof c.finish_reason === "string" && c.finish_reason !== "")) {
             sawFinish = true
           }
           out.push(chunk)

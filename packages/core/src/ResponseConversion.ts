@@ -297,7 +297,7 @@ export const makeAssembler = (options: ConversionOptions = {}): Assembler => {
         if (toolCalls !== undefined && toolCalls !== null && toolCalls.length > 0) {
           endReasoning(out)
           endText(out)
-          toolCalls.forEach((toolCall, position) => toolDelta(toolCall, position, out))
+          for (const [position, toolCall] of toolCalls.entries()) toolDelta(toolCall, position, out)
         }
       }
       if (options.extraParts) out.push(...(options.extraParts(chunk) as Array<Response.StreamPartEncoded>))
