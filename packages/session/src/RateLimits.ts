@@ -1,0 +1,313 @@
+/**
+ * Requests-per-minute and tokens-per-minute limits per key (a caller, an API key id, a tenant) and per model, on
+ * `effect/persistence`'s `RateLimiter`.
+ *
+ * - `layer(config)` keeps the counters in memory (one process).
+ * - `layerRedis(config)` keeps them in Redis, so several instances (gateways) share one limit. It needs effect's
+ *   `Redis` service, e.g. `NodeRedis.layer({ url })` from `@effect/platform-node`.
+ * - `layerFromRateLimiter(config)` uses whatever `RateLimiter` the context holds.
+ *
+ * Semantics (the `RateLimiter` "fixed-window" algorithm): a counter per limit and subject is incremented by each
+ * request (1 for requests, the token estimate for tokens); every unit consumed extends the counter's life by
+ * `60 s / limit`, and the counter resets when it expires. A request that would take a counter over its limit is
+ * refused with `RateLimitExceededError`, whose `retryAfterMs` is the time until that counter resets, and consumes
+ * nothing. A request is checked against every limit that applies to it (key requests, key tokens, model requests,
+ * model tokens, in that order); when a later check refuses it, what the earlier checks consumed is given back.
+ *
+ * Tokens: the caller supplies an estimate up front (`tokens`), which is what the check consumes. After the call,
+ * `Reservation.reportUsage(actual)` settles the difference: an overrun is charged even if it takes the counter over
+ * the limit (later requests then wait longer), an underrun is refunded. `Reservation.refund` gives everything back,
+ * for a request that never reached the upstream (the session manager does this for requests refused by its queue).
+ * Refunds are consumptions of negative amounts, applied to the current counter: if the counter has already reset,
+ * they have nothing left to give back. An estimate larger than a tokens-per-minute limit can never pass and is
+ * refused with `retryAfterMs` = 60,000.
+ *
+ * Keys are stored as `<prefix>key:<key>:rpm|tpm` and `<prefix>model:<model>:rpm|tpm`: pass an identifier (a key id,
+ * a hash), never a secret.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Layer, Schema } from "effect"
+import { RateLimiter, type Redis } from "effect/persistence"
+
+/**
+ * Limits for one subject (a key or a model). A missing field means no limit of that kind.
+ *
+ * @since 0.1.0
+ */
+export interface Limit {
+  /** Requests per minute. */
+  readonly requestsPerMinute?: number | undefined
+  /** Tokens per minute (estimates, settled with `reportUsage`). */
+  readonly tokensPerMinute?: number | undefined
+}
+
+/**
+ * Which limits apply: `perKey` / `perModel` for every key / model, overridden for some by `keys` / `models`.
+ *
+ * @since 0.1.0
+ */
+export interface Config {
+  /** Default limits of every key. */
+  readonly perKey?: Limit | undefined
+  /** Default limits of every model. */
+  readonly perModel?: Limit | undefined
+  /** Limits of particular keys (replace `perKey` for them). */
+  readonly keys?: Readonly<Record<string, Limit>> | undefined
+  /** Limits of particular models (replace `perModel` for them). */
+  readonly models?: Readonly<Record<string, Limit>> | undefined
+  /** Prefix of the store keys (default `"conduit:ratelimit:"`). */
+  readonly prefix?: string | undefined
+}
+
+/**
+ * One request to check: who sends it (`key`), to which `model`, with an estimate of its `tokens` (input plus
+ * expected output). Missing parts are not checked.
+ *
+ * @since 0.1.0
+ */
+export interface Request {
+  readonly key?: string | undefined
+  readonly model?: string | undefined
+  /** Estimated tokens (default 0: tokens limits are not checked). */
+  readonly tokens?: number | undefined
+}
+
+/**
+ * A limit was reached. `retryAfterMs` is the time until the counter that refused the request resets.
+ *
+ * @since 0.1.0
+ */
+export class RateLimitExceededError extends Schema.TaggedError<RateLimitExceededError>()("RateLimitExceededError", {
+  /** Whether a key limit or a model limit refused the request. */
+  scope: Schema.Literals(["key", "model"]),
+  /** The key or model. */
+  subject: Schema.String,
+  /** Which limit: requests per minute or tokens per minute. */
+  kind: Schema.Literals(["requests", "tokens"]),
+  /** The limit (per minute). */
+  limit: Schema.Number,
+  /** Time until a retry can pass (ms). */
+  retryAfterMs: Schema.Number
+}) {
+  override get message(): string {
+    return `Rate limit of ${this.limit} ${this.kind} per minute reached for ${this.scope} ${this.subject}; retry in ${this.retryAfterMs} ms`
+  }
+}
+
+/**
+ * The store behind the limits (Redis) could not be reached or answered with an error.
+ *
+ * @since 0.1.0
+ */
+export class RateLimitStoreError extends Schema.TaggedError<RateLimitStoreError>()("RateLimitStoreError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
+ * What an accepted request consumed, to settle afterwards. Both methods act at most once; later calls do nothing.
+ *
+ * @since 0.1.0
+ */
+export interface Reservation {
+  /** The token estimate that was consumed. */
+  readonly tokens: number
+  /**
+   * Settles the tokens limits with the actual usage: charges `actualTokens - tokens` when positive (never fails on
+   * the limit), refunds it when negative.
+   */
+  readonly reportUsage: (actualTokens: number) => Effect.Effect<void, RateLimitStoreError>
+  /** Gives back everything consumed (requests and tokens), for a request that never reached the upstream. */
+  readonly refund: Effect.Effect<void, RateLimitStoreError>
+}
+
+/**
+ * The rate limits service.
+ *
+ * @since 0.1.0
+ */
+export class RateLimits extends Context.Service<
+  RateLimits,
+  {
+    /**
+     * Checks and consumes every limit that applies to `request`. Fails with `RateLimitExceededError` (nothing
+     * consumed) or `RateLimitStoreError`.
+     */
+    readonly acquire: (request: Request) => Effect.Effect<Reservation, RateLimitExceededError | RateLimitStoreError>
+  }
+>()("@conduit-llm/session/RateLimits") {}
+
+interface Check {
+  readonly scope: "key" | "model"
+  readonly subject: string
+  readonly kind: "requests" | "tokens"
+  readonly limit: number
+  readonly storeKey: string
+  readonly amount: number
+}
+
+const window = Duration.minutes(1)
+
+const storeError = (error: RateLimiter.RateLimiterError): RateLimitStoreError =>
+  new RateLimitStoreError({ message: error.message, cause: error })
+
+const noopReservation = (tokens: number): Reservation => ({
+  tokens,
+  reportUsage: () => Effect.void,
+  refund: Effect.void
+})
+
+/**
+ * Builds the service on the `RateLimiter` in the context.
+ *
+ * @since 0.1.0
+ */
+export const make = (config: Config): Effect.Effect<RateLimits["Service"], never, RateLimiter.RateLimiter> =>
+  Effect.map(Effect.service(RateLimiter.RateLimiter), (limiter) => {
+    const prefix = config.prefix ?? "conduit:ratelimit:"
+
+    const checksFor = (request: Request): Array<Check> => {
+      const checks: Array<Check> = []
+      const tokens = Math.max(0, request.tokens ?? 0)
+      const add = (scope: "key" | "model", subject: string, limit: Limit | undefined) => {
+        if (limit === undefined) return
+        if (limit.requestsPerMinute !== undefined) {
+          checks.push({
+            scope,
+            subject,
+            kind: "requests",
+            limit: limit.requestsPerMinute,
+            storeKey: `${prefix}${scope}:${subject}:rpm`,
+            amount: 1
+          })
+        }
+        if (limit.tokensPerMinute !== undefined && tokens > 0) {
+          checks.push({
+            scope,
+            subject,
+            kind: "tokens",
+            limit: limit.tokensPerMinute,
+            storeKey: `${prefix}${scope}:${subject}:tpm`,
+            amount: tokens
+          })
+        }
+      }
+      if (request.key !== undefined) add("key", request.key, config.keys?.[request.key] ?? config.perKey)
+      if (request.model !== undefined) add("model", request.model, config.models?.[request.model] ?? config.perModel)
+      return checks
+    }
+
+    /** Adds `amount` (may be negative) to a counter without ever failing on the limit. */
+    const adjust = (check: Check, amount: number): Effect.Effect<void, RateLimitStoreError> =>
+      amount === 0
+        ? Effect.void
+        : Effect.mapError(
+            Effect.asVoid(
+              limiter.consume({
+                algorithm: "fixed-window",
+                onExceeded: "delay",
+                window,
+                limit: check.limit,
+                key: check.storeKey,
+                tokens: amount
+              })
+            ),
+            storeError
+          )
+
+    const giveBack = (checks: ReadonlyArray<Check>): Effect.Effect<void, RateLimitStoreError> =>
+      Effect.forEach(checks, (check) => adjust(check, -check.amount), { discard: true })
+
+    const acquire = (request: Request): Effect.Effect<Reservation, RateLimitExceededError | RateLimitStoreError> => {
+      const checks = checksFor(request)
+      const tokens = Math.max(0, request.tokens ?? 0)
+      if (checks.length === 0) return Effect.succeed(noopReservation(tokens))
+      const consumed: Array<Check> = []
+      const step = (index: number): Effect.Effect<void, RateLimitExceededError | RateLimitStoreError> => {
+        const check = checks[index]
+        if (check === undefined) return Effect.void
+        return limiter
+          .consume({
+            algorithm: "fixed-window",
+            onExceeded: "fail",
+            window,
+            limit: check.limit,
+            key: check.storeKey,
+            tokens: check.amount
+          })
+          .pipe(
+            Effect.matchEffect({
+              onFailure: (error) => {
+                const failure =
+                  error.reason._tag === "RateLimitExceeded"
+                    ? new RateLimitExceededError({
+                        scope: check.scope,
+                        subject: check.subject,
+                        kind: check.kind,
+                        limit: check.limit,
+                        retryAfterMs: Math.ceil(Duration.toMillis(error.reason.retryAfter))
+                      })
+                    : storeError(error)
+                return Effect.andThen(Effect.ignore(giveBack(consumed)), Effect.fail(failure))
+              },
+              onSuccess: () => {
+                consumed.push(check)
+                return step(index + 1)
+              }
+            })
+          )
+      }
+      return Effect.map(step(0), () => {
+        let settled = false
+        const once = <E>(effect: () => Effect.Effect<void, E>): Effect.Effect<void, E> =>
+          Effect.suspend(() => {
+            if (settled) return Effect.void
+            settled = true
+            return effect()
+          })
+        return {
+          tokens,
+          reportUsage: (actualTokens: number) =>
+            once(() =>
+              Effect.forEach(
+                checks.filter((check) => check.kind === "tokens"),
+                (check) => adjust(check, Math.max(0, actualTokens) - check.amount),
+                { discard: true }
+              )
+            ),
+          refund: once(() => giveBack(checks))
+        }
+      })
+    }
+
+    return RateLimits.of({ acquire })
+  })
+
+/**
+ * Rate limits on the `RateLimiter` already in the context (bring your own store).
+ *
+ * @since 0.1.0
+ */
+export const layerFromRateLimiter = (config: Config): Layer.Layer<RateLimits, never, RateLimiter.RateLimiter> =>
+  Layer.effect(RateLimits, make(config))
+
+/**
+ * Rate limits kept in this process's memory.
+ *
+ * @since 0.1.0
+ */
+export const layer = (config: Config): Layer.Layer<RateLimits> =>
+  layerFromRateLimiter(config).pipe(Layer.provide(RateLimiter.layer), Layer.provide(RateLimiter.layerStoreMemory))
+
+/**
+ * Rate limits kept in Redis and shared by every instance using the same Redis and `prefix`. Requires effect's
+ * `Redis` service (for example `NodeRedis.layer({ url })` from `@effect/platform-node`).
+ *
+ * @since 0.1.0
+ */
+export const layerRedis = (config: Config): Layer.Layer<RateLimits, never, Redis.Redis> =>
+  layerFromRateLimiter(config).pipe(
+    Layer.provide(RateLimiter.layer),
+    Layer.provide(RateLimiter.layerStoreRedis({ prefix: "" }))
+  )
