@@ -1,0 +1,244 @@
+import { RedisServer } from "@conduit-llm/core/testing"
+import { NodeRedis } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Context, Effect, Layer, Schema, Stream } from "effect"
+import { LanguageModel, Prompt, Response, Tool, Toolkit } from "effect/ai"
+import { Persistence } from "effect/persistence"
+import { afterAll, beforeAll } from "vitest"
+import * as Conversation from "../src/Conversation.js"
+
+const GetWeather = Tool.make("GetWeather", {
+  description: "Current temperature of a city",
+  parameters: Schema.Struct({ city: Schema.String }),
+  success: Schema.Struct({ celsius: Schema.Number })
+})
+const Tools = Toolkit.make(GetWeather)
+const ToolsLayer = Tools.toLayer({ GetWeather: ({ city }) => Effect.succeed({ celsius: city === "Beijing" ? 21 : 0 }) })
+
+/** Reasoning with provider metadata, as a thinking model returns it (the provider needs it back on replay). */
+const reasoning = (text: string): Response.ReasoningPartEncoded => ({
+  type: "reasoning",
+  text,
+  metadata: { moonshot: { reasoning_content: text, signature: `sig-${text.length}` } }
+})
+
+const usage = { inputTokens: { total: 10 }, outputTokens: { total: 5 } }
+
+/**
+ * A model that asks for the weather tool on a fresh question, and answers once the tool result is in the prompt.
+ * Every prompt it receives is recorded, encoded, so tests can check exactly what a provider would be sent.
+ */
+const fakeModel = (received: Array<Prompt.PromptEncoded>) =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    LanguageModel.make({
+      generateText: (options) =>
+        Effect.gen(function* () {
+          received.push(yield* Schema.encodeEffect(Prompt.Prompt)(options.prompt).pipe(Effect.orDie))
+          const last = options.prompt.content.at(-1)
+          if (last?.role === "tool") {
+            return [
+              reasoning("The tool says 21."),
+              { type: "text", text: "It is 21°C in Beijing." },
+              { type: "finish", reason: "stop", usage }
+            ] satisfies Array<Response.PartEncoded>
+          }
+          return [
+            reasoning("I should call the weather tool."),
+            { type: "tool-call", id: "get_weather_0", name: "GetWeather", params: { city: "Beijing" } },
+            { type: "finish", reason: "tool-calls", usage }
+          ] satisfies Array<Response.PartEncoded>
+        }),
+      streamText: () =>
+        Stream.fromIterable<Response.StreamPartEncoded>([
+          { type: "reasoning-start", id: "r1" },
+          { type: "reasoning-delta", id: "r1", delta: "Streaming " },
+          { type: "reasoning-delta", id: "r1", delta: "thoughts." },
+          { type: "reasoning-end", id: "r1", metadata: { moonshot: { signature: "sig-stream" } } },
+          { type: "text-start", id: "t1" },
+          { type: "text-delta", id: "t1", delta: "Streamed " },
+          { type: "text-delta", id: "t1", delta: "answer." },
+          { type: "text-end", id: "t1" },
+          { type: "finish", reason: "stop", usage }
+        ])
+    })
+  )
+
+const encode = Schema.encodeSync(Prompt.Prompt)
+
+/** What the stored history must hold after the tool turn, encoded (the replay form). */
+const assertToolTurnStored = (history: Prompt.Prompt) => {
+  const messages = encode(history).content
+  assert.deepStrictEqual(
+    messages.map((message) => message.role),
+    ["user", "assistant", "tool"]
+  )
+  const assistant = messages[1]
+  assert.isTrue(assistant?.role === "assistant" && Array.isArray(assistant.content))
+  if (assistant?.role !== "assistant" || typeof assistant.content === "string") return
+  const [thinking, call] = assistant.content
+  assert.deepStrictEqual(
+    thinking && {
+      type: thinking.type,
+      text: "text" in thinking ? thinking.text : undefined,
+      moonshot: thinking.options?.moonshot
+    },
+    {
+      type: "reasoning",
+      text: "I should call the weather tool.",
+      moonshot: { reasoning_content: "I should call the weather tool.", signature: "sig-31" }
+    }
+  )
+  assert.deepStrictEqual(call && call.type === "tool-call" ? [call.id, call.name, call.params] : undefined, [
+    "get_weather_0",
+    "GetWeather",
+    { city: "Beijing" }
+  ])
+  const tool = messages[2]
+  assert.isTrue(tool?.role === "tool")
+  if (tool?.role !== "tool") return
+  const [result] = tool.content
+  assert.deepStrictEqual(
+    result && result.type === "tool-result" ? [result.id, result.name, result.isFailure, result.result] : undefined,
+    ["get_weather_0", "GetWeather", false, { celsius: 21 }]
+  )
+}
+
+/** A tool turn through one layer instance, then the reply turn through another one reading the same store. */
+const roundTrip = <E>(
+  first: Layer.Layer<Conversation.Conversation, E>,
+  second: Layer.Layer<Conversation.Conversation, E>
+) =>
+  Effect.gen(function* () {
+    const received: Array<Prompt.PromptEncoded> = []
+    const model = Layer.merge(fakeModel(received), ToolsLayer)
+    const id = `conversation-${Math.random().toString(36).slice(2)}`
+
+    const afterTool = yield* Effect.gen(function* () {
+      const conversations = yield* Conversation.Conversation
+      const chat = yield* conversations.chat(id)
+      const response = yield* chat.generateText({ prompt: "What is the weather in Beijing?", toolkit: yield* Tools })
+      assert.deepStrictEqual(
+        response.toolResults.map((r) => r.result),
+        [{ celsius: 21 }]
+      )
+      return yield* conversations.history(id)
+    }).pipe(Effect.provide(Layer.merge(first, model)))
+    assertToolTurnStored(afterTool)
+
+    const reply = yield* Effect.gen(function* () {
+      const conversations = yield* Conversation.Conversation
+      const stored = yield* conversations.history(id)
+      assertToolTurnStored(stored)
+      // Only the new turn is sent by the caller (here: nothing, the tool result is already in the history).
+      const chat = yield* conversations.chat(id)
+      const response = yield* chat.generateText({ prompt: [], toolkit: yield* Tools })
+      return { text: response.text, history: yield* conversations.history(id) }
+    }).pipe(Effect.provide(Layer.merge(second, model)))
+
+    assert.strictEqual(reply.text, "It is 21°C in Beijing.")
+    // The provider got the stored reasoning and tool turns back exactly as they were produced.
+    const replayed = received[1]
+    assert.isDefined(replayed)
+    assert.deepStrictEqual(replayed, encode(afterTool))
+    assert.deepStrictEqual(
+      encode(reply.history).content.map((message) => message.role),
+      ["user", "assistant", "tool", "assistant"]
+    )
+  })
+
+describe("Conversation (memory)", () => {
+  it.effect("keeps reasoning, tool calls and tool results for replay across turns", () => {
+    const shared = Conversation.layerMemory()
+    return Effect.gen(function* () {
+      const context = yield* Layer.build(shared)
+      const layer = Layer.succeedContext(context)
+      yield* roundTrip(layer, layer)
+    }).pipe(Effect.scoped)
+  })
+
+  it.effect("appends turns run elsewhere, reads and clears the history", () =>
+    Effect.gen(function* () {
+      const conversations = yield* Conversation.Conversation
+      assert.strictEqual((yield* conversations.history("s")).content.length, 0)
+      yield* conversations.append("s", {
+        prompt: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "Hi" }
+        ],
+        response: [Response.makePart("reasoning", { text: "greeting" })]
+      })
+      const next = yield* conversations.append("s", { prompt: "Again" })
+      assert.deepStrictEqual(
+        encode(next).content.map((message) => message.role),
+        ["system", "user", "assistant", "user"]
+      )
+      assert.deepStrictEqual(encode(yield* conversations.history("s")), encode(next))
+      yield* conversations.clear("s")
+      assert.strictEqual((yield* conversations.history("s")).content.length, 0)
+    }).pipe(Effect.provide(Conversation.layerMemory()))
+  )
+
+  it.effect("saves a streamed turn with its completed reasoning", () =>
+    Effect.gen(function* () {
+      const conversations = yield* Conversation.Conversation
+      const chat = yield* conversations.chat("streamed")
+      yield* Stream.runDrain(chat.streamText({ prompt: "Stream please" }))
+      const messages = encode(yield* conversations.history("streamed")).content
+      const assistant = messages[1]
+      assert.isTrue(assistant?.role === "assistant")
+      if (assistant?.role !== "assistant" || typeof assistant.content === "string") return
+      assert.deepStrictEqual(
+        assistant.content.map((part) => [part.type, "text" in part ? part.text : undefined]),
+        [
+          ["reasoning", "Streaming thoughts."],
+          ["text", "Streamed answer."]
+        ]
+      )
+      assert.deepStrictEqual(assistant.content[0]?.options?.moonshot, { signature: "sig-stream" })
+    }).pipe(Effect.provide(Layer.mergeAll(Conversation.layerMemory(), fakeModel([]))))
+  )
+
+  it.effect("keeps separate histories per store id", () =>
+    Effect.gen(function* () {
+      const context = yield* Layer.build(Persistence.layerBackingMemory)
+      const a = yield* Conversation.make({ storeId: "a" }).pipe(Effect.provide(context))
+      const b = yield* Conversation.make({ storeId: "b" }).pipe(Effect.provide(context))
+      yield* a.append("same-id", { prompt: "for a" })
+      assert.strictEqual((yield* b.history("same-id")).content.length, 0)
+    }).pipe(Effect.scoped)
+  )
+})
+
+describe("Conversation (Redis)", () => {
+  let server: RedisServer.RedisServer
+  beforeAll(async () => {
+    server = await RedisServer.startRedisServer()
+  }, 30_000)
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  const instance = () => Conversation.layerRedis().pipe(Layer.provide(NodeRedis.layer({ url: server.url })))
+
+  it.live("a reasoning part and a tool call/result survive a round trip through Redis to another instance", () =>
+    roundTrip(instance(), instance())
+  )
+
+  it.live("expires a conversation after its time to live", () =>
+    Effect.gen(function* () {
+      const conversations = Context.get(
+        yield* Layer.build(
+          Conversation.layerRedis({ timeToLive: "200 millis" }).pipe(
+            Layer.provide(NodeRedis.layer({ url: server.url }))
+          )
+        ),
+        Conversation.Conversation
+      )
+      yield* conversations.append("short-lived", { prompt: "Hi" })
+      assert.strictEqual((yield* conversations.history("short-lived")).content.length, 1)
+      yield* Effect.sleep("400 millis")
+      assert.strictEqual((yield* conversations.history("short-lived")).content.length, 0)
+    }).pipe(Effect.scoped)
+  )
+})
