@@ -1,0 +1,321 @@
+/**
+ * A store shared by several processes through Redis: every key is written under an application prefix, values
+ * are JSON text, and TTLs are enforced by Redis itself (`SET key value PX ms`), so no process sweeps anything.
+ *
+ * It runs over Effect's `Redis` service (`effect/persistence/Redis`), the same service `RateLimiter` and
+ * `Persistence` use, so an application can share one connection among them. {@link layer} brings its own
+ * connection (`@effect/platform-node`'s `NodeRedis`, on the `redis` client), scoped to the layer: the client is
+ * closed when the layer's scope closes.
+ *
+ * Failure behaviour (see `Store.FailureMode`): every operation is bounded by `operationTimeout`; when Redis is down,
+ * refuses, or is slower than that, a fail-open store (the default) logs a warning, counts the failure and behaves
+ * as an empty cache, while a fail-closed store fails with core's `CacheStoreError`. Commands are never queued while
+ * the connection is down (`disableOfflineQueue`), so an outage costs no memory and no waiting. A stored value that
+ * is not valid JSON is removed and reported as a miss.
+ *
+ * ```ts
+ * import { RedisStore } from "@conduit-llm/cache"
+ *
+ * const CacheLive = RedisStore.layer({ url: "redis://127.0.0.1:6379", prefix: "my-app:", failureMode: "open" })
+ * const CacheFromEnv = RedisStore.layerConfig({ prefix: "my-app:" }) // reads REDIS_URL
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { CacheStore } from "@conduit-llm/core"
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
+import {
+  Cause,
+  Config,
+  Context,
+  Duration,
+  Effect,
+  Exit,
+  Layer,
+  Option,
+  Redacted,
+  Result,
+  Schedule,
+  type Schema,
+  Scope
+} from "effect"
+import * as Redis from "effect/persistence/Redis"
+import type { createClient } from "redis"
+import type { ClaimableStore, FailureMode, StoreStats } from "./Store.js"
+
+/**
+ * Options of the store itself (independent of how the connection is made).
+ *
+ * - `prefix`: prepended to every key (default `"conduit:"`); give each application its own. Two stores with the
+ *   same prefix on the same Redis see the same entries.
+ * - `failureMode`: `"open"` (default) or `"closed"`, see `Store.FailureMode`.
+ * - `operationTimeout`: bound on each Redis round trip (default 500 ms); slower counts as a failure.
+ * - `defaultTtl`: TTL of a `set` without one (default 1 hour). `Duration.infinity` stores without expiry.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly prefix?: string | undefined
+  readonly failureMode?: FailureMode | undefined
+  readonly operationTimeout?: Duration.Input | undefined
+  readonly defaultTtl?: Duration.Input | undefined
+}
+
+/**
+ * Extra `redis` (node-redis) client options, passed to `createClient` after Conduit's own (`url`,
+ * `disableOfflineQueue: true`, `socket.connectTimeout`).
+ *
+ * @since 0.1.0
+ */
+export type ClientOptions = Omit<NonNullable<Parameters<typeof createClient>[0]>, "url">
+
+/**
+ * Options of {@link layer}: the store's {@link Options} plus the connection.
+ *
+ * - `url`: `redis://[user:password@]host:port[/db]` (default `redis://127.0.0.1:6379`); a `Redacted` URL is never
+ *   logged.
+ * - `connectTimeout`: bound on opening the connection (default 2 s).
+ * - `reconnectInterval`: fail-open only: when Redis is unreachable at startup the layer still builds, serves as an
+ *   empty cache and retries the connection at this interval (default 1 s) in the background. A fail-closed layer
+ *   instead fails to build with `RedisError`. Once connected, the client reconnects by itself with backoff.
+ * - `client`: extra {@link ClientOptions}.
+ *
+ * @since 0.1.0
+ */
+export interface LayerOptions extends Options {
+  readonly url?: string | Redacted.Redacted<string> | undefined
+  readonly connectTimeout?: Duration.Input | undefined
+  readonly reconnectInterval?: Duration.Input | undefined
+  readonly client?: ClientOptions | undefined
+}
+
+/**
+ * Defaults of {@link Options} and {@link LayerOptions}.
+ *
+ * @since 0.1.0
+ */
+export const defaults = {
+  prefix: "conduit:",
+  failureMode: "open",
+  operationTimeout: Duration.millis(500),
+  defaultTtl: Duration.hours(1),
+  url: "redis://127.0.0.1:6379",
+  connectTimeout: Duration.seconds(2),
+  reconnectInterval: Duration.seconds(1)
+} as const
+
+type Operation = "get" | "set" | "delete" | "stats"
+
+const globEscape = (text: string): string => text.replace(/[*?[\]\\]/g, (char) => `\\${char}`)
+
+const ttlArgs = (input: Duration.Input): ReadonlyArray<string> | "expired" => {
+  const duration = Duration.fromInputUnsafe(input)
+  if (!Duration.isFinite(duration)) return []
+  const millis = Math.ceil(Duration.toMillis(duration))
+  return millis > 0 ? ["PX", String(millis)] : "expired"
+}
+
+/**
+ * Builds a store over a Redis service obtained lazily from `connection` (`undefined` while not connected, which
+ * counts as a failure). Used by {@link make} and by {@link layer}'s background connection.
+ *
+ * @since 0.1.0
+ */
+export const makeWith = (
+  connection: () => Redis.Redis["Service"] | undefined,
+  options?: Options
+): Effect.Effect<ClaimableStore> =>
+  Effect.sync(() => {
+    const prefix = options?.prefix ?? defaults.prefix
+    const failureMode = options?.failureMode ?? defaults.failureMode
+    const timeout = Duration.fromInputUnsafe(options?.operationTimeout ?? defaults.operationTimeout)
+    const defaultTtl = options?.defaultTtl ?? defaults.defaultTtl
+    let hits = 0
+    let misses = 0
+    let failures = 0
+    let undecodable = 0
+    let lastSize = 0
+
+    const send = <A>(command: string, ...args: ReadonlyArray<string>): Effect.Effect<A, unknown> =>
+      Effect.suspend(() => {
+        const redis = connection()
+        return redis === undefined
+          ? Effect.fail(new Error("not connected to Redis"))
+          : (redis.send<A>(command, ...args) as Effect.Effect<A, unknown>)
+      })
+
+    const guard = <A>(operation: Operation, key: string | undefined, fallback: A) => {
+      const describe = (cause: unknown): string => {
+        if (Cause.isTimeoutError(cause)) return `timed out after ${Duration.format(timeout)}`
+        const inner = cause instanceof Redis.RedisError ? cause.cause : cause
+        return inner instanceof Error ? inner.message : String(inner)
+      }
+      return (effect: Effect.Effect<A, unknown>): Effect.Effect<A, CacheStore.CacheStoreError> =>
+        effect.pipe(
+          Effect.timeout(timeout),
+          Effect.catch((cause) => {
+            failures++
+            const message = `Redis ${operation} failed: ${describe(cause)}`
+            if (failureMode === "closed") {
+              return Effect.fail(
+                new CacheStore.CacheStoreError({ operation, ...(key === undefined ? {} : { key }), message, cause })
+              )
+            }
+            return Effect.logWarning(`${message}; continuing without cache (fail-open)`).pipe(
+              Effect.annotateLogs({ module: "@conduit-llm/cache/RedisStore", operation }),
+              Effect.as(fallback)
+            )
+          })
+        )
+    }
+
+    const encode = (key: string, value: Schema.Json) =>
+      Effect.try({
+        try: () => JSON.stringify(value),
+        catch: (cause) =>
+          new CacheStore.CacheStoreError({ operation: "set", key, message: "value is not serializable as JSON", cause })
+      })
+
+    const write = (key: string, json: string, ttl: Duration.Input | undefined, onlyIfAbsent: boolean) => {
+      const expiry = ttlArgs(ttl ?? defaultTtl)
+      if (expiry === "expired") {
+        return onlyIfAbsent ? Effect.succeed(false) : Effect.as(send<number>("DEL", prefix + key), false)
+      }
+      const args = [prefix + key, json, ...expiry, ...(onlyIfAbsent ? ["NX"] : [])]
+      return Effect.map(send<string | null>("SET", ...args), (reply) => reply === "OK")
+    }
+
+    const countKeys = Effect.gen(function* () {
+      const pattern = `${globEscape(prefix)}*`
+      let cursor = "0"
+      let count = 0
+      do {
+        const [next, keys] = yield* send<[string, Array<string>]>("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
+        count += keys.length
+        cursor = next
+      } while (cursor !== "0")
+      lastSize = count
+      return count
+    })
+
+    const store: ClaimableStore = {
+      get: (key) =>
+        send<string | null>("GET", prefix + key).pipe(
+          Effect.flatMap((json) => {
+            if (json === null) {
+              misses++
+              return Effect.succeed(Option.none<Schema.Json>())
+            }
+            try {
+              const value = JSON.parse(json) as Schema.Json
+              hits++
+              return Effect.succeed(Option.some(value))
+            } catch {
+              misses++
+              undecodable++
+              return send<number>("DEL", prefix + key).pipe(
+                Effect.andThen(Effect.logWarning("RedisStore: removed a value that is not valid JSON")),
+                Effect.annotateLogs({ module: "@conduit-llm/cache/RedisStore", operation: "get" }),
+                Effect.as(Option.none<Schema.Json>())
+              )
+            }
+          }),
+          guard("get", key, Option.none())
+        ),
+      set: (key, value, setOptions) =>
+        Effect.flatMap(encode(key, value), (json) =>
+          write(key, json, setOptions?.ttl, false).pipe(Effect.asVoid, guard<void>("set", key, undefined))
+        ),
+      setIfAbsent: (key, value, setOptions) =>
+        Effect.flatMap(encode(key, value), (json) =>
+          write(key, json, setOptions?.ttl, true).pipe(guard("set", key, true))
+        ),
+      delete: (key) =>
+        send<number>("DEL", prefix + key).pipe(
+          Effect.map((removed) => removed > 0),
+          guard("delete", key, false)
+        ),
+      stats: countKeys.pipe(
+        Effect.catch((cause) => guard("stats", undefined, lastSize)(Effect.fail(cause))),
+        Effect.map((size): StoreStats => ({ hits, misses, size, failures, undecodable }))
+      )
+    }
+    return store
+  })
+
+/**
+ * Builds a store over the `Redis` service in context (see {@link Options}).
+ *
+ * @since 0.1.0
+ */
+export const make = (options?: Options): Effect.Effect<ClaimableStore, never, Redis.Redis> =>
+  Redis.Redis.use((redis) => makeWith(() => redis, options))
+
+/**
+ * A layer providing core's `CacheStore` over an existing `Redis` service (for example `NodeRedis.layer(...)` that
+ * the application also gives to `RateLimiter`).
+ *
+ * @since 0.1.0
+ */
+export const layerRedis = (options?: Options): Layer.Layer<never, never, Redis.Redis> =>
+  Layer.effect(CacheStore.CacheStore, make(options))
+
+const clientOptions = (options: LayerOptions | undefined) => {
+  const url = options?.url ?? defaults.url
+  const connectTimeout = Duration.toMillis(Duration.fromInputUnsafe(options?.connectTimeout ?? defaults.connectTimeout))
+  const extra = options?.client ?? {}
+  return {
+    ...extra,
+    url: Redacted.isRedacted(url) ? Redacted.value(url) : url,
+    disableOfflineQueue: true,
+    socket: { ...extra.socket, connectTimeout }
+  } as NonNullable<Parameters<typeof NodeRedis.layer>[0]>
+}
+
+/**
+ * A layer providing core's `CacheStore` over its own Redis connection (see {@link LayerOptions}), closed with the
+ * layer. Fail-closed: fails to build with `RedisError` when Redis is unreachable. Fail-open (default): always
+ * builds; until connected, it is an empty cache and retries in the background.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options?: LayerOptions): Layer.Layer<never, Redis.RedisError> => {
+  const connection = NodeRedis.layer(clientOptions(options))
+  if ((options?.failureMode ?? defaults.failureMode) === "closed") {
+    return Layer.provide(layerRedis(options), connection)
+  }
+  const reconnectInterval = options?.reconnectInterval ?? defaults.reconnectInterval
+  return Layer.effect(
+    CacheStore.CacheStore,
+    Effect.gen(function* () {
+      const scope = yield* Effect.scope
+      let current: Redis.Redis["Service"] | undefined
+      const connect = Effect.gen(function* () {
+        const child = yield* Scope.fork(scope)
+        const context = yield* Layer.buildWithScope(connection, child).pipe(
+          Effect.onError(() => Scope.close(child, Exit.void))
+        )
+        current = Context.get(context, Redis.Redis)
+      })
+      const first = yield* Effect.result(connect)
+      if (Result.isFailure(first)) {
+        yield* Effect.logWarning(
+          "RedisStore: Redis is unreachable; serving without cache (fail-open) and reconnecting in the background"
+        ).pipe(Effect.annotateLogs({ module: "@conduit-llm/cache/RedisStore" }))
+        yield* connect.pipe(Effect.retry(Schedule.spaced(reconnectInterval)), Effect.ignore, Effect.forkIn(scope))
+      }
+      return yield* makeWith(() => current, options)
+    })
+  )
+}
+
+/**
+ * {@link layer} with the URL read from `REDIS_URL` (as a redacted config value); the other options are given in
+ * code. Fails with `ConfigError` when `REDIS_URL` is missing.
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options?: Omit<LayerOptions, "url">
+): Layer.Layer<never, Redis.RedisError | Config.ConfigError> =>
+  Layer.unwrap(Effect.map(Config.Redacted("REDIS_URL"), (url) => layer({ ...options, url })))

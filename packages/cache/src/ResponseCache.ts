@@ -1,0 +1,348 @@
+/**
+ * The implementation of core's `ResponseCache` hook: an opt-in exact-match response cache with single flight, and
+ * idempotency keys, over whatever `CacheStore` is provided (memory or Redis: one layer swap).
+ *
+ * **Response cache.** A call is cached when `options.mode` is `"always"`, or `"auto"` (the default) and the wire
+ * request is deterministic (`temperature: 0` or an explicit `seed`, see `CacheKey.isDeterministic`); `"never"`
+ * bypasses it. The key is `response:v1:<kind>:<sha256 of the normalized call>` (`kind` is `generate` or `stream`;
+ * see `CacheKey.requestHash`: key order and whitespace do not matter). A non-stream answer and a stream are both
+ * stored as their parts; a stream hit replays as a stream of the same parts. On a replay the `finish` and
+ * `response-metadata` parts carry `metadata.conduit.cache = "hit"`; the call that went upstream carries `"miss"`.
+ * Only complete answers are stored: a failed or interrupted upstream call, a stream that fails midway, or one that
+ * reports an error part is never stored. Each entry records the usage of its `finish` part, which {@link Stats}
+ * adds up as tokens saved.
+ *
+ * **Single flight.** Concurrent identical cacheable calls in one process make exactly one upstream call; the others
+ * join it (a joining stream receives the parts emitted so far, then follows live) and are marked `"hit"`. The
+ * upstream call belongs to all of them: it is cancelled only when every caller has gone away. Across processes it
+ * is best effort: two instances that miss at the same moment both call upstream (the later write wins).
+ *
+ * **Idempotency.** A call with `options.idempotencyKey` is executed once per key within `idempotency.ttl`: a
+ * concurrent duplicate joins the in-flight call (`metadata.conduit.idempotency = "joined"`), a later one replays the
+ * stored parts (`"replayed"`), and the same key with a different request (or stream vs non-stream) fails with an
+ * idempotency conflict (`Idempotency.isIdempotencyConflict`, HTTP 409 at the gateway). A failed call releases its
+ * key, so a retry executes again. Across processes the key is claimed atomically (`SET NX PX` on Redis) and a
+ * duplicate arriving on another instance waits for the first to complete, then replays it.
+ *
+ * **Failures.** The store decides (see `Store.FailureMode`): a fail-open store never fails, so calls proceed
+ * uncached while it is down. A fail-closed store's `CacheStoreError` on a read before the call surfaces as an
+ * `AiError` with reason `InternalProviderError` and `metadata.conduit.kind = "cache-unavailable"` (see
+ * {@link isCacheUnavailable}); a failed write after a successful call is logged and counted, never thrown (the
+ * answer was paid for). An entry that no longer decodes is a miss and is removed.
+ *
+ * ```ts
+ * import { MemoryStore, RedisStore, ResponseCache } from "@conduit-llm/cache"
+ * import { Layer } from "effect"
+ *
+ * // one process
+ * const CacheLive = ResponseCache.layer({ ttl: "1 hour" }).pipe(Layer.provideMerge(MemoryStore.layer()))
+ * // several instances
+ * const SharedCacheLive = ResponseCache.layer().pipe(Layer.provideMerge(RedisStore.layerConfig({ prefix: "gw:" })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { CacheStore, ResponseCache as CoreResponseCache } from "@conduit-llm/core"
+import { Clock, Context, Duration, Effect, Layer, Option, type Scope, Stream } from "effect"
+import type { AiError, Response } from "effect/ai"
+import { isDeterministic, requestHash } from "./CacheKey.js"
+import * as Errors from "./internal/errors.js"
+import * as Flights from "./internal/flights.js"
+import * as Idempotency from "./internal/idempotency.js"
+import { Entry, isStorable, type Kind, marker, type Part, type SavedUsage, usageOf } from "./internal/parts.js"
+
+/**
+ * Options of {@link make} / {@link layer}.
+ *
+ * - `store`: the store to use (default: the `CacheStore` in context, i.e. the provided store layer, else core's
+ *   small in-memory default).
+ * - `ttl`: lifetime of a stored response (default 1 hour).
+ * - `cacheResponses`: `false` turns the response cache off and keeps only idempotency (default `true`).
+ * - `idempotency.ttl`: how long a completed call is remembered for its key (default 24 hours).
+ * - `idempotency.pendingTtl`: how long a claim of a key by a running call lasts (default 10 minutes); a duplicate in
+ *   another process waits at most this long for the first call, then executes itself.
+ * - `idempotency.pollInterval`: how often such a duplicate looks at the store (default 100 ms).
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly store?: CacheStore.CacheStoreShape | undefined
+  readonly ttl?: Duration.Input | undefined
+  readonly cacheResponses?: boolean | undefined
+  readonly idempotency?:
+    | {
+        readonly ttl?: Duration.Input | undefined
+        readonly pendingTtl?: Duration.Input | undefined
+        readonly pollInterval?: Duration.Input | undefined
+      }
+    | undefined
+}
+
+/**
+ * Defaults of {@link Options}.
+ *
+ * @since 0.1.0
+ */
+export const defaults = {
+  ttl: Duration.hours(1),
+  cacheResponses: true,
+  idempotency: {
+    ttl: Duration.hours(24),
+    pendingTtl: Duration.minutes(10),
+    pollInterval: Duration.millis(100)
+  }
+} as const
+
+/**
+ * Counters since the cache was built. Calls:
+ *
+ * - `hits`: answered from a stored response; `joins`: shared an identical in-flight call; `misses`: cacheable calls
+ *   that went upstream; `bypassed`: calls not eligible for the response cache (mode, or not deterministic).
+ * - `stored`: responses written; `storeFailures`: writes that failed (logged, never surfaced).
+ * - `idempotentExecutions` / `idempotentReplays` / `idempotentJoins` / `idempotencyConflicts`: calls with a key.
+ * - `savedInputTokens` / `savedOutputTokens`: usage (from the `finish` part) of the answers served without an
+ *   upstream call (hits, joins, idempotent replays and joins).
+ * - `inFlight`: upstream calls currently shared by single flight (response cache plus idempotency).
+ *
+ * @since 0.1.0
+ */
+export interface Stats {
+  readonly hits: number
+  readonly joins: number
+  readonly misses: number
+  readonly bypassed: number
+  readonly stored: number
+  readonly storeFailures: number
+  readonly idempotentExecutions: number
+  readonly idempotentReplays: number
+  readonly idempotentJoins: number
+  readonly idempotencyConflicts: number
+  readonly savedInputTokens: number
+  readonly savedOutputTokens: number
+  readonly inFlight: number
+}
+
+/**
+ * Core's hook plus the counters.
+ *
+ * @since 0.1.0
+ */
+export interface ResponseCacheWithStats extends CoreResponseCache.ResponseCacheShape {
+  readonly stats: Effect.Effect<Stats>
+}
+
+/**
+ * The counters of the response cache provided by {@link layer}: `yield* ResponseCacheStats` then `.stats`.
+ *
+ * @since 0.1.0
+ */
+export class ResponseCacheStats extends Context.Service<ResponseCacheStats, { readonly stats: Effect.Effect<Stats> }>()(
+  "@conduit-llm/cache/ResponseCacheStats"
+) {}
+
+/**
+ * Whether an error is the fail-closed "cache unavailable" `AiError` (reason `InternalProviderError`,
+ * `metadata.conduit.kind === "cache-unavailable"`, `metadata.conduit.operation` the failed store operation).
+ *
+ * @since 0.1.0
+ */
+export const isCacheUnavailable: (error: unknown) => error is AiError.AiError = Errors.isCacheUnavailable
+
+/**
+ * Whether a call is eligible for the response cache: `mode: "always"`, or `"auto"` / unset with a deterministic
+ * request (`CacheKey.isDeterministic`). `mode: "never"` is never eligible.
+ *
+ * @since 0.1.0
+ */
+export const isCacheable = (call: CoreResponseCache.CacheableCall): boolean => {
+  const mode = call.options.mode ?? "auto"
+  return mode === "always" || (mode === "auto" && isDeterministic(call.request))
+}
+
+/**
+ * Builds the hook over the given (or ambient) store. The scope owns the shared upstream calls: closing it cancels
+ * those still running.
+ *
+ * @since 0.1.0
+ */
+export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const store = options?.store ?? (yield* CacheStore.CacheStore)
+    const scope = yield* Effect.scope
+    const ttl = Duration.fromInputUnsafe(options?.ttl ?? defaults.ttl)
+    const cacheResponses = options?.cacheResponses ?? defaults.cacheResponses
+    const flights = Flights.make<Part, AiError.AiError>(scope)
+
+    let hits = 0
+    let joins = 0
+    let misses = 0
+    let bypassed = 0
+    let stored = 0
+    let savedInputTokens = 0
+    let savedOutputTokens = 0
+    const counters: Idempotency.Counters = {
+      idempotentExecutions: 0,
+      idempotentReplays: 0,
+      idempotentJoins: 0,
+      idempotencyConflicts: 0,
+      storeFailures: 0,
+      saved: (usage: SavedUsage | undefined) => {
+        if (usage === undefined) return
+        savedInputTokens += usage.inputTokens
+        savedOutputTokens += usage.outputTokens
+      }
+    }
+    const idempotency = Idempotency.make(
+      {
+        store,
+        ...Idempotency.durations({
+          ttl: options?.idempotency?.ttl ?? defaults.idempotency.ttl,
+          pendingTtl: options?.idempotency?.pendingTtl ?? defaults.idempotency.pendingTtl,
+          pollInterval: options?.idempotency?.pollInterval ?? defaults.idempotency.pollInterval
+        })
+      },
+      counters,
+      scope
+    )
+
+    const storeEntry = (key: string, kind: Kind, parts: ReadonlyArray<Part>) =>
+      Effect.gen(function* () {
+        if (!isStorable(parts)) return
+        const usage = usageOf(parts)
+        const entry: Entry = {
+          version: 1,
+          kind,
+          parts: parts as Entry["parts"],
+          ...(usage === undefined ? {} : { usage }),
+          storedAt: yield* Clock.currentTimeMillis
+        }
+        yield* CacheStore.setEncoded(store, key, Entry, entry, { ttl })
+        stored++
+      }).pipe(
+        Effect.catch((error) =>
+          Effect.sync(() => counters.storeFailures++).pipe(
+            Effect.andThen(Effect.logWarning(`ResponseCache: could not store a response: ${error.message}`)),
+            Effect.annotateLogs({ module: "@conduit-llm/cache/ResponseCache" })
+          )
+        )
+      )
+
+    const joinFlight = (flight: Flights.Flight<Part, AiError.AiError>) => {
+      joins++
+      const marked = marker({ cache: "hit" })
+      return flights.subscribe(flight).pipe(
+        Stream.map((part) => {
+          if (part.type === "finish") counters.saved(usageOf([part]))
+          return marked(part)
+        })
+      )
+    }
+
+    const cached = (
+      kind: Kind,
+      hash: string,
+      onUnavailable: (error: CacheStore.CacheStoreError) => AiError.AiError,
+      upstream: Stream.Stream<Part, AiError.AiError>
+    ): Stream.Stream<Part, AiError.AiError> =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const key = `response:v1:${kind}:${hash}`
+          const local = flights.get(key)
+          if (local !== undefined) return joinFlight(local)
+          const found = yield* CacheStore.getDecoded(store, key, Entry).pipe(Effect.mapError(onUnavailable))
+          if (Option.isSome(found) && found.value.kind === kind) {
+            hits++
+            counters.saved(found.value.usage)
+            return Stream.fromIterable(found.value.parts.map(marker({ cache: "hit" })))
+          }
+          const raced = flights.get(key)
+          if (raced !== undefined) return joinFlight(raced)
+          misses++
+          const flight = flights.create(key, hash, upstream, {
+            onSuccess: (parts) => storeEntry(key, kind, parts),
+            onFailure: () => Effect.void
+          })
+          return flights.subscribe(flight).pipe(Stream.map(marker({ cache: "miss" })))
+        })
+      )
+
+    /** The pipeline for one call, or `undefined` when neither the response cache nor idempotency applies. */
+    const pipeline = (
+      call: CoreResponseCache.CacheableCall,
+      kind: Kind,
+      method: string,
+      upstream: () => Stream.Stream<Part, AiError.AiError>
+    ): Stream.Stream<Part, AiError.AiError> | undefined => {
+      const cacheable = cacheResponses && isCacheable(call)
+      const idempotencyKey = call.options.idempotencyKey
+      if (!cacheable) bypassed++
+      if (!cacheable && idempotencyKey === undefined) return undefined
+      let hash: string
+      try {
+        hash = requestHash(call.provider, call.request)
+      } catch {
+        return undefined
+      }
+      const onUnavailable = (error: CacheStore.CacheStoreError) => Errors.cacheUnavailable(error, method)
+      const inner = cacheable ? cached(kind, hash, onUnavailable, upstream()) : upstream()
+      if (idempotencyKey === undefined) return inner
+      return idempotency.wrap({
+        idempotencyKey,
+        fingerprint: `${kind}:${hash}`,
+        kind,
+        method,
+        onUnavailable,
+        inner
+      })
+    }
+
+    const hook: ResponseCacheWithStats = {
+      generate: (call, run) => {
+        const stream = pipeline(
+          call,
+          "generate",
+          "generate",
+          () => Stream.fromIterableEffect(run) as Stream.Stream<Part, AiError.AiError>
+        )
+        return stream === undefined
+          ? run
+          : (Stream.runCollect(stream) as unknown as Effect.Effect<Array<Response.PartEncoded>, AiError.AiError>)
+      },
+      stream: (call, run) => {
+        const stream = pipeline(call, "stream", "stream", () => run as unknown as Stream.Stream<Part, AiError.AiError>)
+        return stream === undefined
+          ? run
+          : (stream as unknown as Stream.Stream<Response.StreamPartEncoded, AiError.AiError>)
+      },
+      stats: Effect.sync(() => ({
+        hits,
+        joins,
+        misses,
+        bypassed,
+        stored,
+        storeFailures: counters.storeFailures,
+        idempotentExecutions: counters.idempotentExecutions,
+        idempotentReplays: counters.idempotentReplays,
+        idempotentJoins: counters.idempotentJoins,
+        idempotencyConflicts: counters.idempotencyConflicts,
+        savedInputTokens,
+        savedOutputTokens,
+        inFlight: flights.size() + idempotency.inFlight()
+      }))
+    }
+    return hook
+  })
+
+/**
+ * A layer providing core's `ResponseCache` hook (so core's `LanguageModel` uses it around every call) and
+ * {@link ResponseCacheStats}. It uses the `CacheStore` in context when it is built, so put the store layer under
+ * it: `ResponseCache.layer().pipe(Layer.provideMerge(RedisStore.layer({...})))`.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options?: Options): Layer.Layer<ResponseCacheStats> =>
+  Layer.effectContext(
+    Effect.map(make(options), (hook) =>
+      Context.make(CoreResponseCache.ResponseCache, hook).pipe(Context.add(ResponseCacheStats, { stats: hook.stats }))
+    )
+  )

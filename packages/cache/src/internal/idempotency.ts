@@ -1,0 +1,188 @@
+/**
+ * Idempotency keys over a `CacheStoreShape`: one execution per key and TTL.
+ *
+ * Record under `idempotency:v1:<sha256(key)>`:
+ * - `pending` (written before the call, TTL `pendingTtl`): a duplicate in another process waits for it to turn
+ *   `completed` (or to disappear: the owner failed, so the duplicate executes).
+ * - `completed` (TTL `ttl`): the stored parts; a later duplicate replays them.
+ * Both carry the request fingerprint (kind + request hash); a different fingerprint is an idempotency conflict.
+ *
+ * Concurrent duplicates in one process join the in-flight call (single flight). Across processes the claim is
+ * atomic when the store offers `setIfAbsent` (both stores of this package do; Redis uses `SET NX PX`).
+ *
+ * @internal
+ */
+import { CacheStore } from "@conduit-llm/core"
+import { Clock, Duration, Effect, Option, Schema, type Scope, Stream } from "effect"
+import type { AiError } from "effect/ai"
+import { sha256Hex } from "../CacheKey.js"
+import { isClaimable } from "../Store.js"
+import { idempotencyConflict } from "./errors.js"
+import * as Flights from "./flights.js"
+import { isStorable, Kind, marker, type Part, PartJson, type SavedUsage, SavedUsageJson, usageOf } from "./parts.js"
+
+const Pending = Schema.Struct({
+  version: Schema.Literal(1),
+  state: Schema.Literal("pending"),
+  fingerprint: Schema.String,
+  startedAt: Schema.Number
+})
+
+const Completed = Schema.Struct({
+  version: Schema.Literal(1),
+  state: Schema.Literal("completed"),
+  fingerprint: Schema.String,
+  kind: Kind,
+  parts: Schema.Array(PartJson),
+  usage: Schema.optionalKey(SavedUsageJson),
+  completedAt: Schema.Number
+})
+
+const IdempotencyRecord = Schema.Union([Pending, Completed])
+
+/** @internal */
+export interface Counters {
+  idempotentExecutions: number
+  idempotentReplays: number
+  idempotentJoins: number
+  idempotencyConflicts: number
+  storeFailures: number
+  saved: (usage: SavedUsage | undefined) => void
+}
+
+/** @internal */
+export interface Config {
+  readonly store: CacheStore.CacheStoreShape
+  readonly ttl: Duration.Duration
+  readonly pendingTtl: Duration.Duration
+  readonly pollInterval: Duration.Duration
+}
+
+/** @internal */
+export interface Idempotency {
+  readonly wrap: (params: {
+    readonly idempotencyKey: string
+    readonly fingerprint: string
+    readonly kind: Kind
+    readonly method: string
+    readonly onUnavailable: (error: CacheStore.CacheStoreError) => AiError.AiError
+    readonly inner: Stream.Stream<Part, AiError.AiError>
+  }) => Stream.Stream<Part, AiError.AiError>
+  readonly inFlight: () => number
+}
+
+/** @internal */
+export const storeKey = (idempotencyKey: string): string => `idempotency:v1:${sha256Hex(idempotencyKey)}`
+
+const logged = (message: string) => (effect: Effect.Effect<unknown, CacheStore.CacheStoreError>) =>
+  effect.pipe(
+    Effect.asVoid,
+    Effect.catch((error) =>
+      Effect.logWarning(`${message}: ${error.message}`).pipe(
+        Effect.annotateLogs({ module: "@conduit-llm/cache/Idempotency" })
+      )
+    )
+  )
+
+/** @internal */
+export const make = (config: Config, counters: Counters, scope: Scope.Scope): Idempotency => {
+  const { store } = config
+  const flights = Flights.make<Part, AiError.AiError>(scope)
+
+  const claim = (key: string, fingerprint: string, now: number) => {
+    const pending: typeof Pending.Encoded = { version: 1, state: "pending", fingerprint, startedAt: now }
+    if (isClaimable(store)) return store.setIfAbsent(key, pending, { ttl: config.pendingTtl })
+    return Effect.as(store.set(key, pending, { ttl: config.pendingTtl }), true)
+  }
+
+  const complete = (key: string, fingerprint: string, kind: Kind, parts: ReadonlyArray<Part>) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (!isStorable(parts)) {
+        return logged("Idempotency: could not release a key")(store.delete(key))
+      }
+      const usage = usageOf(parts)
+      const record: typeof Completed.Type = {
+        version: 1,
+        state: "completed",
+        fingerprint,
+        kind,
+        parts: parts as typeof Completed.Type.parts,
+        ...(usage === undefined ? {} : { usage }),
+        completedAt: now
+      }
+      return CacheStore.setEncoded(store, key, Completed, record, { ttl: config.ttl }).pipe(
+        Effect.tapError(() => Effect.sync(() => counters.storeFailures++)),
+        logged("Idempotency: could not store a completed call")
+      )
+    })
+
+  const join = (flight: Flights.Flight<Part, AiError.AiError>) => {
+    counters.idempotentJoins++
+    const marked = marker({ cache: "hit", idempotency: "joined" })
+    return flights.subscribe(flight).pipe(
+      Stream.map((part) => {
+        if (part.type === "finish") counters.saved(usageOf([part]))
+        return marked(part)
+      })
+    )
+  }
+
+  const wrap: Idempotency["wrap"] = ({ idempotencyKey, fingerprint, kind, method, onUnavailable, inner }) =>
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const key = storeKey(idempotencyKey)
+        const conflict = () => {
+          counters.idempotencyConflicts++
+          return idempotencyConflict(idempotencyKey, method)
+        }
+        while (true) {
+          const local = flights.get(key)
+          if (local !== undefined) {
+            if (local.meta !== fingerprint) return yield* conflict()
+            return join(local)
+          }
+          const found = yield* CacheStore.getDecoded(store, key, IdempotencyRecord).pipe(Effect.mapError(onUnavailable))
+          if (Option.isSome(found)) {
+            const record = found.value
+            if (record.fingerprint !== fingerprint) return yield* conflict()
+            if (record.state === "completed") {
+              counters.idempotentReplays++
+              counters.saved(record.usage)
+              return Stream.fromIterable(record.parts.map(marker({ cache: "hit", idempotency: "replayed" })))
+            }
+            // Another process (or our own flight that is finishing) holds the key: look again shortly.
+            yield* Effect.sleep(config.pollInterval)
+            continue
+          }
+          const claimed = yield* claim(key, fingerprint, yield* Clock.currentTimeMillis).pipe(
+            Effect.mapError(onUnavailable)
+          )
+          if (!claimed) continue
+          const raced = flights.get(key)
+          if (raced !== undefined) {
+            if (raced.meta !== fingerprint) return yield* conflict()
+            return join(raced)
+          }
+          counters.idempotentExecutions++
+          const flight = flights.create(key, fingerprint, inner, {
+            onSuccess: (parts) => complete(key, fingerprint, kind, parts),
+            onFailure: () => logged("Idempotency: could not release a key")(store.delete(key))
+          })
+          return flights.subscribe(flight)
+        }
+      })
+    )
+
+  return { wrap, inFlight: flights.size }
+}
+
+/** @internal */
+export const durations = (options: {
+  readonly ttl: Duration.Input
+  readonly pendingTtl: Duration.Input
+  readonly pollInterval: Duration.Input
+}) => ({
+  ttl: Duration.fromInputUnsafe(options.ttl),
+  pendingTtl: Duration.fromInputUnsafe(options.pendingTtl),
+  pollInterval: Duration.fromInputUnsafe(options.pollInterval)
+})
