@@ -60,16 +60,24 @@ export const make = <A, E>(scope: Scope.Scope): Flights<A, E> => {
   }
 
   // Settling a queue can resume its subscriber synchronously (and with it, new calls), so the flight's state is
-  // final before any listener is settled.
+  // final before any listener is settled: a failed flight is forgotten and its hook (releasing an idempotency key)
+  // has run; a successful one stays joinable until its hook (the store write) is done.
   const finish = (flight: Flight<A, E>, exit: Exit.Exit<void, E>): Effect.Effect<void> =>
     Effect.suspend(() => {
       flight.exit = exit
-      const listeners = Array.from(flight.listeners)
-      flight.listeners.clear()
-      if (Exit.isFailure(exit)) forget(flight)
-      for (const queue of listeners) settle(queue, exit)
-      if (Exit.isFailure(exit)) return flight.hooks.onFailure(exit.cause)
-      return flight.hooks.onSuccess(flight.buffer).pipe(Effect.ensuring(Effect.sync(() => forget(flight))))
+      const settleAll = Effect.sync(() => {
+        const listeners = Array.from(flight.listeners)
+        flight.listeners.clear()
+        for (const queue of listeners) settle(queue, exit)
+      })
+      if (Exit.isFailure(exit)) {
+        forget(flight)
+        return flight.hooks.onFailure(exit.cause).pipe(Effect.ensuring(settleAll))
+      }
+      return settleAll.pipe(
+        Effect.andThen(flight.hooks.onSuccess(flight.buffer)),
+        Effect.ensuring(Effect.sync(() => forget(flight)))
+      )
     })
 
   const pump = (flight: Flight<A, E>): Effect.Effect<void> =>
