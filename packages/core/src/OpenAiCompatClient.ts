@@ -194,7 +194,8 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
     timeout: 30 * 60 * 1000, // Conduit's TimeoutPolicy bounds calls; this only bounds the wait for headers
     defaultHeaders: config.headers ?? {},
     logLevel: "off",
-    ...(config.fetch !== undefined ? { fetch: config.fetch } : {})
+    // Resolved per call, not captured here, so a fetch patched later (MSW, instrumentation) is honoured.
+    fetch: (input, init) => (config.fetch ?? globalThis.fetch)(input, init)
   })
   const target = (path: string, method = "POST"): ProviderError.RequestTarget => ({
     provider,

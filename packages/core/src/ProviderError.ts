@@ -168,6 +168,38 @@ export const defaultRule = (status: number): ErrorRule => {
   return { reason: "UnknownError" }
 }
 
+/**
+ * The table for OpenAI itself and servers that copy its error vocabulary (vLLM, DeepSeek, Azure OpenAI):
+ * `insufficient_quota` (sent as 429) is quota exhaustion; `rate_limit_exceeded` a rate limit;
+ * `context_length_exceeded` / `string_above_max_length` a context-length invalid request;
+ * `content_policy_violation` / `content_filter` content policy; `invalid_api_key` an invalid key.
+ * Source: https://platform.openai.com/docs/guides/error-codes/api-errors.
+ *
+ * @since 0.1.0
+ */
+export const openAiTable: ErrorTable = (info) => {
+  const key = info.code ?? info.type
+  switch (key) {
+    case "insufficient_quota":
+    case "billing_hard_limit_reached":
+      return { reason: "QuotaExhaustedError" }
+    case "rate_limit_exceeded":
+    case "requests":
+    case "tokens":
+      return { reason: "RateLimitError" }
+    case "context_length_exceeded":
+    case "string_above_max_length":
+      return { reason: "InvalidRequestError", contextLength: true }
+    case "content_policy_violation":
+    case "content_filter":
+      return { reason: "ContentPolicyError" }
+    case "invalid_api_key":
+      return { reason: "AuthenticationError", authKind: "InvalidKey" }
+    default:
+      return undefined
+  }
+}
+
 const redactHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(headers)) {

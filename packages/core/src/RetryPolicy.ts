@@ -34,6 +34,13 @@ export interface RetryPolicy {
 }
 
 /**
+ * A partial policy (each field optional, `undefined` meaning "inherit").
+ *
+ * @since 0.1.0
+ */
+export type RetryPolicyInput = { readonly [K in keyof RetryPolicy]?: RetryPolicy[K] | undefined }
+
+/**
  * `{ maxRetries: 2, baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60000 }`.
  *
  * @since 0.1.0
@@ -45,7 +52,7 @@ export const defaults: RetryPolicy = { maxRetries: 2, baseDelayMs: 500, maxDelay
  *
  * @since 0.1.0
  */
-export const CallRetryPolicy: Context.Reference<Partial<RetryPolicy>> = Context.Reference<Partial<RetryPolicy>>(
+export const CallRetryPolicy: Context.Reference<RetryPolicyInput> = Context.Reference<RetryPolicyInput>(
   "@conduit-llm/core/RetryPolicy/CallRetryPolicy",
   { defaultValue: () => ({}) }
 )
@@ -130,10 +137,7 @@ export const retry = <A, R>(
  *
  * @since 0.1.0
  */
-export const merge = (
-  base: RetryPolicy,
-  ...overrides: ReadonlyArray<Partial<RetryPolicy> | undefined>
-): RetryPolicy => {
+export const merge = (base: RetryPolicy, ...overrides: ReadonlyArray<RetryPolicyInput | undefined>): RetryPolicy => {
   let out = base
   for (const override of overrides) {
     if (override === undefined) continue

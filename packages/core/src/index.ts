@@ -1,5 +1,8 @@
 /**
- * @conduit-llm/core: the plumbing every Conduit provider shares.
+ * @conduit-llm/core: the plumbing every Conduit provider shares. An `effect/ai` `LanguageModel` over the official
+ * `openai` SDK with typed errors, one retry policy, stream guards and timeouts, continuation, usage normalization,
+ * token estimation, model catalogs and a registry, a Promise face, and the seams the cache and session packages
+ * plug into.
  *
  * @since 0.1.0
  */
@@ -10,6 +13,66 @@
  * @since 0.1.0
  */
 export * as CacheStore from "./CacheStore.js"
+/**
+ * Effect Schemas of the OpenAI Chat Completions wire format, with the extras Moonshot and Zhipu send.
+ *
+ * @since 0.1.0
+ */
+export * as ChatCompletions from "./ChatCompletions.js"
+/**
+ * `finish_reason` mapping.
+ *
+ * @since 0.1.0
+ */
+export * as FinishReason from "./FinishReason.js"
+/**
+ * Model metadata and catalogs.
+ *
+ * @since 0.1.0
+ */
+export * as ModelCatalog from "./ModelCatalog.js"
+/**
+ * `models.yaml` parsing with errors that name the file, line and field.
+ *
+ * @since 0.1.0
+ */
+export * as ModelsConfig from "./ModelsConfig.js"
+/**
+ * The OpenAI-compatible transport service around the `openai` SDK.
+ *
+ * @since 0.1.0
+ */
+export * as OpenAiCompatClient from "./OpenAiCompatClient.js"
+/**
+ * The `effect/ai` `LanguageModel` for OpenAI-compatible providers, parameterized by a provider spec.
+ *
+ * @since 0.1.0
+ */
+export * as OpenAiCompatLanguageModel from "./OpenAiCompatLanguageModel.js"
+/**
+ * The Promise face (`chat`, `stream`, `listModels`).
+ *
+ * @since 0.1.0
+ */
+export * as PromiseClient from "./PromiseClient.js"
+/**
+ * Prompt and tools to wire messages, with the reasoning-replay policy.
+ *
+ * @since 0.1.0
+ */
+export * as PromptConversion from "./PromptConversion.js"
+/**
+ * The error taxonomy: provider tables, SDK error conversion, timeouts, truncated streams, retryability.
+ *
+ * @since 0.1.0
+ */
+export * as ProviderError from "./ProviderError.js"
+/**
+ * Routing `provider/model` ids and aliases to model layers, with fallbacks.
+ *
+ * @since 0.1.0
+ */
+export * as ProviderRegistry from "./ProviderRegistry.js"
 /**
  * Per-request context (request id, session id, attempt observer) shared with outer layers.
  *
@@ -22,3 +85,51 @@ export * as RequestContext from "./RequestContext.js"
  * @since 0.1.0
  */
 export * as ResponseCache from "./ResponseCache.js"
+/**
+ * Responses and stream chunks to `effect/ai` parts.
+ *
+ * @since 0.1.0
+ */
+export * as ResponseConversion from "./ResponseConversion.js"
+/**
+ * Folding parts or a stream into one summary with metadata.
+ *
+ * @since 0.1.0
+ */
+export * as ResponseSummary from "./ResponseSummary.js"
+/**
+ * The retry policy (full jitter, Retry-After, retryable reasons only).
+ *
+ * @since 0.1.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
+/**
+ * Server-Sent Events decoding (Effect's parser plus end-of-input semantics).
+ *
+ * @since 0.1.0
+ */
+export * as Sse from "./Sse.js"
+/**
+ * First-token, idle and total timeouts.
+ *
+ * @since 0.1.0
+ */
+export * as TimeoutPolicy from "./TimeoutPolicy.js"
+/**
+ * CJK-aware prompt-token estimation.
+ *
+ * @since 0.1.0
+ */
+export * as TokenEstimator from "./TokenEstimator.js"
+/**
+ * Token usage normalized from every placement providers use.
+ *
+ * @since 0.1.0
+ */
+export * as Usage from "./Usage.js"
+/**
+ * OpenAI requests (messages, tools, tool choice) to `effect/ai` inputs.
+ *
+ * @since 0.1.0
+ */
+export * as WireInput from "./WireInput.js"

@@ -1,9 +1,31 @@
 /**
- * Test helpers of @conduit-llm/core: recorded-fixture access, MSW handlers for OpenAI-compatible upstreams, a real
- * Redis server for integration tests, and the provider conformance suite.
+ * Test helpers of @conduit-llm/core: recorded-fixture access, MSW building blocks for OpenAI-compatible upstreams,
+ * a real Redis server for integration tests, and the provider conformance suite.
+ *
+ * Requires `msw` (and `vitest` for the conformance suite) in the consuming project.
  *
  * @since 0.1.0
  */
+
+/**
+ * The provider conformance suite.
+ *
+ * @since 0.1.0
+ */
+export * as Conformance from "./Conformance.js"
+
+/**
+ * MSW responses and handlers for OpenAI-compatible upstreams, including failure modes.
+ *
+ * @since 0.1.0
+ */
+export * as MockUpstream from "./MockUpstream.js"
+/**
+ * The recorded fixtures, read in place (`CONDUIT_RECORDINGS_DIR`, default `../shared/fixtures`).
+ *
+ * @since 0.1.0
+ */
+export * as Recordings from "./Recordings.js"
 
 /**
  * A real `redis-server` on a free loopback port.

@@ -1,0 +1,244 @@
+/**
+ * The reverse of `PromptConversion`: an OpenAI Chat Completions request (what the gateway and the Promise face
+ * receive) into `effect/ai` inputs.
+ *
+ * - messages → `Prompt`: `system` and `developer` become system messages; user content parts become text and file
+ *   parts (`data:` URLs become bytes-as-base64 with their media type; `http(s):` and `ms://` URLs stay URLs);
+ *   assistant `reasoning_content` becomes a reasoning part (so reasoning a client sends back is replayed), its
+ *   `tool_calls` tool-call parts; `tool` messages tool-result parts named after the call they answer.
+ * - function tools → `Tool.dynamic` with the raw JSON Schema; `tool_choice` → `effect/ai` tool choice.
+ * - everything else that shapes the answer (sampling, `max_tokens`, `stop`, `response_format`, provider extras) is
+ *   returned as wire parameters for `CallConfig.request`, so it reaches the provider unchanged.
+ *
+ * Bad input is a typed `InvalidRequestError` naming the message index and field, never a crash.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import { AiError, type LanguageModel, Prompt, Tool } from "effect/ai"
+import type * as ChatCompletions from "./ChatCompletions.js"
+
+const invalid = (description: string, parameter: string) =>
+  AiError.make({
+    module: "WireInput",
+    method: "fromRequest",
+    reason: new AiError.InvalidRequestError({
+      description,
+      parameter,
+      metadata: { conduit: { kind: "invalid-input" } }
+    })
+  })
+
+const dataUrl = /^data:([^;,]+)(;base64)?,(.*)$/s
+
+const filePart = (url: string, fallbackMediaType: string): Prompt.FilePart => {
+  const match = dataUrl.exec(url)
+  if (match !== null) {
+    const mediaType = match[1] ?? fallbackMediaType
+    const payload = match[3] ?? ""
+    const data = match[2] !== undefined ? payload : Buffer.from(decodeURIComponent(payload)).toString("base64")
+    return Prompt.filePart({ mediaType, data })
+  }
+  return Prompt.filePart({ mediaType: fallbackMediaType, data: new URL(url) })
+}
+
+const textOf = (content: ChatCompletions.RequestMessage["content"]): string => {
+  if (content === null || content === undefined) return ""
+  if (typeof content === "string") return content
+  return content.map((part) => (part.type === "text" && typeof part.text === "string" ? part.text : "")).join("")
+}
+
+const parseArguments = (raw: unknown, index: number): Effect.Effect<unknown, AiError.AiError> => {
+  if (typeof raw !== "string") return Effect.succeed(raw ?? {})
+  if (raw.trim() === "") return Effect.succeed({})
+  try {
+    return Effect.succeed(JSON.parse(raw))
+  } catch {
+    return Effect.fail(invalid(`messages[${index}].tool_calls: arguments are not valid JSON`, `messages[${index}]`))
+  }
+}
+
+/**
+ * Converts wire messages to a `Prompt`.
+ *
+ * @since 0.1.0
+ */
+export const toPrompt = (
+  messages: ReadonlyArray<ChatCompletions.RequestMessage>
+): Effect.Effect<Prompt.Prompt, AiError.AiError> =>
+  Effect.gen(function* () {
+    const out: Array<Prompt.Message> = []
+    const toolNames = new Map<string, string>()
+    for (const [index, message] of messages.entries()) {
+      switch (message.role) {
+        case "system":
+        case "developer": {
+          out.push(Prompt.systemMessage({ content: textOf(message.content) }))
+          break
+        }
+        case "user": {
+          const content = message.content
+          if (content === null || content === undefined) {
+            return yield* invalid(`messages[${index}]: a user message needs content`, `messages[${index}].content`)
+          }
+          if (typeof content === "string") {
+            out.push(Prompt.userMessage({ content: [Prompt.textPart({ text: content })] }))
+            break
+          }
+          const parts: Array<Prompt.UserMessagePart> = []
+          for (const [partIndex, part] of content.entries()) {
+            const where = `messages[${index}].content[${partIndex}]`
+            switch (part.type) {
+              case "text":
+                if (typeof part.text !== "string") return yield* invalid(`${where}: text must be a string`, where)
+                parts.push(Prompt.textPart({ text: part.text }))
+                break
+              case "image_url":
+              case "video_url": {
+                const holder = part[part.type] as { url?: unknown } | string | undefined
+                const url = typeof holder === "string" ? holder : holder?.url
+                if (typeof url !== "string") return yield* invalid(`${where}: ${part.type}.url must be a string`, where)
+                try {
+                  parts.push(filePart(url, part.type === "image_url" ? "image/*" : "video/*"))
+                } catch {
+                  return yield* invalid(`${where}: ${part.type}.url is not a URL`, where)
+                }
+                break
+              }
+              default:
+                return yield* invalid(`${where}: unsupported content part type "${part.type}"`, where)
+            }
+          }
+          out.push(Prompt.userMessage({ content: parts }))
+          break
+        }
+        case "assistant": {
+          const parts: Array<Prompt.AssistantMessagePart> = []
+          if (typeof message.reasoning_content === "string" && message.reasoning_content !== "") {
+            parts.push(Prompt.reasoningPart({ text: message.reasoning_content }))
+          }
+          const text = textOf(message.content)
+          if (text !== "") parts.push(Prompt.textPart({ text }))
+          for (const call of message.tool_calls ?? []) {
+            const name = call.function?.name
+            const id = call.id
+            if (typeof name !== "string" || typeof id !== "string") {
+              return yield* invalid(
+                `messages[${index}].tool_calls: each call needs an id and a function name`,
+                `messages[${index}]`
+              )
+            }
+            toolNames.set(id, name)
+            parts.push(
+              Prompt.toolCallPart({
+                id,
+                name,
+                params: yield* parseArguments(call.function?.arguments, index),
+                providerExecuted: false
+              })
+            )
+          }
+          const extras = typeof message.partial === "boolean" ? { conduit: { wire: { partial: message.partial } } } : {}
+          out.push(Prompt.assistantMessage({ content: parts, options: extras }))
+          break
+        }
+        case "tool": {
+          const id = message.tool_call_id
+          if (typeof id !== "string") {
+            return yield* invalid(
+              `messages[${index}]: a tool message needs tool_call_id`,
+              `messages[${index}].tool_call_id`
+            )
+          }
+          const name = toolNames.get(id) ?? (typeof message.name === "string" ? message.name : "unknown_tool")
+          out.push(
+            Prompt.toolMessage({
+              content: [
+                Prompt.toolResultPart({
+                  id,
+                  name,
+                  isFailure: false,
+                  result: textOf(message.content),
+                  providerExecuted: false
+                })
+              ]
+            })
+          )
+          break
+        }
+        default:
+          return yield* invalid(`messages[${index}]: unsupported role "${message.role}"`, `messages[${index}].role`)
+      }
+    }
+    return Prompt.fromMessages(out)
+  })
+
+/**
+ * Function tools as `Tool.dynamic` tools (raw JSON Schema parameters, no local validation: the caller executes
+ * them). Built-in provider tools (any `type` other than `function`) are returned in `builtin`, for the provider to
+ * map.
+ *
+ * @since 0.1.0
+ */
+export const toTools = (
+  tools: ReadonlyArray<ChatCompletions.RequestTool> | null | undefined
+): Effect.Effect<
+  { readonly tools: Array<Tool.Any>; readonly builtin: Array<ChatCompletions.RequestTool> },
+  AiError.AiError
+> =>
+  Effect.gen(function* () {
+    const out: Array<Tool.Any> = []
+    const builtin: Array<ChatCompletions.RequestTool> = []
+    for (const [index, tool] of (tools ?? []).entries()) {
+      if (tool.type !== "function") {
+        builtin.push(tool)
+        continue
+      }
+      const fn = tool.function as { name?: unknown; description?: unknown; parameters?: unknown } | undefined
+      if (typeof fn?.name !== "string" || fn.name === "") {
+        return yield* invalid(`tools[${index}].function.name must be a non-empty string`, `tools[${index}]`)
+      }
+      out.push(
+        Tool.dynamic(fn.name, {
+          ...(typeof fn.description === "string" ? { description: fn.description } : {}),
+          parameters: (typeof fn.parameters === "object" && fn.parameters !== null
+            ? fn.parameters
+            : { type: "object", properties: {} }) as never
+        }) as unknown as Tool.Any
+      )
+    }
+    return { tools: out, builtin }
+  })
+
+/**
+ * A wire `tool_choice` as an `effect/ai` tool choice (`auto` when absent).
+ *
+ * @since 0.1.0
+ */
+export const toToolChoice = (
+  choice: ChatCompletions.ChatCompletionRequest["tool_choice"]
+): LanguageModel.ToolChoice<string> => {
+  if (choice === undefined || choice === null) return "auto"
+  if (choice === "none" || choice === "required" || choice === "auto") return choice
+  if (typeof choice === "object") {
+    const name = (choice as { function?: { name?: unknown } }).function?.name
+    if (typeof name === "string") return { tool: name }
+  }
+  return "auto"
+}
+
+const handled = new Set(["model", "messages", "tools", "tool_choice", "stream", "stream_options"])
+
+/**
+ * The wire parameters to pass through unchanged (everything but model, messages, tools, tool choice and stream
+ * flags): sampling, limits, `stop`, `seed`, `response_format`, `user`, provider extras.
+ *
+ * @since 0.1.0
+ */
+export const passThroughParameters = (request: ChatCompletions.ChatCompletionRequest): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(request)) {
+    if (!handled.has(key) && value !== undefined) out[key] = value
+  }
+  return out
+}
