@@ -3,10 +3,12 @@
  */
 import { createClient } from "redis"
 
-export type RawClient = ReturnType<typeof createClient>
+const create = (url: string) => createClient({ url, socket: { reconnectStrategy: false } })
+
+export type RawClient = ReturnType<typeof create>
 
 export const rawClient = async (url: string): Promise<RawClient> => {
-  const client = createClient({ url, socket: { reconnectStrategy: false } })
+  const client = create(url)
   client.on("error", () => {})
   await client.connect()
   return client
