@@ -50,6 +50,12 @@ export * as OpenAiCompatClient from "./OpenAiCompatClient.js"
  */
 export * as OpenAiCompatLanguageModel from "./OpenAiCompatLanguageModel.js"
 /**
+ * The provider builder: declarations in, client layers, model constructors and the Promise face out.
+ *
+ * @since 0.1.0
+ */
+export * as OpenAiCompatProvider from "./OpenAiCompatProvider.js"
+/**
  * The Promise face (`chat`, `stream`, `listModels`).
  *
  * @since 0.1.0

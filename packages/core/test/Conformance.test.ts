@@ -2,19 +2,23 @@
  * The conformance suite against a reference OpenAI-compatible provider (OpenAI's own wire shapes and error
  * vocabulary), proving the suite and the core plumbing without any vendor quirk.
  */
-import { Layer, Redacted } from "effect"
-import { LanguageModel } from "effect/ai"
+import { Layer } from "effect"
 import * as ModelCatalog from "../src/ModelCatalog.js"
-import * as OpenAiCompatClient from "../src/OpenAiCompatClient.js"
-import * as OpenAiCompatLanguageModel from "../src/OpenAiCompatLanguageModel.js"
+import * as OpenAiCompatProvider from "../src/OpenAiCompatProvider.js"
 import * as ProviderError from "../src/ProviderError.js"
 import { runProviderConformance } from "../src/testing/Conformance.js"
 
 const baseURL = "https://reference.test/v1"
 const model = "ref-chat-1"
 
-export const referenceSpec: OpenAiCompatLanguageModel.ProviderSpec = {
+/** A reference provider: only declarations, built with core's provider builder. */
+export const Reference = OpenAiCompatProvider.make({
   name: "reference",
+  baseURLs: { default: baseURL },
+  apiKeyEnv: ["REFERENCE_API_KEY"],
+  baseURLEnv: "REFERENCE_BASE_URL",
+  errorTable: ProviderError.openAiTable,
+  defaultModel: model,
   catalog: ModelCatalog.make("reference", [
     {
       id: model,
@@ -26,13 +30,6 @@ export const referenceSpec: OpenAiCompatLanguageModel.ProviderSpec = {
     }
   ]),
   reasoningReplay: { mode: "tool-calls", placeholder: " " }
-}
-
-const client = OpenAiCompatClient.make({
-  provider: "reference",
-  apiKey: Redacted.make("test-key"),
-  baseURL,
-  errorTable: ProviderError.openAiTable
 })
 
 const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -66,10 +63,7 @@ const openAiError = (message: string, type: string, code: string | null) => ({
 runProviderConformance({
   name: "reference OpenAI-compatible provider",
   baseURL,
-  layer: Layer.effect(
-    LanguageModel.LanguageModel,
-    OpenAiCompatLanguageModel.make({ spec: referenceSpec, client, model })
-  ),
+  layer: Reference.layer(model).pipe(Layer.provide(Reference.clientLayer({ apiKey: "test-key" }))),
   fixtures: {
     completions: {
       text: { body: completion({ content: "Hello there!" }, "stop"), text: "Hello there!" },
