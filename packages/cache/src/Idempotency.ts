@@ -27,7 +27,7 @@ import * as ResponseCache from "./ResponseCache.js"
 
 /**
  * Options of {@link layer}: the store (default: the `CacheStore` in context) and the idempotency durations (see
- * `ResponseCache.Options`: `ttl` 24 hours, `pendingTtl` 10 minutes, `pollInterval` 100 ms).
+ * `ResponseCache.Options`: `ttl` 24 hours, `pendingTtl` 30 seconds, `pollInterval` 100 ms).
  *
  * @since 0.1.0
  */

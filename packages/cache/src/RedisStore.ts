@@ -144,7 +144,7 @@ export const makeWith = (
           : (redis.send<A>(command, ...args) as Effect.Effect<A, unknown>)
       })
 
-    const guard = <A>(operation: Operation, key: string | undefined, fallback: A) => {
+    const guard = <A>(operation: Operation, key: string | undefined, fallback: () => A) => {
       const describe = (cause: unknown): string => {
         if (Cause.isTimeoutError(cause)) return `timed out after ${Duration.format(timeout)}`
         const inner = cause instanceof Redis.RedisError ? cause.cause : cause
@@ -163,7 +163,7 @@ export const makeWith = (
             }
             return Effect.logWarning(`${message}; continuing without cache (fail-open)`).pipe(
               Effect.annotateLogs({ module: "@conduit-llm/cache/RedisStore", operation }),
-              Effect.as(fallback)
+              Effect.andThen(Effect.sync(fallback))
             )
           })
         )
@@ -220,23 +220,26 @@ export const makeWith = (
               )
             }
           }),
-          guard("get", key, Option.none())
+          guard("get", key, Option.none)
         ),
       set: (key, value, setOptions) =>
         Effect.flatMap(encode(key, value), (json) =>
-          write(key, json, setOptions?.ttl, false).pipe(Effect.asVoid, guard<void>("set", key, undefined))
+          write(key, json, setOptions?.ttl, false).pipe(
+            Effect.asVoid,
+            guard<void>("set", key, () => undefined)
+          )
         ),
       setIfAbsent: (key, value, setOptions) =>
         Effect.flatMap(encode(key, value), (json) =>
-          write(key, json, setOptions?.ttl, true).pipe(guard("set", key, true))
+          write(key, json, setOptions?.ttl, true).pipe(guard("set", key, () => true))
         ),
       delete: (key) =>
         send<number>("DEL", prefix + key).pipe(
           Effect.map((removed) => removed > 0),
-          guard("delete", key, false)
+          guard("delete", key, () => false)
         ),
       stats: countKeys.pipe(
-        Effect.catch((cause) => guard("stats", undefined, lastSize)(Effect.fail(cause))),
+        guard("stats", undefined, () => lastSize),
         Effect.map((size): StoreStats => ({ hits, misses, size, failures, undecodable }))
       )
     }

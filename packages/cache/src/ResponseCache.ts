@@ -59,8 +59,9 @@ import { Entry, isStorable, type Kind, marker, type Part, type SavedUsage, usage
  * - `ttl`: lifetime of a stored response (default 1 hour).
  * - `cacheResponses`: `false` turns the response cache off and keeps only idempotency (default `true`).
  * - `idempotency.ttl`: how long a completed call is remembered for its key (default 24 hours).
- * - `idempotency.pendingTtl`: how long a claim of a key by a running call lasts (default 10 minutes); a duplicate in
- *   another process waits at most this long for the first call, then executes itself.
+ * - `idempotency.pendingTtl`: lifetime of the claim a running call holds on its key (default 30 seconds); the claim
+ *   is refreshed every third of it while the call runs, so a duplicate in another process waits as long as the
+ *   first call runs, and at most this long after its process crashed, then executes itself.
  * - `idempotency.pollInterval`: how often such a duplicate looks at the store (default 100 ms).
  *
  * @since 0.1.0
@@ -88,7 +89,7 @@ export const defaults = {
   cacheResponses: true,
   idempotency: {
     ttl: Duration.hours(24),
-    pendingTtl: Duration.minutes(10),
+    pendingTtl: Duration.seconds(30),
     pollInterval: Duration.millis(100)
   }
 } as const

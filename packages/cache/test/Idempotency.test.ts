@@ -3,10 +3,20 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { AiError, type Response } from "effect/ai"
 import { TestClock } from "effect/testing"
+import * as CacheKey from "../src/CacheKey.js"
 import * as Idempotency from "../src/Idempotency.js"
 import * as MemoryStore from "../src/MemoryStore.js"
 import * as ResponseCache from "../src/ResponseCache.js"
-import { call, conduitMark, generateParts, makeUpstream, streamParts, unmarked, upstreamError } from "./fixtures.js"
+import {
+  call,
+  conduitMark,
+  generateParts,
+  makeUpstream,
+  streamParts,
+  unmarked,
+  upstreamError,
+  yieldUntil
+} from "./fixtures.js"
 
 const withHook = <A, E>(
   body: (hook: CoreResponseCache.ResponseCacheShape, stats: Effect.Effect<ResponseCache.Stats>) => Effect.Effect<A, E>,
@@ -183,6 +193,49 @@ describe("Idempotency", () => {
       assert.strictEqual(upstream.counter.calls, 1)
       const record = Option.getOrThrow(yield* store.get(storeKey("u1"))) as { state: string }
       assert.strictEqual(record.state, "completed")
+    })
+  )
+
+  it.effect("a running call keeps its claim alive; a claim left by a crashed process lapses after pendingTtl", () =>
+    Effect.gen(function* () {
+      const store = yield* MemoryStore.make()
+      const hook = yield* ResponseCache.make({
+        store,
+        idempotency: { pendingTtl: "30 seconds", pollInterval: "1 second" }
+      })
+      const { storeKey } = yield* Effect.promise(() => import("../src/internal/idempotency.js"))
+      const stateOf = (key: string) =>
+        Effect.map(
+          store.get(storeKey(key)),
+          Option.map((record) => (record as { state: string }).state)
+        )
+
+      // a live owner: its claim outlives pendingTtl because it is refreshed
+      const gate = yield* Deferred.make<void>()
+      const upstream = makeUpstream(gate)
+      const owner = yield* Effect.forkChild(hook.generate(keyed("live"), upstream.generate()))
+      yield* yieldUntil(() => upstream.counter.calls === 1)
+      for (let i = 0; i < 9; i++) yield* TestClock.adjust("10 seconds")
+      assert.deepStrictEqual(yield* stateOf("live"), Option.some("pending"))
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(owner)
+      assert.deepStrictEqual(yield* stateOf("live"), Option.some("completed"))
+
+      // a crashed owner: a pending claim nobody refreshes
+      const fingerprint = `generate:${CacheKey.requestHash("kimi", keyed("crashed").request)}`
+      yield* store.set(
+        storeKey("crashed"),
+        { version: 1, state: "pending", fingerprint, startedAt: 0 },
+        { ttl: "30 seconds" }
+      )
+      const next = makeUpstream()
+      const duplicate = yield* Effect.forkChild(hook.generate(keyed("crashed"), next.generate()))
+      yield* TestClock.adjust("20 seconds")
+      assert.strictEqual(next.counter.calls, 0)
+      yield* TestClock.adjust("15 seconds")
+      const parts = yield* Fiber.join(duplicate)
+      assert.strictEqual(next.counter.calls, 1)
+      assert.deepStrictEqual(unmarked(parts), generateParts)
     })
   )
 

@@ -60,23 +60,23 @@ export const make = <A, E>(scope: Scope.Scope): Flights<A, E> => {
   }
 
   // Settling a queue can resume its subscriber synchronously (and with it, new calls), so the flight's state is
-  // final before any listener is settled: a failed flight is forgotten and its hook (releasing an idempotency key)
-  // has run; a successful one stays joinable until its hook (the store write) is done.
+  // final before any listener is settled: the hook has run (the answer is stored, or the idempotency key released)
+  // and the flight is forgotten. Until then, newcomers join the flight and are settled with everyone else. So when
+  // a caller sees its result, a duplicate made right after finds it in the store.
   const finish = (flight: Flight<A, E>, exit: Exit.Exit<void, E>): Effect.Effect<void> =>
     Effect.suspend(() => {
       flight.exit = exit
-      const settleAll = Effect.sync(() => {
-        const listeners = Array.from(flight.listeners)
-        flight.listeners.clear()
-        for (const queue of listeners) settle(queue, exit)
-      })
-      if (Exit.isFailure(exit)) {
-        forget(flight)
-        return flight.hooks.onFailure(exit.cause).pipe(Effect.ensuring(settleAll))
-      }
-      return settleAll.pipe(
-        Effect.andThen(flight.hooks.onSuccess(flight.buffer)),
-        Effect.ensuring(Effect.sync(() => forget(flight)))
+      if (Exit.isFailure(exit)) forget(flight)
+      const hook = Exit.isSuccess(exit) ? flight.hooks.onSuccess(flight.buffer) : flight.hooks.onFailure(exit.cause)
+      return hook.pipe(
+        Effect.ensuring(
+          Effect.sync(() => {
+            forget(flight)
+            const listeners = Array.from(flight.listeners)
+            flight.listeners.clear()
+            for (const queue of listeners) settle(queue, exit)
+          })
+        )
       )
     })
 

@@ -2,8 +2,9 @@
  * Idempotency keys over a `CacheStoreShape`: one execution per key and TTL.
  *
  * Record under `idempotency:v1:<sha256(key)>`:
- * - `pending` (written before the call, TTL `pendingTtl`): a duplicate in another process waits for it to turn
- *   `completed` (or to disappear: the owner failed, so the duplicate executes).
+ * - `pending` (written before the call, TTL `pendingTtl`, refreshed every `pendingTtl / 3` while the call runs): a
+ *   duplicate in another process waits for it to turn `completed`, or to disappear (the owner failed, or crashed and
+ *   stopped refreshing it), and then executes itself.
  * - `completed` (TTL `ttl`): the stored parts; a later duplicate replays them.
  * Both carry the request fingerprint (kind + request hash); a different fingerprint is an idempotency conflict.
  *
@@ -89,11 +90,26 @@ export const make = (config: Config, counters: Counters, scope: Scope.Scope): Id
   const { store } = config
   const flights = Flights.make<Part, AiError.AiError>(scope)
 
+  const pendingRecord = (fingerprint: string, now: number): typeof Pending.Encoded => ({
+    version: 1,
+    state: "pending",
+    fingerprint,
+    startedAt: now
+  })
+
   const claim = (key: string, fingerprint: string, now: number) => {
-    const pending: typeof Pending.Encoded = { version: 1, state: "pending", fingerprint, startedAt: now }
+    const pending = pendingRecord(fingerprint, now)
     if (isClaimable(store)) return store.setIfAbsent(key, pending, { ttl: config.pendingTtl })
     return Effect.as(store.set(key, pending, { ttl: config.pendingTtl }), true)
   }
+
+  /** Keeps the claim alive while the call runs, so a crashed owner's claim lapses after `pendingTtl`. */
+  const heartbeat = (key: string, fingerprint: string, now: number): Stream.Stream<never> =>
+    Stream.fromEffect(
+      store
+        .set(key, pendingRecord(fingerprint, now), { ttl: config.pendingTtl })
+        .pipe(Effect.ignore, Effect.delay(Duration.divideUnsafe(config.pendingTtl, 3)), Effect.forever)
+    ).pipe(Stream.drain)
 
   const complete = (key: string, fingerprint: string, kind: Kind, parts: ReadonlyArray<Part>) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -154,9 +170,8 @@ export const make = (config: Config, counters: Counters, scope: Scope.Scope): Id
             yield* Effect.sleep(config.pollInterval)
             continue
           }
-          const claimed = yield* claim(key, fingerprint, yield* Clock.currentTimeMillis).pipe(
-            Effect.mapError(onUnavailable)
-          )
+          const now = yield* Clock.currentTimeMillis
+          const claimed = yield* claim(key, fingerprint, now).pipe(Effect.mapError(onUnavailable))
           if (!claimed) continue
           const raced = flights.get(key)
           if (raced !== undefined) {
@@ -164,7 +179,8 @@ export const make = (config: Config, counters: Counters, scope: Scope.Scope): Id
             return join(raced)
           }
           counters.idempotentExecutions++
-          const flight = flights.create(key, fingerprint, inner, {
+          const running = inner.pipe(Stream.merge(heartbeat(key, fingerprint, now), { haltStrategy: "left" }))
+          const flight = flights.create(key, fingerprint, running, {
             onSuccess: (parts) => complete(key, fingerprint, kind, parts),
             onFailure: () => logged("Idempotency: could not release a key")(store.delete(key))
           })
