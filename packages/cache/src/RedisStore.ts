@@ -220,7 +220,7 @@ export const makeWith = (
               )
             }
           }),
-          guard("get", key, Option.none)
+          guard("get", key, () => Option.none<Schema.Json>())
         ),
       set: (key, value, setOptions) =>
         Effect.flatMap(encode(key, value), (json) =>
