@@ -441,6 +441,9 @@ export const make = (config: Config = {}): Effect.Effect<SessionManager["Service
       }
     }
 
+    /** A waiting request got its permits (while another one was released): it is running from now on. */
+    const onGrant = (ticket: Ticket): void => markRunning(ticket as Request)
+
     const classify = (request: Request, cause: Cause.Cause<unknown>): Outcome => {
       if (request.timeoutError !== undefined) {
         const error = Cause.findErrorOption(cause)
@@ -506,6 +509,7 @@ export const make = (config: Config = {}): Effect.Effect<SessionManager["Service
           metadata
         })
       }
+      admission.wake(onGrant)
       let after: Effect.Effect<void> | undefined
       if (settle !== undefined) {
         after = Effect.catchCause(settle, (cause) =>
@@ -585,7 +589,6 @@ export const make = (config: Config = {}): Effect.Effect<SessionManager["Service
             // Cannot happen: resumed means granted. Refuse loudly rather than run without permits.
             return reject(request, Cause.die(new Error("SessionManager: resumed without permits")), options.onEnd)
           }
-          markRunning(request)
           return Effect.succeed(request)
         }
       })

@@ -77,6 +77,8 @@ export class Admission {
   sessionPermits = 0
   private waitingLive = 0
   private readonly waiting = new Fifo<Ticket>()
+  /** Tickets granted by `release` and not yet woken (see `wake`). */
+  private granted: Array<Ticket> = []
   /** Sessions in least-recently-active order (a touched session moves to the end). */
   readonly sessions = new Map<string, Slot>()
 
@@ -136,7 +138,8 @@ export class Admission {
 
   /**
    * Gives back whatever the ticket holds: both permits when granted, its session permit when waiting for a global
-   * one, its queue place when waiting for its session. Idempotent. Wakes the tickets that can now run.
+   * one, its queue place when waiting for its session. Idempotent. The tickets that can now run are granted their
+   * permits at once, and handed to the next `wake` call.
    */
   release(ticket: Ticket, now: number): void {
     const slot = ticket.slot
@@ -199,8 +202,23 @@ export class Admission {
       this.queued--
       this.active++
       next.state = TicketState.Granted
-      const resume = next.resume
-      next.resume = undefined
+      this.granted.push(next)
+    }
+  }
+
+  /**
+   * Calls `onGrant` for each ticket granted since the last call (in grant order) and resumes its fiber. Lets the
+   * caller finish its own bookkeeping (events of the released ticket) before the next ones start.
+   */
+  wake(onGrant: (ticket: Ticket) => void): void {
+    if (this.granted.length === 0) return
+    const granted = this.granted
+    this.granted = []
+    for (const ticket of granted) {
+      if (ticket.state !== TicketState.Granted) continue
+      onGrant(ticket)
+      const resume = ticket.resume
+      ticket.resume = undefined
       if (resume !== undefined) resume()
     }
   }
