@@ -8,8 +8,8 @@
  *
  * Tool calls are assembled by `index`, tolerating what real streams do: ids missing on continuation fragments, a
  * whole call (name and complete arguments) in one delta (Zhipu without `tool_stream`), arguments split over many
- * deltas, empty-argument starts, fragments without `index` (continuation of the last call unless a new id
- * appears), ids that are odd but opaque (`get_weather_0`, `call_-8223…`, `search:0`). A missing or empty id gets a
+ * deltas, empty-argument starts, fragments without `index` (keyed by their position in the delta, so parallel
+ * calls sent side by side stay apart; a new id in an occupied slot starts a new call), ids that are odd but opaque (`get_weather_0`, `call_-8223…`, `search:0`). A missing or empty id gets a
  * generated one. Arguments are parsed only when the call is complete; invalid JSON is a typed
  * `ToolParameterValidationError` carrying the raw text, never a silently dropped call.
  *
@@ -221,27 +221,22 @@ export const makeAssembler = (options: ConversionOptions = {}): Assembler => {
     position: number,
     out: Array<Response.StreamPartEncoded>
   ) => {
-    const last = calls[calls.length - 1]
-    let call: ActiveToolCall | undefined
-    if (typeof delta.index === "number") {
-      call = byIndex.get(delta.index)
-      if (call !== undefined && delta.id && delta.id !== call.id && call.args !== "") call = undefined
-    } else if (last !== undefined && (!delta.id || delta.id === last.id)) {
-      call = last
-    }
+    // The slot of a fragment is its `index`, else its position in the delta's array (index-less streams send
+    // parallel calls side by side). A fragment with a new id in an occupied slot starts a new call there.
+    const slot = typeof delta.index === "number" ? delta.index : position
+    let call = byIndex.get(slot)
+    if (call !== undefined && delta.id && delta.id !== call.id) call = undefined
     const fragment = argumentsText(delta.function?.arguments)
     if (call === undefined) {
-      const index =
-        typeof delta.index === "number" && !byIndex.has(delta.index) ? delta.index : Math.max(-1, ...byIndex.keys()) + 1
       const providerName = delta.function?.name ?? ""
       call = {
-        index,
-        id: delta.id ? delta.id : `${responseId ?? "call"}_tool_${calls.length}_${position}`,
+        index: slot,
+        id: delta.id ? delta.id : `${responseId ?? "call"}_tool_${calls.length}`,
         name: providerName === "" ? "" : (options.toolNames?.getCustomName(providerName) ?? providerName),
         args: ""
       }
       calls.push(call)
-      byIndex.set(index, call)
+      byIndex.set(slot, call)
       out.push({ type: "tool-params-start", id: call.id, name: call.name === "" ? "unknown_tool" : call.name })
     } else if (call.name === "" && delta.function?.name) {
       call.name = options.toolNames?.getCustomName(delta.function.name) ?? delta.function.name

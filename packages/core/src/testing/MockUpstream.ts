@@ -102,7 +102,13 @@ export const sse = (events: ReadonlyArray<unknown>, options: SseOptions = {}): R
   })
   return new HttpResponse(body, {
     status: options.status ?? 200,
-    headers: { "content-type": "text/event-stream; charset=utf-8", ...(options.headers ?? {}) }
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      // chunked like real SSE servers: a close-delimited body makes undici treat the socket close after an abort
+      // as "message complete" and trip an internal assertion
+      "transfer-encoding": "chunked",
+      ...(options.headers ?? {})
+    }
   })
 }
 
