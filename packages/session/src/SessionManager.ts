@@ -25,7 +25,8 @@
  * it. Work that makes no upstream call (a cache hit) reports 0.
  *
  * Idle sessions (nothing running or waiting) are forgotten `sessionTtl` after their last activity, by one sweeper
- * fiber per manager (no timer per session).
+ * fiber per manager (no timer per session). A session id the manager generated (the request named none) is forgotten
+ * as soon as its request ends: reusing it later simply starts a new session entry.
  *
  * @since 0.1.0
  */
@@ -324,12 +325,13 @@ class Request extends Ticket {
   constructor(
     requestId: string,
     sessionId: string,
+    ephemeralSession: boolean,
     readonly clock: Clock.Clock,
     readonly createdAt: number,
     readonly createdNanos: bigint,
     readonly metadata: Readonly<Record<string, unknown>> | undefined
   ) {
-    super(requestId, sessionId)
+    super(requestId, sessionId, ephemeralSession)
   }
 
   queuedMs(): number {
@@ -610,6 +612,7 @@ export const make = (config: Config = {}): Effect.Effect<SessionManager["Service
         const request = new Request(
           options.requestId ?? `req_${crypto.randomUUID()}`,
           options.sessionId ?? `sess_${crypto.randomUUID()}`,
+          options.sessionId === undefined,
           clock,
           clock.currentTimeMillisUnsafe(),
           clock.monotonicTimeNanosUnsafe(),

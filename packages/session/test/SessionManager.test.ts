@@ -613,6 +613,24 @@ describe("SessionManager observability", () => {
     })
   )
 
+  it.effect("forgets a session it generated as soon as its request ends", () =>
+    Effect.gen(function* () {
+      const sessions = yield* manager({ sessionTtl: "1 hour" })
+      const fiber = yield* Effect.forkChild(sessions.run(Effect.sleep("1 second")))
+      yield* settle
+      assert.strictEqual((yield* sessions.stats).sessions, 1)
+      yield* TestClock.adjust("1 second")
+      const { metadata } = yield* Fiber.join(fiber)
+      assert.strictEqual((yield* sessions.stats).sessions, 0)
+      // the generated id can be used for the next turn: it becomes a named session
+      yield* sessions.run(Effect.void, { sessionId: metadata.sessionId })
+      assert.deepStrictEqual(
+        (yield* sessions.sessions).map((s) => s.sessionId),
+        [metadata.sessionId]
+      )
+    })
+  )
+
   it.effect("keeps a session used again before its TTL", () =>
     Effect.gen(function* () {
       const sessions = yield* manager({ sessionTtl: "1 minute" })

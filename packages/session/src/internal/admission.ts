@@ -51,7 +51,9 @@ export class Slot {
   constructor(
     readonly id: string,
     readonly createdAt: number,
-    public lastActiveAt: number
+    public lastActiveAt: number,
+    /** Created for a request that named no session: forgotten as soon as it is idle, not after the TTL. */
+    readonly ephemeral: boolean
   ) {}
 }
 
@@ -63,7 +65,9 @@ export class Ticket {
 
   constructor(
     readonly requestId: string,
-    readonly sessionId: string
+    readonly sessionId: string,
+    /** The session id was generated for this request (nobody else can know it yet). */
+    readonly ephemeralSession: boolean
   ) {}
 }
 
@@ -79,7 +83,10 @@ export class Admission {
   private readonly waiting = new Fifo<Ticket>()
   /** Tickets granted by `release` and not yet woken (see `wake`). */
   private granted: Array<Ticket> = []
-  /** Sessions in least-recently-active order (a touched session moves to the end). */
+  /**
+   * Sessions by id. Activity only updates `lastActiveAt` (re-inserting a hot key into a large Map to keep it in
+   * recency order costs a rehash now and then, tens of microseconds per touch); `sweep` scans them all instead.
+   */
   readonly sessions = new Map<string, Slot>()
 
   constructor(
@@ -89,21 +96,20 @@ export class Admission {
   ) {}
 
   /** The session's slot, created when missing, marked active at `now`. */
-  touch(sessionId: string, now: number): Slot {
+  touch(sessionId: string, now: number, ephemeral: boolean): Slot {
     let slot = this.sessions.get(sessionId)
     if (slot === undefined) {
-      slot = new Slot(sessionId, now, now)
+      slot = new Slot(sessionId, now, now, ephemeral)
+      this.sessions.set(sessionId, slot)
     } else {
-      this.sessions.delete(sessionId)
       slot.lastActiveAt = now
     }
-    this.sessions.set(sessionId, slot)
     return slot
   }
 
   /** Admits a ticket: grants both permits at once, queues it, or refuses it because the queue is full. */
   admit(ticket: Ticket, now: number): Decision {
-    const slot = this.touch(ticket.sessionId, now)
+    const slot = this.touch(ticket.sessionId, now, ticket.ephemeralSession)
     if (slot.active < this.perSession) {
       if (this.active < this.limit && this.waitingLive === 0) {
         slot.active++
@@ -172,10 +178,6 @@ export class Admission {
     slot.active--
     this.sessionPermits--
     slot.lastActiveAt = now
-    if (this.sessions.get(slot.id) === slot) {
-      this.sessions.delete(slot.id)
-      this.sessions.set(slot.id, slot)
-    }
     // Promote the session's next waiting turns into the global queue.
     const pending = slot.pending
     while (pending !== undefined && slot.active < this.perSession && slot.pendingLive > 0) {
@@ -190,6 +192,9 @@ export class Admission {
       this.waitingLive++
     }
     if (pending !== undefined && pending.length === 0) slot.pending = undefined
+    if (slot.ephemeral && slot.active === 0 && slot.pendingLive === 0 && this.sessions.get(slot.id) === slot) {
+      this.sessions.delete(slot.id)
+    }
   }
 
   /** Grants global permits to waiting tickets, oldest first, while permits are free. */
@@ -223,12 +228,11 @@ export class Admission {
     }
   }
 
-  /** Removes sessions idle (nothing running or waiting) since `now - ttlMs` or earlier; returns them. */
+  /** Removes sessions idle (nothing running or waiting) since `now - ttlMs` or earlier; returns them. O(sessions). */
   sweep(now: number, ttlMs: number): Array<Slot> {
     const expired: Array<Slot> = []
     for (const slot of this.sessions.values()) {
-      if (slot.lastActiveAt + ttlMs > now) break
-      if (slot.active === 0 && slot.pendingLive === 0) {
+      if (slot.lastActiveAt + ttlMs <= now && slot.active === 0 && slot.pendingLive === 0) {
         this.sessions.delete(slot.id)
         expired.push(slot)
       }
