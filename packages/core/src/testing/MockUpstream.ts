@@ -79,6 +79,8 @@ export const sse = (events: ReadonlyArray<unknown>, options: SseOptions = {}): R
           if (cancelled) return
           if (options.stallAfter !== undefined && index >= options.stallAfter) return // keep the connection open
           if (options.disconnectAfter !== undefined && index >= options.disconnectAfter) {
+            // let the events already written reach the client first, as on a real connection
+            await sleep(Math.max(options.delayMs ?? 0, 20))
             controller.error(new Error("upstream connection reset"))
             return
           }

@@ -1,0 +1,458 @@
+import { Effect, Exit, Layer, Schema, Stream } from "effect"
+import { type AiError, LanguageModel, Prompt, Tool, Toolkit } from "effect/ai"
+import { setupServer } from "msw/node"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as ModelCatalog from "../src/ModelCatalog.js"
+import * as OpenAiCompatLanguageModel from "../src/OpenAiCompatLanguageModel.js"
+import * as OpenAiCompatProvider from "../src/OpenAiCompatProvider.js"
+import * as ProviderError from "../src/ProviderError.js"
+import * as RequestContext from "../src/RequestContext.js"
+import * as ResponseCache from "../src/ResponseCache.js"
+import * as ResponseSummary from "../src/ResponseSummary.js"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+import * as MockUpstream from "../src/testing/MockUpstream.js"
+
+const baseURL = "https://model.test/v1"
+const makeProvider = (overrides: Partial<OpenAiCompatProvider.Declarations> = {}) =>
+  OpenAiCompatProvider.make({
+    name: "sample",
+    baseURLs: { default: baseURL },
+    apiKeyEnv: ["SAMPLE_API_KEY"],
+    errorTable: ProviderError.openAiTable,
+    defaultModel: "small",
+    catalog: ModelCatalog.make("sample", [
+      {
+        id: "small",
+        provider: "sample",
+        contextWindow: 200,
+        maxOutputTokens: 100,
+        capabilities: ModelCatalog.conservativeCapabilities,
+        lifecycle: { status: "active" }
+      },
+      {
+        id: "old",
+        provider: "sample",
+        contextWindow: 8_000,
+        maxOutputTokens: 1_000,
+        capabilities: ModelCatalog.conservativeCapabilities,
+        lifecycle: { status: "retired", date: "2026-01-31", replacements: ["small"] }
+      }
+    ]),
+    reasoningReplay: { mode: "tool-calls", placeholder: " " },
+    ...overrides
+  })
+
+const server = setupServer()
+beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
+afterEach(() => server.resetHandlers())
+afterAll(() => server.close())
+
+const layerOf = (
+  provider: ReturnType<typeof makeProvider>,
+  model = "small",
+  config?: OpenAiCompatLanguageModel.ModelConfig
+) => provider.layer(model, config).pipe(Layer.provide(provider.clientLayer({ apiKey: "k" })))
+
+const run = <A>(
+  effect: Effect.Effect<A, AiError.AiError, LanguageModel.LanguageModel>,
+  layer: Layer.Layer<LanguageModel.LanguageModel>
+) =>
+  Effect.runPromiseExit(
+    effect.pipe(
+      Effect.provideService(RetryPolicy.CallRetryPolicy, { baseDelayMs: 1, maxDelayMs: 2 }),
+      Effect.provide(layer)
+    )
+  )
+
+const failure = (exit: Exit.Exit<unknown, AiError.AiError>) => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+  const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
+  if (reason?._tag !== "Fail") throw new Error(String(exit.cause))
+  return reason.error
+}
+
+const completion = (
+  content: string,
+  finish: string,
+  usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }
+) => ({
+  id: "c",
+  created: 1,
+  model: "small",
+  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: finish }],
+  usage
+})
+const chunk = (delta: Record<string, unknown>, finish: string | null = null, usage?: Record<string, unknown>) => ({
+  id: "s",
+  created: 1,
+  model: "small",
+  choices: [{ index: 0, delta, finish_reason: finish }],
+  ...(usage ? { usage } : {})
+})
+
+describe("continuation after finish_reason: length", () => {
+  it("prefill strategy: continues with the partial answer as a partial assistant prefix and merges the answer", async () => {
+    const provider = makeProvider({ continuation: "prefill" })
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        ({ index }) =>
+          MockUpstream.json(index === 0 ? completion("The quick brown", "length") : completion(" fox jumps.", "stop")),
+        recorder
+      )
+    )
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "Tell me" }),
+      layerOf(provider, "small", { continuation: true, preflight: false })
+    )
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    expect(exit.value.text).toBe("The quick brown fox jumps.")
+    expect(exit.value.finishReason).toBe("stop")
+    expect(exit.value.usage.outputTokens.total).toBe(10)
+    const summary = ResponseSummary.fromParts(exit.value.content)
+    expect(summary.metadata.continuations).toBe(1)
+    const second = recorder.calls[1]!.body as { messages: Array<Record<string, unknown>> }
+    expect(second.messages.at(-1)).toEqual({ role: "assistant", content: "The quick brown", partial: true })
+  })
+
+  it("instruction strategy, streaming: one merged stream with one finish part", async () => {
+    const provider = makeProvider({ continuation: "instruction" })
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        ({ index }) =>
+          MockUpstream.sse(
+            index === 0
+              ? [chunk({ content: "Part one" }), chunk({}, "length", { prompt_tokens: 5, completion_tokens: 2 })]
+              : [chunk({ content: ", part two." }), chunk({}, "stop", { prompt_tokens: 9, completion_tokens: 3 })]
+          ),
+        recorder
+      )
+    )
+    const exit = await run(
+      Stream.runCollect(LanguageModel.streamText({ prompt: "Go" })),
+      layerOf(provider, "small", { continuation: { maxContinuations: 2 }, preflight: false })
+    )
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    const summary = ResponseSummary.fromParts(exit.value)
+    expect(summary.text).toBe("Part one, part two.")
+    expect(exit.value.filter((p) => p.type === "finish")).toHaveLength(1)
+    expect(exit.value.filter((p) => p.type === "response-metadata")).toHaveLength(1)
+    expect(summary.metadata).toMatchObject({ continuations: 1, streamed: true, attempts: 2 })
+    expect(summary.usage.outputTokens).toBe(5)
+    const second = recorder.calls[1]!.body as { messages: Array<Record<string, unknown>> }
+    expect(second.messages.slice(-2)).toEqual([
+      { role: "assistant", content: "Part one" },
+      { role: "user", content: OpenAiCompatLanguageModel.continueInstruction }
+    ])
+  })
+
+  it("stops at maxContinuations and reports length", async () => {
+    const provider = makeProvider({ continuation: "prefill" })
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("more ", "length")), recorder))
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "Tell me" }),
+      layerOf(provider, "small", { continuation: { maxContinuations: 2 }, preflight: false })
+    )
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    expect(recorder.count).toBe(3)
+    expect(exit.value.finishReason).toBe("length")
+    expect(exit.value.text).toBe("more more more ")
+  })
+
+  it("is off by default", async () => {
+    const provider = makeProvider({ continuation: "prefill" })
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("cut", "length")), recorder))
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "x" }),
+      layerOf(provider, "small", { preflight: false })
+    )
+    expect(Exit.isSuccess(exit) && exit.value.finishReason).toBe("length")
+    expect(recorder.count).toBe(1)
+  })
+
+  it("does not continue a length finish that produced only reasoning", async () => {
+    const provider = makeProvider({ continuation: "prefill" })
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        () =>
+          MockUpstream.json({
+            id: "c",
+            choices: [{ index: 0, message: { content: "", reasoning_content: "thinking..." }, finish_reason: "length" }]
+          }),
+        recorder
+      )
+    )
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "x" }),
+      layerOf(provider, "small", { continuation: true, preflight: false })
+    )
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    expect(recorder.count).toBe(1)
+    expect(ResponseSummary.fromParts(exit.value.content).metadata.lengthInReasoning).toBe(true)
+  })
+})
+
+describe("provider-executed tool rounds", () => {
+  const WebSearch = Tool.providerDefined({
+    id: "sample.web_search",
+    customName: "web_search",
+    providerName: "$web_search",
+    parameters: Schema.Unknown,
+    success: Schema.Unknown
+  })(undefined as never)
+
+  it("echoes the arguments back and asks again, up to the bound", async () => {
+    const provider = makeProvider({
+      providerTool: () => ({ type: "builtin_function", function: { name: "$web_search" } }),
+      serverTools: { names: ["$web_search"], resolve: (call) => call.arguments, maxRounds: 2 }
+    })
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        ({ index }) =>
+          MockUpstream.json(
+            index === 0
+              ? {
+                  id: "c",
+                  choices: [
+                    {
+                      index: 0,
+                      message: {
+                        role: "assistant",
+                        content: "",
+                        tool_calls: [
+                          {
+                            id: "ws_0",
+                            type: "builtin_function",
+                            function: { name: "$web_search", arguments: '{"q":"x"}' }
+                          }
+                        ]
+                      },
+                      finish_reason: "tool_calls"
+                    }
+                  ],
+                  usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 }
+                }
+              : completion("Found it.", "stop", { prompt_tokens: 300, completion_tokens: 4, total_tokens: 304 })
+          ),
+        recorder
+      )
+    )
+    const toolkit = Toolkit.make(WebSearch)
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "search", toolkit, disableToolCallResolution: true }),
+      layerOf(provider, "small", { preflight: false })
+    )
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    const response = exit.value
+    expect(response.text).toBe("Found it.")
+    expect(recorder.count).toBe(2)
+    const second = recorder.calls[1]!.body as { messages: Array<Record<string, unknown>> }
+    expect(second.messages.slice(-2)).toEqual([
+      {
+        role: "assistant",
+        tool_calls: [{ id: "ws_0", type: "function", function: { name: "$web_search", arguments: '{"q":"x"}' } }]
+      },
+      { role: "tool", tool_call_id: "ws_0", name: "$web_search", content: '{"q":"x"}' }
+    ])
+    expect(response.usage.inputTokens.total).toBe(310)
+    expect(ResponseSummary.fromParts(response.content).metadata.serverToolRounds).toBe(1)
+  })
+})
+
+describe("pre-flight and catalog", () => {
+  it("refuses a prompt that cannot fit the context window before any HTTP call", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("x", "stop")), recorder))
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "word ".repeat(400) }),
+      layerOf(makeProvider(), "small", { request: { max_tokens: 50 } })
+    )
+    const error = failure(exit)
+    expect(ProviderError.describe(error)).toMatchObject({ reason: "InvalidRequestError", contextLength: true })
+    expect(recorder.count).toBe(0)
+  })
+
+  it("refuses a retired model naming its replacement, before any HTTP call", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("x", "stop")), recorder))
+    const error = failure(await run(LanguageModel.generateText({ prompt: "hi" }), layerOf(makeProvider(), "old")))
+    expect(error.message).toMatch(/retired on 2026-01-31.*use small/)
+    expect(recorder.count).toBe(0)
+  })
+
+  it("passes an unknown model id through", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("x", "stop")), recorder))
+    const exit = await run(LanguageModel.generateText({ prompt: "hi" }), layerOf(makeProvider(), "brand-new-model"))
+    expect(Exit.isSuccess(exit)).toBe(true)
+    expect((recorder.last().body as { model: string }).model).toBe("brand-new-model")
+  })
+})
+
+describe("transport failures", () => {
+  it("an HTML 504 page is an internal provider error that keeps the body, retried", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        () => MockUpstream.error(504, "<html><body>504 Gateway Time-out</body></html>"),
+        recorder
+      )
+    )
+    const error = failure(await run(LanguageModel.generateText({ prompt: "hi" }), layerOf(makeProvider())))
+    expect(error.reason._tag).toBe("InternalProviderError")
+    expect(ProviderError.describe(error).status).toBe(504)
+    expect(recorder.count).toBe(3)
+  })
+
+  it("an error frame inside a 200 stream is classified by the provider table", async () => {
+    server.use(
+      MockUpstream.chatCompletions(baseURL, () =>
+        MockUpstream.sse([{ error: { message: "quota", type: "insufficient_quota", code: "insufficient_quota" } }], {
+          done: false
+        })
+      )
+    )
+    const error = failure(
+      await run(Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })), layerOf(makeProvider()))
+    )
+    expect(error.reason._tag).toBe("QuotaExhaustedError")
+  })
+
+  it("a connection dropped mid-stream is a truncated stream, not a short answer, and is not retried after output", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        () =>
+          MockUpstream.sse([chunk({ content: "Hel" }), chunk({ content: "lo" }), chunk({}, "stop")], {
+            disconnectAfter: 2
+          }),
+        recorder
+      )
+    )
+    const error = failure(
+      await run(Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })), layerOf(makeProvider()))
+    )
+    expect(ProviderError.conduitMetadata(error), error.message).toMatchObject({ kind: "truncated-stream" })
+    expect(recorder.count).toBe(1)
+  })
+
+  it("a stream with a finish reason but no [DONE] completes", async () => {
+    server.use(
+      MockUpstream.chatCompletions(baseURL, () =>
+        MockUpstream.sse([chunk({ content: "ok" }), chunk({}, "stop")], { done: false })
+      )
+    )
+    const exit = await run(Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })), layerOf(makeProvider()))
+    expect(Exit.isSuccess(exit) && ResponseSummary.fromParts(exit.value).text).toBe("ok")
+  })
+
+  it("a stream retried before its first part reports every attempt to the request context", async () => {
+    const attempts: Array<number> = []
+    server.use(
+      MockUpstream.chatCompletions(baseURL, ({ index }) =>
+        index < 2
+          ? MockUpstream.error(503, { error: { message: "busy", type: "server_error" } })
+          : MockUpstream.sse([chunk({ content: "ok" }), chunk({}, "stop")])
+      )
+    )
+    const exit = await run(
+      Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })).pipe(
+        Effect.provideService(RequestContext.RequestContext, { onAttempt: (n) => attempts.push(n) })
+      ),
+      layerOf(makeProvider())
+    )
+    expect(Exit.isSuccess(exit) && ResponseSummary.fromParts(exit.value).metadata.attempts).toBe(3)
+    expect(attempts).toEqual([1, 2, 3])
+  })
+})
+
+describe("reasoning replay", () => {
+  it("sends the reasoning of a tool-call turn back, and a placeholder when it was lost", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("done", "stop")), recorder))
+    const prompt = Prompt.fromMessages([
+      Prompt.userMessage({ content: [Prompt.textPart({ text: "weather?" })] }),
+      Prompt.assistantMessage({
+        content: [
+          Prompt.reasoningPart({ text: "I should call the tool" }),
+          Prompt.toolCallPart({ id: "t1", name: "get_weather", params: { location: "Oslo" }, providerExecuted: false })
+        ]
+      }),
+      Prompt.toolMessage({
+        content: [
+          Prompt.toolResultPart({
+            id: "t1",
+            name: "get_weather",
+            isFailure: false,
+            result: "sunny",
+            providerExecuted: false
+          })
+        ]
+      }),
+      Prompt.assistantMessage({
+        content: [
+          Prompt.toolCallPart({ id: "t2", name: "get_weather", params: { location: "Rome" }, providerExecuted: false })
+        ]
+      }),
+      Prompt.toolMessage({
+        content: [
+          Prompt.toolResultPart({
+            id: "t2",
+            name: "get_weather",
+            isFailure: false,
+            result: "rain",
+            providerExecuted: false
+          })
+        ]
+      })
+    ])
+    await run(LanguageModel.generateText({ prompt }), layerOf(makeProvider()))
+    const sent = (recorder.last().body as { messages: Array<Record<string, unknown>> }).messages
+    expect(sent[1]).toMatchObject({ role: "assistant", reasoning_content: "I should call the tool" })
+    expect(sent[3]).toMatchObject({ role: "assistant", reasoning_content: " " })
+    expect(sent[2]).toEqual({ role: "tool", tool_call_id: "t1", name: "get_weather", content: "sunny" })
+  })
+})
+
+describe("the response cache hook", () => {
+  it("wraps every call with the normalized wire request (no stream flags)", async () => {
+    const seen: Array<ResponseCache.CacheableCall> = []
+    const hook: ResponseCache.ResponseCacheShape = {
+      generate: (call, run) => Effect.suspend(() => (seen.push(call), run)),
+      stream: (call, run) => Stream.suspend(() => (seen.push(call), run))
+    }
+    server.use(
+      MockUpstream.chatCompletions(baseURL, ({ body }) =>
+        body.stream
+          ? MockUpstream.sse([chunk({ content: "s" }), chunk({}, "stop")])
+          : MockUpstream.json(completion("g", "stop"))
+      )
+    )
+    const layer = layerOf(makeProvider())
+    await run(
+      LanguageModel.generateText({ prompt: "hi" }).pipe(Effect.provideService(ResponseCache.ResponseCache, hook)),
+      layer
+    )
+    await run(
+      Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })).pipe(
+        Effect.provideService(ResponseCache.ResponseCache, hook)
+      ),
+      layer
+    )
+    expect(seen).toHaveLength(2)
+    expect(seen[0]!.request).toEqual(seen[1]!.request)
+    expect(seen[0]!.request).not.toHaveProperty("stream")
+    expect(seen[0]!.provider).toBe("sample")
+  })
+})
