@@ -148,7 +148,7 @@ export const parse = (text: string, file = "models.yaml"): Effect.Effect<ModelsC
     const document = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
     const firstError = document.errors[0]
     if (firstError !== undefined) {
-      const line = firstError.linePos?.[0]?.line
+      const line = firstError.linePos?.[0]?.line ?? lineCounter.linePos(firstError.pos[0]).line
       return Effect.fail(
         new ModelsConfigError({ file, ...(line !== undefined ? { line } : {}), detail: firstError.message })
       )

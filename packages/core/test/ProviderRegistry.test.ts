@@ -1,0 +1,242 @@
+import { Effect, Exit, Layer, Stream } from "effect"
+import { AiError, LanguageModel } from "effect/ai"
+import { setupServer } from "msw/node"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as ModelCatalog from "../src/ModelCatalog.js"
+import * as ModelsConfig from "../src/ModelsConfig.js"
+import * as OpenAiCompatProvider from "../src/OpenAiCompatProvider.js"
+import * as ProviderError from "../src/ProviderError.js"
+import * as ProviderRegistry from "../src/ProviderRegistry.js"
+import * as ResponseSummary from "../src/ResponseSummary.js"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+import * as MockUpstream from "../src/testing/MockUpstream.js"
+
+const provider = (name: string) =>
+  OpenAiCompatProvider.make({
+    name,
+    baseURLs: { default: `https://${name}.test/v1` },
+    apiKeyEnv: [`${name.toUpperCase()}_KEY`],
+    errorTable: ProviderError.openAiTable,
+    defaultModel: `${name}-1`,
+    catalog: ModelCatalog.make(name, [
+      {
+        id: `${name}-1`,
+        provider: name,
+        aliases: [`${name}-latest`],
+        contextWindow: 8_000,
+        maxOutputTokens: 1_000,
+        capabilities: ModelCatalog.conservativeCapabilities,
+        lifecycle: { status: "active" }
+      }
+    ]),
+    reasoningReplay: { mode: "never" }
+  })
+
+const entries = ["alpha", "beta"].map((name): ProviderRegistry.ProviderEntry => {
+  const p = provider(name)
+  return {
+    name,
+    catalog: p.catalog,
+    layer: (model, config) => p.layer(model, config).pipe(Layer.provide(p.clientLayer({ apiKey: "k" })))
+  }
+})
+
+const yaml = `
+models:
+  fast:
+    target: alpha/alpha-1
+    fallbacks: [beta/beta-1]
+    retry: { maxRetries: 0 }
+    defaults: { temperature: 0.2, max_tokens: 64 }
+`
+
+const answer = (text: string) => ({
+  id: "x",
+  choices: [{ index: 0, message: { content: text }, finish_reason: "stop" }]
+})
+const server = setupServer()
+beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
+afterEach(() => server.resetHandlers())
+afterAll(() => server.close())
+
+const registry = async () => ProviderRegistry.make(entries, await Effect.runPromise(ModelsConfig.parse(yaml)))
+
+describe("ProviderRegistry", () => {
+  it("resolves provider/model ids, catalog aliases, unknown ids (passed through) and models.yaml names", async () => {
+    const r = await registry()
+    const resolve = (name: string) => Effect.runPromise(r.resolve(name))
+    expect((await resolve("alpha/alpha-1")).info.contextWindow).toBe(8_000)
+    expect((await resolve("alpha/alpha-latest")).model).toBe("alpha-1")
+    expect((await resolve("beta/new-model")).info.unknown).toBe(true)
+    const fast = await resolve("fast")
+    expect([fast.provider, fast.model, fast.fallbacks.map((f) => f.name)]).toEqual([
+      "alpha",
+      "alpha-1",
+      ["beta/beta-1"]
+    ])
+    expect(fast.config.request).toEqual({ temperature: 0.2, max_tokens: 64 })
+  })
+
+  it("fails with a typed error for an unknown provider or bare name", async () => {
+    const r = await registry()
+    for (const name of ["gamma/x", "nonsense", "alpha/"]) {
+      const exit = await Effect.runPromiseExit(r.resolve(name))
+      const failure = Exit.isFailure(exit) ? exit.cause.reasons.find((reason) => reason._tag === "Fail") : undefined
+      expect(failure?._tag === "Fail" && failure.error._tag).toBe("UnknownModelError")
+    }
+  })
+
+  it("lists every routable name (models.yaml names and every active catalog model)", async () => {
+    expect((await registry()).list().map((entry) => entry.name)).toEqual(["fast", "alpha/alpha-1", "beta/beta-1"])
+  })
+
+  it("falls back to the next provider after a retryable failure, with the route's defaults", async () => {
+    const alpha = new MockUpstream.Recorder()
+    const beta = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        "https://alpha.test/v1",
+        () => MockUpstream.error(503, { error: { message: "down" } }),
+        alpha
+      ),
+      MockUpstream.chatCompletions("https://beta.test/v1", () => MockUpstream.json(answer("from beta")), beta)
+    )
+    const r = await registry()
+    const route = await Effect.runPromise(r.resolve("fast"))
+    const response = await Effect.runPromise(
+      LanguageModel.generateText({ prompt: "hi" }).pipe(ProviderRegistry.provideRoute(r, route))
+    )
+    expect(response.text).toBe("from beta")
+    expect([alpha.count, beta.count]).toEqual([1, 1])
+    expect(beta.last().body).toMatchObject({ temperature: 0.2, max_tokens: 64 })
+  })
+
+  it("does not fall back after an invalid request (the other provider would refuse too)", async () => {
+    const beta = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions("https://alpha.test/v1", () =>
+        MockUpstream.error(400, { error: { message: "bad", type: "invalid_request_error" } })
+      ),
+      MockUpstream.chatCompletions("https://beta.test/v1", () => MockUpstream.json(answer("no")), beta)
+    )
+    const r = await registry()
+    const route = await Effect.runPromise(r.resolve("fast"))
+    const exit = await Effect.runPromiseExit(
+      LanguageModel.generateText({ prompt: "hi" }).pipe(ProviderRegistry.provideRoute(r, route))
+    )
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(beta.count).toBe(0)
+  })
+
+  it("hands over on retryable failures and quota exhaustion, never on invalid requests, auth or content policy", () => {
+    const err = (reason: AiError.AiErrorReason) => AiError.make({ module: "t", method: "t", reason })
+    const table: ReadonlyArray<[AiError.AiErrorReason, boolean]> = [
+      [new AiError.RateLimitError({}), true],
+      [new AiError.InternalProviderError({ description: "503" }), true],
+      [new AiError.QuotaExhaustedError({}), true],
+      [new AiError.InvalidRequestError({ description: "bad" }), false],
+      [new AiError.AuthenticationError({ kind: "InvalidKey" }), false],
+      [new AiError.ContentPolicyError({ description: "no" }), false]
+    ]
+    for (const [reason, expected] of table)
+      expect([reason._tag, ProviderRegistry.isFallbackEligible(err(reason))]).toEqual([reason._tag, expected])
+  })
+
+  it("a stream falls back before its first part, never after", async () => {
+    let fallbacks = 0
+    const sse = (text: string) => [
+      { id: "s", choices: [{ index: 0, delta: { content: text }, finish_reason: "stop" }] }
+    ]
+    server.use(
+      MockUpstream.chatCompletions("https://alpha.test/v1", () =>
+        MockUpstream.error(503, { error: { message: "down" } })
+      ),
+      MockUpstream.chatCompletions("https://beta.test/v1", () => MockUpstream.sse(sse("beta stream")))
+    )
+    const r = await registry()
+    const route = await Effect.runPromise(r.resolve("fast"))
+    const parts = await Effect.runPromise(
+      Stream.runCollect(
+        LanguageModel.streamText({ prompt: "hi" }).pipe(
+          ProviderRegistry.provideRouteStream(r, route, { onFallback: () => fallbacks++ })
+        )
+      )
+    )
+    expect(ResponseSummary.fromParts(parts).text).toBe("beta stream")
+    expect(fallbacks).toBe(1)
+
+    server.resetHandlers(
+      MockUpstream.chatCompletions("https://alpha.test/v1", () =>
+        MockUpstream.sse([{ id: "s", choices: [{ index: 0, delta: { content: "partial" }, finish_reason: null }] }], {
+          disconnectAfter: 1
+        })
+      ),
+      MockUpstream.chatCompletions("https://beta.test/v1", () => MockUpstream.sse(sse("must not be used")))
+    )
+    const exit = await Effect.runPromiseExit(
+      Stream.runCollect(
+        LanguageModel.streamText({ prompt: "hi" }).pipe(
+          Stream.provideService(RetryPolicy.CallRetryPolicy, { maxRetries: 0 }),
+          ProviderRegistry.provideRouteStream(r, route)
+        )
+      )
+    )
+    expect(Exit.isFailure(exit)).toBe(true)
+  })
+})
+
+describe("ModelsConfig", () => {
+  const parse = (text: string) => Effect.runPromiseExit(ModelsConfig.parse(text, "models.yaml"))
+  const errorOf = async (text: string) => {
+    const exit = await parse(text)
+    if (Exit.isSuccess(exit)) throw new Error("expected an error")
+    return String(exit.cause)
+  }
+
+  it("parses the documented example", async () => {
+    const exit = await parse(`models:
+  fast:
+    target: kimi/kimi-k2.6
+    fallbacks: [glm/glm-4.6]
+    retry: { maxRetries: 2, baseDelayMs: 500, maxDelayMs: 8000 }
+    timeouts: { firstTokenMs: 60000, idleMs: 30000, totalMs: 600000 }
+    continuation: { maxContinuations: 3, maxTotalTokens: 32000 }
+    defaults: { temperature: 0.6, max_tokens: 4096 }
+`)
+    expect(Exit.isSuccess(exit) && exit.value.models?.fast?.fallbacks).toEqual(["glm/glm-4.6"])
+  })
+
+  it("names the file, line and field of a wrong type", async () => {
+    const message = await errorOf(`models:
+  fast:
+    target: kimi/kimi-k2.6
+    retry:
+      maxRetries: two
+`)
+    expect(message).toContain("models.yaml:5")
+    expect(message).toContain("models.fast.retry.maxRetries")
+  })
+
+  it("refuses an unknown key (a typo) with its line", async () => {
+    const message = await errorOf(`models:
+  fast:
+    target: kimi/kimi-k2.6
+    fallback: [glm/glm-4.6]
+`)
+    expect(message).toMatch(/models\.yaml:\d+/)
+    expect(message).toContain("fallback")
+  })
+
+  it("refuses a target that is not provider/model", async () => {
+    expect(await errorOf("models:\n  fast:\n    target: kimi-k2.6\n")).toContain("models.fast.target")
+  })
+
+  it("reports YAML syntax errors with their line", async () => {
+    expect(await errorOf("models:\n  fast: [unclosed\n")).toMatch(/models\.yaml:\d+/)
+  })
+
+  it("reports an unreadable file by name", async () => {
+    const exit = await Effect.runPromiseExit(ModelsConfig.load("/nonexistent/models.yaml"))
+    expect(Exit.isFailure(exit) && String(exit.cause)).toContain("/nonexistent/models.yaml")
+  })
+})
