@@ -429,8 +429,16 @@ describe("the response cache hook", () => {
   it("wraps every call with the normalized wire request (no stream flags)", async () => {
     const seen: Array<ResponseCache.CacheableCall> = []
     const hook: ResponseCache.ResponseCacheShape = {
-      generate: (call, run) => Effect.suspend(() => (seen.push(call), run)),
-      stream: (call, run) => Stream.suspend(() => (seen.push(call), run))
+      generate: (call, run) =>
+        Effect.suspend(() => {
+          seen.push(call)
+          return run
+        }),
+      stream: (call, run) =>
+        Stream.suspend(() => {
+          seen.push(call)
+          return run
+        })
     }
     server.use(
       MockUpstream.chatCompletions(baseURL, ({ body }) =>

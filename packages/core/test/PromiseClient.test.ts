@@ -132,7 +132,13 @@ describe("PromiseClient", () => {
         ({ onCancel }) =>
           MockUpstream.sse(
             Array.from({ length: 50 }, (_, i) => chunk({ content: `${i} ` })),
-            { delayMs: 20, onCancel: () => ((cancelled = true), onCancel()) }
+            {
+              delayMs: 20,
+              onCancel: () => {
+                cancelled = true
+                onCancel()
+              }
+            }
           ),
         recorder
       )
