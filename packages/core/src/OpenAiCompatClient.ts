@@ -163,9 +163,17 @@ class ConduitOpenAI extends OpenAI {
   }
 }
 
-const decodeChunk = Schema.decodeUnknownSync(ChatCompletions.ChatCompletionChunk)
+// Chunks and bodies are validated against the schemas' declared fields (nested objects fully) and the original
+// objects are kept, so unknown fields pass through untouched and no copy is made per chunk. Checking the top-level
+// rest record of every chunk costs as much again as everything else (4.7 µs vs 8.2 µs per chunk, bench/core).
+const isChunk = Schema.is(ChatCompletions.ChatCompletionChunk.schema)
+const isCompletion = Schema.is(ChatCompletions.ChatCompletion.schema)
 const decodeCompletion = Schema.decodeUnknownEffect(ChatCompletions.ChatCompletion)
 const isErrorBody = Schema.is(ChatCompletions.ErrorBody)
+const describeInvalid = (schema: Schema.Top, value: unknown): string => {
+  const exit = Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown>)(value)
+  return exit._tag === "Failure" ? String(exit.cause) : "unknown shape"
+}
 
 const invalidResponse = (provider: string, method: string, description: string, requestId?: string) =>
   AiError.make({
@@ -234,7 +242,10 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
     ).pipe(
       Effect.flatMap(({ data, response }) => {
         const responseHeaders = ProviderError.headersToRecord(response.headers)
-        return decodeCompletion(data).pipe(
+        const validated: Effect.Effect<ChatCompletions.ChatCompletion, Schema.SchemaError> = isCompletion(data)
+          ? Effect.succeed(data as unknown as ChatCompletions.ChatCompletion)
+          : decodeCompletion(data)
+        return validated.pipe(
           Effect.mapError((error) =>
             invalidResponse(provider, "createChatCompletion", `the response body does not decode: ${error.message}`)
           ),
@@ -329,19 +340,17 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
               })
             )
           }
-          let chunk: ChatCompletions.ChatCompletionChunk
-          try {
-            chunk = decodeChunk(json)
-          } catch (error) {
+          if (!isChunk(json)) {
             return Effect.fail(
               invalidResponse(
                 provider,
                 "streamChatCompletion",
-                `a stream chunk does not decode: ${error instanceof Error ? error.message : String(error)}`,
+                `a stream chunk does not decode: ${describeInvalid(ChatCompletions.ChatCompletionChunk, json)}`,
                 requestId
               )
             )
           }
+          const chunk = json as unknown as ChatCompletions.ChatCompletionChunk
           chunkCount++
           if (requestId === undefined && typeof chunk.request_id === "string") requestId = chunk.request_id
           const choices = chunk.choices
