@@ -69,7 +69,7 @@ export interface Turn {
 }
 
 /**
- * The conversation service.
+ * The conversation service. Every operation fails with `ConversationError` when the store fails.
  *
  * @since 0.1.0
  */

@@ -47,7 +47,8 @@ import {
 import type { Outcome, RequestState, SessionEvent } from "./SessionEvents.js"
 
 /**
- * Limits and knobs of a manager. Every field is optional.
+ * Limits and knobs of a manager. Every field is optional. An invalid value (a count that is not an integer, or below
+ * its minimum) makes `make` / `layer` die with a `RangeError`.
  *
  * @since 0.1.0
  */
