@@ -29,7 +29,8 @@ export const transportFields: ReadonlyArray<string> = ["stream", "stream_options
  * @since 0.1.0
  */
 export const canonicalJson = (value: unknown): string => {
-  const seen = new Set<object>()
+  // the objects on the path from the root: a value that is its own ancestor is a cycle
+  const ancestors: Array<object> = []
   const write = (input: unknown): string => {
     if (input === null) return "null"
     switch (typeof input) {
@@ -39,26 +40,35 @@ export const canonicalJson = (value: unknown): string => {
         return input ? "true" : "false"
       case "number":
         if (!Number.isFinite(input)) throw new TypeError(`canonicalJson: ${input} has no JSON form`)
-        return Object.is(input, -0) ? "0" : JSON.stringify(input)
+        return Object.is(input, -0) ? "0" : String(input)
       case "object": {
-        if (seen.has(input)) throw new TypeError("canonicalJson: cyclic structure")
-        seen.add(input)
-        try {
-          if (Array.isArray(input)) {
-            return `[${input.map((item) => (item === undefined ? "null" : write(item))).join(",")}]`
+        if (ancestors.includes(input)) throw new TypeError("canonicalJson: cyclic structure")
+        ancestors.push(input)
+        let out: string
+        if (Array.isArray(input)) {
+          out = "["
+          for (let i = 0; i < input.length; i++) {
+            if (i > 0) out += ","
+            const item: unknown = input[i]
+            out += item === undefined ? "null" : write(item)
           }
+          out += "]"
+        } else {
           const record = input as Record<string, unknown>
           const keys = Object.keys(record).sort()
-          const entries: Array<string> = []
+          out = "{"
+          let first = true
           for (const key of keys) {
             const item = record[key]
             if (item === undefined) continue
-            entries.push(`${JSON.stringify(key)}:${write(item)}`)
+            if (!first) out += ","
+            first = false
+            out += `${JSON.stringify(key)}:${write(item)}`
           }
-          return `{${entries.join(",")}}`
-        } finally {
-          seen.delete(input)
+          out += "}"
         }
+        ancestors.pop()
+        return out
       }
       default:
         throw new TypeError(`canonicalJson: a ${typeof input} has no JSON form`)

@@ -49,7 +49,17 @@ import { isDeterministic, requestHash } from "./CacheKey.js"
 import * as Errors from "./internal/errors.js"
 import * as Flights from "./internal/flights.js"
 import * as Idempotency from "./internal/idempotency.js"
-import { Entry, isStorable, type Kind, marker, type Part, type SavedUsage, usageOf } from "./internal/parts.js"
+import {
+  Entry,
+  isStorable,
+  type Kind,
+  marker,
+  type Part,
+  type Resolved,
+  type SavedUsage,
+  toStream,
+  usageOf
+} from "./internal/parts.js"
 
 /**
  * Options of {@link make} / {@link layer}.
@@ -228,15 +238,17 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
         )
       )
 
-    const joinFlight = (flight: Flights.Flight<Part, AiError.AiError>) => {
+    const joinFlight = (flight: Flights.Flight<Part, AiError.AiError>): Resolved<AiError.AiError> => {
       joins++
       const marked = marker({ cache: "hit" })
-      return flights.subscribe(flight).pipe(
-        Stream.map((part) => {
-          if (part.type === "finish") counters.saved(usageOf([part]))
-          return marked(part)
-        })
-      )
+      return {
+        stream: flights.subscribe(flight).pipe(
+          Stream.map((part) => {
+            if (part.type === "finish") counters.saved(usageOf([part]))
+            return marked(part)
+          })
+        )
+      }
     }
 
     const cached = (
@@ -244,36 +256,34 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
       hash: string,
       onUnavailable: (error: CacheStore.CacheStoreError) => AiError.AiError,
       upstream: Stream.Stream<Part, AiError.AiError>
-    ): Stream.Stream<Part, AiError.AiError> =>
-      Stream.unwrap(
-        Effect.gen(function* () {
-          const key = `response:v1:${kind}:${hash}`
-          const local = flights.get(key)
-          if (local !== undefined) return joinFlight(local)
-          const found = yield* CacheStore.getDecoded(store, key, Entry).pipe(Effect.mapError(onUnavailable))
-          if (Option.isSome(found) && found.value.kind === kind) {
-            hits++
-            counters.saved(found.value.usage)
-            return Stream.fromIterable(found.value.parts.map(marker({ cache: "hit" })))
-          }
-          const raced = flights.get(key)
-          if (raced !== undefined) return joinFlight(raced)
-          misses++
-          const flight = flights.create(key, hash, upstream, {
-            onSuccess: (parts) => storeEntry(key, kind, parts),
-            onFailure: () => Effect.void
-          })
-          return flights.subscribe(flight).pipe(Stream.map(marker({ cache: "miss" })))
+    ): Effect.Effect<Resolved<AiError.AiError>, AiError.AiError> =>
+      Effect.gen(function* () {
+        const key = `response:v1:${kind}:${hash}`
+        const local = flights.get(key)
+        if (local !== undefined) return joinFlight(local)
+        const found = yield* CacheStore.getDecoded(store, key, Entry).pipe(Effect.mapError(onUnavailable))
+        if (Option.isSome(found) && found.value.kind === kind) {
+          hits++
+          counters.saved(found.value.usage)
+          return { parts: found.value.parts.map(marker({ cache: "hit" })) }
+        }
+        const raced = flights.get(key)
+        if (raced !== undefined) return joinFlight(raced)
+        misses++
+        const flight = flights.create(key, hash, upstream, {
+          onSuccess: (parts) => storeEntry(key, kind, parts),
+          onFailure: () => Effect.void
         })
-      )
+        return { stream: flights.subscribe(flight).pipe(Stream.map(marker({ cache: "miss" }))) }
+      })
 
-    /** The pipeline for one call, or `undefined` when neither the response cache nor idempotency applies. */
-    const pipeline = (
+    /** How to answer one call, or `undefined` when neither the response cache nor idempotency applies. */
+    const resolve = (
       call: CoreResponseCache.CacheableCall,
       kind: Kind,
       method: string,
       upstream: () => Stream.Stream<Part, AiError.AiError>
-    ): Stream.Stream<Part, AiError.AiError> | undefined => {
+    ): Effect.Effect<Resolved<AiError.AiError>, AiError.AiError> | undefined => {
       const cacheable = cacheResponses && isCacheable(call)
       const idempotencyKey = call.options.idempotencyKey
       if (!cacheable) bypassed++
@@ -285,7 +295,9 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
         return undefined
       }
       const onUnavailable = (error: CacheStore.CacheStoreError) => Errors.cacheUnavailable(error, method)
-      const inner = cacheable ? cached(kind, hash, onUnavailable, upstream()) : upstream()
+      const inner = cacheable
+        ? cached(kind, hash, onUnavailable, upstream())
+        : Effect.succeed<Resolved<AiError.AiError>>({ stream: upstream() })
       if (idempotencyKey === undefined) return inner
       return idempotency.wrap({
         idempotencyKey,
@@ -293,27 +305,30 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
         kind,
         method,
         onUnavailable,
-        inner
+        inner: Stream.unwrap(Effect.map(inner, toStream))
       })
     }
 
     const hook: ResponseCacheWithStats = {
       generate: (call, run) => {
-        const stream = pipeline(
+        const resolved = resolve(
           call,
           "generate",
           "generate",
           () => Stream.fromIterableEffect(run) as Stream.Stream<Part, AiError.AiError>
         )
-        return stream === undefined
-          ? run
-          : (Stream.runCollect(stream) as unknown as Effect.Effect<Array<Response.PartEncoded>, AiError.AiError>)
+        if (resolved === undefined) return run
+        return Effect.flatMap(resolved, (answer) =>
+          "parts" in answer ? Effect.succeed(Array.from(answer.parts)) : Stream.runCollect(answer.stream)
+        ) as unknown as Effect.Effect<Array<Response.PartEncoded>, AiError.AiError>
       },
       stream: (call, run) => {
-        const stream = pipeline(call, "stream", "stream", () => run as unknown as Stream.Stream<Part, AiError.AiError>)
-        return stream === undefined
-          ? run
-          : (stream as unknown as Stream.Stream<Response.StreamPartEncoded, AiError.AiError>)
+        const resolved = resolve(call, "stream", "stream", () => run as unknown as Stream.Stream<Part, AiError.AiError>)
+        if (resolved === undefined) return run
+        return Stream.unwrap(Effect.map(resolved, toStream)) as unknown as Stream.Stream<
+          Response.StreamPartEncoded,
+          AiError.AiError
+        >
       },
       stats: Effect.sync(() => ({
         hits,

@@ -20,7 +20,17 @@ import { sha256Hex } from "../CacheKey.js"
 import { isClaimable } from "../Store.js"
 import { idempotencyConflict } from "./errors.js"
 import * as Flights from "./flights.js"
-import { isStorable, Kind, marker, type Part, PartJson, type SavedUsage, SavedUsageJson, usageOf } from "./parts.js"
+import {
+  isStorable,
+  Kind,
+  marker,
+  type Part,
+  PartJson,
+  type Resolved,
+  type SavedUsage,
+  SavedUsageJson,
+  usageOf
+} from "./parts.js"
 
 const Pending = Schema.Struct({
   version: Schema.Literal(1),
@@ -68,7 +78,7 @@ export interface Idempotency {
     readonly method: string
     readonly onUnavailable: (error: CacheStore.CacheStoreError) => AiError.AiError
     readonly inner: Stream.Stream<Part, AiError.AiError>
-  }) => Stream.Stream<Part, AiError.AiError>
+  }) => Effect.Effect<Resolved<AiError.AiError>, AiError.AiError>
   readonly inFlight: () => number
 }
 
@@ -132,62 +142,62 @@ export const make = (config: Config, counters: Counters, scope: Scope.Scope): Id
       )
     })
 
-  const join = (flight: Flights.Flight<Part, AiError.AiError>) => {
+  const join = (flight: Flights.Flight<Part, AiError.AiError>): Resolved<AiError.AiError> => {
     counters.idempotentJoins++
     const marked = marker({ cache: "hit", idempotency: "joined" })
-    return flights.subscribe(flight).pipe(
-      Stream.map((part) => {
-        if (part.type === "finish") counters.saved(usageOf([part]))
-        return marked(part)
-      })
-    )
+    return {
+      stream: flights.subscribe(flight).pipe(
+        Stream.map((part) => {
+          if (part.type === "finish") counters.saved(usageOf([part]))
+          return marked(part)
+        })
+      )
+    }
   }
 
   const wrap: Idempotency["wrap"] = ({ idempotencyKey, fingerprint, kind, method, onUnavailable, inner }) =>
-    Stream.unwrap(
-      Effect.gen(function* () {
-        const key = storeKey(idempotencyKey)
-        const conflict = () => {
-          counters.idempotencyConflicts++
-          return idempotencyConflict(idempotencyKey, method)
+    Effect.gen(function* () {
+      const key = storeKey(idempotencyKey)
+      const conflict = () => {
+        counters.idempotencyConflicts++
+        return idempotencyConflict(idempotencyKey, method)
+      }
+      while (true) {
+        const local = flights.get(key)
+        if (local !== undefined) {
+          if (local.meta !== fingerprint) return yield* conflict()
+          return join(local)
         }
-        while (true) {
-          const local = flights.get(key)
-          if (local !== undefined) {
-            if (local.meta !== fingerprint) return yield* conflict()
-            return join(local)
+        const found = yield* CacheStore.getDecoded(store, key, IdempotencyRecord).pipe(Effect.mapError(onUnavailable))
+        if (Option.isSome(found)) {
+          const record = found.value
+          if (record.fingerprint !== fingerprint) return yield* conflict()
+          if (record.state === "completed") {
+            counters.idempotentReplays++
+            counters.saved(record.usage)
+            return { parts: record.parts.map(marker({ cache: "hit", idempotency: "replayed" })) }
           }
-          const found = yield* CacheStore.getDecoded(store, key, IdempotencyRecord).pipe(Effect.mapError(onUnavailable))
-          if (Option.isSome(found)) {
-            const record = found.value
-            if (record.fingerprint !== fingerprint) return yield* conflict()
-            if (record.state === "completed") {
-              counters.idempotentReplays++
-              counters.saved(record.usage)
-              return Stream.fromIterable(record.parts.map(marker({ cache: "hit", idempotency: "replayed" })))
-            }
-            // Another process (or our own flight that is finishing) holds the key: look again shortly.
-            yield* Effect.sleep(config.pollInterval)
-            continue
-          }
-          const now = yield* Clock.currentTimeMillis
-          const claimed = yield* claim(key, fingerprint, now).pipe(Effect.mapError(onUnavailable))
-          if (!claimed) continue
-          const raced = flights.get(key)
-          if (raced !== undefined) {
-            if (raced.meta !== fingerprint) return yield* conflict()
-            return join(raced)
-          }
-          counters.idempotentExecutions++
-          const running = inner.pipe(Stream.merge(heartbeat(key, fingerprint, now), { haltStrategy: "left" }))
-          const flight = flights.create(key, fingerprint, running, {
-            onSuccess: (parts) => complete(key, fingerprint, kind, parts),
-            onFailure: () => logged("Idempotency: could not release a key")(store.delete(key))
-          })
-          return flights.subscribe(flight)
+          // Another process (or our own flight that is finishing) holds the key: look again shortly.
+          yield* Effect.sleep(config.pollInterval)
+          continue
         }
-      })
-    )
+        const now = yield* Clock.currentTimeMillis
+        const claimed = yield* claim(key, fingerprint, now).pipe(Effect.mapError(onUnavailable))
+        if (!claimed) continue
+        const raced = flights.get(key)
+        if (raced !== undefined) {
+          if (raced.meta !== fingerprint) return yield* conflict()
+          return join(raced)
+        }
+        counters.idempotentExecutions++
+        const running = inner.pipe(Stream.merge(heartbeat(key, fingerprint, now), { haltStrategy: "left" }))
+        const flight = flights.create(key, fingerprint, running, {
+          onSuccess: (parts) => complete(key, fingerprint, kind, parts),
+          onFailure: () => logged("Idempotency: could not release a key")(store.delete(key))
+        })
+        return { stream: flights.subscribe(flight) }
+      }
+    })
 
   return { wrap, inFlight: flights.size }
 }

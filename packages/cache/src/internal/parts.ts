@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Predicate, Schema } from "effect"
+import { Predicate, Schema, Stream } from "effect"
 
 /** An encoded response part: a JSON object with a string `type`. @internal */
 export interface Part {
@@ -18,10 +18,22 @@ export interface SavedUsage {
   readonly outputTokens: number
 }
 
-/** @internal */
-export const PartJson = Schema.StructWithRest(Schema.Struct({ type: Schema.String }), [
-  Schema.Record(Schema.String, Schema.Json)
-])
+/** A stored part: a JSON object with a string `type`. @internal */
+export interface PartJson {
+  readonly type: string
+  readonly [key: string]: Schema.Json
+}
+
+/**
+ * Stored parts are checked structurally only (an object with a string `type`): they were produced by
+ * `JSON.parse` or by this package, so a deep JSON validation of every answer on every hit would only cost time.
+ *
+ * @internal
+ */
+export const PartJson = Schema.declare<PartJson>(
+  (u): u is PartJson => Predicate.isObject(u) && typeof u.type === "string",
+  { identifier: "PartJson" }
+)
 
 /** @internal */
 export const SavedUsageJson = Schema.Struct({ inputTokens: Schema.Number, outputTokens: Schema.Number })
@@ -117,3 +129,15 @@ export const marker =
   (marks: Marks) =>
   (part: Part): Part =>
     mark(part, marks)
+
+/**
+ * What the cache resolved a call to: a finished answer (a replay, served without streaming machinery) or a stream
+ * (an upstream call, or a join of one).
+ *
+ * @internal
+ */
+export type Resolved<E> = { readonly parts: ReadonlyArray<Part> } | { readonly stream: Stream.Stream<Part, E> }
+
+/** @internal */
+export const toStream = <E>(resolved: Resolved<E>): Stream.Stream<Part, E> =>
+  "parts" in resolved ? Stream.fromIterable(resolved.parts) : resolved.stream
