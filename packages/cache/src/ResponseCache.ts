@@ -15,7 +15,9 @@
  * **Single flight.** Concurrent identical cacheable calls in one process make exactly one upstream call; the others
  * join it (a joining stream receives the parts emitted so far, then follows live) and are marked `"hit"`. The
  * upstream call belongs to all of them: it is cancelled only when every caller has gone away. Across processes it
- * is best effort: two instances that miss at the same moment both call upstream (the later write wins).
+ * is best effort: two instances that miss at the same moment both call upstream (the later write wins). The answer
+ * is stored before any caller sees its end (one store round trip, bounded by the store's operation timeout), so a
+ * call made right after is a hit.
  *
  * **Idempotency.** A call with `options.idempotencyKey` is executed once per key within `idempotency.ttl`: a
  * concurrent duplicate joins the in-flight call (`metadata.conduit.idempotency = "joined"`), a later one replays the
