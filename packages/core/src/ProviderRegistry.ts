@@ -9,11 +9,12 @@
  *
  * @since 0.1.0
  */
-import { Effect, ExecutionPlan, type Layer, Schema, Stream } from "effect"
+import { Config, Effect, ExecutionPlan, Layer, Redacted, Schema, Stream } from "effect"
 import type { AiError, LanguageModel } from "effect/ai"
 import * as ModelCatalog from "./ModelCatalog.js"
 import type * as ModelsConfig from "./ModelsConfig.js"
 import type * as OpenAiCompatLanguageModel from "./OpenAiCompatLanguageModel.js"
+import * as OpenAiCompatProvider from "./OpenAiCompatProvider.js"
 import * as ProviderError from "./ProviderError.js"
 
 /**
@@ -217,3 +218,61 @@ export const provideRouteStream =
               }
             : {})
         }) as never)
+
+/**
+ * Registry entries for the OpenAI-compatible backends declared in `models.yaml` under `providers:` (OpenAI itself,
+ * DeepSeek, a vLLM server, Azure's OpenAI-compatible endpoint...), built with `OpenAiCompatProvider.make` and
+ * OpenAI's error vocabulary. Each key is read once here with `Config.Redacted` from the backend's `apiKeyEnv` (a
+ * missing variable fails with the `ConfigError` naming it); a backend without `apiKeyEnv` sends no real key (local
+ * servers). Model hints (`contextWindow`, `maxOutputTokens`, `thinking`, `vision`, `tools`) become catalog entries;
+ * other model ids pass through with conservative defaults. Reasoning is not replayed (`mode: "never"`), the safe
+ * default for unknown backends.
+ *
+ * @since 0.1.0
+ */
+export const backendEntries = (
+  backends: Readonly<Record<string, ModelsConfig.BackendConfig>>,
+  options: { readonly fetch?: typeof globalThis.fetch | undefined } = {}
+): Effect.Effect<Array<ProviderEntry>, Config.ConfigError> =>
+  Effect.forEach(Object.entries(backends), ([name, backend]) =>
+    Effect.gen(function* () {
+      const apiKey = backend.apiKeyEnv !== undefined ? yield* Config.Redacted(backend.apiKeyEnv) : Redacted.make("none")
+      const models = Object.entries(backend.models ?? {}).map(
+        ([id, hint]): ModelCatalog.ModelInfo => ({
+          id,
+          provider: name,
+          contextWindow: hint.contextWindow ?? 32_768,
+          maxOutputTokens: hint.maxOutputTokens ?? 4_096,
+          capabilities: {
+            ...ModelCatalog.conservativeCapabilities,
+            ...(hint.thinking !== undefined ? { thinking: hint.thinking } : {}),
+            ...(hint.vision !== undefined ? { vision: hint.vision } : {}),
+            ...(hint.tools !== undefined ? { tools: hint.tools } : {})
+          },
+          lifecycle: { status: "active" },
+          source: "models.yaml"
+        })
+      )
+      const provider = OpenAiCompatProvider.make({
+        name,
+        baseURLs: { default: backend.baseURL },
+        apiKeyEnv: backend.apiKeyEnv !== undefined ? [backend.apiKeyEnv] : [],
+        errorTable: ProviderError.openAiTable,
+        defaultModel: models[0]?.id ?? "default",
+        catalog: ModelCatalog.make(name, models),
+        reasoningReplay: { mode: "never" },
+        ...(backend.headers !== undefined ? { headers: backend.headers } : {})
+      })
+      const client = Layer.succeed(
+        provider.Client,
+        provider.makeClient({ apiKey, ...(options.fetch ? { fetch: options.fetch } : {}) })
+      )
+      const entry: ProviderEntry = {
+        name,
+        catalog: provider.catalog,
+        layer: (model, config) => Layer.provide(provider.layer(model, config), client),
+        mode: "config"
+      }
+      return entry
+    })
+  )

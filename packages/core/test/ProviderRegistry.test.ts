@@ -1,4 +1,4 @@
-import { Effect, Exit, Layer, Stream } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, Stream } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
@@ -238,5 +238,54 @@ describe("ModelsConfig", () => {
   it("reports an unreadable file by name", async () => {
     const exit = await Effect.runPromiseExit(ModelsConfig.load("/nonexistent/models.yaml"))
     expect(Exit.isFailure(exit) && String(exit.cause)).toContain("/nonexistent/models.yaml")
+  })
+})
+
+describe("configuration-only backends (models.yaml providers:)", () => {
+  it("routes name/model to a declared OpenAI-compatible backend with its key from the environment", async () => {
+    const config = await Effect.runPromise(
+      ModelsConfig.parse(`
+providers:
+  deepseek:
+    baseURL: https://deepseek.test/v1
+    apiKeyEnv: DEEPSEEK_API_KEY
+    models:
+      deepseek-chat: { contextWindow: 65536 }
+models:
+  cheap:
+    target: deepseek/deepseek-chat
+`)
+    )
+    const backends = await Effect.runPromise(
+      ProviderRegistry.backendEntries(config.providers ?? {}).pipe(
+        Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { DEEPSEEK_API_KEY: "ds-key" } })))
+      )
+    )
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        "https://deepseek.test/v1",
+        () => MockUpstream.json(answer("from deepseek")),
+        recorder
+      )
+    )
+    const r = ProviderRegistry.make([...entries, ...backends], config)
+    const route = await Effect.runPromise(r.resolve("cheap"))
+    expect(route.info.contextWindow).toBe(65_536)
+    const response = await Effect.runPromise(
+      LanguageModel.generateText({ prompt: "hi" }).pipe(ProviderRegistry.provideRoute(r, route))
+    )
+    expect(response.text).toBe("from deepseek")
+    expect(recorder.last().headers.authorization).toBe("Bearer ds-key")
+    expect((recorder.last().body as { model: string }).model).toBe("deepseek-chat")
+  })
+
+  it("names the missing key variable", async () => {
+    const exit = await Effect.runPromiseExit(
+      ProviderRegistry.backendEntries({ vllm: { baseURL: "http://127.0.0.1:1/v1", apiKeyEnv: "VLLM_KEY" } }).pipe(
+        Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: {} })))
+      )
+    )
+    expect(Exit.isFailure(exit) && String(exit.cause)).toContain("VLLM_KEY")
   })
 })
