@@ -30,6 +30,8 @@ export interface CacheStats {
   readonly expirations?: number | undefined
   /** Approximate bytes held, for stores bounded by size. */
   readonly bytes?: number | undefined
+  /** Operations that failed because the backing service did (fail-open stores count them). */
+  readonly failures?: number | undefined
 }
 
 /**
@@ -39,7 +41,7 @@ export interface CacheStats {
  * @since 0.1.0
  */
 export class CacheStoreError extends Schema.TaggedError<CacheStoreError>()("CacheStoreError", {
-  operation: Schema.Literals(["get", "set", "delete", "stats"]),
+  operation: Schema.Literals(["get", "set", "delete", "stats", "connect"]),
   key: Schema.optional(Schema.String),
   message: Schema.String,
   cause: Schema.optional(Schema.Defect())
@@ -72,6 +74,13 @@ export interface CacheStoreShape {
   readonly set: (key: string, value: Schema.Json, options?: SetOptions) => Effect.Effect<void, CacheStoreError>
   readonly delete: (key: string) => Effect.Effect<boolean, CacheStoreError>
   readonly stats: Effect.Effect<CacheStats, CacheStoreError>
+  /**
+   * Atomic claim: stores `value` only when `key` is absent and answers whether it did (Redis `SET NX PX`).
+   * Optional: stores without it are claimed by read-then-write, which is only safe within one process.
+   */
+  readonly setIfAbsent?:
+    | ((key: string, value: Schema.Json, options?: SetOptions) => Effect.Effect<boolean, CacheStoreError>)
+    | undefined
 }
 
 /**
@@ -139,7 +148,27 @@ export const makeMemory = (options?: {
     stats: getCache.pipe(
       Effect.flatMap(Cache.size),
       Effect.map((size) => ({ hits, misses, size }))
-    )
+    ),
+    // one process, one thread: the check and the write cannot interleave with another fiber's
+    setIfAbsent: (key, value, setOptions) =>
+      getCache.pipe(
+        Effect.flatMap((c) =>
+          Cache.getOption(c, key).pipe(
+            Effect.orElseSucceed(() => Option.none()),
+            Effect.flatMap((existing) =>
+              Option.isSome(existing)
+                ? Effect.succeed(false)
+                : Effect.as(
+                    Cache.set(c, key, {
+                      value,
+                      ttl: setOptions?.ttl === undefined ? defaultTtl : Duration.fromInputUnsafe(setOptions.ttl)
+                    }),
+                    true
+                  )
+            )
+          )
+        )
+      )
   }
 }
 

@@ -69,3 +69,14 @@ describe("CacheStore.getDecoded", () => {
     })
   )
 })
+
+describe("CacheStore.makeMemory setIfAbsent", () => {
+  it.effect("claims a key once", () =>
+    Effect.gen(function* () {
+      const store = CacheStore.makeMemory()
+      assert.isTrue(yield* store.setIfAbsent!("k", 1))
+      assert.isFalse(yield* store.setIfAbsent!("k", 2))
+      assert.deepStrictEqual(yield* store.get("k"), Option.some(1))
+    })
+  )
+})
