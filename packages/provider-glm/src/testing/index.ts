@@ -1,8 +1,22 @@
 /**
- * Test helpers of @conduit-llm/provider-glm.
+ * Test helpers of @conduit-llm/provider-glm: an MSW mock of the Z.ai API and the scenario data it speaks (authored
+ * in this repository to reproduce the recorded wire shapes), including core's conformance fixtures for GLM.
+ *
+ * Requires `msw` (and `vitest` for core's conformance suite) in the consuming project.
  *
  * @since 0.1.0
  */
 
-/** The entry point this module is served from. */
-export const entryPoint = "@conduit-llm/provider-glm/testing"
+/**
+ * An MSW mock of Z.ai: auth errors with the real bodies, code-based errors, chat streams with thinking, tools and
+ * multi-tool turns, web search, tokenizer, files, async chat and models.
+ *
+ * @since 0.1.0
+ */
+export * as MockZai from "./MockZai.js"
+/**
+ * Authored scenario data reproducing the recorded wire shapes (bodies, chunks, error bodies, conformance fixtures).
+ *
+ * @since 0.1.0
+ */
+export * as Scenarios from "./Scenarios.js"

@@ -1,0 +1,100 @@
+/**
+ * GLM models as `effect/ai` `LanguageModel`s: `generateText`, `streamText`, `generateObject`, `Chat`, `Toolkit`
+ * and `ExecutionPlan` work unchanged, with core's retry policy, timeouts, stream guards, continuation and usage
+ * normalization, and the GLM request shaping (sampling ranges, one stop word, forced `tool_choice` per model,
+ * `tool_stream`, thinking and reasoning replay, `web_search`).
+ *
+ * ```ts
+ * const program = LanguageModel.generateText({ prompt: "你好" }).pipe(
+ *   Effect.provide(GlmLanguageModel.model("glm-4.6", { providerOptions: { thinking: { type: "enabled" } } })),
+ *   Effect.provide(GlmClient.layerConfig({ plan: "coding" }))
+ * )
+ * ```
+ *
+ * The shaping follows the client's endpoint: on the coding plan, Preserved Thinking is the server's default, so
+ * earlier turns' reasoning is replayed unless `thinking.clear_thinking` is `true` (docs.z.ai thinking-mode).
+ *
+ * @since 0.1.0
+ */
+import {
+  type OpenAiCompatLanguageModel as CoreLanguageModel,
+  OpenAiCompatLanguageModel,
+  type OpenAiCompatProvider
+} from "@conduit-llm/core"
+import { Effect, Layer } from "effect"
+import { LanguageModel, Model } from "effect/ai"
+import { endpointOf, GlmClient } from "./GlmClient.js"
+import type * as GlmConfig from "./GlmConfig.js"
+import * as GlmProvider from "./GlmProvider.js"
+import * as GlmTokenizer from "./GlmTokenizer.js"
+
+/**
+ * A model's configuration: core's `ModelConfig` (`request` wire parameters such as `temperature`, `max_tokens`,
+ * `stop`; `retry`; `timeouts`; `continuation`; `preflight`) with typed GLM `providerOptions`, and
+ * `exactPreflight`: count the prompt with the `/tokenizer` endpoint (one extra HTTP call per request, documented
+ * models only) instead of the estimate in the pre-flight context-window check.
+ *
+ * @since 0.1.0
+ */
+export interface Config extends CoreLanguageModel.ModelConfig {
+  readonly providerOptions?: GlmConfig.ProviderOptions | undefined
+  readonly exactPreflight?: boolean | undefined
+}
+
+/**
+ * The provider spec for a client: the declarations with the shaping of the client's endpoint and, when asked, the
+ * exact token counter.
+ *
+ * @since 0.1.0
+ */
+export const spec = (
+  client: OpenAiCompatProvider.ProviderClient,
+  options: { readonly exactPreflight?: boolean | undefined } = {}
+): CoreLanguageModel.ProviderSpec => ({
+  ...GlmProvider.declarations,
+  prepareRequest: GlmProvider.prepareRequest(endpointOf(client).coding),
+  ...(options.exactPreflight ? { countTokens: GlmTokenizer.counter(client) } : {})
+})
+
+/**
+ * Builds the `LanguageModel` service for `model` with the client from context. Unknown model ids are passed through
+ * with conservative defaults.
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  model: string,
+  config: Config = {}
+): Effect.Effect<LanguageModel.LanguageModel, never, OpenAiCompatProvider.ProviderClient> =>
+  Effect.flatMap(GlmClient, (client) => {
+    const { exactPreflight, ...modelConfig } = config
+    return OpenAiCompatLanguageModel.make({
+      spec: spec(client, { exactPreflight }),
+      client,
+      model,
+      config: modelConfig
+    })
+  })
+
+/**
+ * A `LanguageModel` layer for `model` (needs a `GlmClient`).
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  model: string,
+  config?: Config
+): Layer.Layer<LanguageModel.LanguageModel, never, OpenAiCompatProvider.ProviderClient> =>
+  Layer.effect(LanguageModel.LanguageModel, make(model, config))
+
+/**
+ * An `effect/ai` `Model` (provides `LanguageModel` plus the provider and model names), for `Effect.provide`,
+ * `ExecutionPlan` and `Chat`.
+ *
+ * @since 0.1.0
+ */
+export const model = (
+  model: string,
+  config?: Config
+): Model.Model<typeof GlmProvider.name, LanguageModel.LanguageModel, OpenAiCompatProvider.ProviderClient> =>
+  Model.make(GlmProvider.name, model, layer(model, config))

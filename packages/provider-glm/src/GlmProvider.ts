@@ -1,0 +1,175 @@
+/**
+ * The GLM provider's declarations and the provider core builds from them (`OpenAiCompatProvider.make`).
+ *
+ * Declarations (sources in ../shared/reference/glm.md):
+ * - endpoints by region × plan (§1.1): `https://api.z.ai/api/paas/v4` (global, general),
+ *   `https://api.z.ai/api/coding/paas/v4` (global, GLM Coding Plan), `https://open.bigmodel.cn/api/paas/v4` (cn,
+ *   general), `https://open.bigmodel.cn/api/coding/paas/v4` (cn, coding). Keys are region- and plan-gated: a z.ai
+ *   key does not work on bigmodel.cn, and a coding-plan key on the general endpoint answers 1113;
+ * - the key from `ZAI_API_KEY`, else `ZHIPUAI_API_KEY`; the base URL from `ZAI_BASE_URL` (overrides region/plan);
+ * - auth: the key as a bearer token by default, or a cached, renewed HS256 JWT for `<id>.<secret>` keys
+ *   (`auth: "jwt"`, §1.2);
+ * - `Accept-Language: en-US,en` (the only value Z.ai documents; the official SDK always sends it);
+ * - the catalog (`GlmModels`), the error table (`GlmError`), the request shaping (`internal/request`), the
+ *   `web_search` tool and its results as `source` parts (`GlmWebSearch`), finish reasons, and the `"instruction"`
+ *   continuation (Zhipu has no assistant prefill).
+ *
+ * `GlmLanguageModel` builds models from these declarations with the shaping adjusted to the client's endpoint
+ * (Preserved Thinking is the coding plan's default).
+ *
+ * @since 0.1.0
+ */
+import { type ChatCompletions, type OpenAiCompatLanguageModel, OpenAiCompatProvider } from "@conduit-llm/core"
+import { Effect, type Redacted, Result } from "effect"
+import type { AiError } from "effect/ai"
+import * as GlmError from "./GlmError.js"
+import * as GlmModels from "./GlmModels.js"
+import * as Jwt from "./internal/jwt.js"
+import * as Request from "./internal/request.js"
+import * as WebSearch from "./internal/webSearch.js"
+
+/**
+ * The provider name (`"glm"`: model ids `glm/glm-4.6` in the registry, `conduit.provider` in metadata).
+ *
+ * @since 0.1.0
+ */
+export const name = "glm" as const
+
+/**
+ * `"global"` (api.z.ai) or `"cn"` (open.bigmodel.cn).
+ *
+ * @since 0.1.0
+ */
+export type Region = "global" | "cn"
+
+/**
+ * `"general"` (pay-as-you-go API) or `"coding"` (GLM Coding Plan subscription endpoint, "Coding API 端点仅限 Coding
+ * 场景").
+ *
+ * @since 0.1.0
+ */
+export type Plan = "general" | "coding"
+
+/**
+ * The four endpoints, by `<region>-<plan>`, plus `default` (global, general).
+ *
+ * @since 0.1.0
+ */
+export const baseURLs = {
+  default: "https://api.z.ai/api/paas/v4",
+  "global-general": "https://api.z.ai/api/paas/v4",
+  "global-coding": "https://api.z.ai/api/coding/paas/v4",
+  "cn-general": "https://open.bigmodel.cn/api/paas/v4",
+  "cn-coding": "https://open.bigmodel.cn/api/coding/paas/v4"
+} as const
+
+/**
+ * The base URL of a region and plan (defaults: global, general).
+ *
+ * @since 0.1.0
+ */
+export const baseURLFor = (options: {
+  readonly region?: Region | undefined
+  readonly plan?: Plan | undefined
+}): string => baseURLs[`${options.region ?? "global"}-${options.plan ?? "general"}`]
+
+/**
+ * Whether a base URL is a coding-plan endpoint (its path has `/coding/`).
+ *
+ * @since 0.1.0
+ */
+export const isCodingEndpoint = (baseURL: string): boolean => /\/coding\//.test(`${baseURL.replace(/[?#].*$/, "")}/`)
+
+/**
+ * Client options beyond core's (`apiKey`, `baseURL`, `headers`, `fetch`).
+ *
+ * - `region`, `plan`: pick the endpoint (ignored when `baseURL` or `ZAI_BASE_URL` is set).
+ * - `auth`: `"bearer"` (default: the key as is) or `"jwt"` (`<id>.<secret>` keys signed into a short-lived token,
+ *   cached and renewed before expiry).
+ * - `jwt`: token lifetime (`ttlMs`, default 210,000 ms) and renewal margin (`renewBeforeMs`, default 30,000 ms).
+ *
+ * @since 0.1.0
+ */
+export interface ClientOptions extends Omit<OpenAiCompatProvider.ClientOptions, "region" | "plan"> {
+  readonly region?: Region | undefined
+  readonly plan?: Plan | undefined
+  readonly auth?: "bearer" | "jwt" | undefined
+  readonly jwt?: Jwt.JwtOptions | undefined
+}
+
+const auth = (
+  apiKey: Redacted.Redacted<string>,
+  options: OpenAiCompatProvider.ClientOptions
+): Effect.Effect<Redacted.Redacted<string>, AiError.AiError> => {
+  const glm = options as ClientOptions
+  return glm.auth === "jwt" ? Jwt.tokenSource(apiKey, glm.jwt) : Effect.succeed(apiKey)
+}
+
+/**
+ * The request-shaping hook for an endpoint: `preservedThinkingByDefault` is true on the coding plan.
+ *
+ * @since 0.1.0
+ */
+export const prepareRequest =
+  (preservedThinkingByDefault: boolean): NonNullable<OpenAiCompatLanguageModel.ProviderSpec["prepareRequest"]> =>
+  (draft: ChatCompletions.WireRequest, context: OpenAiCompatLanguageModel.PrepareContext) => {
+    const shaped = Request.shape(draft, {
+      model: context.model,
+      features: GlmModels.features(context.model),
+      providerOptions: context.config.providerOptions,
+      streaming: context.streaming,
+      preservedThinkingByDefault
+    })
+    return Result.isSuccess(shaped) ? Effect.succeed(shaped.success) : Effect.fail(shaped.failure)
+  }
+
+/**
+ * Zhipu's finish reasons on top of core's defaults (which already map `sensitive` to `content-filter`,
+ * `network_error` to `error` and `model_context_window_exceeded` to `length`): listed explicitly so the mapping is
+ * visible here (glm.md §3).
+ *
+ * @since 0.1.0
+ */
+export const finishReasons = {
+  stop: "stop",
+  length: "length",
+  tool_calls: "tool-calls",
+  sensitive: "content-filter",
+  network_error: "error",
+  model_context_window_exceeded: "length"
+} as const
+
+/**
+ * The declarations.
+ *
+ * @since 0.1.0
+ */
+export const declarations: OpenAiCompatProvider.Declarations & { readonly name: typeof name } = {
+  name,
+  baseURLs,
+  resolveBaseURL: (options) => baseURLFor(options as ClientOptions),
+  apiKeyEnv: ["ZAI_API_KEY", "ZHIPUAI_API_KEY"],
+  baseURLEnv: "ZAI_BASE_URL",
+  errorTable: GlmError.table,
+  requestIdHeaders: ["x-request-id"],
+  headers: { "accept-language": "en-US,en" },
+  defaultModel: "glm-4.6",
+  auth,
+  catalog: GlmModels.catalog,
+  // Everything is collected; the shaping keeps what the thinking mode needs (see internal/request).
+  reasoningReplay: { mode: "always" },
+  prepareRequest: prepareRequest(false),
+  providerTool: WebSearch.providerTool,
+  finishReasons,
+  extraParts: WebSearch.extraParts,
+  continuation: "instruction"
+}
+
+/**
+ * The provider core builds from the declarations (`Client` tag, `makeClient`, `clientLayer`, `clientLayerConfig`,
+ * `layer`, `model`, `promise`). Prefer `GlmClient` and `GlmLanguageModel`, which add the GLM-specific transport
+ * behaviour (request ids in streams, `network_error` finishes as retryable failures).
+ *
+ * @since 0.1.0
+ */
+export const provider: OpenAiCompatProvider.Provider<typeof name> = OpenAiCompatProvider.make(declarations)
