@@ -1,0 +1,43 @@
+/**
+ * Optional services that request shaping consults without depending on the client module: the context-cache
+ * registry (used when a call asks for `contextCache: { auto: true }`) and an exact token counter for core's
+ * pre-flight check. Both default to "not installed"; `KimiContextCache.layerRegistry` and
+ * `KimiTokenizer.layerExactPreflight` install them.
+ */
+import type { ChatCompletions } from "@conduit-llm/core"
+import { Context, type Effect } from "effect"
+import type { AiError } from "effect/ai"
+
+/** What the registry needs to find or create a cache for a prompt prefix. */
+export interface PrefixRequest {
+  readonly model: string
+  readonly messages: ReadonlyArray<ChatCompletions.RequestMessage>
+  readonly tools: ReadonlyArray<ChatCompletions.RequestTool> | undefined
+  readonly ttlSeconds: number
+}
+
+/** A cache found or created for a prefix. */
+export interface PrefixCache {
+  readonly cacheId: string
+  /** How many leading messages the cache holds (they are not sent again). */
+  readonly prefixLength: number
+}
+
+/** The registry as request shaping sees it. `undefined` result: no cacheable prefix. */
+export interface RegistryShape {
+  readonly forPrefix: (request: PrefixRequest) => Effect.Effect<PrefixCache | undefined, AiError.AiError>
+}
+
+/** The installed registry (default: none). */
+export const Registry: Context.Reference<RegistryShape | undefined> = Context.Reference<RegistryShape | undefined>(
+  "@conduit-llm/provider-kimi/ContextCacheRegistry",
+  { defaultValue: () => undefined }
+)
+
+/** An exact prompt-token counter (default: none, core's estimate is used). */
+export const ExactCounter: Context.Reference<
+  ((request: ChatCompletions.WireRequest) => Effect.Effect<number, AiError.AiError>) | undefined
+> = Context.Reference<((request: ChatCompletions.WireRequest) => Effect.Effect<number, AiError.AiError>) | undefined>(
+  "@conduit-llm/provider-kimi/ExactCounter",
+  { defaultValue: () => undefined }
+)

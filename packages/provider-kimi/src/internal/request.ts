@@ -1,0 +1,149 @@
+/**
+ * Kimi request shaping, composed (pure): the draft body core built from the prompt, the model's catalog entry and
+ * the decoded provider options in; the body to send, or a refusal, out. Each step lives in its own module.
+ *
+ * Order: roles → thinking switch (with `$web_search`) → `reasoning_effort` → sampling → `stop` → tools and
+ * `tool_choice` → `response_format` schema → partial mode → reasoning replay → context-cache reference → limits and
+ * extras (`max_completion_tokens` sent as `max_tokens`, `store` dropped, `prompt_cache_key`, `safety_identifier`).
+ */
+import type { ChatCompletions, ModelCatalog } from "@conduit-llm/core"
+import { Result } from "effect"
+import * as KimiConfig from "../KimiConfig.js"
+import * as KimiModels from "../KimiModels.js"
+import * as Messages from "./messages.js"
+import type { Refusal, Shaped } from "./refusal.js"
+import * as Sampling from "./sampling.js"
+import * as Thinking from "./thinking.js"
+import * as Tools from "./tools.js"
+import * as Wire from "./wire.js"
+
+type Body = ChatCompletions.WireRequest
+
+/** The inputs of {@link shape}. `cache` is an explicit cache reference resolved by the caller (the registry). */
+export interface ShapeInput {
+  readonly draft: Body
+  readonly model: ModelCatalog.ModelInfo
+  readonly options: KimiConfig.ProviderOptions
+  readonly cache?:
+    | { readonly reference: Messages.CacheReference; readonly via: "message" | "headers"; readonly dropPrefix?: number }
+    | undefined
+}
+
+const wireThinking = (value: unknown): Thinking.WireThinking | undefined => {
+  if (value === "enabled" || value === "disabled") return { type: value }
+  if (typeof value === "object" && value !== null) {
+    const type = (value as { type?: unknown }).type
+    const keep = (value as { keep?: unknown }).keep
+    if (type === "enabled" || type === "disabled") {
+      return { type, ...(keep === "all" || keep === null ? { keep } : {}) }
+    }
+  }
+  return undefined
+}
+
+/**
+ * Shapes a request (see the module documentation).
+ */
+export const shape = (input: ShapeInput): Shaped<Body> => {
+  const { model, options } = input
+  const traits = KimiModels.traitsOf(model)
+  const strict = options.strictSampling !== false
+  const headers: Record<string, string> = {}
+
+  const roles = Messages.normalizeRoles(input.draft.messages)
+  if (Result.isFailure(roles)) return roles as unknown as Shaped<Body>
+  let body: Body = { ...input.draft, messages: roles.success }
+
+  // Thinking switch: the provider option wins over a raw wire `thinking`.
+  const explicit = wireThinking(KimiConfig.thinkingOf(options) ?? body.thinking)
+  const webSearch = Tools.declaresWebSearch(body.tools)
+  const thinking = Thinking.resolve(model, traits, explicit, webSearch)
+  if (Result.isFailure(thinking)) return thinking as unknown as Shaped<Body>
+  const state = thinking.success
+  delete body.thinking
+  if (state.wire !== undefined) body.thinking = state.wire
+
+  const effort = Thinking.checkReasoningEffort(
+    model,
+    traits,
+    state,
+    options.reasoningEffort ?? (typeof body.reasoning_effort === "string" ? body.reasoning_effort : undefined)
+  )
+  if (Result.isFailure(effort)) return effort as unknown as Shaped<Body>
+  delete body.reasoning_effort
+  if (effort.success !== undefined) body.reasoning_effort = effort.success
+
+  if (strict) {
+    const pinned = Sampling.applyPinned(body, model, traits, state.on)
+    if (Result.isFailure(pinned)) return pinned as unknown as Shaped<Body>
+    const ranged = Sampling.checkRanges(pinned.success, model.sampling?.temperature?.default)
+    if (Result.isFailure(ranged)) return ranged as unknown as Shaped<Body>
+    body = ranged.success as Body
+  }
+  const stop = Sampling.checkStop(body.stop)
+  if (Result.isFailure(stop)) return stop as unknown as Shaped<Body>
+
+  const tools = Tools.checkTools(body)
+  if (Result.isFailure(tools)) return tools as unknown as Shaped<Body>
+  const choice = Tools.checkToolChoice(body.tool_choice, model, traits, state.on)
+  if (Result.isFailure(choice)) return choice as unknown as Shaped<Body>
+
+  const format = body.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | undefined
+  if (format?.type === "json_schema" && format.json_schema !== undefined) {
+    body.response_format = {
+      ...format,
+      type: "json_schema",
+      json_schema: { ...format.json_schema, schema: Tools.normalizeSchema(format.json_schema.schema) }
+    }
+  }
+
+  const partial = Messages.applyPartial(body.messages, options.partial, model, body.response_format)
+  if (Result.isFailure(partial)) return partial as unknown as Shaped<Body>
+  body.messages = Messages.replayReasoning(partial.success, state.on)
+
+  const cache: ShapeInput["cache"] = input.cache ?? explicitCache(options)
+  if (cache !== undefined) {
+    if (cache.via === "headers") {
+      if (cache.reference.cacheId === undefined) {
+        return Result.fail<Refusal>({
+          parameter: "contextCache",
+          description: 'a cache tag can only be used through the role "cache" message (via: "message"), not headers'
+        })
+      }
+      Object.assign(headers, Messages.cacheHeaders(cache.reference))
+    } else {
+      const withMessage = Messages.withCacheMessage(body, cache.reference, cache.dropPrefix ?? 0)
+      if (Result.isFailure(withMessage)) return withMessage
+      body = withMessage.success
+    }
+  }
+
+  if (body.max_completion_tokens !== undefined && body.max_completion_tokens !== null) {
+    if (body.max_tokens === undefined || body.max_tokens === null) body.max_tokens = body.max_completion_tokens
+    delete body.max_completion_tokens
+  }
+  delete body.store
+  if (options.promptCacheKey !== undefined) body.prompt_cache_key = options.promptCacheKey
+  if (options.safetyIdentifier !== undefined) body.safety_identifier = options.safetyIdentifier
+
+  const instructions: Wire.Instructions = {
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    ...(state.on !== false ? { replay: true } : {})
+  }
+  if (Object.keys(instructions).length > 0) body[Wire.field] = instructions
+  return Result.succeed(body)
+}
+
+const explicitCache = (options: KimiConfig.ProviderOptions): ShapeInput["cache"] => {
+  const cache = options.contextCache
+  if (cache === undefined || "auto" in cache) return undefined
+  return {
+    reference: {
+      cacheId: cache.cacheId,
+      tag: cache.tag,
+      resetTtl: cache.resetTtl,
+      dryRun: cache.dryRun
+    },
+    via: cache.via ?? "message"
+  }
+}
