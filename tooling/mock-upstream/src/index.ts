@@ -28,7 +28,7 @@ export interface Behaviour {
   readonly chunks?: number
   /** For streams: delay between chunks, ms. Default 0 (written as fast as the socket takes them). */
   readonly pacingMs?: number
-  /** Content of each chunk (`${i}` is replaced by the chunk index). Default `tok${i} `. */
+  /** Content of each chunk (`{i}` is replaced by the chunk index). Default `tok{i} `. */
   readonly chunkText?: string
   /** Probability in [0,1] of a transient 429 (rate_limit_reached_error / code 1302) with `retryAfterMs`. */
   readonly rate429?: number
@@ -242,13 +242,13 @@ export const start = async (initial: Behaviour = {}): Promise<MockUpstream> => {
     }
 
     const count = b.chunks ?? 16
-    const template = b.chunkText ?? "tok${i} "
+    const template = b.chunkText ?? "tok{i} "
     const usage = { prompt_tokens: 12, completion_tokens: count, total_tokens: 12 + count }
     const moonshotUsage = { ...usage, cached_tokens: 0, prompt_tokens_details: { cached_tokens: 0 } }
     const zaiUsage = { ...usage, prompt_tokens_details: { cached_tokens: 0 } }
 
     if (body.stream !== true) {
-      const content = Array.from({ length: count }, (_, i) => template.replace("${i}", String(i))).join("")
+      const content = Array.from({ length: count }, (_, i) => template.replace("{i}", String(i))).join("")
       const payload =
         flavour === "moonshot"
           ? {
@@ -286,7 +286,7 @@ export const start = async (initial: Behaviour = {}): Promise<MockUpstream> => {
       events.push(JSON.stringify(chunkFor(flavour, id, model, { reasoning_content: `think${i} ` }, null)))
     }
     for (let i = 0; i < count; i++) {
-      events.push(JSON.stringify(chunkFor(flavour, id, model, { content: template.replace("${i}", String(i)) }, null)))
+      events.push(JSON.stringify(chunkFor(flavour, id, model, { content: template.replace("{i}", String(i)) }, null)))
     }
     const truncated = b.truncateAfter !== undefined
     if (!truncated) {
