@@ -2,14 +2,18 @@
  * Pure encoding of `effect/ai` response parts as OpenAI Chat Completions objects, and of failures as OpenAI error
  * envelopes with an HTTP status.
  *
- * - Non-stream: one `chat.completion` with `message.content`, `message.reasoning_content` (kept, so clients can send
- *   it back), `tool_calls`, `finish_reason` and `usage` including `prompt_tokens_details.cached_tokens` and
- *   `completion_tokens_details.reasoning_tokens`.
- * - Stream: a {@link StreamEncoder} turning parts into `chat.completion.chunk` objects as they arrive: the first chunk
- *   carries `role`, deltas carry `content` / `reasoning_content` / `tool_calls` fragments (by index), the finish chunk
- *   carries `finish_reason`, and with `stream_options.include_usage` a final `choices: []` usage chunk.
+ * - Non-stream: {@link completion} builds one `chat.completion` with `message.content`, `message.reasoning_content`
+ *   (kept, so clients can send it back), `tool_calls`, `finish_reason` and `usage` including
+ *   `prompt_tokens_details.cached_tokens` and `completion_tokens_details.reasoning_tokens`.
+ * - Stream: a {@link StreamEncoder} turns parts into SSE frames of `chat.completion.chunk` objects as they arrive: the
+ *   first chunk carries `role`, deltas carry `content` / `reasoning_content` / `tool_calls` fragments (by index), the
+ *   finish chunk carries `finish_reason`, and with `stream_options.include_usage` a final `choices: []` usage chunk
+ *   precedes `data: [DONE]`. The chunk envelope (`id`, `object`, `created`, `model`) is serialized once per stream,
+ *   so a text delta costs one `JSON.stringify` of the delta string.
  * - Provider-executed tool calls and results (Moonshot `$web_search` round trips, handled upstream of the client) are
  *   not shown to clients.
+ * - Errors: {@link fromSummary} is the error → HTTP table (see the README), {@link errorEvent} the final SSE frame of
+ *   a stream that failed after it started.
  */
 
 import { type ProviderError, type ResponseSummary, Usage } from "@conduit-llm/core"
@@ -17,7 +21,11 @@ import type { Response } from "effect/ai"
 
 type Part = Response.AnyPart | Response.AnyPartEncoded
 
-/** OpenAI finish reasons from `effect/ai` ones (the provider's raw reason wins when it is an OpenAI value). */
+/**
+ * The OpenAI `finish_reason` for an `effect/ai` finish reason. The provider's raw reason wins when it already is an
+ * OpenAI value (`stop`, `length`, `tool_calls`, `content_filter`); otherwise `length`, `tool-calls` and
+ * `content-filter` map to their OpenAI names and everything else to `stop`.
+ */
 export const finishReason = (reason: Response.FinishReason, raw: unknown): string => {
   if (raw === "stop" || raw === "length" || raw === "tool_calls" || raw === "content_filter") return raw
   switch (reason) {
@@ -32,7 +40,10 @@ export const finishReason = (reason: Response.FinishReason, raw: unknown): strin
   }
 }
 
-/** OpenAI `usage` from normalized usage. */
+/**
+ * OpenAI `usage` from normalized usage (all counts in tokens): `prompt_tokens` includes cached tokens,
+ * `completion_tokens` includes reasoning tokens, `total_tokens` is their sum.
+ */
 export const usage = (u: Usage.TokenUsage) => ({
   prompt_tokens: u.inputTokens,
   completion_tokens: u.outputTokens,
@@ -50,7 +61,10 @@ const toolCallJson = (call: { readonly id: string; readonly name: string; readon
   }
 })
 
-/** A non-streaming `chat.completion` from a summary. `model` is the name the client asked for. */
+/**
+ * A non-streaming `chat.completion` from a summary. `model` is the name the client asked for; `created` is in
+ * seconds since the epoch. `content` is `null` when the answer is only tool calls.
+ */
 export const completion = (params: {
   readonly id: string
   readonly created: number
@@ -80,108 +94,115 @@ export const completion = (params: {
   }
 }
 
+// =============================================================================
+// Streams
+// =============================================================================
+
+/** The frame that ends a successful stream. */
+export const doneFrame = "data: [DONE]\n\n"
+
+/** Frames one SSE data event (a string is sent verbatim, anything else as JSON). */
+export const sseData = (value: unknown): string =>
+  `data: ${typeof value === "string" ? value : JSON.stringify(value)}\n\n`
+
 /**
- * Turns stream parts into chunk objects. `push` returns the chunks a part produces (often none); `usageChunk`
- * gives the trailing usage chunk once the finish part was seen.
+ * Turns stream parts into SSE frames.
+ *
+ * - `push(part)`: the frames one part produces, concatenated (`""` for parts clients do not see, such as
+ *   `response-metadata`, `text-start` or provider-executed tool rounds).
+ * - `finished()`: whether the `finish` part was seen (a stream that ends without it is incomplete).
+ * - `end(includeUsage)`: the closing frames after the finish part: the `choices: []` usage chunk when
+ *   `includeUsage`, then `data: [DONE]`.
+ * - `usage()`: the normalized usage of the finish part, once seen.
  */
 export interface StreamEncoder {
-  readonly push: (part: Part) => Array<Record<string, unknown>>
+  readonly push: (part: Part) => string
   readonly finished: () => boolean
-  readonly usageChunk: () => Record<string, unknown> | undefined
+  readonly end: (includeUsage: boolean) => string
+  readonly usage: () => Usage.TokenUsage | undefined
 }
 
+/**
+ * A {@link StreamEncoder} for one response. `id` and `model` go in every chunk (`model` is the name the client asked
+ * for); `created` is in seconds since the epoch.
+ */
 export const makeStreamEncoder = (params: {
   readonly id: string
   readonly created: number
   readonly model: string
 }): StreamEncoder => {
+  const envelope = `{"id":${JSON.stringify(params.id)},"object":"chat.completion.chunk","created":${params.created},"model":${JSON.stringify(params.model)},"choices":`
+  const head = `data: ${envelope}[{"index":0,"delta":{`
   let sentRole = false
   let finishUsage: Usage.TokenUsage | undefined
   let finished = false
   const toolIndex = new Map<string, number>()
   const serverTools = new Set<string>()
   const streamedParams = new Set<string>()
-  const chunk = (delta: Record<string, unknown>, finish: string | null = null) => {
-    const out = {
-      id: params.id,
-      object: "chat.completion.chunk",
-      created: params.created,
-      model: params.model,
-      choices: [{ index: 0, delta: sentRole ? delta : { role: "assistant", ...delta }, finish_reason: finish }]
+  /** `delta` is the JSON members of the delta object without braces (may be empty). */
+  const frame = (delta: string, finish = "null"): string => {
+    let role = ""
+    if (!sentRole) {
+      sentRole = true
+      role = delta === "" ? `"role":"assistant"` : `"role":"assistant",`
     }
-    sentRole = true
-    return out
+    return `${head}${role}${delta}},"finish_reason":${finish}}]}\n\n`
   }
   return {
     push: (part) => {
       switch (part.type) {
         case "text-delta":
-          return part.delta === "" ? [] : [chunk({ content: part.delta })]
+          return part.delta === "" ? "" : frame(`"content":${JSON.stringify(part.delta)}`)
         case "reasoning-delta":
-          return part.delta === "" ? [] : [chunk({ reasoning_content: part.delta })]
+          return part.delta === "" ? "" : frame(`"reasoning_content":${JSON.stringify(part.delta)}`)
         case "tool-params-start": {
-          if ((part as { providerExecuted?: boolean }).providerExecuted === true) {
+          if (part.providerExecuted === true) {
             serverTools.add(part.id)
-            return []
+            return ""
           }
           const index = toolIndex.size
           toolIndex.set(part.id, index)
           streamedParams.add(part.id)
-          return [
-            chunk({
-              tool_calls: [{ index, id: part.id, type: "function", function: { name: part.name, arguments: "" } }]
-            })
-          ]
+          return frame(
+            `"tool_calls":${JSON.stringify([{ index, id: part.id, type: "function", function: { name: part.name, arguments: "" } }])}`
+          )
         }
         case "tool-params-delta": {
           const index = toolIndex.get(part.id)
-          if (index === undefined || serverTools.has(part.id)) return []
-          return [chunk({ tool_calls: [{ index, function: { arguments: part.delta } }] })]
+          if (index === undefined || serverTools.has(part.id) || part.delta === "") return ""
+          return frame(`"tool_calls":[{"index":${index},"function":{"arguments":${JSON.stringify(part.delta)}}}]`)
         }
         case "tool-call": {
-          if (part.providerExecuted === true) {
-            // a provider-executed call (e.g. $web_search) whose params were streamed: retract nothing, hide it
-            return []
-          }
-          if (streamedParams.has(part.id)) return []
+          // a provider-executed call (e.g. $web_search) is answered upstream; a streamed call was already sent
+          if (part.providerExecuted === true || streamedParams.has(part.id)) return ""
           const index = toolIndex.size
           toolIndex.set(part.id, index)
-          return [chunk({ tool_calls: [{ index, ...toolCallJson(part) }] })]
+          return frame(`"tool_calls":${JSON.stringify([{ index, ...toolCallJson(part) }])}`)
         }
         case "finish": {
           finished = true
           const conduit = (part.metadata as { conduit?: { rawFinishReason?: unknown } } | undefined)?.conduit
           finishUsage = Usage.fromResponseUsage(part.usage as typeof Response.Usage.Encoded)
-          return [chunk({}, finishReason(part.reason, conduit?.rawFinishReason))]
+          return frame("", JSON.stringify(finishReason(part.reason, conduit?.rawFinishReason)))
         }
         default:
-          return []
+          return ""
       }
     },
     finished: () => finished,
-    usageChunk: () =>
-      finishUsage === undefined
-        ? undefined
-        : {
-            id: params.id,
-            object: "chat.completion.chunk",
-            created: params.created,
-            model: params.model,
-            choices: [],
-            usage: usage(finishUsage)
-          }
+    end: (includeUsage) =>
+      includeUsage && finishUsage !== undefined
+        ? `data: ${envelope}[],"usage":${JSON.stringify(usage(finishUsage))}}\n\n${doneFrame}`
+        : doneFrame,
+    usage: () => finishUsage
   }
 }
-
-/** Frames one SSE data event. */
-export const sseData = (value: unknown): string =>
-  `data: ${typeof value === "string" ? value : JSON.stringify(value)}\n\n`
 
 // =============================================================================
 // Errors
 // =============================================================================
 
-/** An OpenAI error envelope with its HTTP status and extra response headers. */
+/** An OpenAI error envelope with its HTTP status and extra response headers (lower-case names). */
 export interface HttpError {
   readonly status: number
   readonly body: {
@@ -195,6 +216,7 @@ export interface HttpError {
   readonly headers: Readonly<Record<string, string>>
 }
 
+/** Builds an {@link HttpError}. */
 export const httpError = (
   status: number,
   message: string,
@@ -204,38 +226,66 @@ export const httpError = (
   headers: Readonly<Record<string, string>> = {}
 ): HttpError => ({ status, body: { error: { message, type, code, param } }, headers })
 
-const retryAfterHeader = (ms: number | undefined): Record<string, string> =>
-  ms === undefined
+/**
+ * `Retry-After` (whole seconds, rounded up, at least 1) and `retry-after-ms` for a delay in ms; no headers when the
+ * delay is unknown.
+ */
+export const retryAfterHeaders = (ms: number | undefined): Record<string, string> =>
+  ms === undefined || !Number.isFinite(ms)
     ? {}
-    : { "retry-after": String(Math.max(1, Math.ceil(ms / 1000))), "retry-after-ms": String(Math.ceil(ms)) }
+    : {
+        "retry-after": String(Math.max(1, Math.ceil(ms / 1000))),
+        "retry-after-ms": String(Math.max(0, Math.ceil(ms)))
+      }
+
+const timeoutCodes: Record<string, string> = {
+  firstToken: "first_token_timeout",
+  idle: "idle_timeout",
+  total: "total_timeout"
+}
 
 /**
- * The HTTP answer for a model failure (see the README's error table):
- * invalid request 400 (`context_length_exceeded` when the prompt is too long), upstream auth failure 502 (the
- * operator's key, not the client's), upstream permission 403, content policy 400, rate limit 429 with Retry-After,
- * quota 429 `insufficient_quota`, timeouts 504 naming which, truncated or failed upstream 502, overload 503.
+ * The HTTP answer for a model failure (see the README's error table). `param` names the offending request field
+ * when the failure knows it.
+ *
+ * | failure | status | type / code |
+ * |---|---|---|
+ * | idempotency conflict | 409 | `invalid_request_error` / `idempotency_conflict` |
+ * | timeout (first token, idle, total) | 504 | `timeout` / `first_token_timeout`, `idle_timeout`, `total_timeout` |
+ * | prompt too long | 400 | `invalid_request_error` / `context_length_exceeded` |
+ * | retired or unknown upstream model | 404 | `invalid_request_error` / `model_not_found` |
+ * | other invalid request | 400 | `invalid_request_error` / provider code |
+ * | content policy | 400 | `invalid_request_error` / `content_policy_violation` |
+ * | upstream permission denied (403) | 403 | `permission_error` / `upstream_permission_denied` |
+ * | upstream rejected the gateway's key | 502 | `upstream_error` / `upstream_authentication_failed` |
+ * | quota or balance exhausted | 429 | `insufficient_quota` / `insufficient_quota` (no Retry-After) |
+ * | rate limited | 429 | `rate_limit_error` / `rate_limit_exceeded`, `Retry-After` passed through |
+ * | upstream overloaded (503, 529) or cache store down | 503 | `upstream_error` / `upstream_overloaded`, `cache_unavailable` |
+ * | network failure | 502 | `upstream_error` / `upstream_unreachable` |
+ * | truncated stream, other upstream failure | 502 | `upstream_error` / `upstream_stream_truncated`, `upstream_error` |
  */
-export const fromSummary = (summary: ProviderError.ErrorSummary): HttpError => {
+export const fromSummary = (summary: ProviderError.ErrorSummary, param: string | null = null): HttpError => {
   const message = summary.message
-  if (summary.kind === "idempotency-conflict")
-    return httpError(409, message, "invalid_request_error", "idempotency_conflict")
+  if (summary.kind === "idempotency-conflict") {
+    return httpError(409, message, "invalid_request_error", "idempotency_conflict", "idempotency-key")
+  }
   if (summary.kind === "timeout") {
-    return httpError(
-      504,
-      message,
-      "timeout",
-      `${summary.timeout ?? "total"}_timeout`.replace("firstToken", "first_token")
-    )
+    return httpError(504, message, "timeout", timeoutCodes[summary.timeout ?? "total"] ?? "total_timeout")
+  }
+  if (summary.kind === "cache-unavailable") {
+    return httpError(503, message, "upstream_error", "cache_unavailable")
   }
   switch (summary.reason) {
     case "InvalidRequestError":
     case "InvalidUserInputError":
     case "UnsupportedSchemaError":
-      if (summary.contextLength)
-        return httpError(400, message, "invalid_request_error", "context_length_exceeded", "messages")
-      if (summary.kind === "retired-model" || summary.status === 404)
+      if (summary.contextLength) {
+        return httpError(400, message, "invalid_request_error", "context_length_exceeded", param ?? "messages")
+      }
+      if (summary.kind === "retired-model" || summary.status === 404) {
         return httpError(404, message, "invalid_request_error", "model_not_found", "model")
-      return httpError(400, message, "invalid_request_error", summary.code ?? null)
+      }
+      return httpError(400, message, "invalid_request_error", summary.code ?? null, param)
     case "ContentPolicyError":
       return httpError(400, message, "invalid_request_error", "content_policy_violation")
     case "AuthenticationError":
@@ -256,12 +306,21 @@ export const fromSummary = (summary: ProviderError.ErrorSummary): HttpError => {
         "rate_limit_error",
         "rate_limit_exceeded",
         null,
-        retryAfterHeader(summary.retryAfterMs)
+        retryAfterHeaders(summary.retryAfterMs)
       )
     case "InternalProviderError":
       return summary.status === 503 || summary.status === 529
-        ? httpError(503, message, "upstream_error", "upstream_overloaded", null, retryAfterHeader(summary.retryAfterMs))
+        ? httpError(
+            503,
+            message,
+            "upstream_error",
+            "upstream_overloaded",
+            null,
+            retryAfterHeaders(summary.retryAfterMs)
+          )
         : httpError(502, message, "upstream_error", "upstream_error")
+    case "NetworkError":
+      return httpError(502, message, "upstream_error", "upstream_unreachable")
     default:
       return httpError(
         502,
@@ -271,3 +330,9 @@ export const fromSummary = (summary: ProviderError.ErrorSummary): HttpError => {
       )
   }
 }
+
+/**
+ * The final SSE frame of a stream that failed after it started: `event: error` with the OpenAI envelope as data
+ * (the `openai` SDK raises it as an `APIError`). No `[DONE]` follows.
+ */
+export const errorEvent = (error: HttpError): string => `event: error\ndata: ${JSON.stringify(error.body)}\n\n`

@@ -1,1 +1,69 @@
-console.log("Conduit gateway: not wired yet")
+/**
+ * Entry point (`npx pnpm gateway`, or `node apps/gateway/dist/main.js` after a build).
+ *
+ * Reads the configuration from the environment, loads models.yaml when `CONDUIT_MODELS` is set, decides each
+ * provider's mode (live with a key, simulated without, disabled with `CONDUIT_SIMULATE=0`), logs that as its first
+ * line, starts the simulations it needs, and serves until SIGTERM / SIGINT, then shuts down gracefully (see
+ * `Gateway`). Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public HOST
+ * without keys, a busy port, Redis unreachable) are logged as one JSON line and exit with code 1.
+ */
+import { ModelsConfig } from "@conduit-llm/core"
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Context, Effect, Layer } from "effect"
+import * as Gateway from "./Gateway.js"
+import * as GatewayConfig from "./GatewayConfig.js"
+import * as Log from "./Log.js"
+import * as Providers from "./Providers.js"
+
+const serve = (config: GatewayConfig.GatewayConfig) =>
+  Effect.gen(function* () {
+    const models = config.modelsFile !== undefined ? yield* ModelsConfig.load(config.modelsFile) : undefined
+    const wired = yield* Providers.wire(Providers.builtin, { simulate: config.simulate })
+    const backends = models !== undefined ? yield* Providers.backends(models) : { entries: [], status: [] }
+    const status = [...wired.status, ...backends.status]
+    yield* Effect.logInfo(
+      `conduit gateway: ${status.length === 0 ? "no providers" : status.map((s) => `${s.name} ${s.mode}`).join(", ")}`
+    ).pipe(
+      Effect.annotateLogs({
+        providers: Object.fromEntries(status.map((s) => [s.name, { mode: s.mode, detail: s.detail }])),
+        models: config.modelsFile ?? "built-in table"
+      })
+    )
+    if (config.apiKeys.length === 0) {
+      yield* Effect.logWarning(
+        `no CONDUIT_API_KEYS: authentication is off, so the gateway only listens on loopback (${config.host})`
+      )
+    }
+    yield* Providers.startSimulation(wired.handlers)
+    const running = yield* Layer.build(
+      Gateway.layer({
+        config,
+        providers: [...wired.entries, ...backends.entries],
+        models,
+        status
+      })
+    )
+    const { url } = Context.get(running, Gateway.Running)
+    yield* Effect.logInfo(`listening on ${url}`).pipe(
+      Effect.annotateLogs({ url, auth: config.apiKeys.length > 0, redis: config.redisUrl !== undefined })
+    )
+    return yield* Effect.never
+  }).pipe(Effect.scoped, Effect.provide(Log.layer(config.logLevel)))
+
+const describe = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
+
+const main = Effect.gen(function* () {
+  const config = yield* GatewayConfig.load.pipe(Effect.provide(Log.layer("Info")))
+  return yield* serve(config)
+}).pipe(
+  Effect.tapCause((cause) =>
+    Cause.hasInterruptsOnly(cause)
+      ? Effect.void
+      : Effect.logError(`the gateway could not start: ${describe(Cause.squash(cause))}`).pipe(
+          Effect.provide(Log.layer("Info"))
+        )
+  )
+)
+
+NodeRuntime.runMain(main, { disableErrorReporting: true })

@@ -1,0 +1,323 @@
+/**
+ * The gateway: an OpenAI-compatible HTTP server on `effect/http` and `@effect/platform-node`.
+ *
+ * Routes:
+ * - `POST /v1/chat/completions` (see `ChatRoute`);
+ * - `GET /v1/models`, `GET /v1/models/{name}`: every routable name with its target, fallbacks, context window and
+ *   capabilities (OpenAI list shape plus these fields);
+ * - `GET /healthz`: `{ status, providers }` (503 `shutting_down` once SIGTERM arrived);
+ * - `GET /metrics`: Prometheus text (see `Metrics`).
+ *
+ * `/v1/*` needs a bearer key from `CONDUIT_API_KEYS` when keys are configured; `/healthz` and `/metrics` never do.
+ * Every response carries `x-request-id` (the client's, when it sent a well-formed one). Each request writes one JSON
+ * access log line (ids, model, provider, status, timings, token counts; never keys or bodies).
+ *
+ * State: in memory, or in Redis when `REDIS_URL` is set (response cache and idempotency keys through
+ * `@conduit-llm/cache`'s `RedisStore`, which is also the `CacheStore` providers use for context-cache ids; rate limits
+ * through `RateLimits.layerRedis`; conversations through `Conversation.layerRedis`), one connection shared by all.
+ *
+ * Shutdown (SIGTERM, or closing the layer's scope): the listener closes at once, open requests and streams may
+ * finish until `CONDUIT_SHUTDOWN_GRACE_MS`; shortly before it, streams still open end with an `event: error`
+ * (`server_shutting_down`), and whatever is left is interrupted (upstream requests aborted) at the deadline.
+ */
+import * as http from "node:http"
+import { MemoryStore, RedisStore, ResponseCache } from "@conduit-llm/cache"
+import type { ModelsConfig, ProviderRegistry } from "@conduit-llm/core"
+import { Conversation, RateLimits, SessionManager } from "@conduit-llm/session"
+import { NodeHttpServer, NodeRedis } from "@effect/platform-node"
+import { Context, Deferred, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as Auth from "./Auth.js"
+import * as ChatRoute from "./ChatRoute.js"
+import * as Errors from "./Errors.js"
+import type { GatewayConfig } from "./GatewayConfig.js"
+import * as Log from "./Log.js"
+import * as Metrics from "./Metrics.js"
+import * as ModelRoutes from "./ModelRoutes.js"
+import type * as Providers from "./Providers.js"
+
+/**
+ * What a gateway is made of.
+ *
+ * - `providers`: registry entries (see `Providers.wire`, `Providers.backends`).
+ * - `models`: the parsed models.yaml; default: `ModelRoutes.builtinModels` restricted to `providers`.
+ * - `status`: each provider's mode, shown by `/healthz`.
+ * - `log`: where JSON log lines go (default stdout).
+ */
+export interface Options {
+  readonly config: GatewayConfig
+  readonly providers: ReadonlyArray<ProviderRegistry.ProviderEntry>
+  readonly models?: ModelsConfig.ModelsConfig | undefined
+  readonly status?: ReadonlyArray<Providers.Status> | undefined
+  readonly log?: ((line: string) => void) | undefined
+}
+
+/** Shutdown state: `draining()` after SIGTERM; `deadline` completes shortly before the grace period ends. */
+export interface Shutdown {
+  readonly draining: () => boolean
+  readonly deadline: Effect.Effect<void>
+  /** Starts draining (idempotent); the deadline fires after `graceMs` minus a margin (at most 500 ms). */
+  readonly begin: () => void
+}
+
+const makeShutdown = (graceMs: number): Effect.Effect<Shutdown> =>
+  Effect.map(Deferred.make<void>(), (deferred) => {
+    let draining = false
+    return {
+      draining: () => draining,
+      deadline: Deferred.await(deferred),
+      begin: () => {
+        if (draining) return
+        draining = true
+        const margin = Math.min(500, Math.floor(graceMs / 10))
+        const timer = setTimeout(() => Deferred.doneUnsafe(deferred, Effect.void), Math.max(0, graceMs - margin))
+        timer.unref()
+      }
+    }
+  })
+
+/** The gateway's request handler and state (for tests and embedding). */
+export interface App {
+  readonly handler: Effect.Effect<
+    HttpServerResponse.HttpServerResponse,
+    never,
+    HttpServerRequest.HttpServerRequest | Scope.Scope
+  >
+  readonly routes: ModelRoutes.ModelRoutes
+  readonly metrics: Metrics.GatewayMetrics
+  readonly shutdown: Shutdown
+}
+
+const validRequestId = /^[\w.:@/+=-]{1,128}$/
+
+const json = (body: unknown, requestId: string, status = 200) =>
+  HttpServerResponse.text(typeof body === "string" ? body : JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", "x-request-id": requestId }
+  })
+
+/** A model listing entry in OpenAI's shape plus Conduit's fields. */
+const modelJson = (entry: ModelRoutes.Listing, modes: ReadonlyMap<string, string>) => ({
+  id: entry.name,
+  object: "model",
+  created: 0,
+  owned_by: entry.provider,
+  target: `${entry.provider}/${entry.model}`,
+  fallbacks: entry.fallbacks,
+  context_window: entry.info.contextWindow,
+  max_output_tokens: entry.info.maxOutputTokens,
+  capabilities: entry.info.capabilities,
+  lifecycle: entry.info.lifecycle.status,
+  ...(modes.has(entry.provider) ? { mode: modes.get(entry.provider) } : {})
+})
+
+/**
+ * Builds the handler over the session manager (and, when configured, conversations) in context.
+ */
+export const makeApp = (options: Options): Effect.Effect<App, never, SessionManager.SessionManager> =>
+  Effect.gen(function* () {
+    const { config } = options
+    const sessions = yield* SessionManager.SessionManager
+    const conversations = Option.getOrUndefined(yield* Effect.serviceOption(Conversation.Conversation))
+    const providerNames = new Set(options.providers.map((entry) => entry.name))
+    const models = options.models ?? ModelRoutes.restrictTo(ModelRoutes.builtinModels, providerNames)
+    const routes = ModelRoutes.make(options.providers, models)
+    const metrics = Metrics.make()
+    const shutdown = yield* makeShutdown(config.shutdownGraceMs)
+    const auth = Auth.make(config.apiKeys)
+    const modes = new Map<string, string>(options.providers.map((entry) => [entry.name, entry.mode ?? "live"] as const))
+    const listing = routes.list().map((entry) => modelJson(entry, modes))
+    const listingJson = JSON.stringify({ object: "list", data: listing })
+    const byName = new Map(listing.map((entry) => [entry.id, JSON.stringify(entry)] as const))
+    const status = (
+      options.status ?? options.providers.map((entry) => ({ name: entry.name, mode: entry.mode ?? "live" }))
+    ).map(({ name, mode }) => ({ name, mode }))
+    const deps: ChatRoute.Dependencies = { config, routes, sessions, conversations, metrics, shutdown }
+
+    const dispatch = (
+      request: HttpServerRequest.HttpServerRequest
+    ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope> => {
+      const startedAt = performance.now()
+      const url = request.url
+      const query = url.indexOf("?")
+      const path = query === -1 ? url : url.slice(0, query)
+      const method = request.method
+      const given = request.headers["x-request-id"]
+      const requestId = given !== undefined && validRequestId.test(given) ? given : `req_${crypto.randomUUID()}`
+      const fields: Record<string, unknown> = {}
+      const endpoint =
+        path === "/v1/chat/completions"
+          ? "chat"
+          : path === "/v1/models" || path.startsWith("/v1/models/")
+            ? "models"
+            : path === "/healthz"
+              ? "healthz"
+              : path === "/metrics"
+                ? "metrics"
+                : "other"
+      let reported = false
+      metrics.requestStarted()
+      const done = (status: number): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          if (reported) return Effect.void
+          reported = true
+          const ms = performance.now() - startedAt
+          metrics.requestEnded()
+          metrics.request(endpoint, status, ms / 1000, fields.stream === true)
+          if (endpoint === "healthz" || endpoint === "metrics") return Effect.void
+          return Effect.logInfo("request").pipe(
+            Effect.annotateLogs({
+              requestId,
+              method,
+              path,
+              status,
+              ms: Math.round(ms * 100) / 100,
+              ...fields
+            })
+          )
+        })
+      const fail = (error: Errors.GatewayError) => {
+        const http = error.toHttp()
+        metrics.error(endpoint, http.body.error.code ?? http.body.error.type)
+        fields.error = http.body.error.code
+        return Effect.as(done(http.status), ChatRoute.errorResponse(http, requestId))
+      }
+      const answer = (response: HttpServerResponse.HttpServerResponse) => Effect.as(done(response.status), response)
+
+      if (path.startsWith("/v1/")) {
+        const result = auth.check(request.headers.authorization)
+        if (result._tag === "Missing") return fail(Errors.missingKey)
+        if (result._tag === "Invalid") return fail(Errors.invalidKey)
+        fields.key = result.keyId
+        if (path === "/v1/chat/completions") {
+          if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
+          return ChatRoute.handle(deps, request, { requestId, keyId: result.keyId, startedAt, fields, done })
+        }
+        if (endpoint === "models") {
+          if (method !== "GET" && method !== "HEAD") return fail(Errors.methodNotAllowed(method, path, "GET"))
+          if (path === "/v1/models") return answer(json(listingJson, requestId))
+          const name = decodeURIComponent(path.slice("/v1/models/".length))
+          const found = byName.get(name)
+          if (found === undefined) {
+            return fail(
+              new Errors.GatewayError({
+                status: 404,
+                message: `The model '${name}' does not exist or is not routable.`,
+                type: "invalid_request_error",
+                code: "model_not_found",
+                param: "model"
+              })
+            )
+          }
+          return answer(json(found, requestId))
+        }
+        return fail(Errors.routeNotFound(method, path))
+      }
+      if (path === "/healthz") {
+        if (method !== "GET" && method !== "HEAD") return fail(Errors.methodNotAllowed(method, path, "GET"))
+        const draining = shutdown.draining()
+        return answer(
+          json({ status: draining ? "shutting_down" : "ok", providers: status }, requestId, draining ? 503 : 200)
+        )
+      }
+      if (path === "/metrics") {
+        if (method !== "GET" && method !== "HEAD") return fail(Errors.methodNotAllowed(method, path, "GET"))
+        return answer(
+          HttpServerResponse.text(metrics.render(), {
+            headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "x-request-id": requestId }
+          })
+        )
+      }
+      return fail(Errors.routeNotFound(method, path))
+    }
+
+    const handler = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      // the server starts request fibers uninterruptible: a client that goes away must be able to interrupt us
+      Effect.interruptible(dispatch(request))
+    )
+    return { handler, routes, metrics, shutdown }
+  })
+
+/** The services a gateway runs on, from its configuration (memory or Redis). */
+export const services = (
+  config: GatewayConfig
+): Layer.Layer<SessionManager.SessionManager | ResponseCache.ResponseCacheStats, unknown> => {
+  const redis =
+    config.redisUrl === undefined
+      ? undefined
+      : NodeRedis.layer({
+          url: Redacted.value(config.redisUrl),
+          disableOfflineQueue: true,
+          socket: { connectTimeout: 2_000 }
+        })
+  const store =
+    redis === undefined
+      ? MemoryStore.layer()
+      : RedisStore.layerRedis({ prefix: "conduit:gateway:" }).pipe(Layer.provide(redis))
+  const cache = ResponseCache.layer({ cacheResponses: config.responseCache }).pipe(Layer.provideMerge(store))
+  const limits = config.rateLimits
+  const rateLimits =
+    limits === undefined
+      ? Layer.empty
+      : redis === undefined
+        ? RateLimits.layer(limits)
+        : RateLimits.layerRedis({ ...limits, prefix: "conduit:gateway:ratelimit:" }).pipe(Layer.provide(redis))
+  const sessions = SessionManager.layer({
+    maxConcurrent: config.sessions.maxConcurrent,
+    maxConcurrentPerSession: config.sessions.maxConcurrentPerSession,
+    maxQueued: config.sessions.maxQueued,
+    queueTimeout: Duration.millis(config.sessions.queueTimeoutMs),
+    ...(config.sessions.requestTimeoutMs !== undefined
+      ? { timeout: Duration.millis(config.sessions.requestTimeoutMs) }
+      : {})
+  }).pipe(Layer.provide(rateLimits))
+  const conversations = !config.conversations
+    ? Layer.empty
+    : redis === undefined
+      ? Conversation.layerMemory()
+      : Conversation.layerRedis().pipe(Layer.provide(redis))
+  return Layer.mergeAll(cache, sessions, conversations) as Layer.Layer<
+    SessionManager.SessionManager | ResponseCache.ResponseCacheStats,
+    unknown
+  >
+}
+
+/** The running gateway's handle (the app's state and the bound address). */
+export class Running extends Context.Service<Running, App & { readonly port: number; readonly url: string }>()(
+  "@conduit-llm/gateway/Running"
+) {}
+
+/**
+ * The whole gateway as a layer: services, the Node HTTP server on `config.host:config.port` (port 0 picks a free
+ * one) and the handler. Provides {@link Running}. Closing the layer's scope is the graceful shutdown described above.
+ */
+export const layer = (options: Options): Layer.Layer<Running | HttpServer.HttpServer, unknown> => {
+  const { config } = options
+  const server = NodeHttpServer.layer(() => http.createServer({ keepAliveTimeout: 65_000 }), {
+    host: config.host,
+    port: config.port,
+    gracefulShutdownTimeout: Duration.millis(config.shutdownGraceMs)
+  })
+  const running = Layer.unwrap(
+    Effect.gen(function* () {
+      const app = yield* makeApp(options)
+      const serve = HttpServer.serve(app.handler)
+      const handle = Layer.effect(
+        Running,
+        Effect.gen(function* () {
+          const address = (yield* HttpServer.HttpServer).address
+          const port = "port" in address ? address.port : 0
+          // built after the listener: its finalizer runs first on shutdown and starts the drain deadline
+          yield* Effect.addFinalizer(() => Effect.sync(() => app.shutdown.begin()))
+          return { ...app, port, url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}` }
+        })
+      )
+      return Layer.provideMerge(handle, serve)
+    })
+  )
+  return running.pipe(
+    Layer.provideMerge(server),
+    Layer.provide(services(config)),
+    Layer.provide(Log.layer(config.logLevel, options.log))
+  ) as Layer.Layer<Running | HttpServer.HttpServer, unknown>
+}

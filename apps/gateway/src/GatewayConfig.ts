@@ -1,0 +1,199 @@
+/**
+ * The gateway's configuration, read from the environment with Effect's `Config` (secrets as `Redacted`, never
+ * logged). Every variable is listed in the README's configuration table.
+ *
+ * | variable | default | meaning |
+ * |---|---|---|
+ * | `HOST` / `PORT` | `127.0.0.1` / `8787` | listen address |
+ * | `CONDUIT_API_KEYS` | none | comma-separated bearer keys; without keys only a loopback `HOST` is accepted |
+ * | `CONDUIT_MODELS` | none | path to models.yaml (else the built-in table) |
+ * | `CONDUIT_MAX_BODY_BYTES` | 4 MiB | largest request body (413 above) |
+ * | `CONDUIT_SHUTDOWN_GRACE_MS` | 10,000 | how long open streams may finish after SIGTERM |
+ * | `CONDUIT_SIMULATE` | on | `0`: a provider without a key is disabled instead of simulated |
+ * | `CONDUIT_CONVERSATIONS` | off | `1`: store history per `x-session-id` |
+ * | `CONDUIT_RESPONSE_CACHE` | on | `0`: no response cache (idempotency keys still work) |
+ * | `REDIS_URL` | none | share cache, idempotency, rate limits and conversations through Redis |
+ * | `CONDUIT_MAX_CONCURRENT` / `_PER_SESSION` | 200 / 1 | requests running at once (all / per session) |
+ * | `CONDUIT_MAX_QUEUED` / `CONDUIT_QUEUE_TIMEOUT_MS` | 1,000 / 60,000 | waiting requests and their longest wait |
+ * | `CONDUIT_REQUEST_TIMEOUT_MS` | none | execution timeout of one request (504 `request_timeout`) |
+ * | `CONDUIT_RATE_LIMIT_RPM` / `_TPM` | none | requests / tokens per minute per API key |
+ * | `CONDUIT_MODEL_RATE_LIMIT_RPM` / `_TPM` | none | requests / tokens per minute per model name |
+ * | `CONDUIT_LOG_LEVEL` | `info` | `debug`, `info`, `warn`, `error`, `none` |
+ *
+ * Provider variables (`MOONSHOT_API_KEY`, `ZAI_API_KEY`, base URLs) are read by `Providers`.
+ */
+import type { RateLimits } from "@conduit-llm/session"
+import type { LogLevel as EffectLogLevel } from "effect"
+import { Config, Effect, Option, Redacted, Schema } from "effect"
+
+type LogLevel = EffectLogLevel.LogLevel
+
+/** Session manager limits (see `@conduit-llm/session` `SessionManager.Config`); times in ms. */
+export interface SessionLimits {
+  readonly maxConcurrent: number
+  readonly maxConcurrentPerSession: number
+  readonly maxQueued: number
+  readonly queueTimeoutMs: number
+  readonly requestTimeoutMs: number | undefined
+}
+
+/** The whole configuration. Sizes in bytes, times in ms. */
+export interface GatewayConfig {
+  readonly host: string
+  readonly port: number
+  readonly apiKeys: ReadonlyArray<Redacted.Redacted<string>>
+  readonly modelsFile: string | undefined
+  readonly maxBodyBytes: number
+  readonly shutdownGraceMs: number
+  readonly simulate: boolean
+  readonly conversations: boolean
+  readonly responseCache: boolean
+  readonly redisUrl: Redacted.Redacted<string> | undefined
+  readonly sessions: SessionLimits
+  readonly rateLimits: RateLimits.Config | undefined
+  readonly logLevel: LogLevel
+}
+
+/** The defaults (loopback, no keys, memory state), with `overrides` applied: the starting point of tests. */
+export const make = (overrides: Partial<GatewayConfig> = {}): GatewayConfig => ({
+  host: "127.0.0.1",
+  port: 8787,
+  apiKeys: [],
+  modelsFile: undefined,
+  maxBodyBytes: 4 * 1024 * 1024,
+  shutdownGraceMs: 10_000,
+  simulate: true,
+  conversations: false,
+  responseCache: true,
+  redisUrl: undefined,
+  sessions: {
+    maxConcurrent: 200,
+    maxConcurrentPerSession: 1,
+    maxQueued: 1_000,
+    queueTimeoutMs: 60_000,
+    requestTimeoutMs: undefined
+  },
+  rateLimits: undefined,
+  logLevel: "Info",
+  ...overrides
+})
+
+/** The configuration is inconsistent (e.g. a public `HOST` without `CONDUIT_API_KEYS`). */
+export class GatewayConfigError extends Schema.TaggedError<GatewayConfigError>()("GatewayConfigError", {
+  message: Schema.String
+}) {}
+
+/**
+ * Whether a host name or address only accepts connections from this machine: `localhost`, `127.0.0.0/8`, `::1`
+ * (bracketed or not), `::ffff:127.x.x.x`. `0.0.0.0`, `::` and every other address are public.
+ */
+export const isLoopback = (host: string): boolean => {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1")
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true
+  const v4 = h.startsWith("::ffff:") ? h.slice(7) : h
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4)
+}
+
+/**
+ * Checks the rules that no single variable can: without API keys the gateway listens on loopback only.
+ * Fails with {@link GatewayConfigError} naming the fix.
+ */
+export const validate = (config: GatewayConfig): Effect.Effect<GatewayConfig, GatewayConfigError> =>
+  config.apiKeys.length === 0 && !isLoopback(config.host)
+    ? Effect.fail(
+        new GatewayConfigError({
+          message: `refusing to listen on ${config.host} without authentication: set CONDUIT_API_KEYS (comma-separated bearer keys) or use a loopback HOST such as 127.0.0.1`
+        })
+      )
+    : Effect.succeed(config)
+
+const levels: Record<string, LogLevel> = {
+  all: "All",
+  trace: "Trace",
+  debug: "Debug",
+  info: "Info",
+  warn: "Warn",
+  warning: "Warn",
+  error: "Error",
+  fatal: "Fatal",
+  none: "None",
+  off: "None"
+}
+
+/** A positive integer variable with a default; zero or a negative value fails naming the variable. */
+const positive = (name: string, fallback: number): Effect.Effect<number, Config.ConfigError | GatewayConfigError> =>
+  Effect.gen(function* () {
+    const n = yield* Config.Int(name).pipe(Config.withDefault(fallback))
+    if (n <= 0) return yield* new GatewayConfigError({ message: `${name}: expected a positive integer, got ${n}` })
+    return n
+  })
+
+const optionalInt = (name: string) => Config.option(Config.Int(name)).pipe(Config.map(Option.getOrUndefined))
+
+/**
+ * Reads the configuration from the current `ConfigProvider` (the environment by default) and {@link validate}s it.
+ * Fails with `ConfigError` naming a malformed variable, or `GatewayConfigError`.
+ */
+export const load: Effect.Effect<GatewayConfig, Config.ConfigError | GatewayConfigError> = Effect.gen(function* () {
+  const base = make()
+  const keysRaw = yield* Config.option(Config.Redacted("CONDUIT_API_KEYS"))
+  const apiKeys = Option.isSome(keysRaw)
+    ? Redacted.value(keysRaw.value)
+        .split(",")
+        .map((key) => key.trim())
+        .filter((key) => key !== "")
+        .map((key) => Redacted.make(key))
+    : []
+  const levelRaw = yield* Config.String("CONDUIT_LOG_LEVEL").pipe(Config.withDefault("info"))
+  const logLevel = levels[levelRaw.trim().toLowerCase()]
+  if (logLevel === undefined) {
+    return yield* new GatewayConfigError({
+      message: `CONDUIT_LOG_LEVEL: expected one of debug, info, warn, error, none; got "${levelRaw}"`
+    })
+  }
+  const rpm = yield* optionalInt("CONDUIT_RATE_LIMIT_RPM")
+  const tpm = yield* optionalInt("CONDUIT_RATE_LIMIT_TPM")
+  const modelRpm = yield* optionalInt("CONDUIT_MODEL_RATE_LIMIT_RPM")
+  const modelTpm = yield* optionalInt("CONDUIT_MODEL_RATE_LIMIT_TPM")
+  const limit = (requestsPerMinute: number | undefined, tokensPerMinute: number | undefined) =>
+    requestsPerMinute === undefined && tokensPerMinute === undefined
+      ? undefined
+      : {
+          ...(requestsPerMinute !== undefined ? { requestsPerMinute } : {}),
+          ...(tokensPerMinute !== undefined ? { tokensPerMinute } : {})
+        }
+  const perKey = limit(rpm, tpm)
+  const perModel = limit(modelRpm, modelTpm)
+  const redisUrl = yield* Config.option(Config.Redacted("REDIS_URL"))
+  const config: GatewayConfig = {
+    host: yield* Config.String("HOST").pipe(Config.withDefault(base.host)),
+    port: yield* Config.Port("PORT").pipe(Config.withDefault(base.port)),
+    apiKeys,
+    modelsFile: Option.getOrUndefined(yield* Config.option(Config.String("CONDUIT_MODELS"))),
+    maxBodyBytes: yield* positive("CONDUIT_MAX_BODY_BYTES", base.maxBodyBytes),
+    shutdownGraceMs: yield* Config.Int("CONDUIT_SHUTDOWN_GRACE_MS").pipe(Config.withDefault(base.shutdownGraceMs)),
+    simulate: yield* Config.Boolean("CONDUIT_SIMULATE").pipe(Config.withDefault(true)),
+    conversations: yield* Config.Boolean("CONDUIT_CONVERSATIONS").pipe(Config.withDefault(false)),
+    responseCache: yield* Config.Boolean("CONDUIT_RESPONSE_CACHE").pipe(Config.withDefault(true)),
+    redisUrl: Option.getOrUndefined(redisUrl),
+    sessions: {
+      maxConcurrent: yield* positive("CONDUIT_MAX_CONCURRENT", base.sessions.maxConcurrent),
+      maxConcurrentPerSession: yield* positive(
+        "CONDUIT_MAX_CONCURRENT_PER_SESSION",
+        base.sessions.maxConcurrentPerSession
+      ),
+      maxQueued: yield* Config.Int("CONDUIT_MAX_QUEUED").pipe(Config.withDefault(base.sessions.maxQueued)),
+      queueTimeoutMs: yield* positive("CONDUIT_QUEUE_TIMEOUT_MS", base.sessions.queueTimeoutMs),
+      requestTimeoutMs: yield* optionalInt("CONDUIT_REQUEST_TIMEOUT_MS")
+    },
+    rateLimits:
+      perKey === undefined && perModel === undefined
+        ? undefined
+        : { ...(perKey !== undefined ? { perKey } : {}), ...(perModel !== undefined ? { perModel } : {}) },
+    logLevel
+  }
+  return yield* validate(config)
+})
