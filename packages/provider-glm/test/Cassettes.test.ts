@@ -9,7 +9,7 @@
 import { type ChatCompletions, ResponseSummary, WireInput } from "@conduit-llm/core"
 import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
 import { Effect, Layer, Stream } from "effect"
-import { LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
+import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest"
 import * as GlmClient from "../src/GlmClient.js"
@@ -146,15 +146,13 @@ const replay = async (params: {
   const request = WireInput.passThroughParameters(recorded as ChatCompletions.ChatCompletionRequest)
   const layer = GlmLanguageModel.layer(String(recorded.model), { request }).pipe(Layer.provide(clientLayer))
   const options = { prompt: params.prompt, toolkit, toolChoice, disableToolCallResolution: true } as const
-  const parts: ReadonlyArray<Response.AnyPart> =
+  // Dynamic tools (raw JSON Schema) have no handlers; resolution is disabled, so nothing else is required.
+  const program = (
     recorded.stream === true
-      ? await Effect.runPromise(Stream.runCollect(LanguageModel.streamText(options)).pipe(Effect.provide(layer)))
-      : await Effect.runPromise(
-          LanguageModel.generateText(options).pipe(
-            Effect.map((response) => response.content as ReadonlyArray<Response.AnyPart>),
-            Effect.provide(layer)
-          )
-        )
+      ? Stream.runCollect(LanguageModel.streamText(options))
+      : LanguageModel.generateText(options).pipe(Effect.map((response) => response.content))
+  ) as Effect.Effect<ReadonlyArray<Response.AnyPart>, AiError.AiError, LanguageModel.LanguageModel>
+  const parts = await Effect.runPromise(program.pipe(Effect.provide(layer)))
   expect(recorder.count).toBe(1)
   return { parts, sent: recorder.last().body as Json }
 }

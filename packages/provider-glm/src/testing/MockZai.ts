@@ -66,13 +66,47 @@ type Body = Record<string, unknown>
 
 interface WireToolDeclaration {
   readonly type?: unknown
-  readonly function?: { readonly name?: unknown }
+  readonly function?: { readonly name?: unknown; readonly parameters?: unknown }
 }
 
-const functionNames = (body: Body): Array<string> =>
+interface DeclaredFunction {
+  readonly name: string
+  readonly parameters: unknown
+}
+
+const functionTools = (body: Body): Array<DeclaredFunction> =>
   ((body.tools as ReadonlyArray<WireToolDeclaration> | undefined) ?? [])
     .filter((tool) => tool.type === "function" && typeof tool.function?.name === "string")
-    .map((tool) => tool.function?.name as string)
+    .map((tool) => ({ name: tool.function?.name as string, parameters: tool.function?.parameters }))
+
+/**
+ * Arguments a model would plausibly send for a declared function: every property of its JSON Schema filled with a
+ * value of its type (`location` → "Florence, Italy", numbers 2, 3, ...).
+ */
+const argumentsFor = (tool: DeclaredFunction): string => {
+  type Property = { readonly type?: unknown; readonly anyOf?: ReadonlyArray<Property> }
+  const schema = tool.parameters as { properties?: Record<string, Property> } | undefined
+  const typeOf = (property: Property): unknown =>
+    Array.isArray(property.type) ? property.type[0] : (property.type ?? property.anyOf?.map(typeOf).find(Boolean))
+  let n = 2
+  const args: Record<string, unknown> = {}
+  for (const [key, property] of Object.entries(schema?.properties ?? {})) {
+    const type = typeOf(property)
+    args[key] =
+      type === "number" || type === "integer"
+        ? n++
+        : type === "boolean"
+          ? true
+          : type === "array"
+            ? []
+            : type === "object"
+              ? {}
+              : key === "location"
+                ? "Florence, Italy"
+                : "example"
+  }
+  return JSON.stringify(args)
+}
 
 const hasWebSearch = (body: Body) =>
   ((body.tools as ReadonlyArray<WireToolDeclaration> | undefined) ?? []).some((tool) => tool.type === "web_search")
@@ -81,9 +115,6 @@ const lastMessage = (body: Body) => {
   const messages = (body.messages as ReadonlyArray<{ role?: unknown; content?: unknown }> | undefined) ?? []
   return messages[messages.length - 1]
 }
-
-const argumentsFor = (name: string) =>
-  name === "get_weather" || name === "weather" ? '{"location":"Florence, Italy"}' : "{}"
 
 let counter = 0
 const nextId = () => Scenarios.responseId(0x10000 + ++counter)
@@ -99,7 +130,7 @@ export const defaultChat = (body: Body): Response => {
   const streaming = body.stream === true
   const thinking = (body.thinking as { type?: unknown } | undefined)?.type === "enabled"
   const last = lastMessage(body)
-  const tools = functionNames(body)
+  const tools = functionTools(body)
   const reasoning = thinking ? Scenarios.reasoning.reasoning : undefined
 
   // After tool results: answer with their content.
@@ -145,8 +176,8 @@ export const defaultChat = (body: Body): Response => {
         model,
         {
           ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
-          tool_calls: called.map((name, index) => ({
-            function: { arguments: argumentsFor(name), name },
+          tool_calls: called.map((tool, index) => ({
+            function: { arguments: argumentsFor(tool), name: tool.name },
             id: `call_-82233493388319298${10 + index}`,
             index,
             type: "function"
@@ -158,9 +189,10 @@ export const defaultChat = (body: Body): Response => {
     )
   }
   const fragmented = body.tool_stream === true
-  const callChunks = called.flatMap((name, index) => {
+  const callChunks = called.flatMap((tool, index) => {
+    const name = tool.name
     const callId = `call_${(0xabc000 + counter * 4 + index).toString(16).padStart(24, "0")}`
-    const args = argumentsFor(name)
+    const args = argumentsFor(tool)
     if (!fragmented) {
       return [
         Scenarios.chunk(id, model, {
