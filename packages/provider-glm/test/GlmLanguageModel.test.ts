@@ -38,7 +38,7 @@ const Multiply = Tool.make("multiply", {
 const fast = { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 2 }
 
 const modelLayer = (model = "glm-4.6", config: GlmLanguageModel.Config = {}, options: GlmClient.Options = {}) =>
-  GlmLanguageModel.layer(model, config).pipe(Layer.provide(GlmClient.layer({ apiKey: "test-key", ...options })))
+  GlmLanguageModel.layer(model, config).pipe(Layer.provide(GlmClient.layer({ ...options, apiKey: "test-key" })))
 
 const respond = (reply: (call: MockUpstream.ChatCall) => globalThis.Response, url = baseURL) => {
   const recorder = new MockUpstream.Recorder()
