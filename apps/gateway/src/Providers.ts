@@ -18,12 +18,18 @@
  * `config`).
  */
 import {
+  type ModelCatalog,
   type ModelsConfig,
   type OpenAiCompatLanguageModel,
   type OpenAiCompatProvider,
   ProviderRegistry
 } from "@conduit-llm/core"
-import { Config, Effect, Layer, Option, type Redacted, type Scope } from "effect"
+import { GlmClient, GlmLanguageModel, GlmProvider } from "@conduit-llm/provider-glm"
+import { MockZai } from "@conduit-llm/provider-glm/testing"
+import { KimiProvider } from "@conduit-llm/provider-kimi"
+import { KimiMock } from "@conduit-llm/provider-kimi/testing"
+import { Config, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import type { LanguageModel } from "effect/ai"
 import type { RequestHandler } from "msw"
 import { setupServer } from "msw/node"
 
@@ -37,10 +43,28 @@ export interface Simulation {
   readonly handlers: () => ReadonlyArray<RequestHandler>
 }
 
-/** A provider the gateway can route to. */
+/** A provider connected to one endpoint with one key: its base URL and its model layers (sharing one client). */
+export interface Connection {
+  readonly baseURL: string
+  readonly layer: (
+    model: string,
+    config?: OpenAiCompatLanguageModel.ModelConfig
+  ) => Layer.Layer<LanguageModel.LanguageModel>
+}
+
+/**
+ * A provider the gateway can route to: its name and catalog, the variables of its key (tried in order) and base URL,
+ * how to connect it, and optionally how to simulate it.
+ */
 export interface ProviderModule {
-  // biome-ignore lint/suspicious/noExplicitAny: any provider name
-  readonly provider: OpenAiCompatProvider.Provider<any>
+  readonly name: string
+  readonly catalog: ModelCatalog.Catalog
+  readonly apiKeyEnv: ReadonlyArray<string>
+  readonly baseURLEnv?: string | undefined
+  readonly connect: (options: {
+    readonly apiKey: Redacted.Redacted<string>
+    readonly baseURL?: string | undefined
+  }) => Connection
   readonly simulation?: Simulation | undefined
 }
 
@@ -59,24 +83,39 @@ export interface Wired {
 }
 
 /**
- * A registry entry for a provider over one client (built with `provider.makeClient({ apiKey, baseURL })`, shared by
- * every model layer of the entry). `mode` is reported in listings.
+ * A module for a provider made with core's builder (`OpenAiCompatProvider.make`): its declarations name the key and
+ * base URL variables, `makeClient` builds the one client, `layer` the models.
  */
-export const entry = (
+export const fromProvider = (
   // biome-ignore lint/suspicious/noExplicitAny: any provider name
   provider: OpenAiCompatProvider.Provider<any>,
-  providerClient: OpenAiCompatProvider.ProviderClient,
-  mode: Mode
-): ProviderRegistry.ProviderEntry => {
-  const client = Layer.succeed(provider.Client, providerClient)
-  return {
-    name: provider.name,
-    catalog: provider.catalog,
-    layer: (model: string, config?: OpenAiCompatLanguageModel.ModelConfig) =>
-      Layer.provide(provider.layer(model, config), client),
-    mode
-  }
-}
+  simulation?: Simulation
+): ProviderModule => ({
+  name: provider.name,
+  catalog: provider.catalog,
+  apiKeyEnv: provider.declarations.apiKeyEnv,
+  baseURLEnv: provider.declarations.baseURLEnv,
+  connect: (options) => {
+    const client = provider.makeClient({
+      apiKey: options.apiKey,
+      ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {})
+    })
+    const layer = Layer.succeed(provider.Client, client)
+    return {
+      baseURL: client.options.baseURL,
+      layer: (model, config) => Layer.provide(provider.layer(model, config), layer)
+    }
+  },
+  ...(simulation !== undefined ? { simulation } : {})
+})
+
+/** The registry entry of a connected module, reported as `mode` in listings. */
+export const entry = (module: ProviderModule, connection: Connection, mode: Mode): ProviderRegistry.ProviderEntry => ({
+  name: module.name,
+  catalog: module.catalog,
+  layer: connection.layer,
+  mode
+})
 
 const firstKey = (names: ReadonlyArray<string>) =>
   Effect.gen(function* () {
@@ -99,37 +138,35 @@ export const wire = (
     const entries: Array<ProviderRegistry.ProviderEntry> = []
     const status: Array<Status> = []
     const handlers: Array<RequestHandler> = []
-    for (const { provider, simulation } of modules) {
-      const declarations = provider.declarations
-      const key = yield* firstKey(declarations.apiKeyEnv)
-      const baseURLEnv = declarations.baseURLEnv
+    for (const module of modules) {
+      const key = yield* firstKey(module.apiKeyEnv)
       const baseURL =
-        baseURLEnv !== undefined ? Option.getOrUndefined(yield* Config.option(Config.String(baseURLEnv))) : undefined
+        module.baseURLEnv !== undefined
+          ? Option.getOrUndefined(yield* Config.option(Config.String(module.baseURLEnv)))
+          : undefined
+      const keys = module.apiKeyEnv.join(" or ")
       if (Option.isSome(key)) {
-        const client = provider.makeClient({ apiKey: key.value.key, ...(baseURL !== undefined ? { baseURL } : {}) })
-        entries.push(entry(provider, client, "live"))
-        status.push({
-          name: provider.name,
-          mode: "live",
-          detail: `key from ${key.value.name}, ${client.options.baseURL}`
-        })
-      } else if (simulation !== undefined && options.simulate) {
-        const client = provider.makeClient({ apiKey: simulation.apiKey, baseURL: simulation.baseURL })
-        entries.push(entry(provider, client, "simulated"))
+        const connection = module.connect({ apiKey: key.value.key, baseURL })
+        entries.push(entry(module, connection, "live"))
+        status.push({ name: module.name, mode: "live", detail: `key from ${key.value.name}, ${connection.baseURL}` })
+      } else if (module.simulation !== undefined && options.simulate) {
+        const simulation = module.simulation
+        const connection = module.connect({ apiKey: Redacted.make(simulation.apiKey), baseURL: simulation.baseURL })
+        entries.push(entry(module, connection, "simulated"))
         handlers.push(...simulation.handlers())
         status.push({
-          name: provider.name,
+          name: module.name,
           mode: "simulated",
-          detail: `no ${declarations.apiKeyEnv.join(" or ")}: answers come from its built-in simulation`
+          detail: `no ${keys}: answered by its built-in simulation`
         })
       } else {
         status.push({
-          name: provider.name,
+          name: module.name,
           mode: "disabled",
           detail:
-            simulation === undefined
-              ? `no ${declarations.apiKeyEnv.join(" or ")} and no simulation available`
-              : `no ${declarations.apiKeyEnv.join(" or ")} and CONDUIT_SIMULATE=0`
+            module.simulation === undefined
+              ? `no ${keys} and no simulation available`
+              : `no ${keys} and CONDUIT_SIMULATE=0`
         })
       }
     }
@@ -171,8 +208,42 @@ export const startSimulation = (handlers: ReadonlyArray<RequestHandler>): Effect
         (server) => Effect.sync(() => server.close())
       ).pipe(Effect.asVoid)
 
+const kimiSimulation = { baseURL: "https://api.moonshot.ai.simulated.invalid/v1", apiKey: "sk-test-kimi" }
+const glmSimulation = { baseURL: "https://api.z.ai.simulated.invalid/api/paas/v4", apiKey: "test-key" }
+
 /**
- * The providers this gateway ships with, from `@conduit-llm/provider-kimi` and `@conduit-llm/provider-glm` (each
- * with the simulation of its testing entry point).
+ * Moonshot Kimi (`@conduit-llm/provider-kimi`): `MOONSHOT_API_KEY` / `KIMI_API_KEY`, `MOONSHOT_BASE_URL`; simulated by
+ * its testing entry point's `KimiMock` (Moonshot's validations and wire format) at a `.invalid` host, so a missing
+ * handler can never reach the real API.
  */
-export const builtin: ReadonlyArray<ProviderModule> = []
+export const kimi: ProviderModule = fromProvider(KimiProvider.provider, {
+  ...kimiSimulation,
+  handlers: () => KimiMock.make(kimiSimulation).handlers
+})
+
+/**
+ * Zhipu GLM / Z.ai (`@conduit-llm/provider-glm`): `ZAI_API_KEY` / `ZHIPUAI_API_KEY`, `ZAI_BASE_URL`; connected through
+ * `GlmClient` and `GlmLanguageModel` (request ids in streams, the endpoint's thinking defaults), simulated by
+ * `MockZai`.
+ */
+export const glm: ProviderModule = {
+  name: GlmProvider.name,
+  catalog: GlmProvider.provider.catalog,
+  apiKeyEnv: GlmProvider.declarations.apiKeyEnv,
+  baseURLEnv: GlmProvider.declarations.baseURLEnv,
+  connect: (options) => {
+    const client = GlmClient.make({
+      apiKey: options.apiKey,
+      ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {})
+    })
+    const layer = Layer.succeed(GlmClient.GlmClient, client)
+    return {
+      baseURL: client.options.baseURL,
+      layer: (model, config) => Layer.provide(GlmLanguageModel.layer(model, config), layer)
+    }
+  },
+  simulation: { ...glmSimulation, handlers: () => MockZai.make(glmSimulation).handlers }
+}
+
+/** The providers this gateway ships with: {@link kimi} and {@link glm}. */
+export const builtin: ReadonlyArray<ProviderModule> = [kimi, glm]

@@ -15,7 +15,7 @@ import {
   type ProviderRegistry
 } from "@conduit-llm/core"
 import { MockUpstream } from "@conduit-llm/core/testing"
-import { Context, type Layer, ManagedRuntime } from "effect"
+import { Context, type Layer, ManagedRuntime, Redacted } from "effect"
 import { http, passthrough } from "msw"
 import { setupServer } from "msw/node"
 import OpenAI from "openai"
@@ -79,10 +79,10 @@ const fast: OpenAiCompatLanguageModel.ModelConfig = { retry: { baseDelayMs: 5, m
  * the route says otherwise.
  */
 export const referenceEntry = (name: string, baseURL?: string): ProviderRegistry.ProviderEntry => {
-  const provider = referenceProvider(name)
+  const module = Providers.fromProvider(referenceProvider(name))
   const base = Providers.entry(
-    provider,
-    provider.makeClient({ apiKey: upstreamKey, ...(baseURL !== undefined ? { baseURL } : {}) }),
+    module,
+    module.connect({ apiKey: Redacted.make(upstreamKey), ...(baseURL !== undefined ? { baseURL } : {}) }),
     "simulated"
   )
   return {
