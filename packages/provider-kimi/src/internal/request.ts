@@ -57,6 +57,12 @@ export const shape = (input: ShapeInput): Shaped<Body> => {
   // Thinking switch: the provider option wins over a raw wire `thinking`.
   const explicit = wireThinking(KimiConfig.thinkingOf(options) ?? body.thinking)
   const webSearch = Tools.declaresWebSearch(body.tools)
+  if (webSearch && !model.unknown && !model.capabilities.webSearch) {
+    return Result.fail<Refusal>({
+      parameter: "tools",
+      description: `${model.id} does not support the $web_search built-in`
+    })
+  }
   const thinking = Thinking.resolve(model, traits, explicit, webSearch)
   if (Result.isFailure(thinking)) return thinking as unknown as Shaped<Body>
   const state = thinking.success

@@ -1,0 +1,138 @@
+import { ModelCatalog } from "@conduit-llm/core"
+import { Result } from "effect"
+import { describe, expect, it } from "vitest"
+import * as Thinking from "../../src/internal/thinking.js"
+import * as KimiModels from "../../src/KimiModels.js"
+
+const info = (id: string) => KimiModels.catalog.get(id) as KimiModels.KimiModelInfo
+const unknown = ModelCatalog.unknownModel("kimi", "kimi-k9-preview")
+
+describe("thinking switch", () => {
+  const cases: ReadonlyArray<{
+    readonly name: string
+    readonly model: ModelCatalog.ModelInfo
+    readonly explicit?: Thinking.WireThinking
+    readonly webSearch?: boolean
+    readonly expected?: { readonly wire: Thinking.WireThinking | undefined; readonly on: boolean | undefined }
+    readonly refused?: RegExp
+  }> = [
+    {
+      name: "kimi-k2.6 thinks by default and sends nothing",
+      model: info("kimi-k2.6"),
+      expected: { wire: undefined, on: true }
+    },
+    {
+      name: "kimi-k2.6 can be switched off",
+      model: info("kimi-k2.6"),
+      explicit: { type: "disabled" },
+      expected: { wire: { type: "disabled" }, on: false }
+    },
+    {
+      name: "kimi-k2.6 accepts keep all (Preserved Thinking)",
+      model: info("kimi-k2.6"),
+      explicit: { type: "enabled", keep: "all" },
+      expected: { wire: { type: "enabled", keep: "all" }, on: true }
+    },
+    {
+      name: "keep all is refused on kimi-k2.5, which answers 400",
+      model: info("kimi-k2.5"),
+      explicit: { type: "enabled", keep: "all" },
+      refused: /kimi-k2\.5 does not accept thinking\.keep/
+    },
+    {
+      name: "keep all needs thinking enabled",
+      model: info("kimi-k3"),
+      explicit: { type: "disabled", keep: "all" },
+      refused: /needs thinking\.type "enabled"/
+    },
+    {
+      name: "kimi-k2.7-code refuses thinking disabled up front",
+      model: info("kimi-k2.7-code"),
+      explicit: { type: "disabled" },
+      refused: /only thinking\.type "enabled" is allowed/
+    },
+    {
+      name: "kimi-k3 accepts thinking disabled (live)",
+      model: info("kimi-k3"),
+      explicit: { type: "disabled" },
+      expected: { wire: { type: "disabled" }, on: false }
+    },
+    {
+      name: "a model without thinking refuses enabled",
+      model: info("moonshot-v1-8k"),
+      explicit: { type: "enabled" },
+      refused: /has no thinking mode/
+    },
+    {
+      name: "a model without thinking drops disabled",
+      model: info("moonshot-v1-8k"),
+      explicit: { type: "disabled" },
+      expected: { wire: undefined, on: false }
+    },
+    {
+      name: "web search on kimi-k2.5 switches default thinking off",
+      model: info("kimi-k2.5"),
+      webSearch: true,
+      expected: { wire: { type: "disabled" }, on: false }
+    },
+    {
+      name: "web search on kimi-k2.5 with thinking explicitly on is refused up front",
+      model: info("kimi-k2.5"),
+      explicit: { type: "enabled" },
+      webSearch: true,
+      refused: /does not support \$web_search while thinking is enabled/
+    },
+    {
+      name: "web search with thinking on kimi-k3 is left alone",
+      model: info("kimi-k3"),
+      webSearch: true,
+      expected: { wire: undefined, on: true }
+    },
+    { name: "an unknown model: nothing decided", model: unknown, expected: { wire: undefined, on: undefined } },
+    {
+      name: "an unknown model: the caller's switch is sent",
+      model: unknown,
+      explicit: { type: "enabled", keep: "all" },
+      expected: { wire: { type: "enabled", keep: "all" }, on: true }
+    }
+  ]
+  for (const testCase of cases) {
+    it(testCase.name, () => {
+      const result = Thinking.resolve(
+        testCase.model,
+        KimiModels.traitsOf(testCase.model),
+        testCase.explicit,
+        testCase.webSearch ?? false
+      )
+      if (testCase.refused !== undefined) {
+        expect(Result.isFailure(result) && result.failure.description).toMatch(testCase.refused)
+      } else {
+        expect(Result.isSuccess(result) && { wire: result.success.wire, on: result.success.on }).toEqual(
+          testCase.expected
+        )
+      }
+    })
+  }
+})
+
+describe("reasoning_effort", () => {
+  const on: Thinking.ThinkingState = { wire: undefined, on: true, explicit: false }
+  const off: Thinking.ThinkingState = { wire: { type: "disabled" }, on: false, explicit: true }
+  const cases: ReadonlyArray<
+    readonly [string, ModelCatalog.ModelInfo, Thinking.ThinkingState, string, RegExp | undefined]
+  > = [
+    ["kimi-k3 accepts max", info("kimi-k3"), on, "max", undefined],
+    ["kimi-k3 accepts low", info("kimi-k3"), on, "low", undefined],
+    ["kimi-k3 refuses none", info("kimi-k3"), on, "none", /accepts reasoning_effort "low", "high", "max"; got "none"/],
+    ["contradicting thinking disabled is refused", info("kimi-k3"), off, "high", /contradicts thinking disabled/],
+    ["a model without reasoning refuses it", info("moonshot-v1-8k"), { ...on, on: false }, "high", /has no reasoning/],
+    ["an unknown model passes it through", unknown, on, "whatever", undefined]
+  ]
+  for (const [name, model, state, effort, refused] of cases) {
+    it(name, () => {
+      const result = Thinking.checkReasoningEffort(model, KimiModels.traitsOf(model), state, effort)
+      if (refused === undefined) expect(result).toEqual(Result.succeed(effort))
+      else expect(Result.isFailure(result) && result.failure.description).toMatch(refused)
+    })
+  }
+})
