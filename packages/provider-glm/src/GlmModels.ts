@@ -167,9 +167,9 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     source: "ZAI-OAS (model enum, max_tokens, tool_stream); context via third-party quote of BM-DOCS"
   }),
   model("glm-5.3-flash", {
-    // Vision. Context UNCONFIRMED; output cap from ZAI-OAS max_tokens (1..131072) — UNCONFIRMED per model.
-    contextWindow: 128_000,
-    maxOutputTokens: 128 * K,
+    // Vision. Context 128K and output 32K (as glm-4.6v) — both UNCONFIRMED.
+    contextWindow: 128 * K,
+    maxOutputTokens: 32 * K,
     // ZAI-OAS: functions supported on GLM-5.3-Flash; thinking can only be enabled.
     capabilities: { ...visionCapabilities, tools: true },
     sampling: currentSampling(1, 0.95),
@@ -177,9 +177,9 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     source: "ZAI-OAS vision enum; context and output UNCONFIRMED"
   }),
   model("glm-5.3-flashx", {
-    // Vision. Context and output UNCONFIRMED.
-    contextWindow: 128_000,
-    maxOutputTokens: 128 * K,
+    // Vision. Context 128K and output 32K (as glm-4.6v) — both UNCONFIRMED.
+    contextWindow: 128 * K,
+    maxOutputTokens: 32 * K,
     capabilities: { ...visionCapabilities, tools: true },
     sampling: currentSampling(1, 0.95),
     glm: { toolStream: false, reasoningEffort: ["max", "high", "low"] },

@@ -236,9 +236,8 @@ const verifyJwt = (token: string, secret: string, now: number): "ok" | "invalid"
 }
 
 const authFailure = (request: Request, options: Options): Response | undefined => {
-  const header = request.headers.get("authorization")
-  if (header === null || header.trim() === "") return errorResponse(Scenarios.errors.missingKey)
-  const token = header.replace(/^Bearer\s+/i, "")
+  const token = (request.headers.get("authorization") ?? "").trim().replace(/^Bearer\b\s*/i, "")
+  if (token === "") return errorResponse(Scenarios.errors.missingKey)
   if (token === (options.apiKey ?? "test-key")) return undefined
   if (options.jwt !== undefined && token.split(".").length === 3) {
     const verdict = verifyJwt(token, options.jwt.secret, Date.now())

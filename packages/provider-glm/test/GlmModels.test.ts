@@ -1,0 +1,109 @@
+/**
+ * The GLM catalog: lookup, pass-through of unknown ids, the forced tool_choice evidence, pre-flight with the
+ * catalogued context windows, and the live model listing.
+ */
+import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
+import { Effect, Exit, Layer } from "effect"
+import { LanguageModel } from "effect/ai"
+import { http } from "msw"
+import { setupServer } from "msw/node"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as GlmClient from "../src/GlmClient.js"
+import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
+import * as GlmModels from "../src/GlmModels.js"
+import * as MockZai from "../src/testing/MockZai.js"
+import * as Scenarios from "../src/testing/Scenarios.js"
+
+const server = setupServer()
+beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
+afterEach(() => server.resetHandlers())
+afterAll(() => server.close())
+
+describe("lookup", () => {
+  it.each([
+    ["glm-4.6", "glm-4.6"],
+    ["GLM-4.6", "glm-4.6"],
+    ["glm-4v-plus", "glm-4v-plus-0111"],
+    ["glm-4.5-x", "glm-4.5-x"]
+  ])("resolves %s to %s", async (id, expected) => {
+    const info = await Effect.runPromise(GlmModels.catalog.resolve(id))
+    expect(info.id).toBe(expected)
+    expect(info.unknown).toBeUndefined()
+  })
+
+  it("passes unknown ids through with conservative defaults, never rejecting them", async () => {
+    const info = await Effect.runPromise(GlmModels.catalog.resolve("glm-9-preview"))
+    expect(info).toMatchObject({ id: "glm-9-preview", provider: "glm", unknown: true })
+    expect(GlmModels.features(info).toolStream).toBe(false)
+    expect(GlmModels.get("glm-9-preview")).toBeUndefined()
+  })
+
+  it("every model's output cap fits its context window, and unconfirmed numbers are marked", () => {
+    for (const info of GlmModels.models) {
+      expect(info.maxOutputTokens, info.id).toBeLessThanOrEqual(info.contextWindow)
+      expect(info.source, info.id).toBeDefined()
+    }
+  })
+})
+
+Recordings.describeRecordings("forced tool_choice follows the recorded evidence", () => {
+  it("models recorded honouring a forced function choice have toolChoiceNamed; glm-4.6 does not", () => {
+    const honoured = new Set<string>()
+    for (const file of Recordings.list("glm/fantasy", /ObjectGeneration.*\.yaml$/)) {
+      for (const { request, response } of Recordings.readCassette(file).interactions) {
+        const forced = typeof (request.json as { tool_choice?: unknown }).tool_choice === "object"
+        const payloads = response.sse ?? [response.body]
+        const calledTool = payloads.some((payload) => payload.includes('"tool_calls"'))
+        if (forced && calledTool && response.status === 200) {
+          honoured.add(String((request.json as { model: string }).model))
+        }
+      }
+    }
+    expect([...honoured]).toEqual(["glm-4.5"])
+    for (const id of honoured) expect(GlmModels.get(id)?.capabilities.toolChoiceNamed).toBe(true)
+    expect(GlmModels.get("glm-4.6")?.capabilities.toolChoiceNamed).toBe(false)
+  })
+})
+
+describe("pre-flight with the catalogued context window", () => {
+  it("a prompt that cannot fit the context window is refused before sending", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        "https://api.z.ai/api/paas/v4",
+        () => MockUpstream.json(Scenarios.text.body),
+        recorder
+      )
+    )
+    const layer = GlmLanguageModel.layer("glm-4-airx").pipe(Layer.provide(GlmClient.layer({ apiKey: "test-key" })))
+    const exit = await Effect.runPromiseExit(
+      LanguageModel.generateText({ prompt: "长".repeat(20_000) }).pipe(Effect.provide(layer))
+    )
+    expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/8192-token context window of glm-4-airx/)
+    expect(recorder.count).toBe(0)
+  })
+})
+
+describe("listLive", () => {
+  it("merges the account's models with the catalog (unknown ids with defaults)", async () => {
+    const zai = MockZai.make()
+    server.use(
+      http.get("https://api.z.ai/api/paas/v4/models", () =>
+        MockUpstream.json({
+          object: "list",
+          data: [
+            { id: "glm-4.6", object: "model", created: 1, owned_by: "z-ai" },
+            { id: "glm-6-experimental", object: "model", created: 1, owned_by: "z-ai" }
+          ]
+        })
+      ),
+      ...zai.handlers
+    )
+    const listed = await Effect.runPromise(GlmModels.listLive(GlmClient.make({ apiKey: "test-key" })))
+    expect(listed.map((info) => [info.id, info.unknown ?? false])).toEqual([
+      ["glm-4.6", false],
+      ["glm-6-experimental", true]
+    ])
+    expect(listed[0]).toBe(GlmModels.get("glm-4.6"))
+  })
+})
