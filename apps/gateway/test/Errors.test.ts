@@ -1,0 +1,282 @@
+/**
+ * Every documented error status, seen through the real `openai` SDK: the SDK raises its typed error with the status,
+ * and the body is OpenAI's envelope `{ error: { message, type, code, param } }`.
+ */
+import { MockUpstream } from "@conduit-llm/core/testing"
+import { Redacted } from "effect"
+import OpenAI from "openai"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import {
+  chunk,
+  client,
+  completionBody,
+  errorBody,
+  mswServer,
+  referenceEntry,
+  respond,
+  type Started,
+  startGateway
+} from "./support.js"
+
+const server = mswServer()
+let gateway: Started
+const key = "sk-gateway-test"
+
+const models = {
+  models: {
+    direct: { target: "ref/ref-chat-1", retry: { maxRetries: 0 } },
+    hasty: { target: "ref/ref-chat-1", retry: { maxRetries: 0 }, timeouts: { firstTokenMs: 100 } }
+  }
+}
+
+beforeAll(async () => {
+  server.listen({ onUnhandledFrame: "error" })
+  gateway = await startGateway({ config: { apiKeys: [Redacted.make(key)] }, models })
+})
+afterEach(() => server.resetHandlers())
+afterAll(async () => {
+  await gateway.close()
+  server.close()
+})
+
+const user = (content: string) => ({ role: "user" as const, content })
+
+/** Calls the gateway and returns the SDK's APIError (fails the test when the call succeeds). */
+const failure = async (
+  request: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> & { readonly stream?: boolean },
+  options: { readonly apiKey?: string; readonly headers?: Record<string, string>; readonly gateway?: Started } = {}
+): Promise<InstanceType<typeof OpenAI.APIError>> => {
+  try {
+    const sdk = client(options.gateway ?? gateway, options.apiKey ?? key)
+    const result = await sdk.chat.completions.create(
+      { model: "direct", messages: [user("hi")], ...request } as OpenAI.ChatCompletionCreateParams,
+      options.headers !== undefined ? { headers: options.headers } : undefined
+    )
+    if (request.stream === true) {
+      for await (const _ of result as AsyncIterable<unknown>) {
+        // drain
+      }
+    }
+  } catch (error) {
+    if (error instanceof OpenAI.APIError) return error
+    throw error
+  }
+  throw new Error("expected the request to fail")
+}
+
+const envelope = (error: InstanceType<typeof OpenAI.APIError>) =>
+  error.error as { message: string; type: string; code: string | null; param: string | null }
+
+describe("authentication", () => {
+  it("401 without a key and with a wrong key", async () => {
+    const missing = await failure({}, { headers: { Authorization: null as unknown as string } })
+    expect(missing.status).toBe(401)
+    expect(missing).toBeInstanceOf(OpenAI.AuthenticationError)
+    expect(envelope(missing).code).toBe("missing_api_key")
+    const wrong = await failure({}, { apiKey: "sk-wrong" })
+    expect(wrong.status).toBe(401)
+    expect(envelope(wrong).code).toBe("invalid_api_key")
+  })
+})
+
+describe("request errors", () => {
+  it("400 naming the invalid field", async () => {
+    const error = await failure({ messages: [] })
+    expect(error.status).toBe(400)
+    expect(envelope(error)).toMatchObject({ type: "invalid_request_error", param: "messages" })
+    const wrongType = await failure({ messages: [{ role: "user", content: 42 }] as never })
+    expect(wrongType.status).toBe(400)
+    expect(envelope(wrongType).param).toBe("messages.0.content")
+  })
+
+  it("400 context_length_exceeded before any upstream call when the prompt cannot fit", async () => {
+    const recorder = respond(server, "ref", () => MockUpstream.json(completionBody({ content: "never" })))
+    const error = await failure({ model: "ref/ref-small", messages: [user("lorem ipsum ".repeat(2_000))] })
+    expect(error.status).toBe(400)
+    expect(envelope(error).code).toBe("context_length_exceeded")
+    expect(recorder.count).toBe(0)
+  })
+
+  it("400 context_length_exceeded when the provider says so", async () => {
+    respond(server, "ref", () =>
+      MockUpstream.error(
+        400,
+        errorBody("maximum context length is 128000 tokens", "invalid_request_error", "context_length_exceeded")
+      )
+    )
+    const error = await failure({})
+    expect(error.status).toBe(400)
+    expect(envelope(error)).toMatchObject({ code: "context_length_exceeded", param: "messages" })
+  })
+
+  it("400 content_policy_violation", async () => {
+    respond(server, "ref", () =>
+      MockUpstream.error(
+        400,
+        errorBody("rejected by the safety system", "invalid_request_error", "content_policy_violation")
+      )
+    )
+    const error = await failure({})
+    expect(error.status).toBe(400)
+    expect(envelope(error).code).toBe("content_policy_violation")
+  })
+
+  it("404 for an unknown provider, an unknown name and a retired model", async () => {
+    for (const model of ["nowhere/model-1", "no-such-alias", "ref/ref-old"]) {
+      const error = await failure({ model })
+      expect(error.status).toBe(404)
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError)
+      expect(envelope(error)).toMatchObject({ code: "model_not_found", param: "model" })
+    }
+  })
+
+  it("409 when an idempotency key is reused with a different request", async () => {
+    respond(server, "ref", () => MockUpstream.json(completionBody({ content: "ok" })))
+    const headers = { "Idempotency-Key": "conflict-1" }
+    await client(gateway, key).chat.completions.create({ model: "direct", messages: [user("one")] }, { headers })
+    const error = await failure({ messages: [user("two")] }, { headers })
+    expect(error.status).toBe(409)
+    expect(error).toBeInstanceOf(OpenAI.ConflictError)
+    expect(envelope(error).code).toBe("idempotency_conflict")
+  })
+
+  it("413 when the body is over CONDUIT_MAX_BODY_BYTES", async () => {
+    const small = await startGateway({ config: { maxBodyBytes: 2_048 } })
+    try {
+      const error = await failure({ model: "ref/ref-chat-1", messages: [user("x".repeat(4_096))] }, { gateway: small })
+      expect(error.status).toBe(413)
+      expect(envelope(error).code).toBe("request_too_large")
+    } finally {
+      await small.close()
+    }
+  })
+})
+
+describe("upstream errors", () => {
+  it("403 when the upstream denies permission", async () => {
+    respond(server, "ref", () => MockUpstream.error(403, errorBody("not allowed", "permission_error", null)))
+    const error = await failure({})
+    expect(error.status).toBe(403)
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError)
+  })
+
+  it("429 with the upstream's Retry-After passed through", async () => {
+    const recorder = respond(server, "ref", () =>
+      MockUpstream.error(429, errorBody("slow down", "requests", "rate_limit_exceeded"), { "retry-after": "7" })
+    )
+    const error = await failure({})
+    expect(error.status).toBe(429)
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError)
+    expect(error.headers?.get("retry-after")).toBe("7")
+    expect(error.headers?.get("retry-after-ms")).toBe("7000")
+    expect(envelope(error).code).toBe("rate_limit_exceeded")
+    expect(recorder.count).toBe(1)
+  })
+
+  it("429 insufficient_quota, tried exactly once", async () => {
+    const recorder = respond(server, "ref", () =>
+      MockUpstream.error(429, errorBody("You exceeded your current quota", "insufficient_quota", "insufficient_quota"))
+    )
+    const error = await failure({ model: "ref/ref-chat-1" })
+    expect(error.status).toBe(429)
+    expect(envelope(error)).toMatchObject({ type: "insufficient_quota", code: "insufficient_quota" })
+    expect(error.headers?.get("retry-after")).toBeNull()
+    expect(recorder.count).toBe(1)
+  })
+
+  it("502 after the retries when the upstream keeps failing, also for streams", async () => {
+    const recorder = respond(server, "ref", () => MockUpstream.error(500, errorBody("boom", "server_error", null)))
+    const error = await failure({ model: "ref/ref-chat-1" })
+    expect(error.status).toBe(502)
+    expect(envelope(error).code).toBe("upstream_error")
+    expect(recorder.count).toBe(3)
+    const streamed = await failure({ model: "ref/ref-chat-1", stream: true })
+    expect(streamed.status).toBe(502)
+  })
+
+  it("502 when the upstream rejects the gateway's own key", async () => {
+    respond(server, "ref", () =>
+      MockUpstream.error(401, errorBody("Incorrect API key", "invalid_request_error", "invalid_api_key"))
+    )
+    const error = await failure({})
+    expect(error.status).toBe(502)
+    expect(envelope(error).code).toBe("upstream_authentication_failed")
+  })
+
+  it("503 when the upstream is overloaded", async () => {
+    respond(server, "ref", () =>
+      MockUpstream.error(503, errorBody("overloaded", "server_error", null), { "retry-after": "2" })
+    )
+    const error = await failure({})
+    expect(error.status).toBe(503)
+    expect(envelope(error).code).toBe("upstream_overloaded")
+    expect(error.headers?.get("retry-after")).toBe("2")
+  })
+
+  it("504 naming the first-token timeout (a stream that never starts)", async () => {
+    respond(server, "ref", () => MockUpstream.sse([chunk({ role: "assistant", content: "late" })], { stallAfter: 0 }))
+    const error = await failure({ model: "hasty", stream: true })
+    expect(error.status).toBe(504)
+    expect(envelope(error)).toMatchObject({ type: "timeout", code: "first_token_timeout" })
+    expect(envelope(error).message).toContain("100 ms")
+  })
+})
+
+describe("gateway limits", () => {
+  it("429 with Retry-After when a key's request rate limit is reached", async () => {
+    const limited = await startGateway({ config: { rateLimits: { perKey: { requestsPerMinute: 1 } } } })
+    try {
+      respond(server, "ref", () => MockUpstream.json(completionBody({ content: "ok" })))
+      await client(limited).chat.completions.create({ model: "ref/ref-chat-1", messages: [user("one")] })
+      const error = await failure({ model: "ref/ref-chat-1" }, { gateway: limited })
+      expect(error.status).toBe(429)
+      expect(envelope(error).code).toBe("rate_limit_exceeded")
+      expect(Number(error.headers?.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    } finally {
+      await limited.close()
+    }
+  })
+
+  it("429 queue_full when every slot is busy and nothing may wait", async () => {
+    const busy = await startGateway({ config: { sessions: { ...defaults, maxConcurrent: 1, maxQueued: 0 } } })
+    try {
+      respond(server, "ref", async () => {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        return MockUpstream.json(completionBody({ content: "slow" }))
+      })
+      const first = client(busy).chat.completions.create({ model: "ref/ref-chat-1", messages: [user("one")] })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const error = await failure({ model: "ref/ref-chat-1" }, { gateway: busy })
+      expect(error.status).toBe(429)
+      expect(envelope(error).code).toBe("queue_full")
+      expect(error.headers?.get("retry-after")).toBe("1")
+      expect((await first).choices[0]?.message.content).toBe("slow")
+    } finally {
+      await busy.close()
+    }
+  })
+
+  it("504 request_timeout when a request runs longer than CONDUIT_REQUEST_TIMEOUT_MS", async () => {
+    const strict = await startGateway({ config: { sessions: { ...defaults, requestTimeoutMs: 100 } } })
+    try {
+      const recorder = respond(server, "ref", async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1_000))
+        return MockUpstream.json(completionBody({ content: "late" }))
+      })
+      const error = await failure({ model: "ref/ref-chat-1" }, { gateway: strict })
+      expect(error.status).toBe(504)
+      expect(envelope(error)).toMatchObject({ type: "timeout", code: "request_timeout" })
+      expect(recorder.last().aborted).toBe(true)
+    } finally {
+      await strict.close()
+    }
+  })
+})
+
+const defaults = {
+  maxConcurrent: 200,
+  maxConcurrentPerSession: 1,
+  maxQueued: 1_000,
+  queueTimeoutMs: 60_000,
+  requestTimeoutMs: undefined
+}
