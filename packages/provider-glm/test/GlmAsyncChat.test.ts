@@ -1,0 +1,139 @@
+/**
+ * Async chat: polling `/async-result/{id}` on a Schedule (TestClock), the timeout, failed tasks, and the round trip
+ * against the mock.
+ */
+
+import type { OpenAiCompatProvider } from "@conduit-llm/core"
+import { ProviderError } from "@conduit-llm/core"
+import { it as effectIt } from "@effect/vitest"
+import { Effect, Exit, Fiber, Layer } from "effect"
+import { AiError } from "effect/ai"
+import { TestClock } from "effect/testing"
+import { setupServer } from "msw/node"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as GlmAsyncChat from "../src/GlmAsyncChat.js"
+import * as GlmClient from "../src/GlmClient.js"
+import * as MockZai from "../src/testing/MockZai.js"
+import * as Scenarios from "../src/testing/Scenarios.js"
+
+/** A client whose `GET /async-result/{id}` answers the given statuses in turn (the last one repeats). */
+const scripted = (statuses: ReadonlyArray<string>) => {
+  const polls: Array<string> = []
+  const client = {
+    ...GlmClient.make({ apiKey: "test-key" }),
+    request: (options: { readonly path: string }) =>
+      Effect.sync(() => {
+        polls.push(options.path)
+        const status = statuses[Math.min(polls.length - 1, statuses.length - 1)] ?? "PROCESSING"
+        const body =
+          status === "SUCCESS"
+            ? { ...Scenarios.reasoning.body, task_status: status }
+            : { id: "task-1", request_id: "req-async-1", task_status: status }
+        return { body, headers: {}, requestId: undefined }
+      })
+  } as unknown as OpenAiCompatProvider.ProviderClient
+  return { layer: Layer.succeed(GlmClient.GlmClient, client), polls }
+}
+
+describe("awaitResult", () => {
+  effectIt.effect("polls /async-result on the schedule until SUCCESS", () =>
+    Effect.gen(function* () {
+      const { layer, polls } = scripted(["PROCESSING", "PROCESSING", "PROCESSING", "SUCCESS"])
+      const fiber = yield* Effect.forkChild(
+        GlmAsyncChat.awaitResult("task-1", { intervalMs: 1_000, timeoutMs: 60_000 }).pipe(Effect.provide(layer))
+      )
+      yield* TestClock.adjust("999 millis")
+      expect(polls).toHaveLength(1)
+      yield* TestClock.adjust("1 millis")
+      expect(polls).toHaveLength(2)
+      yield* TestClock.adjust("2 seconds")
+      const completed = yield* Fiber.join(fiber)
+      expect(polls).toEqual(Array.from({ length: 4 }, () => "/async-result/task-1"))
+      expect(completed.task_status).toBe("SUCCESS")
+      const parts = GlmAsyncChat.toParts(completed)
+      expect(parts._tag === "Success" && parts.success.map((part) => part.type)).toEqual([
+        "response-metadata",
+        "reasoning",
+        "text",
+        "finish"
+      ])
+    })
+  )
+
+  effectIt.effect("fails with a total timeout when the task stays PROCESSING", () =>
+    Effect.gen(function* () {
+      const { layer, polls } = scripted(["PROCESSING"])
+      const fiber = yield* Effect.forkChild(
+        Effect.result(
+          GlmAsyncChat.awaitResult("task-1", { intervalMs: 2_000, timeoutMs: 10_000 }).pipe(Effect.provide(layer))
+        )
+      )
+      yield* TestClock.adjust("10 seconds")
+      const result = yield* Fiber.join(fiber)
+      if (result._tag !== "Failure") throw new Error("expected a timeout")
+      expect(ProviderError.describe(result.failure)).toMatchObject({
+        kind: "timeout",
+        timeout: "total",
+        limitMs: 10_000
+      })
+      expect(polls.length).toBeGreaterThanOrEqual(5)
+      expect(polls.length).toBeLessThanOrEqual(6)
+    })
+  )
+
+  effectIt.effect("a FAIL status is a non-retryable failure", () =>
+    Effect.gen(function* () {
+      const { layer } = scripted(["PROCESSING", "FAIL"])
+      const fiber = yield* Effect.forkChild(
+        Effect.result(GlmAsyncChat.awaitResult("task-1", { intervalMs: 100 }).pipe(Effect.provide(layer)))
+      )
+      yield* TestClock.adjust("100 millis")
+      const result = yield* Fiber.join(fiber)
+      if (result._tag !== "Failure") throw new Error("expected a failure")
+      expect(AiError.isAiError(result.failure) && result.failure.reason._tag).toBe("InternalProviderError")
+      expect(ProviderError.describe(result.failure)).toMatchObject({ kind: "async-task-failed", retryable: false })
+    })
+  )
+})
+
+describe("against the mock", () => {
+  const server = setupServer()
+  beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
+  afterEach(() => server.resetHandlers())
+  afterAll(() => server.close())
+  const layer = GlmClient.layer({ apiKey: "test-key" })
+
+  it("submits, polls and converts the answer", async () => {
+    const zai = MockZai.make({ asyncPolls: 2 })
+    server.use(...zai.handlers)
+    const result = await Effect.runPromise(
+      GlmAsyncChat.generate(
+        {
+          request: { model: "glm-4.6", messages: [{ role: "user", content: "你好" }], stop: "END", temperature: 0.5 },
+          providerOptions: { thinking: { type: "enabled" } }
+        },
+        { intervalMs: 5, timeoutMs: 5_000 }
+      ).pipe(Effect.provide(layer))
+    )
+    expect(result.task.task_status).toBe("PROCESSING")
+    expect(result.result.task_status).toBe("SUCCESS")
+    const submitted = zai.recorder.calls[0]
+    expect(submitted?.url).toBe("https://api.z.ai/api/paas/v4/async/chat/completions")
+    expect(submitted?.body).toMatchObject({ stop: ["END"], temperature: 0.5, thinking: { type: "enabled" } })
+    expect(zai.recorder.calls.filter((call) => call.url.includes("/async-result/"))).toHaveLength(3)
+    const text = result.parts.find((part) => part.type === "text")
+    expect(text?.type === "text" && text.text).toBe(Scenarios.reasoning.text)
+  })
+
+  it("refuses what the shaping refuses, before submitting", async () => {
+    const zai = MockZai.make()
+    server.use(...zai.handlers)
+    const exit = await Effect.runPromiseExit(
+      GlmAsyncChat.submit({
+        request: { model: "glm-4.6", messages: [{ role: "user", content: "hi" }], stop: ["a", "b"] }
+      }).pipe(Effect.provide(layer))
+    )
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(zai.recorder.count).toBe(0)
+  })
+})

@@ -1,0 +1,126 @@
+/**
+ * The Promise face: `createGlm({ apiKey, region?, plan?, baseURL? })` with chat, stream, listModels, webSearch and
+ * countTokens, over the MSW mock of Z.ai.
+ */
+import { PromiseClient } from "@conduit-llm/core"
+import { setupServer } from "msw/node"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { createGlm, GlmModels, liftBuiltinTools } from "../src/index.js"
+import * as MockZai from "../src/testing/MockZai.js"
+import * as Scenarios from "../src/testing/Scenarios.js"
+
+const server = setupServer()
+beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
+afterEach(() => server.resetHandlers())
+afterAll(() => server.close())
+
+const weatherTool = {
+  type: "function",
+  function: {
+    name: "get_weather",
+    description: "Get the weather",
+    parameters: { type: "object", properties: { location: { type: "string" } }, required: ["location"] }
+  }
+}
+
+describe("createGlm", () => {
+  it("chat: text with metadata, on the coding plan endpoint", async () => {
+    const zai = MockZai.make({ baseURL: "https://api.z.ai/api/coding/paas/v4" })
+    server.use(...zai.handlers)
+    const glm = createGlm({ apiKey: "test-key", plan: "coding" })
+    const result = await glm.chat({ model: "glm-4.6", prompt: "hello" })
+    expect(result.text).toBe(Scenarios.text.text)
+    expect(result.metadata).toMatchObject({ provider: "glm", model: "glm-4.6", streamed: false, attempts: 1 })
+    expect(result.metadata.requestId).toMatch(/^\d{14}[0-9a-f]{16}$/)
+    await glm.close()
+  })
+
+  it("chat: thinking and a tool call with the default model", async () => {
+    const zai = MockZai.make()
+    server.use(...zai.handlers)
+    const glm = createGlm({ apiKey: "test-key" })
+    const result = await glm.chat({
+      messages: [{ role: "user", content: "Weather in Florence?" }],
+      tools: [weatherTool],
+      providerOptions: { thinking: { type: "enabled" } }
+    })
+    expect(result.reasoning).toBe(Scenarios.reasoning.reasoning)
+    expect(result.toolCalls.map((call) => [call.name, call.params])).toEqual([
+      ["get_weather", { location: "Florence, Italy" }]
+    ])
+    expect((zai.recorder.last().body as { model: string }).model).toBe("glm-4.6")
+    await glm.close()
+  })
+
+  it("stream: parts as an AsyncIterable, tool_stream on with tools", async () => {
+    const zai = MockZai.make()
+    server.use(...zai.handlers)
+    const glm = createGlm({ apiKey: "test-key" })
+    const types: Array<string> = []
+    for await (const part of glm.stream({ model: "glm-4.6", prompt: "Weather?", tools: [weatherTool] })) {
+      types.push(part.type)
+    }
+    expect(types).toContain("tool-params-delta")
+    expect(types).toContain("tool-call")
+    expect(types.at(-1)).toBe("finish")
+    expect((zai.recorder.last().body as { tool_stream?: boolean }).tool_stream).toBe(true)
+    await glm.close()
+  })
+
+  it("a { type: web_search } tool becomes the web_search option, and results come back as sources", async () => {
+    const zai = MockZai.make()
+    server.use(...zai.handlers)
+    const glm = createGlm({ apiKey: "test-key" })
+    const result = await glm.chat({
+      model: "glm-4-air",
+      prompt: "Weather in Florence?",
+      tools: [{ type: "web_search", web_search: { search_engine: "search-prime", count: 3 } }]
+    })
+    expect((zai.recorder.last().body as { tools: unknown }).tools).toEqual([
+      { type: "web_search", web_search: { enable: true, search_engine: "search-prime", search_result: true, count: 3 } }
+    ])
+    expect(result.sources.map((source) => [source.id, source.url])).toEqual(
+      Scenarios.webSearch.results.map((r) => [r.refer, r.link])
+    )
+    await glm.close()
+  })
+
+  it("liftBuiltinTools leaves requests without built-in tools unchanged", () => {
+    const request = { prompt: "hi", tools: [weatherTool] }
+    expect(liftBuiltinTools(request)).toBe(request)
+  })
+
+  it("listModels: the catalog, or the account's models with live: true", async () => {
+    const zai = MockZai.make()
+    server.use(...zai.handlers)
+    const glm = createGlm({ apiKey: "test-key" })
+    expect(await glm.listModels()).toBe(GlmModels.catalog.list)
+    const live = await glm.listModels({ live: true })
+    expect(live.map((info) => info.id)).toEqual(GlmModels.models.map((info) => info.id))
+    expect(zai.recorder.last().url).toBe("https://api.z.ai/api/paas/v4/models")
+  })
+
+  it("webSearch and countTokens", async () => {
+    const zai = MockZai.make({ baseURL: "https://open.bigmodel.cn/api/paas/v4" })
+    server.use(...zai.handlers)
+    const glm = createGlm({ apiKey: "test-key", region: "cn" })
+    const search = await glm.webSearch({ search_query: "Florence weather" })
+    expect(search.results).toHaveLength(Scenarios.webSearch.results.length)
+    expect(search.intents[0]?.query).toBe("Florence weather")
+    const count = await glm.countTokens({ model: "glm-4.6", messages: [{ role: "user", content: "你好" }] })
+    expect(count.totalTokens).toBeGreaterThan(0)
+  })
+
+  it("failures reject with ConduitError carrying the reason, status and retryability", async () => {
+    const zai = MockZai.make({ chat: () => MockZai.errorResponse(Scenarios.errors.insufficientBalanceCn) })
+    server.use(...zai.handlers)
+    const glm = createGlm({ apiKey: "test-key" })
+    const error = await glm.chat({ prompt: "hi", retry: { maxRetries: 2, baseDelayMs: 1 } }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PromiseClient.ConduitError)
+    expect(error).toMatchObject({ reason: "QuotaExhaustedError", status: 429, retryable: false })
+    expect(zai.recorder.count).toBe(1)
+    const rejected = await glm.webSearch({ search_query: "" }).catch((e: unknown) => e)
+    expect(rejected).toMatchObject({ reason: "InvalidRequestError" })
+    await glm.close()
+  })
+})
