@@ -62,7 +62,7 @@ describe("non-stream", () => {
     expect(data.object).toBe("chat.completion")
     expect(data.model).toBe("ref/ref-chat-1")
     expect(data.choices[0]?.message.content).toBe("Paris.")
-    expect((data.choices[0]?.message as unknown as { reasoning_content: string }).reasoning_content).toBe(
+    expect((data.choices[0]?.message as unknown as { reasoning_content?: string } | undefined)?.reasoning_content).toBe(
       "The capital of France."
     )
     expect(data.choices[0]?.finish_reason).toBe("stop")

@@ -6,17 +6,7 @@ import { MockUpstream } from "@conduit-llm/core/testing"
 import { Redacted } from "effect"
 import OpenAI from "openai"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import {
-  chunk,
-  client,
-  completionBody,
-  errorBody,
-  mswServer,
-  referenceEntry,
-  respond,
-  type Started,
-  startGateway
-} from "./support.js"
+import { chunk, client, completionBody, errorBody, mswServer, respond, type Started, startGateway } from "./support.js"
 
 const server = mswServer()
 let gateway: Started

@@ -2,6 +2,7 @@ import { type ProviderError, ResponseSummary } from "@conduit-llm/core"
 import type { Response } from "effect/ai"
 import { describe, expect, it } from "vitest"
 import * as OpenAiWire from "../src/OpenAiWire.js"
+import type { Json } from "./support.js"
 
 const summary = (overrides: Partial<ProviderError.ErrorSummary>): ProviderError.ErrorSummary => ({
   reason: "UnknownError",
@@ -229,7 +230,7 @@ const parse = (frames: string) =>
     .map((frame) => {
       expect(frame.startsWith("data: ")).toBe(true)
       const data = frame.slice(6)
-      return data === "[DONE]" ? data : (JSON.parse(data) as Record<string, any>)
+      return data === "[DONE]" ? data : (JSON.parse(data) as Json)
     })
 
 describe("makeStreamEncoder", () => {
@@ -246,7 +247,7 @@ describe("makeStreamEncoder", () => {
     ]
     expect(frames[0]).toBe("")
     expect(frames[3]).toBe("")
-    const chunks = parse(frames.join("")) as Array<Record<string, any>>
+    const chunks = parse(frames.join("")) as Array<Json>
     expect(chunks.map((c) => c.choices[0].delta)).toEqual([
       { role: "assistant", reasoning_content: "Think" },
       { content: 'He said "hi"\n' },
@@ -310,7 +311,7 @@ describe("makeStreamEncoder", () => {
     expect(out[4]).toBe("")
     expect(out[5]).toBe("")
     expect(out[6]).toBe("")
-    const chunks = parse(out.join("")) as Array<Record<string, any>>
+    const chunks = parse(out.join("")) as Array<Json>
     expect(chunks.map((c) => c.choices[0].delta)).toEqual([
       {
         role: "assistant",
@@ -329,15 +330,15 @@ describe("makeStreamEncoder", () => {
   })
 
   it("a finish with nothing before it still carries the role", () => {
-    const chunks = parse(encoder().push(finish("length"))) as Array<Record<string, any>>
+    const chunks = parse(encoder().push(finish("length"))) as Array<Json>
     expect(chunks[0]?.choices[0]).toEqual({ index: 0, delta: { role: "assistant" }, finish_reason: "length" })
   })
 
   it("escapes ids and model names that need it", () => {
     const e = OpenAiWire.makeStreamEncoder({ id: 'a"b', created: 1, model: "x\\y" })
-    const [chunk] = parse(e.push({ type: "text-delta", id: "t", delta: "ok" } as Response.AnyPartEncoded)) as Array<
-      Record<string, any>
-    >
+    const [chunk] = parse(
+      e.push({ type: "text-delta", id: "t", delta: "ok" } as Response.AnyPartEncoded)
+    ) as Array<Json>
     expect(chunk).toMatchObject({ id: 'a"b', model: "x\\y" })
   })
 })

@@ -9,7 +9,7 @@ import { start as startUpstream, type MockUpstream as Upstream } from "@conduit-
 import { Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Providers from "../src/Providers.js"
-import { type Started, startGateway } from "./support.js"
+import { type Json, type Started, startGateway } from "./support.js"
 
 let upstream: Upstream
 let gateway: Started
@@ -65,7 +65,7 @@ const chat = (body: unknown, headers?: Record<string, string>) =>
   raw({ path: "/v1/chat/completions", body: JSON.stringify(body), ...(headers !== undefined ? { headers } : {}) })
 
 const frames = (text: string) => text.split("\n\n").filter((frame) => frame !== "")
-const dataOf = (frame: string) => JSON.parse(frame.slice("data: ".length)) as Record<string, any>
+const dataOf = (frame: string) => JSON.parse(frame.slice("data: ".length)) as Json
 
 beforeAll(async () => {
   upstream = await startUpstream({ chunks: 4 })

@@ -207,3 +207,7 @@ export const eventually = async (predicate: () => boolean, ms = 2_000) => {
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
+
+/** Parsed JSON in assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: free-form JSON read in test assertions
+export type Json = any
