@@ -10,6 +10,7 @@ import {
   client,
   completionBody,
   errorBody,
+  type Json,
   model,
   mswServer,
   realFetch,
@@ -379,7 +380,7 @@ describe("sessions", () => {
       body: JSON.stringify({ model: "ref/ref-chat-1", messages: [user("hi")] })
     })
     expect(response.status).toBe(400)
-    expect((await response.json()).error.param).toBe("x-session-id")
+    expect(((await response.json()) as Json).error.param).toBe("x-session-id")
   })
 })
 

@@ -33,7 +33,7 @@ const user = (content: string) => ({ role: "user" as const, content })
 
 /** Calls the gateway and returns the SDK's APIError (fails the test when the call succeeds). */
 const failure = async (
-  request: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> & { readonly stream?: boolean },
+  request: Omit<Partial<OpenAI.ChatCompletionCreateParamsNonStreaming>, "stream"> & { readonly stream?: boolean },
   options: { readonly apiKey?: string; readonly headers?: Record<string, string>; readonly gateway?: Started } = {}
 ): Promise<InstanceType<typeof OpenAI.APIError>> => {
   try {
