@@ -1,0 +1,162 @@
+/**
+ * A client that goes away aborts the upstream request (stream and non-stream; MSW and real sockets), and a client
+ * that reads slowly slows the upstream read instead of making the gateway buffer.
+ */
+import * as http from "node:http"
+import { MockUpstream } from "@conduit-llm/core/testing"
+import { start as startUpstream, type MockUpstream as Upstream } from "@conduit-llm/mock-upstream"
+import { Redacted } from "effect"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as Providers from "../src/Providers.js"
+import {
+  chunk,
+  client,
+  eventually,
+  mswServer,
+  realFetch,
+  referenceEntry,
+  respond,
+  type Started,
+  startGateway
+} from "./support.js"
+
+const server = mswServer()
+let upstream: Upstream
+let gateway: Started
+
+beforeAll(async () => {
+  server.listen({ onUnhandledFrame: "error" })
+  upstream = await startUpstream({})
+  const kimi = Providers.entry(
+    Providers.kimi,
+    Providers.kimi.connect({ apiKey: Redacted.make("sk-upstream"), baseURL: upstream.baseURL("moonshot") }),
+    "live"
+  )
+  gateway = await startGateway({ providers: [kimi, referenceEntry("ref")] })
+})
+afterEach(() => server.resetHandlers())
+afterAll(async () => {
+  await gateway.close()
+  await upstream.close()
+  server.close()
+})
+
+const openStreams = async () => {
+  const text = await (await realFetch(`${gateway.url}/metrics`)).text()
+  return Number(/^conduit_gateway_open_streams (\d+)/m.exec(text)?.[1])
+}
+
+describe("client disconnect aborts the upstream request", () => {
+  it("openai SDK aborts mid-stream (MSW upstream): the upstream request is aborted", async () => {
+    let cancelled = false
+    const recorder = respond(server, "ref", () =>
+      MockUpstream.sse(
+        Array.from({ length: 200 }, (_, i) =>
+          chunk(i === 0 ? { role: "assistant", content: "t0 " } : { content: `t${i} ` })
+        ),
+        { delayMs: 20, onCancel: () => (cancelled = true) }
+      )
+    )
+    const controller = new AbortController()
+    const stream = await client(gateway).chat.completions.create(
+      { model: "ref/ref-chat-1", messages: [{ role: "user", content: "long story" }], stream: true },
+      { signal: controller.signal }
+    )
+    let received = 0
+    for await (const _ of stream) {
+      received++
+      if (received === 3) controller.abort()
+    }
+    expect(controller.signal.aborted).toBe(true)
+    await eventually(() => recorder.last().aborted && cancelled)
+    expect(received).toBeLessThan(10)
+    let open = await openStreams()
+    for (let i = 0; i < 50 && open !== 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      open = await openStreams()
+    }
+    expect(open).toBe(0)
+  })
+
+  it("openai SDK aborts mid-stream (real sockets): the upstream sees the connection closed early", async () => {
+    upstream.configure({ chunks: 500, pacingMs: 10 })
+    const controller = new AbortController()
+    const stream = await client(gateway).chat.completions.create(
+      { model: "kimi/kimi-k2.6", messages: [{ role: "user", content: "abort me (stream)" }], stream: true },
+      { signal: controller.signal }
+    )
+    let received = 0
+    for await (const _ of stream) {
+      received++
+      if (received === 3) controller.abort()
+    }
+    await eventually(() => upstream.records.get("abort me (stream)")?.aborts === 1)
+    const record = upstream.records.get("abort me (stream)")
+    expect(record?.attempts).toBe(1)
+    expect(record?.successes).toBe(0)
+    await eventually(() => upstream.totals().open === 0)
+  })
+
+  it("a client that leaves while waiting for a non-stream answer aborts the upstream request", async () => {
+    upstream.configure({ latencyMs: 3_000 })
+    const controller = new AbortController()
+    const pending = client(gateway).chat.completions.create(
+      { model: "kimi/kimi-k2.6", messages: [{ role: "user", content: "abort me (non-stream)" }] },
+      { signal: controller.signal }
+    )
+    await eventually(() => upstream.records.get("abort me (non-stream)")?.attempts === 1)
+    controller.abort()
+    await expect(pending).rejects.toThrow()
+    await eventually(() => upstream.records.get("abort me (non-stream)")?.aborts === 1)
+    upstream.configure({})
+  })
+})
+
+describe("backpressure", () => {
+  it("a reader that stops reading stops the upstream read (the gateway does not buffer the stream)", async () => {
+    const chunkText = `${"x".repeat(2_000)}{i}`
+    const chunks = 30_000 // about 64 MB of SSE if it were all read
+    upstream.configure({ chunks, chunkText })
+    upstream.reset()
+    const { request, response } = await new Promise<{ request: http.ClientRequest; response: http.IncomingMessage }>(
+      (resolve, reject) => {
+        const request = http.request(
+          {
+            host: "127.0.0.1",
+            port: gateway.port,
+            method: "POST",
+            path: "/v1/chat/completions",
+            headers: { "content-type": "application/json" },
+            agent: false
+          },
+          (response) => resolve({ request, response })
+        )
+        request.on("error", reject)
+        request.end(
+          JSON.stringify({ model: "kimi/kimi-k2.6", stream: true, messages: [{ role: "user", content: "firehose" }] })
+        )
+      }
+    )
+    expect(response.statusCode).toBe(200)
+    response.pause() // read nothing more
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const stalledAt = upstream.totals().bytes
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const later = upstream.totals().bytes
+    const total = chunks * (chunkText.length + 150)
+    // the upstream is held back once the socket buffers on the way are full (loopback buffers autotune to several
+    // MB): a fraction of the stream, and no longer growing
+    expect(stalledAt).toBeLessThan(total / 3)
+    expect(later - stalledAt).toBeLessThan(256 * 1024)
+    // reading again drains the stream to its end
+    let bytes = 0
+    response.on("data", (data: Buffer) => {
+      bytes += data.length
+    })
+    response.resume()
+    await new Promise((resolve) => response.on("end", resolve))
+    expect(bytes).toBeGreaterThan(chunks * chunkText.length)
+    expect(upstream.records.get("firehose")?.successes).toBe(1)
+    request.destroy()
+  }, 30_000)
+})
