@@ -72,17 +72,18 @@ export type Partial = typeof Partial.Type
  * @since 0.1.0
  */
 export const ContextCache = Schema.Union([
+  // The registry variant first: the explicit one has only optional fields and would match anything.
+  Schema.Struct({
+    auto: Schema.Literal(true),
+    ttlSeconds: Schema.optional(Schema.Number),
+    resetTtl: Schema.optional(Schema.Number)
+  }),
   Schema.Struct({
     cacheId: Schema.optional(Schema.String),
     tag: Schema.optional(Schema.String),
     via: Schema.optional(Schema.Literals(["message", "headers"])),
     resetTtl: Schema.optional(Schema.Number),
     dryRun: Schema.optional(Schema.Boolean)
-  }),
-  Schema.Struct({
-    auto: Schema.Literal(true),
-    ttlSeconds: Schema.optional(Schema.Number),
-    resetTtl: Schema.optional(Schema.Number)
   })
 ])
 

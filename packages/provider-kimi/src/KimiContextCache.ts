@@ -507,7 +507,8 @@ export const makeRegistry = (
         ttl,
         metadata: { conduit_prefix: key.slice(-32) }
       }).pipe(Effect.provideService(KimiClient, client))
-      const expiresAt = typeof created.expired_at === "number" ? created.expired_at * 1000 : now + ttl * 1000
+      // The local clock decides (the server's `expired_at` is in its own clock); the cache was asked to live `ttl`.
+      const expiresAt = now + ttl * 1000
       const entry: RegistryEntry = { cacheId: created.id, expiresAt, prefixLength: request.messages.length }
       yield* CacheStore.setEncoded(store, key, RegistryEntry, entry, { ttl: Math.max(1, expiresAt - now) }).pipe(
         Effect.catch(() => Effect.void)

@@ -91,6 +91,7 @@ export interface MockState {
  * - `gate`: the Kimi Code `User-Agent` gate; requests whose `User-Agent` it does not admit get 403
  *   `access_terminated_error`.
  * - `extraModels`: more models served (beside the catalog's active ones).
+ * - `serveRetired`: answer for models the catalog marks retired (default false: 404 like Moonshot).
  * - `extractFailures`: file names whose extraction fails (500 `extract task failed`).
  * - `nowSeconds`: the clock of cache expiries (default `Date.now()`).
  * - `recorder`: records every request.
@@ -104,6 +105,7 @@ export interface MockOptions {
   readonly validate?: boolean | undefined
   readonly gate?: { readonly admit: (userAgent: string | undefined) => boolean } | undefined
   readonly extraModels?: ReadonlyArray<KimiModels.KimiModelInfo> | undefined
+  readonly serveRetired?: boolean | undefined
   readonly extractFailures?: ReadonlyArray<string> | undefined
   readonly nowSeconds?: (() => number) | undefined
   readonly recorder?: MockUpstream.Recorder | undefined
@@ -363,7 +365,7 @@ export const make = (options: MockOptions = {}): Mock => {
     })
     const modelId = typeof body.model === "string" ? body.model : ""
     const info = catalog.get(modelId) as KimiModels.KimiModelInfo | undefined
-    if (info === undefined || info.lifecycle.status === "retired") {
+    if (info === undefined || (info.lifecycle.status === "retired" && options.serveRetired !== true)) {
       return errorResponse(KimiScenarios.errors.modelNotFound(modelId), requestId)
     }
     if (options.validate !== false) {

@@ -1,0 +1,151 @@
+/**
+ * The Promise face (`createKimi`) against the Moonshot-like MSW handlers.
+ */
+import { PromiseClient } from "@conduit-llm/core"
+import { setupServer } from "msw/node"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { createKimi } from "../src/index.js"
+import { KimiMock, KimiScenarios } from "../src/testing/index.js"
+import { testKey } from "./helpers.js"
+
+const server = setupServer()
+beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
+afterEach(() => server.resetHandlers())
+afterAll(() => server.close())
+
+const mockWith = (options: KimiMock.MockOptions = {}) => {
+  const mock = KimiMock.make(options)
+  server.use(...mock.handlers)
+  return mock
+}
+const chatBodies = (mock: KimiMock.Mock) =>
+  mock.recorder.calls
+    .filter((call) => call.url.endsWith("/chat/completions"))
+    .map((call) => call.body as Record<string, unknown>)
+
+describe("createKimi", () => {
+  it("chat: kimi-k3 by default, text, reasoning, usage and metadata", async () => {
+    const mock = mockWith()
+    const kimi = createKimi({ apiKey: testKey })
+    const result = await kimi.chat({ prompt: "Hi", system: "Be brief." })
+    expect(result).toMatchObject({ text: "Hello from simulated Kimi.", finishReason: "stop" })
+    expect(result.reasoning).not.toBe("")
+    expect(result.metadata).toMatchObject({ provider: "kimi", model: "kimi-k3", streamed: false, attempts: 1 })
+    expect(chatBodies(mock)[0]?.model).toBe("kimi-k3")
+    await kimi.close()
+  })
+
+  it("stream: an async iterable of parts", async () => {
+    mockWith()
+    const kimi = createKimi({ apiKey: testKey })
+    let text = ""
+    for await (const part of kimi.stream({
+      model: "kimi-k2.6",
+      prompt: "Hi",
+      providerOptions: { thinking: "disabled" }
+    })) {
+      if (part.type === "text-delta") text += part.delta
+    }
+    expect(text).toBe("Hello from simulated Kimi.")
+    await kimi.close()
+  })
+
+  it("developer messages are sent as system messages", async () => {
+    const mock = mockWith()
+    const kimi = createKimi({ apiKey: testKey })
+    await kimi.chat({
+      messages: [
+        { role: "developer", content: "Rules" },
+        { role: "user", content: "Hi" }
+      ]
+    })
+    expect(((chatBodies(mock)[0]?.messages ?? []) as Array<{ role: string }>).map((message) => message.role)).toEqual([
+      "system",
+      "user"
+    ])
+    await kimi.close()
+  })
+
+  it("rejects with a ConduitError carrying the reason, status and retry advice", async () => {
+    mockWith({ respond: () => KimiScenarios.errors.quotaExhausted() })
+    const kimi = createKimi({ apiKey: testKey })
+    const error = await kimi.chat({ prompt: "Hi" }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PromiseClient.ConduitError)
+    expect(error).toMatchObject({ reason: "QuotaExhaustedError", status: 429, retryable: false })
+    await kimi.close()
+  })
+
+  it("refuses built-in tools clearly (the Promise face cannot run $web_search)", async () => {
+    const mock = mockWith()
+    const kimi = createKimi({ apiKey: testKey })
+    const request = { prompt: "News?", tools: [{ type: "builtin_function", function: { name: "$web_search" } }] }
+    await expect(kimi.chat(request)).rejects.toThrow(/KimiWebSearch\.tool/)
+    const iterator = kimi.stream(request)[Symbol.asyncIterator]()
+    await expect(iterator.next()).rejects.toThrow(/built-in tools/)
+    expect(mock.recorder.count).toBe(0)
+    await kimi.close()
+  })
+
+  it("plan coding: kimi-for-coding by default on the Kimi Code endpoint", async () => {
+    const mock = mockWith({ baseURL: "https://api.kimi.com/coding/v1", apiKey: "sk-kimi-test" })
+    const kimi = createKimi({ apiKey: "sk-kimi-test", plan: "coding" })
+    await kimi.chat({ prompt: "Refactor this" })
+    expect(chatBodies(mock)[0]?.model).toBe("kimi-for-coding")
+    await kimi.close()
+  })
+
+  it("listModels, countTokens and getBalance", async () => {
+    mockWith()
+    const kimi = createKimi({ apiKey: testKey, region: "global" })
+    const models = await kimi.listModels()
+    expect(models.find((model) => model.id === "kimi-k3")?.source).toMatch(/GET \/v1\/models/)
+    expect(await kimi.countTokens({ messages: [{ role: "user", content: "Hello" }] })).toBeGreaterThan(0)
+    expect(await kimi.getBalance()).toMatchObject({ currency: "USD", available: 49.5 })
+    await kimi.close()
+  })
+
+  it("files: upload bytes, list, content, system messages, delete", async () => {
+    mockWith()
+    const kimi = createKimi({ apiKey: testKey })
+    const file = await kimi.files.upload({ data: new TextEncoder().encode("Menu: noodles"), filename: "menu.txt" })
+    expect((await kimi.files.list()).map((f) => f.id)).toEqual([file.id])
+    expect((await kimi.files.retrieve(file.id)).filename).toBe("menu.txt")
+    const extracted = await kimi.files.content(file.id)
+    expect(kimi.files.toSystemMessages([extracted])).toEqual([{ role: "system", content: extracted.raw }])
+    expect(kimi.files.reference(file.id)).toBe(`ms://${file.id}`)
+    expect(kimi.files.wirePart(file.id)).toEqual({ type: "image_url", image_url: { url: `ms://${file.id}` } })
+    expect((await kimi.files.delete(file.id)).deleted).toBe(true)
+    await expect(kimi.files.retrieve(file.id)).rejects.toMatchObject({ status: 404 })
+    await kimi.close()
+  })
+
+  it("contextCache: create, tag, use by message, delete", async () => {
+    const mock = mockWith({ serveRetired: true })
+    const kimi = createKimi({ apiKey: testKey })
+    const cache = await kimi.contextCache.create({
+      model: "moonshot-v1-8k",
+      messages: [{ role: "system", content: "manual" }],
+      ttl: 600
+    })
+    await kimi.contextCache.createTag("manual", cache.id)
+    expect((await kimi.contextCache.getTag("manual")).cache_id).toBe(cache.id)
+    expect((await kimi.contextCache.getTagContent("manual")).id).toBe(cache.id)
+    expect((await kimi.contextCache.listTags()).length).toBe(1)
+    expect((await kimi.contextCache.list()).map((c) => c.id)).toEqual([cache.id])
+    expect((await kimi.contextCache.update(cache.id, { ttl: 60 })).status).toBe("pending")
+    expect((await kimi.contextCache.get(cache.id)).id).toBe(cache.id)
+    const result = await kimi.chat({
+      model: "kimi-k2.6",
+      prompt: "Chapter 2?",
+      providerOptions: { contextCache: { tag: "manual" } }
+    })
+    expect(result.metadata).toMatchObject({ contextCacheId: cache.id })
+    expect(((chatBodies(mock)[0]?.messages ?? []) as Array<unknown>)[0]).toEqual({
+      role: "cache",
+      content: "tag=manual"
+    })
+    expect((await kimi.contextCache.deleteTag("manual")).deleted).toBe(true)
+    expect((await kimi.contextCache.delete(cache.id)).deleted).toBe(true)
+    await kimi.close()
+  })
+})
