@@ -172,6 +172,9 @@ export const fromBody = (body: SearchResponseBody): SearchResponse => {
   }
 }
 
+const preflight = (description: string) =>
+  ProviderError.invalidRequest({ provider: "glm", description, module: "GlmWebSearch", method: "search" })
+
 /**
  * Runs a standalone search (`POST {base}/web_search`). Fails with `InvalidRequestError` for a request that does not
  * decode (nothing is sent), and with the GLM error table's reasons for HTTP errors.
@@ -208,6 +211,3 @@ export const searchWith = (
     const normalized = fromBody(response.body)
     return { ...normalized, requestId: normalized.requestId ?? response.requestId }
   })
-
-const preflight = (description: string) =>
-  ProviderError.invalidRequest({ provider: "glm", description, module: "GlmWebSearch", method: "search" })
