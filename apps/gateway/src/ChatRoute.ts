@@ -24,7 +24,6 @@ import {
   ChatCompletions,
   ResponseCache as CoreResponseCache,
   OpenAiCompatLanguageModel,
-  type ProviderRegistry,
   RequestContext,
   ResponseSummary,
   TokenEstimator,
@@ -571,14 +570,11 @@ const recordAnswer = (
     output: usage.outputTokens,
     reasoning: usage.reasoningTokens
   })
-  if (metadata.cache === "hit") {
-    fields.cache = "hit"
-    metrics.cacheHit("response")
-  }
   if (metadata.idempotency === "replayed" || metadata.idempotency === "joined") {
     fields.idempotency = metadata.idempotency
     metrics.cacheHit("idempotent")
+  } else if (metadata.cache === "hit") {
+    fields.cache = "hit"
+    metrics.cacheHit("response")
   }
 }
-
-export type { ProviderRegistry }
