@@ -80,6 +80,15 @@ export const methodNotAllowed = (method: string, path: string, allowed: string) 
     param: null
   })
 
+/** 503: a request arrived on a kept-alive connection after shutdown began. */
+export const shuttingDown = new GatewayError({
+  status: 503,
+  message: "The gateway is shutting down; retry the request.",
+  type: "server_error",
+  code: "server_shutting_down",
+  param: null
+})
+
 /** 502: the upstream stream ended before producing anything. */
 export const emptyStream = new GatewayError({
   status: 502,

@@ -56,8 +56,12 @@ export interface Options {
 export interface Shutdown {
   readonly draining: () => boolean
   readonly deadline: Effect.Effect<void>
-  /** Starts draining (idempotent); the deadline fires after `graceMs` minus a margin (at most 500 ms). */
-  readonly begin: () => void
+  /**
+   * Starts draining (idempotent): the deadline fires after `graceMs` minus a margin (at most 500 ms), and `idle` is
+   * called every 100 ms until then (the server closes its idle keep-alive connections, so the listener's close
+   * completes as soon as the last response is written).
+   */
+  readonly begin: (idle?: () => void) => void
 }
 
 const makeShutdown = (graceMs: number): Effect.Effect<Shutdown> =>
@@ -66,11 +70,19 @@ const makeShutdown = (graceMs: number): Effect.Effect<Shutdown> =>
     return {
       draining: () => draining,
       deadline: Deferred.await(deferred),
-      begin: () => {
+      begin: (idle) => {
         if (draining) return
         draining = true
         const margin = Math.min(500, Math.floor(graceMs / 10))
-        const timer = setTimeout(() => Deferred.doneUnsafe(deferred, Effect.void), Math.max(0, graceMs - margin))
+        const sweep = idle === undefined ? undefined : setInterval(idle, 100)
+        sweep?.unref()
+        const timer = setTimeout(
+          () => {
+            if (sweep !== undefined) clearInterval(sweep)
+            Deferred.doneUnsafe(deferred, Effect.void)
+          },
+          Math.max(0, graceMs - margin)
+        )
         timer.unref()
       }
     }
@@ -180,7 +192,11 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
         const http = error.toHttp()
         metrics.error(endpoint, http.body.error.code ?? http.body.error.type)
         fields.error = http.body.error.code
-        return Effect.as(done(http.status), ChatRoute.errorResponse(http, requestId))
+        const response = ChatRoute.errorResponse(http, requestId)
+        return Effect.as(
+          done(http.status),
+          shutdown.draining() ? HttpServerResponse.setHeader(response, "connection", "close") : response
+        )
       }
       const answer = (response: HttpServerResponse.HttpServerResponse) => Effect.as(done(response.status), response)
 
@@ -191,6 +207,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
         fields.key = result.keyId
         if (path === "/v1/chat/completions") {
           if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
+          if (shutdown.draining()) return fail(Errors.shuttingDown)
           return ChatRoute.handle(deps, request, { requestId, keyId: result.keyId, startedAt, fields, done })
         }
         if (endpoint === "models") {
@@ -293,7 +310,8 @@ export class Running extends Context.Service<Running, App & { readonly port: num
  */
 export const layer = (options: Options): Layer.Layer<Running | HttpServer.HttpServer, unknown> => {
   const { config } = options
-  const server = NodeHttpServer.layer(() => http.createServer({ keepAliveTimeout: 65_000 }), {
+  let nodeServer: http.Server | undefined
+  const server = NodeHttpServer.layer(() => (nodeServer = http.createServer({ keepAliveTimeout: 65_000 })), {
     host: config.host,
     port: config.port,
     gracefulShutdownTimeout: Duration.millis(config.shutdownGraceMs)
@@ -308,7 +326,9 @@ export const layer = (options: Options): Layer.Layer<Running | HttpServer.HttpSe
           const address = (yield* HttpServer.HttpServer).address
           const port = "port" in address ? address.port : 0
           // built after the listener: its finalizer runs first on shutdown and starts the drain deadline
-          yield* Effect.addFinalizer(() => Effect.sync(() => app.shutdown.begin()))
+          yield* Effect.addFinalizer(() =>
+            Effect.sync(() => app.shutdown.begin(() => nodeServer?.closeIdleConnections()))
+          )
           return { ...app, port, url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}` }
         })
       )
