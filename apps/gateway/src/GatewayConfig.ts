@@ -131,6 +131,13 @@ const positive = (name: string, fallback: number): Effect.Effect<number, Config.
     return n
   })
 
+/** `PORT`: 0 (any free port) to 65535. */
+const port = Effect.gen(function* () {
+  const n = yield* Config.Int("PORT").pipe(Config.withDefault(8787))
+  if (n < 0 || n > 65_535) return yield* new GatewayConfigError({ message: `PORT: expected 0 to 65535, got ${n}` })
+  return n
+})
+
 const optionalInt = (name: string) => Config.option(Config.Int(name)).pipe(Config.map(Option.getOrUndefined))
 
 /**
@@ -170,7 +177,7 @@ export const load: Effect.Effect<GatewayConfig, Config.ConfigError | GatewayConf
   const redisUrl = yield* Config.option(Config.Redacted("REDIS_URL"))
   const config: GatewayConfig = {
     host: yield* Config.String("HOST").pipe(Config.withDefault(base.host)),
-    port: yield* Config.Port("PORT").pipe(Config.withDefault(base.port)),
+    port: yield* port,
     apiKeys,
     modelsFile: Option.getOrUndefined(yield* Config.option(Config.String("CONDUIT_MODELS"))),
     maxBodyBytes: yield* positive("CONDUIT_MAX_BODY_BYTES", base.maxBodyBytes),

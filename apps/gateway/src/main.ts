@@ -4,12 +4,12 @@
  * Reads the configuration from the environment, loads models.yaml when `CONDUIT_MODELS` is set, decides each
  * provider's mode (live with a key, simulated without, disabled with `CONDUIT_SIMULATE=0`), logs that as its first
  * line, starts the simulations it needs, and serves until SIGTERM / SIGINT, then shuts down gracefully (see
- * `Gateway`). Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public HOST
- * without keys, a busy port, Redis unreachable) are logged as one JSON line and exit with code 1.
+ * `Gateway`) and exits 0. Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public
+ * HOST without keys, a busy port, Redis unreachable) are logged as one JSON line and exit with code 1.
  */
 import { ModelsConfig } from "@conduit-llm/core"
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Context, Effect, Layer } from "effect"
+import { Cause, Context, Effect, Exit, Layer } from "effect"
 import * as Gateway from "./Gateway.js"
 import * as GatewayConfig from "./GatewayConfig.js"
 import * as Log from "./Log.js"
@@ -66,4 +66,8 @@ const main = Effect.gen(function* () {
   )
 )
 
-NodeRuntime.runMain(main, { disableErrorReporting: true })
+// A graceful shutdown (SIGTERM / SIGINT interrupting the main fiber) exits 0; a failure to start exits 1.
+NodeRuntime.runMain(main, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+})

@@ -94,6 +94,8 @@ describe("GatewayConfig.load", () => {
 
   it("names malformed variables", () => {
     expect(failure({ PORT: "eighty" })).toContain("PORT")
+    expect(failure({ PORT: "70000" })).toContain("PORT")
+    expect(loaded({ PORT: "0" }).port).toBe(0)
     expect(failure({ CONDUIT_MAX_BODY_BYTES: "0" })).toContain("CONDUIT_MAX_BODY_BYTES")
     expect(failure({ CONDUIT_LOG_LEVEL: "loud" })).toContain("CONDUIT_LOG_LEVEL")
     expect(failure({ CONDUIT_SIMULATE: "perhaps" })).toContain("CONDUIT_SIMULATE")

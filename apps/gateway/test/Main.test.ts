@@ -1,0 +1,228 @@
+/**
+ * `dist/main.js` as operators run it: a child process (Node 24, the built entry point), configured by environment
+ * variables only. Its first log line says each provider's mode; without keys it serves both providers from their
+ * simulations; with a key it calls the configured base URL (here the node:http mock upstream); a public HOST without
+ * keys and a broken models.yaml refuse to start with a clear message; SIGTERM drains and exits 0.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { start as startUpstream, type MockUpstream as Upstream } from "@conduit-llm/mock-upstream"
+import OpenAI from "openai"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Json } from "./support.js"
+
+const main = path.resolve(import.meta.dirname, "../dist/main.js")
+
+interface Child {
+  readonly process: ChildProcess
+  readonly lines: Array<Json>
+  readonly exited: Promise<number | null>
+  /** Resolves with the first log line matching `predicate`. */
+  readonly waitFor: (predicate: (line: Json) => boolean, ms?: number) => Promise<Json>
+}
+
+/** Starts main.js with exactly `env` (plus PATH), never the test runner's provider keys. */
+const run = (env: Record<string, string>): Child => {
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const lines: Array<Json> = []
+  const waiters: Array<{ predicate: (line: Json) => boolean; resolve: (line: Json) => void }> = []
+  let buffer = ""
+  const onData = (data: Buffer) => {
+    buffer += data.toString("utf8")
+    let newline = buffer.indexOf("\n")
+    while (newline !== -1) {
+      const text = buffer.slice(0, newline)
+      buffer = buffer.slice(newline + 1)
+      newline = buffer.indexOf("\n")
+      if (text.trim() === "") continue
+      const line = JSON.parse(text)
+      lines.push(line)
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1)
+          waiter.resolve(line)
+        }
+      }
+    }
+  }
+  child.stdout?.on("data", onData)
+  child.stderr?.on("data", onData)
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  return {
+    process: child,
+    lines,
+    exited,
+    waitFor: (predicate, ms = 15_000) =>
+      new Promise((resolve, reject) => {
+        const found = lines.find(predicate)
+        if (found !== undefined) return resolve(found)
+        const timer = setTimeout(() => reject(new Error(`no such log line; got ${JSON.stringify(lines)}`)), ms)
+        waiters.push({
+          predicate,
+          resolve: (line) => {
+            clearTimeout(timer)
+            resolve(line)
+          }
+        })
+      })
+  }
+}
+
+const listening = async (child: Child) => {
+  const line = await child.waitFor((l) => typeof l.msg === "string" && l.msg.startsWith("listening on "))
+  return String(line.url)
+}
+
+const sdk = (url: string, apiKey = "unused") => new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 })
+
+let upstream: Upstream
+beforeAll(async () => {
+  upstream = await startUpstream({ chunks: 3, chunkText: "live{i} " })
+})
+afterAll(() => upstream.close())
+
+describe("dist/main.js", () => {
+  it("without keys: says both providers are simulated, serves both in stream and non-stream, exits 0 on SIGTERM", async () => {
+    const child = run({ PORT: "0" })
+    try {
+      const url = await listening(child)
+      expect(child.lines[0]).toMatchObject({
+        level: "info",
+        msg: "conduit gateway: kimi simulated, glm simulated",
+        providers: { kimi: { mode: "simulated" }, glm: { mode: "simulated" } }
+      })
+      expect(child.lines[1]).toMatchObject({ level: "warn" })
+      expect(child.lines[1].msg).toContain("loopback")
+      for (const model of ["kimi/kimi-k2.6", "glm/glm-4.6", "default"]) {
+        const answer = await sdk(url).chat.completions.create({ model, messages: [{ role: "user", content: "Hello" }] })
+        expect(answer.choices[0]?.message.content?.length).toBeGreaterThan(0)
+        const stream = await sdk(url).chat.completions.create({
+          model,
+          messages: [{ role: "user", content: "Hello" }],
+          stream: true,
+          stream_options: { include_usage: true }
+        })
+        let text = ""
+        let usage: unknown
+        for await (const chunk of stream) {
+          text += chunk.choices[0]?.delta.content ?? ""
+          usage ??= chunk.usage ?? undefined
+        }
+        expect(text.length).toBeGreaterThan(0)
+        expect(usage).toMatchObject({ prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) })
+      }
+      const models = await sdk(url).models.list()
+      expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(["default", "kimi/kimi-k3", "glm/glm-4.6"]))
+      // request logs carry no message content
+      const logged = JSON.stringify(child.lines)
+      expect(logged).not.toContain("Hello")
+    } finally {
+      child.process.kill("SIGTERM")
+    }
+    expect(await child.exited).toBe(0)
+  }, 30_000)
+
+  it("with a key: calls the configured base URL and says the provider is live (never printing the key)", async () => {
+    const child = run({
+      PORT: "0",
+      MOONSHOT_API_KEY: "sk-live-secret-123",
+      MOONSHOT_BASE_URL: upstream.baseURL("moonshot"),
+      CONDUIT_SIMULATE: "0",
+      CONDUIT_API_KEYS: "sk-client-1,sk-client-2"
+    })
+    try {
+      const url = await listening(child)
+      expect(child.lines[0]).toMatchObject({
+        msg: "conduit gateway: kimi live, glm disabled",
+        providers: { kimi: { mode: "live" }, glm: { mode: "disabled" } }
+      })
+      expect(child.lines[0].providers.kimi.detail).toContain(upstream.baseURL("moonshot"))
+      const answer = await sdk(url, "sk-client-2").chat.completions.create({
+        model: "kimi/kimi-k2.6",
+        messages: [{ role: "user", content: "through the live path" }]
+      })
+      expect(answer.choices[0]?.message.content).toBe("live0 live1 live2 ")
+      expect(upstream.records.get("through the live path")?.attempts).toBe(1)
+      await expect(
+        sdk(url, "sk-client-2").chat.completions.create({
+          model: "glm/glm-4.6",
+          messages: [{ role: "user", content: "x" }]
+        })
+      ).rejects.toMatchObject({ status: 404 })
+      await expect(
+        sdk(url, "sk-wrong").chat.completions.create({
+          model: "kimi/kimi-k2.6",
+          messages: [{ role: "user", content: "x" }]
+        })
+      ).rejects.toMatchObject({ status: 401 })
+      const logged = JSON.stringify(child.lines)
+      expect(logged).not.toContain("sk-live-secret-123")
+      expect(logged).not.toContain("sk-client-2")
+    } finally {
+      child.process.kill("SIGTERM")
+    }
+    expect(await child.exited).toBe(0)
+  }, 30_000)
+
+  it("refuses a public HOST without keys", async () => {
+    const child = run({ HOST: "0.0.0.0", PORT: "0" })
+    expect(await child.exited).toBe(1)
+    expect(child.lines.at(-1)).toMatchObject({ level: "error" })
+    expect(child.lines.at(-1).msg).toContain("CONDUIT_API_KEYS")
+  }, 15_000)
+
+  it("refuses a broken models.yaml, naming file, line and field", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "conduit-")), "models.yaml")
+    fs.writeFileSync(file, "models:\n  fast:\n    target: kimi/kimi-k2.6\n    retry: { maxRetries: two }\n")
+    const child = run({ PORT: "0", CONDUIT_MODELS: file })
+    expect(await child.exited).toBe(1)
+    const message = String(child.lines.at(-1)?.msg)
+    expect(message).toContain(`${file}:4`)
+    expect(message).toContain("models.fast.retry.maxRetries")
+  }, 15_000)
+
+  it("serves the names of a models.yaml, with backends declared in it", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "conduit-")), "models.yaml")
+    fs.writeFileSync(
+      file,
+      [
+        "providers:",
+        "  local:",
+        `    baseURL: ${upstream.baseURL("moonshot")}`,
+        "    models:",
+        "      mock-model: { contextWindow: 8192 }",
+        "models:",
+        "  house:",
+        "    target: local/mock-model",
+        "    defaults: { temperature: 0.5 }",
+        ""
+      ].join("\n")
+    )
+    const child = run({ PORT: "0", CONDUIT_MODELS: file, CONDUIT_SIMULATE: "0" })
+    try {
+      const url = await listening(child)
+      expect(child.lines[0]).toMatchObject({
+        providers: { kimi: { mode: "disabled" }, glm: { mode: "disabled" }, local: { mode: "config" } },
+        models: file
+      })
+      const answer = await sdk(url).chat.completions.create({
+        model: "house",
+        messages: [{ role: "user", content: "from models.yaml" }]
+      })
+      expect(answer.choices[0]?.message.content).toBe("live0 live1 live2 ")
+      const listed = await sdk(url).models.list()
+      expect(listed.data.find((m) => m.id === "house")).toMatchObject({
+        target: "local/mock-model",
+        context_window: 8192
+      })
+    } finally {
+      child.process.kill("SIGTERM")
+    }
+    expect(await child.exited).toBe(0)
+  }, 30_000)
+})
