@@ -50,6 +50,11 @@ export interface ClientConfig {
   readonly fetch?: typeof globalThis.fetch | undefined
   readonly errorTable: ProviderError.ErrorTable
   readonly requestIdHeaders?: ReadonlyArray<string> | undefined
+  /**
+   * The response's `id` is the provider's request id (Zhipu: `id == request_id`, and stream chunks carry only `id`);
+   * used when no request-id header or `request_id` field is present.
+   */
+  readonly responseIdIsRequestId?: boolean | undefined
 }
 
 /**
@@ -109,7 +114,7 @@ export interface RequestOptions<A> {
 /**
  * The transport service.
  *
- * - `createChatCompletion`: non-streaming; fails with `AiError`.
+ * - `createChatCompletion`: non-streaming; fails with `AiError`. Optional per-request `headers` on both chat calls.
  * - `streamChatCompletion`: opens a stream in the caller's scope; the returned `chunks` fail with `AiError`
  *   (including timeouts and truncation).
  * - `request`: any other endpoint.
@@ -120,16 +125,19 @@ export interface RequestOptions<A> {
 export interface OpenAiCompatClientShape {
   readonly config: ClientConfig
   readonly createChatCompletion: (
-    request: ChatCompletions.WireRequest
+    request: ChatCompletions.WireRequest,
+    headers?: Readonly<Record<string, string>>
   ) => Effect.Effect<WithHeaders<ChatCompletions.ChatCompletion>, AiError.AiError>
   readonly streamChatCompletion: (
     request: ChatCompletions.WireRequest,
-    limits?: StreamLimits
+    limits?: StreamLimits,
+    headers?: Readonly<Record<string, string>>
   ) => Effect.Effect<ChatStream, AiError.AiError, Scope.Scope>
   readonly request: <A = unknown>(options: RequestOptions<A>) => Effect.Effect<WithHeaders<A>, AiError.AiError>
   readonly use: <A>(
     method: string,
-    f: (sdk: OpenAI, options: { readonly signal: AbortSignal }) => Promise<A>
+    f: (sdk: OpenAI, options: { readonly signal: AbortSignal }) => Promise<A>,
+    path?: string
   ) => Effect.Effect<A, AiError.AiError>
 }
 
@@ -205,25 +213,34 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
     // Resolved per call, not captured here, so a fetch patched later (MSW, instrumentation) is honoured.
     fetch: (input, init) => (config.fetch ?? globalThis.fetch)(input, init)
   })
-  const target = (path: string, method = "POST"): ProviderError.RequestTarget => ({
+  const target = (path: string, method = "POST", clientRequestId?: string): ProviderError.RequestTarget => ({
     provider,
     method,
     url: `${config.baseURL.replace(/\/$/, "")}${path}`,
-    requestIdHeaders: config.requestIdHeaders
+    requestIdHeaders: config.requestIdHeaders,
+    ...(clientRequestId !== undefined ? { clientRequestId } : {})
   })
+  const clientRequestIdOf = (request: ChatCompletions.WireRequest): string | undefined =>
+    typeof request.request_id === "string" ? request.request_id : undefined
+  const responseRequestId = (headers: Readonly<Record<string, string>>, body: unknown): string | undefined =>
+    ProviderError.requestIdFrom(headers, config.requestIdHeaders, body) ??
+    (config.responseIdIsRequestId && typeof (body as { id?: unknown } | undefined)?.id === "string"
+      ? ((body as { id: string }).id as string)
+      : undefined)
   const authHeaders = Effect.map(apiKey, (key) => ({ Authorization: `Bearer ${Redacted.value(key)}` }))
 
   const call = <A>(
     method: string,
     path: string,
-    f: (options: { readonly signal: AbortSignal; readonly headers: Record<string, string> }) => Promise<A>
+    f: (options: { readonly signal: AbortSignal; readonly headers: Record<string, string> }) => Promise<A>,
+    clientRequestId?: string
   ): Effect.Effect<A, AiError.AiError> =>
     Effect.flatMap(authHeaders, (headers) =>
       Effect.tryPromise({
         try: (signal) => f({ signal, headers }),
         catch: (error) =>
           ProviderError.fromSdkError(error, {
-            target: target(path, method.toUpperCase()),
+            target: target(path, method.toUpperCase(), clientRequestId),
             table: config.errorTable,
             module: "OpenAiCompatClient",
             method
@@ -231,14 +248,21 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
       })
     )
 
-  const createChatCompletion = (request: ChatCompletions.WireRequest) =>
-    call("createChatCompletion", "/chat/completions", ({ signal, headers }) =>
-      sdk.chat.completions
-        .create(
-          { ...(request as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming), stream: false },
-          { signal, headers }
-        )
-        .withResponse()
+  const createChatCompletion = (
+    request: ChatCompletions.WireRequest,
+    extraHeaders?: Readonly<Record<string, string>>
+  ) =>
+    call(
+      "createChatCompletion",
+      "/chat/completions",
+      ({ signal, headers }) =>
+        sdk.chat.completions
+          .create(
+            { ...(request as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming), stream: false },
+            { signal, headers: { ...extraHeaders, ...headers } }
+          )
+          .withResponse(),
+      clientRequestIdOf(request)
     ).pipe(
       Effect.flatMap(({ data, response }) => {
         const responseHeaders = ProviderError.headersToRecord(response.headers)
@@ -252,24 +276,36 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
           Effect.map((body) => ({
             body,
             headers: responseHeaders,
-            requestId: ProviderError.requestIdFrom(responseHeaders, config.requestIdHeaders, body)
+            requestId: responseRequestId(responseHeaders, body)
           }))
         )
       })
     )
 
-  const streamChatCompletion = (request: ChatCompletions.WireRequest, limits: StreamLimits = {}) =>
+  const streamChatCompletion = (
+    request: ChatCompletions.WireRequest,
+    limits: StreamLimits = {},
+    extraHeaders?: Readonly<Record<string, string>>
+  ) =>
     Effect.gen(function* () {
       const startedAt = yield* Clock.currentTimeMillis
       const controller = new AbortController()
       yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
       const body = { ...request, stream: true }
-      const open = call("streamChatCompletion", "/chat/completions", ({ signal, headers }) => {
-        signal.addEventListener("abort", () => controller.abort(), { once: true })
-        return sdk.chat.completions
-          .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal: controller.signal, headers })
-          .asResponse()
-      })
+      const open = call(
+        "streamChatCompletion",
+        "/chat/completions",
+        ({ signal, headers }) => {
+          signal.addEventListener("abort", () => controller.abort(), { once: true })
+          return sdk.chat.completions
+            .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, {
+              signal: controller.signal,
+              headers
+            })
+            .asResponse()
+        },
+        clientRequestIdOf(request)
+      )
       // The first-token limit and the deadline also bound the wait for headers.
       const headerLimit = limitFor(limits, startedAt, startedAt, false, startedAt)
       const response = yield* headerLimit === undefined
@@ -282,7 +318,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
             })
           )
       const headers = ProviderError.headersToRecord(response.headers)
-      let requestId = ProviderError.requestIdFrom(headers, config.requestIdHeaders)
+      let requestId = ProviderError.requestIdFrom(headers, config.requestIdHeaders) ?? clientRequestIdOf(request)
       const reader = response.body?.getReader()
       if (reader === undefined) {
         return yield* invalidResponse(provider, "streamChatCompletion", "the stream response has no body", requestId)
@@ -352,7 +388,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
           }
           const chunk = json as unknown as ChatCompletions.ChatCompletionChunk
           chunkCount++
-          if (requestId === undefined && typeof chunk.request_id === "string") requestId = chunk.request_id
+          if (requestId === undefined) requestId = responseRequestId({}, chunk)
           const choices = chunk.choices
           if (choices?.some((c) => typeof c.finish_reason === "string" && c.finish_reason !== "")) {
             sawFinish = true
@@ -483,14 +519,18 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
       })
     )
 
-  const use = <A>(method: string, f: (sdk: OpenAI, options: { readonly signal: AbortSignal }) => Promise<A>) =>
+  const use = <A>(
+    method: string,
+    f: (sdk: OpenAI, options: { readonly signal: AbortSignal }) => Promise<A>,
+    path?: string
+  ) =>
     Effect.flatMap(authHeaders, (headers) => {
       const withKey = sdk.withOptions({ defaultHeaders: { ...(config.headers ?? {}), ...headers } })
       return Effect.tryPromise({
         try: (signal) => f(withKey, { signal }),
         catch: (error) =>
           ProviderError.fromSdkError(error, {
-            target: target(`/${method}`),
+            target: target(path ?? `/${method}`),
             table: config.errorTable,
             module: "OpenAiCompatClient",
             method

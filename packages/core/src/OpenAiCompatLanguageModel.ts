@@ -85,6 +85,8 @@ export interface ModelConfig {
   readonly timeouts?: TimeoutPolicy.TimeoutPolicy | undefined
   readonly continuation?: ContinuationInput | boolean | undefined
   readonly preflight?: boolean | undefined
+  /** Wire tool declarations appended as they are (built-in provider tools a client sent in OpenAI form). */
+  readonly extraTools?: ReadonlyArray<ChatCompletions.RequestTool> | undefined
 }
 
 /**
@@ -132,7 +134,8 @@ export const mergeConfig = (base: ModelConfig, over: ModelConfig): ModelConfig =
   retry: { ...base.retry, ...over.retry },
   timeouts: TimeoutPolicy.merge(base.timeouts ?? {}, over.timeouts),
   continuation: mergeContinuation(base.continuation, over.continuation),
-  preflight: over.preflight ?? base.preflight
+  preflight: over.preflight ?? base.preflight,
+  extraTools: [...(base.extraTools ?? []), ...(over.extraTools ?? [])]
 })
 
 /**
@@ -145,6 +148,19 @@ export interface PrepareContext {
   readonly options: LanguageModel.ProviderOptions
   readonly config: ModelConfig
   readonly streaming: boolean
+  /** The transport the call goes through (its `config.baseURL` tells the endpoint, e.g. a coding plan). */
+  readonly client: OpenAiCompatClientShape
+}
+
+/**
+ * What a per-call reasoning-replay policy may look at.
+ *
+ * @since 0.1.0
+ */
+export interface ReplayContext {
+  readonly model: ModelCatalog.ModelInfo
+  readonly config: ModelConfig
+  readonly client: OpenAiCompatClientShape
 }
 
 /**
@@ -164,7 +180,8 @@ export interface ServerToolCall {
  * - `prepareRequest`: shapes the draft body (validate sampling against the model's rules, set the thinking switch,
  *   map provider options); fail with `ProviderError.invalidRequest` to refuse before sending.
  * - `providerTool` / `transformToolSchema` / `toolStrict`: tool declaration hooks (see `PromptConversion.toTools`).
- * - `finishReasons` / `extraParts`: response hooks (see `ResponseConversion`).
+ * - `finishReasons` / `extraParts`: response hooks (see `ResponseConversion`); `finishFailures`: finish reasons that
+ *   are failures.
  * - `responseMetadata`: extra `finish` metadata from response headers (e.g. `msh-context-cache-token-saved`).
  * - `continuation`: `"prefill"` (assistant prefix with the provider's partial flag, the answer continues the
  *   prefix) or `"instruction"` (assistant message + a user "continue" turn). `prefillMessage` builds the prefill
@@ -180,17 +197,30 @@ export interface ServerToolCall {
 export interface ProviderSpec {
   readonly name: string
   readonly catalog: ModelCatalog.Catalog
-  readonly reasoningReplay: PromptConversion.ReasoningReplay
+  /** A fixed policy, or one chosen per call (e.g. from the thinking options or the endpoint). */
+  readonly reasoningReplay:
+    | PromptConversion.ReasoningReplay
+    | ((context: ReplayContext) => PromptConversion.ReasoningReplay)
   readonly prepareRequest?:
     | ((
         draft: ChatCompletions.WireRequest,
         context: PrepareContext
       ) => Effect.Effect<ChatCompletions.WireRequest, AiError.AiError>)
     | undefined
+  /** Per-request headers from the final request (e.g. Moonshot's `X-Msh-Context-Cache` references). */
+  readonly requestHeaders?:
+    | ((request: ChatCompletions.WireRequest, context: PrepareContext) => Readonly<Record<string, string>> | undefined)
+    | undefined
   readonly providerTool?: PromptConversion.ToolOptions["providerTool"]
   readonly transformToolSchema?: PromptConversion.ToolOptions["transformSchema"]
   readonly toolStrict?: boolean | undefined
   readonly finishReasons?: ResponseConversion.ConversionOptions["finishReasons"]
+  /**
+   * Finish reasons that mean the generation failed, with how to classify them (e.g. Zhipu `network_error` as a
+   * retryable `InternalProviderError`): the call fails instead of returning a short answer, and is retried when the
+   * rule allows and nothing was streamed yet.
+   */
+  readonly finishFailures?: Readonly<Record<string, ProviderError.ErrorRule>> | undefined
   readonly extraParts?: ResponseConversion.ConversionOptions["extraParts"]
   readonly responseMetadata?:
     | ((headers: Readonly<Record<string, string>>) => Record<string, string | number | boolean> | undefined)
@@ -222,6 +252,8 @@ export const continueInstruction =
 
 interface Resolved {
   readonly info: ModelCatalog.ModelInfo
+  readonly replay: PromptConversion.ReasoningReplay
+  readonly headers: Readonly<Record<string, string>> | undefined
   readonly config: ModelConfig
   readonly retry: RetryPolicy.RetryPolicy
   readonly timeouts: TimeoutPolicy.TimeoutPolicy
@@ -246,6 +278,7 @@ const jsonInstruction = (name: string, schema: unknown) =>
 
 const buildRequest = (
   spec: ProviderSpec,
+  client: OpenAiCompatClientShape,
   modelId: string,
   modelConfig: ModelConfig,
   options: LanguageModel.ProviderOptions,
@@ -258,9 +291,14 @@ const buildRequest = (
     const callTimeouts = yield* TimeoutPolicy.CallTimeoutPolicy
     const config = mergeConfig(modelConfig, call)
     const toolNames = new Tool.NameMapper(options.tools)
+    const replay =
+      info.reasoningReplay ??
+      (typeof spec.reasoningReplay === "function"
+        ? spec.reasoningReplay({ model: info, config, client })
+        : spec.reasoningReplay)
     let messages = yield* PromptConversion.toMessages(
       options.prompt,
-      { reasoning: info.reasoningReplay ?? spec.reasoningReplay, providerName: spec.name },
+      { reasoning: replay, providerName: spec.name },
       toolNames
     )
     const tools = yield* PromptConversion.toTools(options.tools, options.toolChoice, {
@@ -285,10 +323,12 @@ const buildRequest = (
         ]
       }
     }
+    const extraTools = config.extraTools ?? []
     const draft: ChatCompletions.WireRequest = {
       model: info.id,
       messages,
       ...tools,
+      ...(extraTools.length > 0 ? { tools: [...(tools.tools ?? []), ...extraTools] } : {}),
       ...(responseFormat !== undefined ? { response_format: responseFormat as { readonly type: string } } : {}),
       ...(info.defaultMaxTokens !== undefined ? { max_tokens: info.defaultMaxTokens } : {}),
       ...config.request,
@@ -297,10 +337,13 @@ const buildRequest = (
         : {})
     }
     const request = spec.prepareRequest
-      ? yield* spec.prepareRequest(draft, { model: info, options, config, streaming })
+      ? yield* spec.prepareRequest(draft, { model: info, options, config, streaming, client })
       : draft
+    const headers = spec.requestHeaders?.(request, { model: info, options, config, streaming, client })
     return {
       info,
+      replay,
+      headers,
       config,
       retry: RetryPolicy.merge(RetryPolicy.defaults, config.retry, callRetry),
       timeouts: TimeoutPolicy.merge(TimeoutPolicy.defaults, config.timeouts, callTimeouts),
@@ -420,10 +463,13 @@ const responseMetadataWithRequestId = <P extends Response.PartEncoded | Response
 
 const serverToolMessages = (
   spec: ProviderSpec,
+  replay: PromptConversion.ReasoningReplay,
   calls: ReadonlyArray<ServerToolCall>,
   text: string,
   reasoning: string
 ): Array<ChatCompletions.RequestMessage> | undefined => {
+  // the replay policy applies to the tool-call turn Conduit appends itself, placeholder included
+  const replayed = replay.mode === "never" ? undefined : reasoning.trim() !== "" ? reasoning : replay.placeholder
   const serverTools = spec.serverTools
   if (serverTools === undefined || calls.length === 0) return undefined
   if (!calls.every((call) => serverTools.names.includes(call.name))) return undefined
@@ -437,7 +483,7 @@ const serverToolMessages = (
     {
       role: "assistant",
       ...(text !== "" ? { content: text } : {}),
-      ...(reasoning !== "" ? { reasoning_content: reasoning } : {}),
+      ...(replayed !== undefined ? { reasoning_content: replayed } : {}),
       tool_calls: calls.map((call) => ({
         id: call.id,
         type: "function",
@@ -448,8 +494,13 @@ const serverToolMessages = (
   ]
 }
 
-const continuationMessages = (spec: ProviderSpec, text: string): Array<ChatCompletions.RequestMessage> =>
-  spec.continuation === "prefill"
+/** Prefill only where the model supports partial mode; otherwise the instruction strategy. */
+const continuationMessages = (
+  spec: ProviderSpec,
+  info: ModelCatalog.ModelInfo,
+  text: string
+): Array<ChatCompletions.RequestMessage> =>
+  spec.continuation === "prefill" && info.capabilities.partialMode
     ? [spec.prefillMessage ? spec.prefillMessage(text) : { role: "assistant", content: text, partial: true }]
     : [
         { role: "assistant", content: text },
@@ -481,7 +532,11 @@ const continuationRequest = (
   const requested = Number(base.max_tokens ?? base.max_completion_tokens ?? remaining) || remaining
   const maxTokens = Math.max(1, Math.min(requested, remaining))
   const { max_completion_tokens: _drop, ...rest } = base
-  return { ...rest, messages: [...base.messages, ...continuationMessages(spec, textSoFar)], max_tokens: maxTokens }
+  return {
+    ...rest,
+    messages: [...base.messages, ...continuationMessages(spec, resolved.info, textSoFar)],
+    max_tokens: maxTokens
+  }
 }
 
 const addUsage = (state: CallState, usage: Usage.TokenUsage | undefined) => {
@@ -546,8 +601,23 @@ const generateWith = (
         Effect.suspend(() => {
           state.attempts++
           context.onAttempt?.(state.attempts)
-          return client.createChatCompletion(request)
-        }),
+          return client.createChatCompletion(request, resolved.headers)
+        }).pipe(
+          Effect.flatMap((response) => {
+            const raw = response.body.choices[0]?.finish_reason
+            const rule = typeof raw === "string" ? spec.finishFailures?.[raw] : undefined
+            return rule === undefined
+              ? Effect.succeed(response)
+              : Effect.fail(
+                  ProviderError.finishFailure({
+                    provider: spec.name,
+                    finishReason: raw!,
+                    rule,
+                    requestId: response.requestId
+                  })
+                )
+          })
+        ),
         resolved.retry
       )
 
@@ -606,7 +676,7 @@ const generateWith = (
       }))
       const serverRound =
         spec.serverTools !== undefined && state.serverToolRounds < spec.serverTools.maxRounds
-          ? serverToolMessages(spec, wireCalls, roundText, roundReasoning)
+          ? serverToolMessages(spec, resolved.replay, wireCalls, roundText, roundReasoning)
           : undefined
       if (serverRound !== undefined) {
         state.serverToolRounds++
@@ -708,11 +778,11 @@ const streamSegment = (
       result.toolCalls = []
       result.wireToolCalls = []
       const clock = yield* Clock.Clock
-      const chat = yield* client.streamChatCompletion(request, {
-        firstTokenMs: resolved.timeouts.firstTokenMs,
-        idleMs: resolved.timeouts.idleMs,
-        deadline
-      })
+      const chat = yield* client.streamChatCompletion(
+        request,
+        { firstTokenMs: resolved.timeouts.firstTokenMs, idleMs: resolved.timeouts.idleMs, deadline },
+        resolved.headers
+      )
       state.headers ??= chat.headers
       const assembler = ResponseConversion.makeAssembler({
         toolNames: resolved.toolNames,
@@ -785,6 +855,18 @@ const streamSegment = (
           const finished = assembler.finish()
           if (Result.isFailure(finished)) return Effect.fail(finished.failure)
           const assembled = assembler.state()
+          const failing =
+            assembled.finishReason !== undefined ? spec.finishFailures?.[assembled.finishReason] : undefined
+          if (failing !== undefined) {
+            return Effect.fail(
+              ProviderError.finishFailure({
+                provider: spec.name,
+                finishReason: assembled.finishReason!,
+                rule: failing,
+                requestId: chat.requestId()
+              })
+            )
+          }
           addUsage(state, assembled.usage)
           result.rawFinishReason = assembled.finishReason
           result.wireToolCalls = [...wireCalls.values()]
@@ -837,7 +919,7 @@ const stream = (
                 spec.serverTools !== undefined &&
                 state.serverToolRounds < spec.serverTools.maxRounds &&
                 result.rawFinishReason === "tool_calls"
-                  ? serverToolMessages(spec, result.wireToolCalls, result.text, result.reasoning)
+                  ? serverToolMessages(spec, resolved.replay, result.wireToolCalls, result.text, result.reasoning)
                   : undefined
               if (serverRound !== undefined) {
                 state.serverToolRounds++
@@ -913,7 +995,7 @@ export const make = (params: {
   return LanguageModel.make({
     generateText: (options) =>
       Effect.gen(function* () {
-        const resolved = yield* buildRequest(spec, model, modelConfig, options, false)
+        const resolved = yield* buildRequest(spec, client, model, modelConfig, options, false)
         yield* preflight(spec, resolved)
         const cache = yield* ResponseCache.ResponseCache
         const callOptions = yield* ResponseCache.CallOptions
@@ -925,7 +1007,7 @@ export const make = (params: {
     streamText: (options) =>
       Stream.unwrap(
         Effect.gen(function* () {
-          const resolved = yield* buildRequest(spec, model, modelConfig, options, true)
+          const resolved = yield* buildRequest(spec, client, model, modelConfig, options, true)
           yield* preflight(spec, resolved)
           const cache = yield* ResponseCache.ResponseCache
           const callOptions = yield* ResponseCache.CallOptions

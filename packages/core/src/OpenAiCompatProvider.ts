@@ -10,9 +10,10 @@
  *   `Config.Redacted` of the declared variables, never logged; base URL from the declared variable, else the
  *   default for the chosen region/plan);
  * - `layer(model, config)`, `model(model, config)`: `effect/ai` model constructors;
- * - `promise(options)`: the Promise face (`chat`, `stream`, `listModels`);
- * - `mockUpstream(respond)`: an MSW handler that checks the bearer key like the provider (its own 401 body) and
- *   records calls, for the provider's testing entry point.
+ * - `promise(options)`: the Promise face (`chat`, `stream`, `listModels`).
+ *
+ * MSW handlers for a provider's testing entry point are built from core's `MockUpstream` (`@conduit-llm/core/testing`)
+ * with the provider's own bodies; see the providers' `src/testing`.
  *
  * `@conduit-llm/provider-kimi` and `@conduit-llm/provider-glm` are built on it; a plain OpenAI-compatible backend is
  * a handful of declarations (see `docs/adding-a-provider.md`).
@@ -66,6 +67,8 @@ export interface Declarations extends OpenAiCompatLanguageModel.ProviderSpec {
   readonly baseURLEnv?: string | undefined
   readonly errorTable: ProviderError.ErrorTable
   readonly requestIdHeaders?: ReadonlyArray<string> | undefined
+  /** The response `id` is the request id (see `OpenAiCompatClient.ClientConfig`). */
+  readonly responseIdIsRequestId?: boolean | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
   readonly defaultModel: string
   readonly resolveBaseURL?: ((options: ClientOptions) => string | undefined) | undefined
@@ -150,7 +153,8 @@ export const make = <const Name extends string>(
       headers: { ...(declarations.headers ?? {}), ...(options.headers ?? {}) },
       fetch: options.fetch,
       errorTable: declarations.errorTable,
-      requestIdHeaders: declarations.requestIdHeaders
+      requestIdHeaders: declarations.requestIdHeaders,
+      responseIdIsRequestId: declarations.responseIdIsRequestId
     })
     const { apiKey: _key, ...rest } = options
     return { ...transport, options: { ...rest, baseURL } }

@@ -148,11 +148,15 @@ const toEffectInputs = (request: ChatRequest) =>
       })
     }
     const prompt = yield* WireInput.toPrompt(messages)
-    const { tools } = yield* WireInput.toTools(request.tools)
-    return { prompt, toolkit: Toolkit.make(...tools), toolChoice: WireInput.toToolChoice(request.toolChoice) }
+    const { tools, builtin } = yield* WireInput.toTools(request.tools)
+    return { prompt, toolkit: Toolkit.make(...tools), toolChoice: WireInput.toToolChoice(request.toolChoice), builtin }
   })
 
-const callConfig = (request: ChatRequest): OpenAiCompatLanguageModel.ModelConfig => ({
+const callConfig = (
+  request: ChatRequest,
+  builtin: ReadonlyArray<ChatCompletions.RequestTool> = []
+): OpenAiCompatLanguageModel.ModelConfig => ({
+  ...(builtin.length > 0 ? { extraTools: builtin } : {}),
   ...(request.request !== undefined ? { request: request.request } : {}),
   ...(request.providerOptions !== undefined ? { providerOptions: request.providerOptions } : {}),
   ...(request.retry !== undefined ? { retry: request.retry } : {}),
@@ -161,10 +165,10 @@ const callConfig = (request: ChatRequest): OpenAiCompatLanguageModel.ModelConfig
 })
 
 const withCallOptions =
-  (request: ChatRequest) =>
+  (request: ChatRequest, builtin: ReadonlyArray<ChatCompletions.RequestTool> = []) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     effect.pipe(
-      OpenAiCompatLanguageModel.withCallConfig(callConfig(request)),
+      OpenAiCompatLanguageModel.withCallConfig(callConfig(request, builtin)),
       Effect.provideService(ResponseCache.CallOptions, {
         ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
         ...(request.cache !== undefined ? { mode: request.cache } : {})
@@ -205,10 +209,12 @@ export const make = (options: Options): PromiseClient => {
         prompt: inputs.prompt,
         toolkit: inputs.toolkit,
         toolChoice: inputs.toolChoice,
-        disableToolCallResolution: true
-      })
+        disableToolCallResolution: true,
+        // provider-executed built-ins (e.g. $web_search) come back as calls of tools the toolkit does not declare
+        toolCallValidation: "deferred"
+      }).pipe(withCallOptions(request, inputs.builtin))
       return ResponseSummary.fromParts(response.content as ReadonlyArray<Response.AnyPart>)
-    }).pipe(withCallOptions(request)) as Effect.Effect<ChatResult, AiError.AiError, LanguageModel.LanguageModel>
+    }) as Effect.Effect<ChatResult, AiError.AiError, LanguageModel.LanguageModel>
     const exit = await runtime.runPromiseExit(program, request.signal ? { signal: request.signal } : undefined)
     if (Exit.isSuccess(exit)) return exit.value
     throw rejection(exit, request.signal)
@@ -231,15 +237,15 @@ export const make = (options: Options): PromiseClient => {
             prompt: inputs.prompt,
             toolkit: inputs.toolkit,
             toolChoice: inputs.toolChoice,
-            disableToolCallResolution: true
-          })
+            disableToolCallResolution: true,
+            toolCallValidation: "deferred"
+          }).pipe(Stream.provideService(OpenAiCompatLanguageModel.CallConfig, callConfig(request, inputs.builtin)))
         )
       ).pipe(
         Stream.provideService(ResponseCache.CallOptions, {
           ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
           ...(request.cache !== undefined ? { mode: request.cache } : {})
         }),
-        Stream.provideService(OpenAiCompatLanguageModel.CallConfig, callConfig(request)),
         Stream.interruptWhen(aborted),
         Stream.mapError((error) => (AiError.isAiError(error) ? new ConduitError(error) : error))
       ) as unknown as Stream.Stream<StreamPart, ConduitError, LanguageModel.LanguageModel>

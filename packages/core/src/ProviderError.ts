@@ -144,6 +144,8 @@ export interface ErrorRule {
   readonly retryable?: boolean | undefined
   readonly contextLength?: boolean | undefined
   readonly description?: string | undefined
+  /** Overrides `metadata.conduit.kind` (default `"http"`), e.g. `"gateway-timeout"`. */
+  readonly kind?: string | undefined
 }
 
 /**
@@ -220,7 +222,7 @@ const truncate = (text: string | undefined, max = 2_000): string | undefined =>
 export const reasonFromRule = (rule: ErrorRule, info: ErrorInfo): AiError.AiErrorReason => {
   const retryAfterMs = info.retryAfter === undefined ? undefined : Duration.toMillis(info.retryAfter)
   const metadata = metadataOf({
-    kind: "http",
+    kind: rule.kind ?? "http",
     provider: info.provider,
     status: info.status,
     type: info.type,
@@ -339,6 +341,8 @@ export interface RequestTarget {
   readonly url: string
   /** Names of response headers that carry the provider's request id, in order of preference. */
   readonly requestIdHeaders?: ReadonlyArray<string> | undefined
+  /** A request id the client chose and sent (Zhipu's `request_id`), used when the response names none. */
+  readonly clientRequestId?: string | undefined
 }
 
 /**
@@ -418,7 +422,7 @@ export const errorInfo = (params: {
     param: asString(envelope?.param),
     headers: params.headers,
     body: params.bodyText ?? (body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body)),
-    requestId: requestIdFrom(params.headers, params.target.requestIdHeaders, body),
+    requestId: requestIdFrom(params.headers, params.target.requestIdHeaders, body) ?? params.target.clientRequestId,
     retryAfter: retryAfterFromHeaders(params.headers, params.now)
   }
 }
@@ -492,6 +496,44 @@ const safeJson = (text: string): unknown => {
     return undefined
   }
 }
+
+/**
+ * A `finish_reason` that means the generation failed (Zhipu `network_error`: the upstream broke mid-generation),
+ * classified with `rule` (`retryable` decides whether it is retried before any output reached the caller).
+ *
+ * @since 0.1.0
+ */
+export const finishFailure = (params: {
+  readonly provider: string
+  readonly finishReason: string
+  readonly rule: ErrorRule
+  readonly requestId?: string | undefined
+}): AiError.AiError =>
+  AiError.make({
+    module: "LanguageModel",
+    method: "finish",
+    reason: reasonFromRule(
+      {
+        ...params.rule,
+        description:
+          params.rule.description ?? `the provider ended the answer with finish_reason "${params.finishReason}"`
+      },
+      {
+        provider: params.provider,
+        method: "POST",
+        url: "chat/completions",
+        status: 200,
+        type: undefined,
+        code: params.finishReason,
+        message: undefined,
+        param: undefined,
+        headers: {},
+        body: undefined,
+        requestId: params.requestId,
+        retryAfter: undefined
+      }
+    )
+  })
 
 // =============================================================================
 // Conduit's own failures

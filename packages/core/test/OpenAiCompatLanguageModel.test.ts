@@ -26,7 +26,7 @@ const makeProvider = (overrides: Partial<OpenAiCompatProvider.Declarations> = {}
         provider: "sample",
         contextWindow: 200,
         maxOutputTokens: 100,
-        capabilities: ModelCatalog.conservativeCapabilities,
+        capabilities: { ...ModelCatalog.conservativeCapabilities, partialMode: true },
         lifecycle: { status: "active" }
       },
       {
@@ -149,6 +149,25 @@ describe("continuation after finish_reason: length", () => {
     ])
   })
 
+  it("prefill falls back to the instruction strategy on a model without partial mode", async () => {
+    const provider = makeProvider({ continuation: "prefill" })
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        ({ index }) => MockUpstream.json(index === 0 ? completion("Once", "length") : completion(" upon.", "stop")),
+        recorder
+      )
+    )
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "Tell me" }),
+      layerOf(provider, "unlisted-model", { continuation: true, preflight: false })
+    )
+    expect(Exit.isSuccess(exit) && exit.value.text).toBe("Once upon.")
+    const second = recorder.calls[1]!.body as { messages: Array<Record<string, unknown>> }
+    expect(second.messages.at(-1)).toEqual({ role: "user", content: OpenAiCompatLanguageModel.continueInstruction })
+  })
+
   it("stops at maxContinuations and reports length", async () => {
     const provider = makeProvider({ continuation: "prefill" })
     const recorder = new MockUpstream.Recorder()
@@ -259,6 +278,7 @@ describe("provider-executed tool rounds", () => {
     expect(second.messages.slice(-2)).toEqual([
       {
         role: "assistant",
+        reasoning_content: " ",
         tool_calls: [{ id: "ws_0", type: "function", function: { name: "$web_search", arguments: '{"q":"x"}' } }]
       },
       { role: "tool", tool_call_id: "ws_0", name: "$web_search", content: '{"q":"x"}' }
@@ -462,5 +482,105 @@ describe("the response cache hook", () => {
     expect(seen[0]!.request).toEqual(seen[1]!.request)
     expect(seen[0]!.request).not.toHaveProperty("stream")
     expect(seen[0]!.provider).toBe("sample")
+  })
+})
+
+describe("provider hooks added for Zhipu", () => {
+  it("a finish reason declared as a failure is retried before any output and never returned as a short answer", async () => {
+    const provider = makeProvider({
+      finishFailures: { network_error: { reason: "InternalProviderError", retryable: true } }
+    })
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        ({ index }) =>
+          MockUpstream.json(index === 0 ? completion("cut", "network_error") : completion("whole", "stop")),
+        recorder
+      )
+    )
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "x" }),
+      layerOf(provider, "small", { preflight: false })
+    )
+    expect(Exit.isSuccess(exit) && exit.value.text).toBe("whole")
+    expect(recorder.count).toBe(2)
+
+    server.resetHandlers(
+      MockUpstream.chatCompletions(baseURL, () =>
+        MockUpstream.sse([chunk({ content: "partial" }), chunk({}, "network_error")])
+      )
+    )
+    const streamed = await run(
+      Stream.runCollect(LanguageModel.streamText({ prompt: "x" })),
+      layerOf(provider, "small", { preflight: false })
+    )
+    expect(ProviderError.describe(failure(streamed))).toMatchObject({
+      reason: "InternalProviderError",
+      code: "network_error"
+    })
+  })
+
+  it("extra wire tools (built-in provider tools) are appended to the declared ones", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("x", "stop")), recorder))
+    await run(
+      LanguageModel.generateText({ prompt: "x" }),
+      layerOf(makeProvider(), "small", {
+        preflight: false,
+        extraTools: [{ type: "web_search", web_search: { enable: true } }]
+      })
+    )
+    expect((recorder.last().body as { tools: unknown }).tools).toEqual([
+      { type: "web_search", web_search: { enable: true } }
+    ])
+  })
+
+  it("the response id is the request id when declared so; a client request_id reaches errors", async () => {
+    const provider = makeProvider({ responseIdIsRequestId: true })
+    server.use(
+      MockUpstream.chatCompletions(baseURL, () =>
+        MockUpstream.sse([{ id: "2026abc", choices: [{ index: 0, delta: { content: "ok" }, finish_reason: "stop" }] }])
+      )
+    )
+    const exit = await run(
+      Stream.runCollect(LanguageModel.streamText({ prompt: "x" })),
+      layerOf(provider, "small", { preflight: false })
+    )
+    expect(Exit.isSuccess(exit) && ResponseSummary.fromParts(exit.value).metadata.requestId).toBe("2026abc")
+
+    server.resetHandlers(
+      MockUpstream.chatCompletions(baseURL, () => MockUpstream.error(400, { error: { code: "1214", message: "bad" } }))
+    )
+    const failed = await run(
+      LanguageModel.generateText({ prompt: "x" }),
+      layerOf(provider, "small", { preflight: false, request: { request_id: "client-req-7" } })
+    )
+    expect(ProviderError.describe(failure(failed)).requestId).toBe("client-req-7")
+  })
+
+  it("the reasoning-replay policy can be chosen per call from the configuration and the client", async () => {
+    const provider = makeProvider({
+      reasoningReplay: ({ config, client }) =>
+        config.providerOptions?.preserve === true || client.config.baseURL.includes("coding")
+          ? { mode: "always" }
+          : { mode: "never" }
+    })
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("x", "stop")), recorder))
+    const prompt = Prompt.fromMessages([
+      Prompt.userMessage({ content: [Prompt.textPart({ text: "a" })] }),
+      Prompt.assistantMessage({ content: [Prompt.reasoningPart({ text: "thought" }), Prompt.textPart({ text: "b" })] }),
+      Prompt.userMessage({ content: [Prompt.textPart({ text: "c" })] })
+    ])
+    await run(LanguageModel.generateText({ prompt }), layerOf(provider, "small", { preflight: false }))
+    await run(
+      LanguageModel.generateText({ prompt }),
+      layerOf(provider, "small", { preflight: false, providerOptions: { preserve: true } })
+    )
+    const replayed = recorder.calls.map(
+      (call) => (call.body as { messages: Array<Record<string, unknown>> }).messages[1]?.reasoning_content
+    )
+    expect(replayed).toEqual([undefined, "thought"])
   })
 })
