@@ -270,10 +270,12 @@ export const handle = (
     let step = 0
     let stepsStarted = 0
     let attempts = 0
+    let stepAttempts = 0
     const observer = {
       onStep: (index: number) => {
         step = index
         stepsStarted++
+        stepAttempts = 0
         if (index > 0) metrics.fallback(route.name)
       }
     }
@@ -282,7 +284,10 @@ export const handle = (
       sessionId,
       onAttempt: () => {
         attempts++
-        metrics.attempt(steps[step]?.provider ?? route.provider)
+        stepAttempts++
+        const provider = steps[step]?.provider ?? route.provider
+        metrics.attempt(provider)
+        if (stepAttempts > 1) metrics.retry(provider, 1)
       }
     }
     const rateLimits = config.rateLimits
@@ -304,8 +309,7 @@ export const handle = (
     const id = `chatcmpl-${info.requestId}`
     const promptWith = (history: Prompt.Prompt) =>
       history.content.length === 0 ? newTurn : Prompt.concat(history, newTurn)
-    const finishRetries = (provider: string) => {
-      metrics.retry(provider, Math.max(0, attempts - Math.max(1, stepsStarted)))
+    const finishAttempts = () => {
       fields.attempts = attempts
       if (stepsStarted > 1) fields.fallbacks = stepsStarted - 1
     }
@@ -356,7 +360,7 @@ export const handle = (
       const summary = ResponseSummary.fromParts(value.content as ReadonlyArray<Response.AnyPart>)
       const provider = summary.metadata.provider ?? steps[step]?.provider ?? route.provider
       recordAnswer(metrics, fields, provider, summary.usage, summary.metadata)
-      finishRetries(provider)
+      finishAttempts()
       const json = JSON.stringify(OpenAiWire.completion({ id, created, model: body.model, summary }))
       yield* info.done(200)
       return HttpServerResponse.text(json, {
@@ -502,7 +506,7 @@ export const handle = (
           const usage = encoder.usage()
           const finalProvider = typeof finishMetadata?.provider === "string" ? finishMetadata.provider : provider
           if (usage !== undefined) recordAnswer(metrics, fields, finalProvider, usage, finishMetadata ?? {})
-          finishRetries(finalProvider)
+          finishAttempts()
           if (errorCode !== undefined) {
             fields.streamError = errorCode
             metrics.error("chat", errorCode)
