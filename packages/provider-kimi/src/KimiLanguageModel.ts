@@ -17,6 +17,7 @@ import { OpenAiCompatLanguageModel, type OpenAiCompatProvider } from "@conduit-l
 import { Effect, Layer } from "effect"
 import { LanguageModel, Model } from "effect/ai"
 import { KimiClient } from "./internal/service.js"
+import { withStreamHeaders } from "./internal/streamHeaders.js"
 import type * as KimiConfig from "./KimiConfig.js"
 import * as KimiProvider from "./KimiProvider.js"
 
@@ -35,7 +36,12 @@ export const make = (
   provider: OpenAiCompatProvider.Provider<"kimi"> = KimiProvider.provider
 ): Effect.Effect<LanguageModel.LanguageModel, never, KimiClient> =>
   Effect.flatMap(Effect.service(KimiClient), (client) =>
-    OpenAiCompatLanguageModel.make({ spec: provider.declarations, client, model, config: coreConfig(config) })
+    OpenAiCompatLanguageModel.make({
+      spec: provider.declarations,
+      client: withStreamHeaders(client),
+      model,
+      config: coreConfig(config)
+    })
   )
 
 /**

@@ -11,7 +11,8 @@
  *   reasoning when thinking is off).
  * - Request shaping (`prepareRequest`): provider options, thinking switch, `reasoning_effort`, sampling rules,
  *   `stop`, tools, `tool_choice`, partial mode, context caching (see `internal/request.ts`); refusals are
- *   `InvalidRequestError`s with `conduit.kind = "preflight"`, before any HTTP call.
+ *   `InvalidRequestError`s with `conduit.kind = "preflight"`, before any HTTP call. A cache referenced by headers
+ *   is sent as `X-Msh-Context-Cache*` request headers (`requestHeaders`).
  * - `$web_search` as a provider-defined tool answered server-side (`KimiWebSearch`), MFJS schema normalization,
  *   continuation after `length` by partial-mode prefill, exact pre-flight token counts when
  *   `KimiTokenizer.layerExactPreflight` is installed, and `msh-context-cache-*` response headers in metadata.
@@ -25,7 +26,7 @@ import {
   OpenAiCompatProvider,
   TokenEstimator
 } from "@conduit-llm/core"
-import { Effect, Redacted, Result } from "effect"
+import { Effect, Exit, Redacted, Result, Schema } from "effect"
 import { AiError } from "effect/ai"
 import { ExactCounter, Registry } from "./internal/references.js"
 import { toAiError } from "./internal/refusal.js"
@@ -154,6 +155,23 @@ export const prepareRequest = (
     return shaped.success
   })
 
+const decodeOptions = Schema.decodeUnknownExit(KimiConfig.ProviderOptions)
+
+/**
+ * Kimi's per-request headers for core (`requestHeaders`): the `X-Msh-Context-Cache`, `-Reset-TTL` and `-DryRun`
+ * headers of a cache referenced with `contextCache: { cacheId, via: "headers" }`. Options that do not decode send
+ * none (request shaping has refused the call by then).
+ *
+ * @since 0.1.0
+ */
+export const requestHeaders = (
+  _request: ChatCompletions.WireRequest,
+  context: OpenAiCompatLanguageModel.PrepareContext
+): Readonly<Record<string, string>> | undefined => {
+  const options = decodeOptions(context.config.providerOptions ?? {})
+  return Exit.isSuccess(options) ? Request.requestHeaders(options.value) : undefined
+}
+
 /**
  * Core's pre-flight counter: the exact counter when `KimiTokenizer.layerExactPreflight` is installed, else core's
  * estimate.
@@ -231,6 +249,7 @@ export const declarations = (
   catalog: options.catalog ?? KimiModels.catalog,
   reasoningReplay: { mode: "always", placeholder: " " },
   prepareRequest,
+  requestHeaders,
   providerTool: KimiWebSearch.providerTool,
   transformToolSchema: (schema) => normalizeSchema(schema) as Record<string, unknown>,
   responseMetadata,

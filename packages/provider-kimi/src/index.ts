@@ -11,12 +11,13 @@
  * @since 0.1.0
  */
 import { type ChatCompletions, type OpenAiCompatProvider, PromiseClient } from "@conduit-llm/core"
-import { Effect, Exit, type Redacted } from "effect"
+import { Effect, Exit, Layer, type Redacted } from "effect"
 import { AiError } from "effect/ai"
 import { KimiClient as KimiClientTag } from "./internal/service.js"
 import * as KimiClientModule from "./KimiClient.js"
 import * as KimiContextCacheModule from "./KimiContextCache.js"
 import * as KimiFilesModule from "./KimiFiles.js"
+import * as KimiLanguageModelModule from "./KimiLanguageModel.js"
 import * as KimiModelsModule from "./KimiModels.js"
 import * as KimiProviderModule from "./KimiProvider.js"
 import * as KimiTokenizerModule from "./KimiTokenizer.js"
@@ -161,19 +162,22 @@ const builtinToolsRefused = (request: PromiseClient.ChatRequest): PromiseClient.
     : undefined
 
 /**
- * Creates the Promise face (a thin runtime over the Effect face: core's `OpenAiCompatProvider` Promise client plus
- * Kimi's endpoints).
+ * Creates the Promise face (a thin runtime over the Effect face: core's Promise client over `KimiLanguageModel` and
+ * a `KimiClient`, plus Kimi's endpoints).
  *
  * @since 0.1.0
  */
 export const createKimi = (options: CreateKimiOptions): KimiPromiseClient => {
   const provider = options.provider ?? KimiProviderModule.provider
-  const base = provider.promise({ ...KimiClientModule.toClientOptions(options), apiKey: options.apiKey }, (client) =>
-    KimiModelsModule.listModelsWith(client, provider.catalog)
-  )
-  const client = base.client
+  const client = KimiClientModule.make(options)
+  const clientLayer = Layer.succeed(KimiClientTag, client)
   const defaultModel =
     options.plan === "coding" ? KimiProviderModule.defaultModels.coding : KimiProviderModule.defaultModels.open
+  const base = PromiseClient.make({
+    layer: (model) => Layer.provide(KimiLanguageModelModule.layer(model, undefined, provider), clientLayer),
+    defaultModel,
+    listModels: () => KimiModelsModule.listModelsWith(client, provider.catalog)
+  })
   const run = async <A>(effect: Effect.Effect<A, AiError.AiError, KimiClientTag>): Promise<A> => {
     const exit = await Effect.runPromiseExit(Effect.provideService(effect, KimiClientTag, client))
     if (Exit.isSuccess(exit)) return exit.value
@@ -183,17 +187,15 @@ export const createKimi = (options: CreateKimiOptions): KimiPromiseClient => {
     }
     throw new Error(`the call was interrupted: ${String(exit.cause)}`)
   }
-  const withModel = (request: PromiseClient.ChatRequest): PromiseClient.ChatRequest =>
-    request.model === undefined ? { ...request, model: defaultModel } : request
   return {
     ...base,
     chat: (request) => {
       const refused = builtinToolsRefused(request)
-      return refused !== undefined ? Promise.reject(refused) : base.chat(withModel(request))
+      return refused !== undefined ? Promise.reject(refused) : base.chat(request)
     },
     stream: (request) => {
       const refused = builtinToolsRefused(request)
-      if (refused === undefined) return base.stream(withModel(request))
+      if (refused === undefined) return base.stream(request)
       return {
         [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(refused) })
       }

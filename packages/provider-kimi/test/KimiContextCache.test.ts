@@ -1,7 +1,7 @@
 import { CacheStore, ResponseSummary } from "@conduit-llm/core"
 import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
 import { it as effectIt } from "@effect/vitest"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Option, Schema, Stream } from "effect"
 import { LanguageModel, Prompt } from "effect/ai"
 import { TestClock } from "effect/testing"
 import { http } from "msw"
@@ -211,6 +211,28 @@ describe("using a cache in chat", () => {
     expect(((chat?.body ?? { messages: [] }) as Sent).messages[0]).toEqual({ role: "system", content: "manual" })
     expect(JSON.stringify(chat?.body)).not.toContain("__conduit_kimi")
     expect(ResponseSummary.fromParts(response.content).metadata.contextCacheId).toBe(cache.id)
+  })
+
+  it("by headers, streaming: the same X-Msh-Context-Cache headers reach the stream request", async () => {
+    const mock = mockWith()
+    const cache = successOf(
+      await run(KimiContextCache.create({ model: "moonshot-v1", messages: [{ role: "system", content: "manual" }] }))
+    )
+    const layer = modelLayer("moonshot-v1-8k", {
+      provider,
+      config: { providerOptions: { contextCache: { cacheId: cache.id, via: "headers", resetTtl: 600, dryRun: false } } }
+    })
+    const prompt = Prompt.fromMessages([
+      Prompt.systemMessage({ content: "manual" }),
+      Prompt.userMessage({ content: [Prompt.textPart({ text: "Q" })] })
+    ])
+    const parts = successOf(await runExit(Stream.runCollect(LanguageModel.streamText({ prompt })), layer))
+    const chat = calls(mock, "POST", /chat\/completions$/)[0]
+    expect(chat?.headers["x-msh-context-cache"]).toBe(cache.id)
+    expect(chat?.headers["x-msh-context-cache-reset-ttl"]).toBe("600")
+    expect(chat?.headers["x-msh-context-cache-dryrun"]).toBe("0")
+    expect(JSON.stringify(chat?.body)).not.toContain("__conduit_kimi")
+    expect(ResponseSummary.fromParts(parts).metadata.contextCacheId).toBe(cache.id)
   })
 
   it("a cache the server does not know: Moonshot's 404", async () => {

@@ -148,4 +148,34 @@ describe("createKimi", () => {
     expect((await kimi.contextCache.delete(cache.id)).deleted).toBe(true)
     await kimi.close()
   })
+
+  it("contextCache by headers: the X-Msh-Context-Cache headers reach chat and stream requests", async () => {
+    const mock = mockWith({ serveRetired: true })
+    const kimi = createKimi({ apiKey: testKey })
+    const cache = await kimi.contextCache.create({
+      model: "moonshot-v1-8k",
+      messages: [{ role: "system", content: "manual" }]
+    })
+    const request = {
+      model: "kimi-k2.6",
+      messages: [
+        { role: "system", content: "manual" },
+        { role: "user", content: "Chapter 2?" }
+      ],
+      providerOptions: { thinking: "disabled", contextCache: { cacheId: cache.id, via: "headers", resetTtl: 600 } }
+    } as const
+    await kimi.chat(request)
+    for await (const _part of kimi.stream(request)) {
+      // drain
+    }
+    const chats = mock.recorder.calls.filter((call) => call.url.endsWith("/chat/completions"))
+    expect(
+      chats.map((call) => [call.headers["x-msh-context-cache"], call.headers["x-msh-context-cache-reset-ttl"]])
+    ).toEqual([
+      [cache.id, "600"],
+      [cache.id, "600"]
+    ])
+    expect(chats.map((call) => JSON.stringify(call.body)).join("")).not.toContain("__conduit_kimi")
+    await kimi.close()
+  })
 })

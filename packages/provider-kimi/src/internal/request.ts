@@ -5,6 +5,7 @@
  * Order: roles → thinking switch (with `$web_search`) → `reasoning_effort` → sampling → `stop` → tools and
  * `tool_choice` → `response_format` schema → partial mode → reasoning replay → context-cache reference → limits and
  * extras (`max_completion_tokens` sent as `max_tokens`, `store` dropped, `prompt_cache_key`, `safety_identifier`).
+ * A cache referenced by headers is sent through core's `requestHeaders` hook ({@link requestHeaders}).
  */
 import type { ChatCompletions, ModelCatalog } from "@conduit-llm/core"
 import { Result } from "effect"
@@ -48,7 +49,6 @@ export const shape = (input: ShapeInput): Shaped<Body> => {
   const { model, options } = input
   const traits = KimiModels.traitsOf(model)
   const strict = options.strictSampling !== false
-  const headers: Record<string, string> = {}
 
   const roles = Messages.normalizeRoles(input.draft.messages)
   if (Result.isFailure(roles)) return roles as unknown as Shaped<Body>
@@ -110,13 +110,13 @@ export const shape = (input: ShapeInput): Shaped<Body> => {
   const cache: ShapeInput["cache"] = input.cache ?? explicitCache(options)
   if (cache !== undefined) {
     if (cache.via === "headers") {
+      // the reference travels in request headers (see requestHeaders)
       if (cache.reference.cacheId === undefined) {
         return Result.fail<Refusal>({
           parameter: "contextCache",
           description: 'a cache tag can only be used through the role "cache" message (via: "message"), not headers'
         })
       }
-      Object.assign(headers, Messages.cacheHeaders(cache.reference))
     } else {
       const withMessage = Messages.withCacheMessage(body, cache.reference, cache.dropPrefix ?? 0)
       if (Result.isFailure(withMessage)) return withMessage
@@ -132,12 +132,19 @@ export const shape = (input: ShapeInput): Shaped<Body> => {
   if (options.promptCacheKey !== undefined) body.prompt_cache_key = options.promptCacheKey
   if (options.safetyIdentifier !== undefined) body.safety_identifier = options.safetyIdentifier
 
-  const instructions: Wire.Instructions = {
-    ...(Object.keys(headers).length > 0 ? { headers } : {}),
-    ...(state.on !== false ? { replay: true } : {})
-  }
-  if (Object.keys(instructions).length > 0) body[Wire.field] = instructions
+  if (state.on !== false) body[Wire.field] = { replay: true } satisfies Wire.Instructions
   return Result.succeed(body)
+}
+
+/**
+ * The request headers of a call (core's `requestHeaders` hook): the `X-Msh-Context-Cache*` headers of an explicit
+ * cache referenced with `via: "headers"` (a tag cannot be, {@link shape} refuses it), else none.
+ */
+export const requestHeaders = (options: KimiConfig.ProviderOptions): Record<string, string> | undefined => {
+  const cache = explicitCache(options)
+  return cache?.via === "headers" && cache.reference.cacheId !== undefined
+    ? Messages.cacheHeaders(cache.reference)
+    : undefined
 }
 
 const explicitCache = (options: KimiConfig.ProviderOptions): ShapeInput["cache"] => {

@@ -117,9 +117,18 @@ describe("request shaping", () => {
       shape("moonshot-v1-8k", {}, { contextCache: { cacheId: "cache-1", via: "headers", dryRun: true } })
     )
     expect(body.messages).toEqual([{ role: "user", content: "Hi" }])
-    expect(body[Wire.field]).toEqual({
-      headers: { "X-Msh-Context-Cache": "cache-1", "X-Msh-Context-Cache-DryRun": "1" }
+    expect(Request.requestHeaders({ contextCache: { cacheId: "cache-1", via: "headers", dryRun: true } })).toEqual({
+      "X-Msh-Context-Cache": "cache-1",
+      "X-Msh-Context-Cache-DryRun": "1"
     })
+    expect(body).not.toHaveProperty(Wire.field)
+  })
+
+  it("no request headers without a cache referenced by headers", () => {
+    expect(Request.requestHeaders({})).toBeUndefined()
+    expect(Request.requestHeaders({ contextCache: { cacheId: "cache-1" } })).toBeUndefined()
+    expect(Request.requestHeaders({ contextCache: { auto: true } })).toBeUndefined()
+    expect(Request.requestHeaders({ contextCache: { tag: "docs", via: "headers" } })).toBeUndefined()
   })
 
   it("a tag cannot be referenced by headers", () => {
