@@ -23,13 +23,25 @@ export const blue = wrap(34, 39)
 export const magenta = wrap(35, 39)
 export const cyan = wrap(36, 39)
 
-/** Writes without a newline. */
-export const write = (text: string): void => {
-  process.stdout.write(text)
+let quiet = false
+
+/** Silences `write` and `line` (for --json, where only `print` reaches stdout). */
+export const setQuiet = (on: boolean): void => {
+  quiet = on
 }
 
-/** Writes a line. */
+/** Writes without a newline (nothing when quiet). */
+export const write = (text: string): void => {
+  if (!quiet) process.stdout.write(text)
+}
+
+/** Writes a line (nothing when quiet). */
 export const line = (text = ""): void => {
+  if (!quiet) process.stdout.write(`${text}\n`)
+}
+
+/** Writes a line even when quiet (machine-readable output). */
+export const print = (text: string): void => {
   process.stdout.write(`${text}\n`)
 }
 
@@ -61,7 +73,7 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
 
 /** A spinner on stderr-free stdout lines; a no-op when not a TTY. `stop()` clears it. */
 export const spinner = (label: string): { readonly stop: () => void } => {
-  if (!enabled || !colour) return { stop: () => {} }
+  if (!enabled || !colour || quiet) return { stop: () => {} }
   const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
   let i = 0
   const render = () => write(`\r${cyan(frames[i++ % frames.length] ?? "")} ${dim(label)}`)

@@ -1,15 +1,327 @@
-import { createRequire } from "node:module"
+/**
+ * The Conduit demo.
+ *
+ * `npx -y pnpm@10.34.8 demo` runs the guided tour (simulated upstreams unless MOONSHOT_API_KEY / ZAI_API_KEY are
+ * set). Subcommands: `chat [prompt]` (one prompt, or an interactive session without one), `models` (the catalog),
+ * `probe [prompt]` (the raw chunks of one call as JSONL traces). `--json` prints machine-readable output.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as readline from "node:readline/promises"
+import { type ModelCatalog, ModelsConfig, ProviderRegistry, ResponseSummary } from "@conduit-llm/core"
+import { GlmLanguageModel, GlmModels } from "@conduit-llm/provider-glm"
+import { KimiLanguageModel, KimiModels } from "@conduit-llm/provider-kimi"
+import { SessionManager } from "@conduit-llm/session"
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Console, Effect, Layer, Option, Stream } from "effect"
+import { Chat, LanguageModel, type Response } from "effect/ai"
+import { Argument, Command, Flag } from "effect/cli"
+import * as Environment from "./Environment.js"
+import * as Steps from "./Steps.js"
+import * as Tour from "./Tour.js"
+import * as Ui from "./Ui.js"
 
-const require = createRequire(import.meta.url)
-const packages = [
-  "@conduit-llm/core",
-  "@conduit-llm/provider-kimi",
-  "@conduit-llm/provider-glm",
-  "@conduit-llm/cache",
-  "@conduit-llm/session"
-]
-console.log("Conduit demo: wired packages")
-for (const name of packages) {
-  const manifest = require(`${name}/package.json`) as { version: string }
-  console.log(`  ${name.padEnd(28)} ${manifest.version}`)
-}
+const json = Flag.Boolean("json").pipe(Flag.withDescription("Print machine-readable JSON"), Flag.withDefault(false))
+const modelsFile = Flag.String("models").pipe(
+  Flag.withDescription("A models.yaml adding names, fallbacks and OpenAI-compatible backends"),
+  Flag.optional
+)
+
+/** Starts the environment for the lifetime of the command and prints the mode line first. */
+const withEnvironment = <A, E, R>(quiet: boolean, f: (env: Environment.Environment) => Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const env = Environment.start()
+      if (!quiet) Ui.line(Ui.bold(Environment.describe(env)))
+      return env
+    }),
+    f,
+    (env) => Effect.sync(() => env.close())
+  )
+
+const registryOf = (env: Environment.Environment, file: Option.Option<string>) =>
+  Effect.gen(function* () {
+    const config = Option.isSome(file) ? yield* ModelsConfig.load(file.value) : {}
+    const backends = yield* ProviderRegistry.backendEntries(config.providers ?? {})
+    const entries: Array<ProviderRegistry.ProviderEntry> = [
+      {
+        name: "kimi",
+        catalog: KimiModels.catalog,
+        mode: env.kimi,
+        layer: (model, modelConfig) => KimiLanguageModel.layer(model, modelConfig).pipe(Layer.provide(env.kimiClient))
+      },
+      {
+        name: "glm",
+        catalog: GlmModels.catalog,
+        mode: env.glm,
+        layer: (model, modelConfig) => GlmLanguageModel.layer(model, modelConfig).pipe(Layer.provide(env.glmClient))
+      },
+      ...backends
+    ]
+    return ProviderRegistry.make(entries, config)
+  })
+
+// =============================================================================
+// tour (the default command)
+// =============================================================================
+
+const tour = (asJson: boolean) =>
+  withEnvironment(asJson, (env) =>
+    Effect.gen(function* () {
+      Ui.setColour(!asJson)
+      Ui.setQuiet(asJson)
+      if (!asJson) {
+        Ui.line(Ui.dim("A tour of Conduit: nine steps, each checked. Reasoning is dimmed; timings are wall clock."))
+      }
+      const reports = yield* Tour.run(Steps.all(env, { json: asJson }), { json: asJson })
+      const ok = reports.every((r) => r.ok)
+      if (asJson) {
+        Ui.print(JSON.stringify({ mode: { kimi: env.kimi, glm: env.glm }, ok, steps: reports }, null, 2))
+      } else {
+        Ui.line()
+        Ui.line(Ui.bold("Summary"))
+        Ui.line(Tour.summary(reports))
+        Ui.line()
+        Ui.line(ok ? Ui.green("Every step behaved as described.") : Ui.red("Some steps did not behave as described."))
+      }
+      if (!ok) process.exitCode = 1
+    })
+  )
+
+// =============================================================================
+// models
+// =============================================================================
+
+const modelRow = (info: ModelCatalog.ModelInfo) => ({
+  model: `${info.provider}/${info.id}`,
+  contextWindow: info.contextWindow,
+  maxOutputTokens: info.maxOutputTokens,
+  thinking: info.capabilities.thinking,
+  vision: info.capabilities.vision,
+  tools: info.capabilities.tools,
+  status: info.lifecycle.status + (info.lifecycle.date ? ` ${info.lifecycle.date}` : "")
+})
+
+const models = Command.make(
+  "models",
+  { json, all: Flag.Boolean("all").pipe(Flag.withDescription("Include retired models"), Flag.withDefault(false)) },
+  ({ json: asJson, all }) =>
+    Effect.sync(() => {
+      const rows = [...KimiModels.catalog.list, ...GlmModels.catalog.list]
+        .filter((info) => all || info.lifecycle.status !== "retired")
+        .map(modelRow)
+      if (asJson) {
+        Ui.print(JSON.stringify(rows, null, 2))
+        return
+      }
+      Ui.line(
+        Ui.table(
+          ["model", ">context", ">max output", "thinking", "vision", "tools", "status"],
+          rows.map((r) => [
+            r.model,
+            String(r.contextWindow),
+            String(r.maxOutputTokens),
+            r.thinking,
+            r.vision ? "yes" : "–",
+            r.tools ? "yes" : "–",
+            r.status
+          ])
+        )
+      )
+    })
+).pipe(Command.withDescription("The model catalog of both providers"))
+
+// =============================================================================
+// chat
+// =============================================================================
+
+const modelFlag = Flag.String("model").pipe(
+  Flag.withDescription("provider/model or a models.yaml name"),
+  Flag.withDefault("kimi/kimi-k3")
+)
+
+const streamAnswer = (
+  env: Environment.Environment,
+  stream: Stream.Stream<Response.AnyPart, unknown, never>,
+  asJson: boolean
+) =>
+  Effect.gen(function* () {
+    const spinner = asJson ? { stop: () => {} } : Ui.spinner("waiting for the first token")
+    let started = false
+    let reasoning = false
+    const parts: Array<Response.AnyPart> = []
+    yield* Stream.runForEach(stream, (part) =>
+      Effect.sync(() => {
+        parts.push(part)
+        if (asJson) return
+        if (part.type === "reasoning-delta" || part.type === "text-delta") {
+          if (!started) {
+            spinner.stop()
+            started = true
+          }
+          if (part.type === "reasoning-delta") {
+            reasoning = true
+            Ui.write(Ui.dim(part.delta))
+          } else {
+            if (reasoning) {
+              Ui.write("\n")
+              reasoning = false
+            }
+            Ui.write(part.delta)
+          }
+        }
+      })
+    ).pipe(Effect.ensuring(Effect.sync(() => spinner.stop())))
+    const summary = ResponseSummary.fromParts(parts)
+    if (asJson) Ui.print(JSON.stringify(summary, null, 2))
+    else
+      Ui.line(
+        Ui.dim(
+          `\n[${summary.usage.inputTokens} in (${summary.usage.cachedInputTokens} cached), ${summary.usage.outputTokens} out, ${Ui.ms(Number(summary.metadata.durationMs))}]`
+        )
+      )
+    void env
+    return parts
+  })
+
+const chat = Command.make(
+  "chat",
+  {
+    prompt: Argument.String("prompt").pipe(
+      Argument.withDescription("The prompt (omit it for an interactive session)"),
+      Argument.optional
+    ),
+    model: modelFlag,
+    session: Flag.String("session").pipe(
+      Flag.withDescription("Run the turns in this session (ordered, metadata shown)"),
+      Flag.optional
+    ),
+    models: modelsFile,
+    json
+  },
+  ({ prompt, model, session, models: file, json: asJson }) =>
+    withEnvironment(asJson, (env) =>
+      Effect.gen(function* () {
+        Ui.setColour(!asJson)
+        Ui.setQuiet(asJson)
+        const registry = yield* registryOf(env, file)
+        const route = yield* registry.resolve(model)
+        const manager = yield* SessionManager.SessionManager
+        const chatSession = yield* Chat.empty
+        const turn = (text: string) =>
+          manager
+            .runStream(
+              chatSession
+                .streamText({ prompt: text })
+                .pipe(ProviderRegistry.provideRouteStream(registry, route)) as Stream.Stream<
+                Response.AnyPart,
+                unknown,
+                never
+              >,
+              Option.isSome(session) ? { sessionId: session.value } : {}
+            )
+            .pipe((stream) => streamAnswer(env, stream as Stream.Stream<Response.AnyPart, unknown, never>, asJson))
+        if (Option.isSome(prompt)) {
+          yield* turn(prompt.value)
+          return
+        }
+        const rl = readline.createInterface({ input: process.stdin, output: process.stdout })
+        Ui.line(Ui.dim(`Chatting with ${model}. An empty line or Ctrl-D ends the session.`))
+        try {
+          while (true) {
+            const text = yield* Effect.promise(() => rl.question(Ui.cyan("> ")).catch(() => ""))
+            if (text.trim() === "") break
+            yield* turn(text)
+          }
+        } finally {
+          rl.close()
+        }
+      }).pipe(Effect.provide(SessionManager.layer()))
+    )
+).pipe(Command.withDescription("Chat with a model: one prompt, or interactively"))
+
+// =============================================================================
+// probe
+// =============================================================================
+
+const probe = Command.make(
+  "probe",
+  {
+    prompt: Argument.String("prompt").pipe(Argument.withDefault("Say hello in one short sentence.")),
+    model: modelFlag,
+    out: Flag.String("out").pipe(Flag.withDescription("Directory for the JSONL traces"), Flag.withDefault("traces")),
+    models: modelsFile,
+    json
+  },
+  ({ prompt, model, out, models: file, json: asJson }) =>
+    withEnvironment(asJson, (env) =>
+      Effect.gen(function* () {
+        const registry = yield* registryOf(env, file)
+        const route = yield* registry.resolve(model)
+        fs.mkdirSync(out, { recursive: true })
+        const target = path.join(
+          out,
+          `${route.provider}-${route.model.replace(/[^A-Za-z0-9.-]+/g, "_")}-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`
+        )
+        const lines: Array<string> = []
+        const pending: Array<Promise<void>> = []
+        env.tap((sent, response) => {
+          lines.push(JSON.stringify({ kind: "request", url: sent.url, body: sent.body }))
+          lines.push(
+            JSON.stringify({
+              kind: "response",
+              status: response.status,
+              headers: Object.fromEntries([...response.headers].filter(([name]) => !/authorization|cookie/i.test(name)))
+            })
+          )
+          pending.push(
+            response.text().then((text) => {
+              for (const block of text.split(/\r?\n\r?\n/)) {
+                if (block.trim() === "") continue
+                const data = block
+                  .split(/\r?\n/)
+                  .filter((l) => l.startsWith("data:"))
+                  .map((l) => l.slice(5).trimStart())
+                  .join("\n")
+                lines.push(JSON.stringify({ kind: "chunk", data: data === "" ? block : data }))
+              }
+            })
+          )
+        })
+        const parts = yield* Stream.runCollect(
+          LanguageModel.streamText({ prompt }).pipe(ProviderRegistry.provideRouteStream(registry, route))
+        ).pipe(Effect.ensuring(Effect.sync(() => env.tap(undefined))))
+        yield* Effect.promise(() => Promise.all(pending))
+        fs.writeFileSync(target, `${lines.join("\n")}\n`)
+        const summary = ResponseSummary.fromParts(parts)
+        if (asJson) Ui.print(JSON.stringify({ trace: target, lines: lines.length, summary }, null, 2))
+        else Ui.line(`wrote ${lines.length} lines to ${target}\n${summary.text}`)
+      })
+    )
+).pipe(
+  Command.withDescription("Write the raw chunks of one streamed call as JSONL (for recording a provider's wire shapes)")
+)
+
+// =============================================================================
+// root
+// =============================================================================
+
+const root = Command.make("conduit-demo", { json }, ({ json: asJson }) => tour(asJson)).pipe(
+  Command.withDescription("A guided tour of Conduit, on simulated upstreams unless provider keys are set"),
+  Command.withSubcommands([chat, models, probe])
+)
+
+root.pipe(
+  Command.run({ version: "0.1.0" }),
+  Effect.catch((error) =>
+    Console.error(Ui.red(`error: ${error instanceof Error ? error.message : String(error)}`)).pipe(
+      Effect.andThen(
+        Effect.sync(() => {
+          process.exitCode = 1
+        })
+      )
+    )
+  ),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain
+)
