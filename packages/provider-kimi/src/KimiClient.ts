@@ -19,7 +19,6 @@
 import type { OpenAiCompatProvider } from "@conduit-llm/core"
 import { Config, Effect, Layer, Option, type Redacted } from "effect"
 import { KimiClient } from "./internal/service.js"
-import { wrapFetch } from "./internal/wire.js"
 import * as KimiProvider from "./KimiProvider.js"
 
 /**
@@ -49,8 +48,7 @@ export interface Options {
 
 /**
  * The options core's builder receives: the `User-Agent` merged into the headers, `plan` passed only for
- * `"coding"`, and `fetch` wrapped to apply Kimi's per-request instructions (context-cache headers, reasoning
- * placeholder on server-tool rounds; see `internal/wire.ts`).
+ * `"coding"`.
  *
  * @since 0.1.0
  */
@@ -63,7 +61,7 @@ export const toClientOptions = (options: Options): OpenAiCompatProvider.ClientOp
     ...(options.headers ?? {}),
     ...(options.userAgent !== undefined ? { "user-agent": options.userAgent } : {})
   },
-  fetch: wrapFetch(options.fetch)
+  ...(options.fetch !== undefined ? { fetch: options.fetch } : {})
 })
 
 /**

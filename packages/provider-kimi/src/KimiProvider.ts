@@ -6,9 +6,10 @@
  *   else `KIMI_API_KEY`; base URL from `MOONSHOT_BASE_URL`.
  * - Request ids from `msh-request-id`, else `x-msh-trace-id` (kimi.md §8.4).
  * - Default `User-Agent`: {@link defaultUserAgent}, Conduit's own (never another product's).
- * - Catalog `KimiModels.catalog`; error table `KimiError.errorTable`; reasoning replay: every assistant turn keeps
- *   its reasoning, tool-call turns get a non-empty placeholder when it was lost (then request shaping drops replayed
- *   reasoning when thinking is off).
+ * - Catalog `KimiModels.catalog`; error table `KimiError.errorTable`; reasoning replay ({@link reasoningReplay}):
+ *   every assistant turn keeps its reasoning, tool-call turns get a non-empty placeholder when it was lost, also the
+ *   turn core appends in a `$web_search` round when the model thinks (request shaping drops replayed reasoning when
+ *   thinking is off).
  * - Request shaping (`prepareRequest`): provider options, thinking switch, `reasoning_effort`, sampling rules,
  *   `stop`, tools, `tool_choice`, partial mode, context caching (see `internal/request.ts`); refusals are
  *   `InvalidRequestError`s with `conduit.kind = "preflight"`, before any HTTP call. A cache referenced by headers
@@ -24,13 +25,16 @@ import {
   type ModelCatalog,
   type OpenAiCompatLanguageModel,
   OpenAiCompatProvider,
+  type PromptConversion,
   TokenEstimator
 } from "@conduit-llm/core"
 import { Effect, Exit, Redacted, Result, Schema } from "effect"
 import { AiError } from "effect/ai"
+import * as Messages from "./internal/messages.js"
 import { ExactCounter, Registry } from "./internal/references.js"
 import { toAiError } from "./internal/refusal.js"
 import * as Request from "./internal/request.js"
+import * as Thinking from "./internal/thinking.js"
 import { normalizeSchema } from "./internal/tools.js"
 import * as KimiConfig from "./KimiConfig.js"
 import * as KimiError from "./KimiError.js"
@@ -172,6 +176,26 @@ export const requestHeaders = (
   return Exit.isSuccess(options) ? Request.requestHeaders(options.value) : undefined
 }
 
+const thinkingReplay: PromptConversion.ReasoningReplay = { mode: "always", placeholder: Messages.reasoningPlaceholder }
+
+/**
+ * Kimi's reasoning-replay policy per call (core's `reasoningReplay`): every assistant turn keeps its reasoning, and
+ * a tool-call turn that lost it gets the placeholder `" "` (an empty string counts as missing) unless the model
+ * does not think during a `$web_search` call. The placeholder matters for the tool-call turn core appends in a
+ * `$web_search` server round (the history is adjusted by request shaping, which adds the placeholder with thinking
+ * on and drops replayed reasoning with thinking off), so the thinking state is resolved as for a call that declares
+ * `$web_search` (kimi-k2.5 then searches with thinking off unless the caller switched it on).
+ *
+ * @since 0.1.0
+ */
+export const reasoningReplay = (context: OpenAiCompatLanguageModel.ReplayContext): PromptConversion.ReasoningReplay => {
+  const options = decodeOptions(context.config.providerOptions ?? {})
+  if (Exit.isFailure(options)) return thinkingReplay // request shaping refuses the call
+  const explicit = Request.wireThinking(KimiConfig.thinkingOf(options.value) ?? context.config.request?.thinking)
+  const thinking = Thinking.resolve(context.model, KimiModels.traitsOf(context.model), explicit, true)
+  return Result.isSuccess(thinking) && thinking.success.on === false ? { mode: "always" } : thinkingReplay
+}
+
 /**
  * Core's pre-flight counter: the exact counter when `KimiTokenizer.layerExactPreflight` is installed, else core's
  * estimate.
@@ -247,7 +271,7 @@ export const declarations = (
   resolveBaseURL,
   auth,
   catalog: options.catalog ?? KimiModels.catalog,
-  reasoningReplay: { mode: "always", placeholder: " " },
+  reasoningReplay,
   prepareRequest,
   requestHeaders,
   providerTool: KimiWebSearch.providerTool,

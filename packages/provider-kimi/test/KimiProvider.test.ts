@@ -1,5 +1,8 @@
+import type { ModelCatalog, OpenAiCompatLanguageModel } from "@conduit-llm/core"
 import { Effect, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
+import * as KimiClient from "../src/KimiClient.js"
+import * as KimiModels from "../src/KimiModels.js"
 import * as KimiProvider from "../src/KimiProvider.js"
 import { describe as describeError, failureOf, successOf } from "./helpers.js"
 
@@ -59,5 +62,31 @@ describe("auth", () => {
     )
     expect(describeError(error)).toMatchObject({ reason: "AuthenticationError", kind: "preflight" })
     expect(JSON.stringify(error)).not.toContain("sk-kimi-x")
+  })
+})
+
+describe("the reasoning-replay policy", () => {
+  const client = KimiClient.make({ apiKey: "sk-test-kimi" })
+  const policy = (model: string, config: OpenAiCompatLanguageModel.ModelConfig = {}) =>
+    KimiProvider.reasoningReplay({ model: KimiModels.catalog.get(model) as ModelCatalog.ModelInfo, config, client })
+
+  it("keeps reasoning, with the placeholder on tool-call turns only when the model thinks (as in a $web_search round)", () => {
+    expect(policy("kimi-k3")).toEqual({ mode: "always", placeholder: " " })
+    expect(policy("kimi-k3", { providerOptions: { thinking: "disabled" } })).toEqual({ mode: "always" })
+    expect(policy("kimi-k3", { request: { thinking: { type: "disabled" } } })).toEqual({ mode: "always" })
+    expect(policy("moonshot-v1-8k")).toEqual({ mode: "always" })
+    expect(policy("kimi-k2.7-code")).toEqual({ mode: "always", placeholder: " " })
+  })
+
+  it("kimi-k2.5 searches with thinking off unless the caller switched it on", () => {
+    expect(policy("kimi-k2.5")).toEqual({ mode: "always" })
+    expect(policy("kimi-k2.5", { providerOptions: { thinking: "enabled" } })).toEqual({
+      mode: "always",
+      placeholder: " "
+    })
+  })
+
+  it("options that do not decode keep the placeholder (request shaping refuses the call)", () => {
+    expect(policy("kimi-k3", { providerOptions: { thinking: 42 } })).toEqual({ mode: "always", placeholder: " " })
   })
 })

@@ -88,6 +88,38 @@ describe("$web_search round trip", () => {
     expect(echoed).toMatchObject({ role: "assistant", reasoning_content: " " })
   })
 
+  it("a server round keeps the reasoning the model gave with its search call", async () => {
+    const mock = mockWith()
+    successOf(await runExit(LanguageModel.generateText({ prompt: "Search", toolkit: Search }), modelLayer("kimi-k3")))
+    const echoed = chatBodies(mock)[1]?.messages.at(-2)
+    expect(echoed).toMatchObject({ role: "assistant", reasoning_content: "I should search the web for this." })
+  })
+
+  it("a server round with thinking off sends no reasoning_content (kimi-k2.5, and thinking disabled)", async () => {
+    const provider = KimiProvider.make({
+      catalog: KimiModels.make({ "kimi-k2.5": { lifecycle: { status: "active" } } })
+    })
+    const mock = mockWith({ serveRetired: true })
+    successOf(
+      await runExit(
+        LanguageModel.generateText({ prompt: "Search", toolkit: Search }),
+        modelLayer("kimi-k2.5", { provider })
+      )
+    )
+    successOf(
+      await runExit(
+        LanguageModel.generateText({ prompt: "Search", toolkit: Search }),
+        modelLayer("kimi-k3", { config: { providerOptions: { thinking: "disabled" } } })
+      )
+    )
+    const bodies = chatBodies(mock)
+    expect(bodies).toHaveLength(4)
+    for (const body of [bodies[1], bodies[3]]) {
+      expect(body?.messages.at(-2)).toMatchObject({ role: "assistant", tool_calls: expect.any(Array) })
+      expect(body?.messages.at(-2)).not.toHaveProperty("reasoning_content")
+    }
+  })
+
   it("stops after the bound of server rounds", async () => {
     const mock = mockWith({
       respond: ({ body }) => ({

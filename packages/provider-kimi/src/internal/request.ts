@@ -16,7 +16,6 @@ import type { Refusal, Shaped } from "./refusal.js"
 import * as Sampling from "./sampling.js"
 import * as Thinking from "./thinking.js"
 import * as Tools from "./tools.js"
-import * as Wire from "./wire.js"
 
 type Body = ChatCompletions.WireRequest
 
@@ -30,7 +29,8 @@ export interface ShapeInput {
     | undefined
 }
 
-const wireThinking = (value: unknown): Thinking.WireThinking | undefined => {
+/** The thinking switch of a provider option or a raw wire `thinking` field (`undefined` when not a switch). */
+export const wireThinking = (value: unknown): Thinking.WireThinking | undefined => {
   if (value === "enabled" || value === "disabled") return { type: value }
   if (typeof value === "object" && value !== null) {
     const type = (value as { type?: unknown }).type
@@ -132,7 +132,6 @@ export const shape = (input: ShapeInput): Shaped<Body> => {
   if (options.promptCacheKey !== undefined) body.prompt_cache_key = options.promptCacheKey
   if (options.safetyIdentifier !== undefined) body.safety_identifier = options.safetyIdentifier
 
-  if (state.on !== false) body[Wire.field] = { replay: true } satisfies Wire.Instructions
   return Result.succeed(body)
 }
 

@@ -2,7 +2,6 @@ import type { ChatCompletions, ModelCatalog } from "@conduit-llm/core"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Request from "../../src/internal/request.js"
-import * as Wire from "../../src/internal/wire.js"
 import type * as KimiConfig from "../../src/KimiConfig.js"
 import * as KimiModels from "../../src/KimiModels.js"
 
@@ -121,7 +120,7 @@ describe("request shaping", () => {
       "X-Msh-Context-Cache": "cache-1",
       "X-Msh-Context-Cache-DryRun": "1"
     })
-    expect(body).not.toHaveProperty(Wire.field)
+    expect(body).not.toHaveProperty("__conduit_kimi")
   })
 
   it("no request headers without a cache referenced by headers", () => {
@@ -138,10 +137,10 @@ describe("request shaping", () => {
     )
   })
 
-  it("asks the client to keep reasoning on tool-call turns only when thinking is on", () => {
-    expect(sent(shape("kimi-k3"))[Wire.field]).toEqual({ replay: true })
-    expect(sent(shape("kimi-k3", {}, { thinking: "disabled" }))).not.toHaveProperty(Wire.field)
-    expect(sent(shape("moonshot-v1-8k"))).not.toHaveProperty(Wire.field)
+  it("the body carries no private instructions (replay is core's policy, see KimiProvider.reasoningReplay)", () => {
+    expect(sent(shape("kimi-k3"))).not.toHaveProperty("__conduit_kimi")
+    expect(sent(shape("kimi-k3", {}, { thinking: "disabled" }))).not.toHaveProperty("__conduit_kimi")
+    expect(sent(shape("moonshot-v1-8k"))).not.toHaveProperty("__conduit_kimi")
   })
 
   it("refuses $web_search where the model has none", () => {
