@@ -245,7 +245,7 @@ export const handle = (
       )
     }
     const body = yield* decodeRequest(yield* readJson(request, config.maxBodyBytes))
-    fields.model = body.model
+    fields.model = body.model.length > 200 ? `${body.model.slice(0, 200)}…` : body.model
     const stream = body.stream === true
     fields.stream = stream
     const route = yield* deps.routes.resolve(body.model)

@@ -213,7 +213,13 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
         if (endpoint === "models") {
           if (method !== "GET" && method !== "HEAD") return fail(Errors.methodNotAllowed(method, path, "GET"))
           if (path === "/v1/models") return answer(json(listingJson, requestId))
-          const name = decodeURIComponent(path.slice("/v1/models/".length))
+          const raw = path.slice("/v1/models/".length)
+          let name = raw
+          try {
+            name = decodeURIComponent(raw)
+          } catch {
+            // a malformed escape: look the name up as sent
+          }
           const found = byName.get(name)
           if (found === undefined) {
             return fail(
