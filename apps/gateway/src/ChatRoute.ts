@@ -426,8 +426,8 @@ export const handle = (
 
     // ---- committed: from here on failures are SSE error events ----
     const attemptsBeforeFirst = attempts
+    const firstTokenSeconds = (performance.now() - info.startedAt) / 1000
     let provider = steps[step]?.provider ?? route.provider
-    metrics.firstToken(provider, (performance.now() - info.startedAt) / 1000)
     metrics.streamOpened()
     const encoder = OpenAiWire.makeStreamEncoder({ id, created, model: body.model })
     let finishMetadata: Record<string, unknown> | undefined
@@ -446,6 +446,7 @@ export const handle = (
     }
     let pending: string | undefined = encode(first.value)
     const firstProvider = provider
+    metrics.firstToken(firstProvider, firstTokenSeconds)
     let ended = false
     let errorCode: string | undefined
 

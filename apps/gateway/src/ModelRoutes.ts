@@ -17,15 +17,15 @@ import { type AiError, LanguageModel } from "effect/ai"
 
 /**
  * The built-in names (used when `CONDUIT_MODELS` is not set): `default` (Kimi K2.6, GLM-4.6 as fallback), `fast`
- * (GLM-4.5-Air, Kimi K2 Turbo as fallback), `thinking` (Kimi K2 Thinking, GLM-4.6 as fallback), `vision`
- * (GLM-4.6V, Moonshot V1 vision as fallback). Targets and fallbacks of providers that are not configured are dropped.
+ * (GLM-4.5-Air, Kimi K2.6 as fallback), `thinking` (Kimi K3, GLM-5.3 as fallback), `vision` (GLM-4.6V, Kimi K2.6 as
+ * fallback). Targets and fallbacks of providers that are not configured are dropped.
  */
 export const builtinModels: ModelsConfig.ModelsConfig = {
   models: {
     default: { target: "kimi/kimi-k2.6", fallbacks: ["glm/glm-4.6"] },
-    fast: { target: "glm/glm-4.5-air", fallbacks: ["kimi/kimi-k2-turbo-preview"] },
-    thinking: { target: "kimi/kimi-k2-thinking", fallbacks: ["glm/glm-4.6"] },
-    vision: { target: "glm/glm-4.6v", fallbacks: ["kimi/moonshot-v1-32k-vision-preview"] }
+    fast: { target: "glm/glm-4.5-air", fallbacks: ["kimi/kimi-k2.6"] },
+    thinking: { target: "kimi/kimi-k3", fallbacks: ["glm/glm-5.3"] },
+    vision: { target: "glm/glm-4.6v", fallbacks: ["kimi/kimi-k2.6"] }
   }
 }
 

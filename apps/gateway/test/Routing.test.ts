@@ -69,13 +69,25 @@ describe("ModelRoutes", () => {
       models: {
         default: { target: "glm/glm-4.6", fallbacks: [] },
         fast: { target: "glm/glm-4.5-air", fallbacks: [] },
-        thinking: { target: "glm/glm-4.6", fallbacks: [] },
+        thinking: { target: "glm/glm-5.3", fallbacks: [] },
         vision: { target: "glm/glm-4.6v", fallbacks: [] }
       }
     })
     expect(ModelRoutes.restrictTo(ModelRoutes.builtinModels, new Set())).toEqual({ models: {} })
     const both = ModelRoutes.restrictTo(ModelRoutes.builtinModels, new Set(["kimi", "glm"]))
     expect(both.models?.default).toEqual({ target: "kimi/kimi-k2.6", fallbacks: ["glm/glm-4.6"] })
+  })
+
+  it("the built-in table names only models the provider catalogs serve (none unknown, none retired)", () => {
+    const catalogs = new Map(Providers.builtin.map((module) => [module.name, module.catalog]))
+    for (const route of Object.values(ModelRoutes.builtinModels.models ?? {})) {
+      for (const target of [route.target, ...(route.fallbacks ?? [])]) {
+        const [provider, id] = target.split("/") as [string, string]
+        const info = catalogs.get(provider)?.get(id)
+        expect(info, target).toBeDefined()
+        expect(info?.lifecycle.status, target).toBe("active")
+      }
+    }
   })
 
   it("builds a route's model service once and reuses it; invented names are kept in a bounded cache", async () => {
