@@ -12,7 +12,8 @@
  */
 import { type ChatCompletions, type OpenAiCompatProvider, PromiseClient } from "@conduit-llm/core"
 import { Effect, Exit, Layer, type Redacted } from "effect"
-import { AiError } from "effect/ai"
+import { type AiError, LanguageModel } from "effect/ai"
+import { withBuiltinWebSearch } from "./internal/promiseWebSearch.js"
 import { KimiClient as KimiClientTag } from "./internal/service.js"
 import * as KimiClientModule from "./KimiClient.js"
 import * as KimiContextCacheModule from "./KimiContextCache.js"
@@ -100,7 +101,10 @@ export interface CreateKimiOptions extends KimiClientModule.Options {
  *
  * - `chat`, `stream`, `listModels` (`GET /v1/models` merged over the catalog), `close`: core's Promise client.
  *   Requests without `model` use `kimi-k3` (`kimi-for-coding` with `plan: "coding"`). Provider options go in
- *   `providerOptions` (`KimiConfig.ProviderOptions`).
+ *   `providerOptions` (`KimiConfig.ProviderOptions`). Web search: put the built-in in `tools`
+ *   (`{ type: "builtin_function", function: { name: "$web_search" } }`, i.e. `KimiWebSearch.declaration`); the
+ *   searches are answered server-side like on the Effect face and come back as provider-executed tool calls
+ *   (`KimiWebSearch.usageOf(result)` sums them).
  * - `files`: upload (path or bytes; 100 MB default limit), list, retrieve, content, delete, and the prompt helpers.
  * - `countTokens`: exact prompt tokens of `{ model?, messages, tools? }`.
  * - `getBalance`, `contextCache` (explicit cache API).
@@ -145,22 +149,6 @@ export interface KimiPromiseClient extends PromiseClient.PromiseClient {
   }
 }
 
-const builtinToolsRefused = (request: PromiseClient.ChatRequest): PromiseClient.ConduitError | undefined =>
-  (request.tools ?? []).some((tool) => tool.type !== "function")
-    ? new PromiseClient.ConduitError(
-        AiError.make({
-          module: "createKimi",
-          method: "chat",
-          reason: new AiError.InvalidRequestError({
-            description:
-              "built-in tools such as $web_search are not available on the Promise face (core's Promise client drops them); use the Effect face with KimiWebSearch.tool in the toolkit",
-            parameter: "tools",
-            metadata: { conduit: { kind: "preflight", provider: "kimi" } }
-          })
-        })
-      )
-    : undefined
-
 /**
  * Creates the Promise face (a thin runtime over the Effect face: core's Promise client over `KimiLanguageModel` and
  * a `KimiClient`, plus Kimi's endpoints).
@@ -174,7 +162,11 @@ export const createKimi = (options: CreateKimiOptions): KimiPromiseClient => {
   const defaultModel =
     options.plan === "coding" ? KimiProviderModule.defaultModels.coding : KimiProviderModule.defaultModels.open
   const base = PromiseClient.make({
-    layer: (model) => Layer.provide(KimiLanguageModelModule.layer(model, undefined, provider), clientLayer),
+    layer: (model) =>
+      Layer.effect(
+        LanguageModel.LanguageModel,
+        Effect.map(KimiLanguageModelModule.make(model, undefined, provider), withBuiltinWebSearch)
+      ).pipe(Layer.provide(clientLayer)),
     defaultModel,
     listModels: () => KimiModelsModule.listModelsWith(client, provider.catalog)
   })
@@ -189,17 +181,6 @@ export const createKimi = (options: CreateKimiOptions): KimiPromiseClient => {
   }
   return {
     ...base,
-    chat: (request) => {
-      const refused = builtinToolsRefused(request)
-      return refused !== undefined ? Promise.reject(refused) : base.chat(request)
-    },
-    stream: (request) => {
-      const refused = builtinToolsRefused(request)
-      if (refused === undefined) return base.stream(request)
-      return {
-        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(refused) })
-      }
-    },
     client,
     files: {
       upload: (upload) => run(KimiFilesModule.upload(upload)),

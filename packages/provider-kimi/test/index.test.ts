@@ -4,7 +4,7 @@
 import { PromiseClient } from "@conduit-llm/core"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { createKimi } from "../src/index.js"
+import { createKimi, KimiModels, KimiProvider, KimiWebSearch } from "../src/index.js"
 import { KimiMock, KimiScenarios } from "../src/testing/index.js"
 import { testKey } from "./helpers.js"
 
@@ -75,14 +75,70 @@ describe("createKimi", () => {
     await kimi.close()
   })
 
-  it("refuses built-in tools clearly (the Promise face cannot run $web_search)", async () => {
+  it("$web_search as a built-in tool: chat answers after the server round, with the search reported", async () => {
     const mock = mockWith()
     const kimi = createKimi({ apiKey: testKey })
-    const request = { prompt: "News?", tools: [{ type: "builtin_function", function: { name: "$web_search" } }] }
-    await expect(kimi.chat(request)).rejects.toThrow(/KimiWebSearch\.tool/)
-    const iterator = kimi.stream(request)[Symbol.asyncIterator]()
-    await expect(iterator.next()).rejects.toThrow(/built-in tools/)
-    expect(mock.recorder.count).toBe(0)
+    const result = await kimi.chat({
+      prompt: "News today?",
+      tools: [{ type: "builtin_function", function: { name: "$web_search" } }]
+    })
+    expect(result.text).toBe("According to the search results, here is the answer.")
+    expect(result.finishReason).toBe("stop")
+    const [first, second] = chatBodies(mock) as Array<{ tools?: unknown; messages: Array<Record<string, unknown>> }>
+    expect(chatBodies(mock)).toHaveLength(2)
+    expect(first?.tools).toEqual([{ type: "builtin_function", function: { name: "$web_search" } }])
+    expect(second?.tools).toEqual(first?.tools)
+    const call = (
+      (second?.messages.at(-2)?.tool_calls ?? []) as Array<{ id: string; function: { arguments: string } }>
+    )[0]
+    expect(second?.messages.at(-1)).toEqual({
+      role: "tool",
+      tool_call_id: call?.id,
+      name: "$web_search",
+      content: call?.function.arguments
+    })
+    expect(result.metadata.serverToolRounds).toBe(1)
+    const announced = JSON.parse(call?.function.arguments ?? "{}").usage.total_tokens
+    expect(KimiWebSearch.usageOf(result)).toEqual({ searches: 1, searchTokens: announced })
+    expect(result.toolCalls).toEqual([expect.objectContaining({ name: "web_search", providerExecuted: true })])
+    await kimi.close()
+  })
+
+  it("$web_search as KimiWebSearch.declaration: streams the round trip, with function tools beside it", async () => {
+    const mock = mockWith()
+    const kimi = createKimi({ apiKey: testKey })
+    let text = ""
+    const types: Array<string> = []
+    for await (const part of kimi.stream({
+      prompt: "News today?",
+      tools: [
+        KimiWebSearch.declaration,
+        { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: {} } } }
+      ]
+    })) {
+      types.push(part.type)
+      if (part.type === "text-delta") text += part.delta
+    }
+    expect(text).toBe("According to the search results, here is the answer.")
+    expect(types.at(-1)).toBe("finish")
+    const bodies = chatBodies(mock)
+    expect(bodies).toHaveLength(2)
+    expect(bodies[0]?.tools).toEqual([
+      expect.objectContaining({ type: "function", function: expect.objectContaining({ name: "get_weather" }) }),
+      { type: "builtin_function", function: { name: "$web_search" } }
+    ])
+    await kimi.close()
+  })
+
+  it("$web_search on kimi-k2.5 through createKimi: thinking is switched off for the search", async () => {
+    const mock = mockWith({ serveRetired: true })
+    const kimi = createKimi({
+      apiKey: testKey,
+      provider: KimiProvider.make({ catalog: KimiModels.make({ "kimi-k2.5": { lifecycle: { status: "active" } } }) })
+    })
+    const result = await kimi.chat({ model: "kimi-k2.5", prompt: "Search", tools: [KimiWebSearch.declaration] })
+    expect(result.text).toBe("According to the search results, here is the answer.")
+    expect(chatBodies(mock).map((body) => body.thinking)).toEqual([{ type: "disabled" }, { type: "disabled" }])
     await kimi.close()
   })
 
