@@ -16,7 +16,7 @@
  * | 429 | `exceeded_current_quota_error` | `QuotaExhaustedError` | no |
  * | 499 | `client_closed_request` | `UnknownError` | no |
  * | 500 | `server_error`, `unexpected_output` | `InternalProviderError` | yes (not for `/files` extraction) |
- * | 504 | any (an HTML page, not JSON) | `InternalProviderError` described as a gateway timeout | yes |
+ * | 504 | any (an HTML page, not JSON) | `InternalProviderError`, `conduit.kind = "gateway-timeout"` | yes |
  * | 200 stream frame | `server_error` etc. | as above by type, else `InternalProviderError` | before the first part only |
  *
  * Anything else falls back to core's `ProviderError.defaultRule` (by status).
@@ -121,6 +121,7 @@ export const make =
     if (info.status === 504) {
       return {
         reason: "InternalProviderError",
+        kind: "gateway-timeout",
         description:
           "gateway timeout (HTTP 504; Moonshot's gateway answers with an HTML page after about 900 s without a " +
           "response): stream long generations, which send data as it is produced"

@@ -274,6 +274,19 @@ describe("Moonshot errors through the model (MSW)", () => {
     expect(chatCalls(mock)).toHaveLength(1)
   })
 
+  it("a 504 is marked as a gateway timeout in the metadata (conduit.kind), other 5xx stay http", async () => {
+    const mock = mockWith(() => KimiScenarios.errors.gatewayTimeout())
+    const error = failureOf(
+      await runExit(LanguageModel.generateText({ prompt: "Hi" }), modelLayer("kimi-k3"), { maxRetries: 0 })
+    )
+    expect(summary(error).kind).toBe("gateway-timeout")
+    expect(ProviderError.conduitMetadata(error)?.kind).toBe("gateway-timeout")
+    expect(chatCalls(mock)).toHaveLength(1)
+    expect(classify(504, "<html>504 Gateway Time-out</html>")).toMatchObject({ kind: "gateway-timeout" })
+    expect(classify(500, { error: { type: "server_error", message: "x" } })).not.toHaveProperty("kind")
+    expect(classify(503, "<html>503</html>")).not.toHaveProperty("kind")
+  })
+
   it("Kimi Code 403 access_terminated_error explains the gate", async () => {
     const baseURL = "https://api.kimi.com/coding/v1"
     const mock = mockWith(() => undefined, { baseURL, gate: { admit: (agent) => agent === "SomeAgent/1.0" } })
