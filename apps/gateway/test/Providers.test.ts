@@ -50,6 +50,18 @@ const weather = {
   }
 }
 
+/** The `APIError` a call fails with (fails the test when it succeeds). */
+const failure = (call: Promise<unknown>) =>
+  call.then(
+    () => {
+      throw new Error("expected the call to fail")
+    },
+    (error: unknown) => {
+      if (!(error instanceof OpenAI.APIError)) throw error
+      return error
+    }
+  )
+
 const collect = async (stream: AsyncIterable<OpenAI.ChatCompletionChunk>) => {
   let content = ""
   let reasoning = ""
@@ -135,9 +147,12 @@ describe("Kimi (simulated by KimiMock)", () => {
   it("a retired model is a 404 naming its replacements, before any upstream call", async () => {
     const recorder = new MockUpstream.Recorder()
     server.use(...KimiMock.make({ ...kimi.simulation, recorder }).handlers)
-    const error = await client(gateway)
-      .chat.completions.create({ model: "kimi/moonshot-v1-8k", messages: [{ role: "user", content: "hi" }] })
-      .catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>)
+    const error = await failure(
+      client(gateway).chat.completions.create({
+        model: "kimi/moonshot-v1-8k",
+        messages: [{ role: "user", content: "hi" }]
+      })
+    )
     expect(error.status).toBe(404)
     expect((error.error as { message: string }).message).toContain("kimi-k3")
     expect(recorder.count).toBe(0)
@@ -190,9 +205,9 @@ describe("GLM (simulated by MockZai)", () => {
       chat: () => MockZai.errorResponse(ZaiScenarios.errors.insufficientBalanceEn)
     })
     server.use(...mock.handlers)
-    const error = await client(gateway)
-      .chat.completions.create({ model: "glm/glm-4.6", messages: [{ role: "user", content: "hi" }] })
-      .catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>)
+    const error = await failure(
+      client(gateway).chat.completions.create({ model: "glm/glm-4.6", messages: [{ role: "user", content: "hi" }] })
+    )
     expect(error.status).toBe(429)
     expect(error.error).toMatchObject({ type: "insufficient_quota", code: "insufficient_quota" })
     expect(mock.recorder.count).toBe(1)
