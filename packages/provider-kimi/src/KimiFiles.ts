@@ -215,8 +215,10 @@ export const upload = (options: UploadOptions): Effect.Effect<FileObject, AiErro
       file = new File([options.data], options.filename)
     }
     const purpose = options.purpose ?? "file-extract"
-    const created = yield* client.use("files", (sdk, { signal }) =>
-      sdk.files.create({ file, purpose: purpose as never }, { signal })
+    const created = yield* client.use(
+      "files",
+      (sdk, { signal }) => sdk.files.create({ file, purpose: purpose as never }, { signal }),
+      "/files"
     )
     return yield* decodeWith(FileObject, "upload")(created)
   })

@@ -5,6 +5,7 @@ import { ProviderError } from "@conduit-llm/core"
 import { Recordings } from "@conduit-llm/core/testing"
 import { Effect, Exit, Schema } from "effect"
 import { LanguageModel, Prompt } from "effect/ai"
+import { HttpResponse, http } from "msw"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as KimiClient from "../src/KimiClient.js"
@@ -115,6 +116,20 @@ describe("the files API", () => {
     expect(successOf(await run(KimiFiles.delete(uploaded.id)))).toMatchObject({ deleted: true, id: uploaded.id })
     const gone = failureOf(await run(KimiFiles.retrieve(uploaded.id)))
     expect(describeError(gone)).toMatchObject({ reason: "InvalidRequestError", status: 404 })
+  })
+
+  it("a failed upload names POST /files in the error and is not retried (the files rows of the table)", async () => {
+    let calls = 0
+    server.use(
+      http.post("https://api.moonshot.ai/v1/files", () => {
+        calls++
+        return HttpResponse.json({ error: { type: "server_error", message: "extraction failed" } }, { status: 500 })
+      })
+    )
+    const error = failureOf(await run(KimiFiles.upload({ data: new TextEncoder().encode("x"), filename: "x.txt" })))
+    expect(describeError(error)).toMatchObject({ reason: "InternalProviderError", status: 500, retryable: false })
+    expect(describeError(error).message).toContain("https://api.moonshot.ai/v1/files")
+    expect(calls).toBe(1)
   })
 
   it("uploads images and videos by purpose, from bytes", async () => {
