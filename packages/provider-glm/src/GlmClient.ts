@@ -9,11 +9,12 @@
  * - auth: bearer key by default; `auth: "jwt"` signs `<id>.<secret>` keys into an HS256 JWT (header
  *   `sign_type: "SIGN"`, payload `api_key`, `exp`, `timestamp` in ms), cached and renewed before expiry.
  *
+ * Request ids: Zhipu's response `id` is its request id (`id == request_id`, glm.md §3) and stream chunks carry only
+ * `id`, so it reaches the finish metadata of streams too; a failed call whose request carried a client
+ * `request_id` reports that id when the server gave none (`metadata.conduit.requestId`). Both are core's
+ * (`GlmProvider.declarations.responseIdIsRequestId`).
+ *
  * Transport behaviour added on top of core's:
- * - Zhipu's response `id` is its request id (`id == request_id`, glm.md §3) and stream chunks carry only `id`: the
- *   stream's request id falls back to the first chunk's `id`, so it reaches the finish metadata of streams too;
- * - a failed call whose request carried a client `request_id` reports that id in the error when the server gave
- *   none (`metadata.conduit.requestId`);
  * - `finish_reason: "network_error"` (the upstream failed mid-generation) is a retryable `InternalProviderError`
  *   (`conduit.kind = "finish-network-error"`), never a silent short answer: a non-streaming call is retried by the
  *   retry policy, a stream before its first part;
@@ -24,7 +25,7 @@
  * @since 0.1.0
  */
 import type { ChatCompletions, OpenAiCompatClient, OpenAiCompatProvider } from "@conduit-llm/core"
-import { type Config, type Context, Effect, Layer, Predicate, type Redacted, Stream } from "effect"
+import { type Config, type Context, Effect, Layer, type Redacted, Stream } from "effect"
 import { AiError } from "effect/ai"
 import * as GlmProvider from "./GlmProvider.js"
 
@@ -112,77 +113,43 @@ const deltaHasOutput = (chunk: ChatCompletions.ChatCompletionChunk): boolean =>
   }) ?? false
 
 /**
- * Adds `requestId` to an error's `metadata.conduit` when it has none (the client-supplied `request_id`). Errors that
- * already name a request id, or whose reason cannot be rebuilt, are returned unchanged.
- *
- * @since 0.1.0
- */
-export const withRequestId = (error: AiError.AiError, requestId: string | undefined): AiError.AiError => {
-  if (requestId === undefined) return error
-  const reason = error.reason as AiError.AiErrorReason & { readonly metadata?: Record<string, unknown> }
-  const conduit = reason.metadata?.conduit
-  if (Predicate.isObject(conduit) && (conduit as { requestId?: unknown }).requestId !== undefined) return error
-  try {
-    const Reason = reason.constructor as new (fields: Record<string, unknown>) => AiError.AiErrorReason
-    const metadata = {
-      ...(reason.metadata ?? {}),
-      conduit: { kind: "http", provider: "glm", ...(Predicate.isObject(conduit) ? conduit : {}), requestId }
-    }
-    const rebuilt = new Reason({ ...reason, metadata })
-    return AiError.make({ module: error.module, method: error.method, reason: rebuilt })
-  } catch {
-    return error
-  }
-}
-
-const requestIdOf = (request: ChatCompletions.WireRequest): string | undefined =>
-  typeof request.request_id === "string" ? request.request_id : undefined
-
-/**
  * Adds the GLM transport behaviour (see the module docs) to a core transport.
  *
  * @since 0.1.0
  */
 export const wrap = (client: OpenAiCompatProvider.ProviderClient): OpenAiCompatProvider.ProviderClient => ({
   ...client,
-  createChatCompletion: (request) =>
-    client.createChatCompletion(request).pipe(
+  createChatCompletion: (request, headers) =>
+    client.createChatCompletion(request, headers).pipe(
       Effect.flatMap((response) => {
         const finish = finishReasonOf(response.body)
-        const requestId = response.requestId ?? response.body.id ?? requestIdOf(request)
-        if (finish === "network_error") return Effect.fail(networkError(requestId, "createChatCompletion"))
+        if (finish === "network_error") return Effect.fail(networkError(response.requestId, "createChatCompletion"))
         if (finish === "model_context_window_exceeded" && !hasOutput(response.body.choices[0]?.message)) {
-          return Effect.fail(contextWindowExceeded(requestId, "createChatCompletion"))
+          return Effect.fail(contextWindowExceeded(response.requestId, "createChatCompletion"))
         }
         return Effect.succeed(response)
-      }),
-      Effect.mapError((error) => withRequestId(error, requestIdOf(request)))
+      })
     ),
-  streamChatCompletion: (request, limits) =>
-    client.streamChatCompletion(request, limits).pipe(
-      Effect.mapError((error) => withRequestId(error, requestIdOf(request))),
+  streamChatCompletion: (request, limits, headers) =>
+    client.streamChatCompletion(request, limits, headers).pipe(
       Effect.map((chat): OpenAiCompatClient.ChatStream => {
-        let firstId: string | undefined
         let sawOutput = false
-        const requestId = () => chat.requestId() ?? firstId ?? requestIdOf(request)
         const chunks = chat.chunks.pipe(
           Stream.mapArrayEffect((batch) => {
             for (const chunk of batch) {
-              if (firstId === undefined && typeof chunk.id === "string" && chunk.id !== "") firstId = chunk.id
               if (!sawOutput && deltaHasOutput(chunk)) sawOutput = true
               const finish = finishReasonOf(chunk)
               if (finish === "network_error") {
-                return Effect.fail(networkError(requestId(), "streamChatCompletion"))
+                return Effect.fail(networkError(chat.requestId(), "streamChatCompletion"))
               }
               if (finish === "model_context_window_exceeded" && !sawOutput) {
-                return Effect.fail(contextWindowExceeded(requestId(), "streamChatCompletion"))
+                return Effect.fail(contextWindowExceeded(chat.requestId(), "streamChatCompletion"))
               }
             }
             return Effect.succeed(batch)
-          }),
-          Stream.mapError((error) => withRequestId(error, requestId()))
+          })
         )
-        return { headers: chat.headers, requestId, chunks }
+        return { ...chat, chunks }
       })
     )
 })

@@ -7,6 +7,9 @@
  *   general), `https://open.bigmodel.cn/api/coding/paas/v4` (cn, coding). Keys are region- and plan-gated: a z.ai
  *   key does not work on bigmodel.cn, and a coding-plan key on the general endpoint answers 1113;
  * - the key from `ZAI_API_KEY`, else `ZHIPUAI_API_KEY`; the base URL from `ZAI_BASE_URL` (overrides region/plan);
+ * - request ids: the `x-request-id` header, else the body's `request_id`, else the response `id` (Zhipu's
+ *   `id == request_id`; stream chunks carry only `id`); a failed call reports the client's `request_id` when the
+ *   server named none (core);
  * - auth: the key as a bearer token by default, or a cached, renewed HS256 JWT for `<id>.<secret>` keys
  *   (`auth: "jwt"`, §1.2);
  * - `Accept-Language: en-US,en` (the only value Z.ai documents; the official SDK always sends it);
@@ -152,6 +155,8 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
   baseURLEnv: "ZAI_BASE_URL",
   errorTable: GlmError.table,
   requestIdHeaders: ["x-request-id"],
+  // Zhipu's response id is its request id (id == request_id) and stream chunks carry only id (glm.md §3)
+  responseIdIsRequestId: true,
   headers: { "accept-language": "en-US,en" },
   defaultModel: "glm-4.6",
   auth,

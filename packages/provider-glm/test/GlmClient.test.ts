@@ -198,18 +198,3 @@ describe("JWT mode", () => {
     expect(ProviderError.describe(error).code).toBe("1003")
   })
 })
-
-describe("withRequestId", () => {
-  it("adds a request id to an error without one, and keeps one the server gave", () => {
-    const bare = AiError.make({
-      module: "m",
-      method: "x",
-      reason: new AiError.RateLimitError({ metadata: { conduit: { kind: "http", provider: "glm" } } })
-    })
-    const added = GlmClient.withRequestId(bare, "req-000001")
-    expect(added.reason._tag).toBe("RateLimitError")
-    expect(ProviderError.describe(added).requestId).toBe("req-000001")
-    expect(ProviderError.describe(GlmClient.withRequestId(added, "other-000002")).requestId).toBe("req-000001")
-    expect(GlmClient.withRequestId(bare, undefined)).toBe(bare)
-  })
-})

@@ -460,6 +460,38 @@ describe("request ids", () => {
     )
     expect(ProviderError.describe(error)).toMatchObject({ reason: "QuotaExhaustedError", requestId: "my-request-42" })
   })
+
+  it("a client request_id reaches the error of a failed stream", async () => {
+    respond(() => MockZai.errorResponse(Scenarios.errors.insufficientBalanceEn))
+    const error = failure(
+      await collect(
+        LanguageModel.streamText({ prompt: "hi" }).pipe(
+          GlmConfig.streamWithProviderOptions({ request_id: "my-request-43" })
+        )
+      )
+    )
+    expect(ProviderError.describe(error)).toMatchObject({ reason: "QuotaExhaustedError", requestId: "my-request-43" })
+  })
+
+  it("a request id the server gave is kept over the client's request_id", async () => {
+    const wire = Scenarios.errors.insufficientBalanceEn
+    respond(() => MockUpstream.error(wire.status, wire.body, { "x-request-id": "server-000001" }))
+    const error = failure(
+      await generate(
+        LanguageModel.generateText({ prompt: "hi" }).pipe(GlmConfig.withProviderOptions({ request_id: "other-000002" }))
+      )
+    )
+    expect(ProviderError.describe(error).requestId).toBe("server-000001")
+  })
+
+  it("the first chunk's id is the request id of a stream error after it (chunks carry only id)", async () => {
+    const id = Scenarios.responseId(48)
+    respond(() =>
+      MockUpstream.sse([...textChunks(id, "Partial"), { error: { code: "1234", message: "网络错误" } }], { delayMs: 1 })
+    )
+    const error = failure(await collect(LanguageModel.streamText({ prompt: "hi" })))
+    expect(ProviderError.describe(error).requestId).toBe(id)
+  })
 })
 
 describe("refusals before any HTTP call", () => {
