@@ -398,8 +398,31 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
         return Effect.succeed(out)
       }
 
-      const read = Effect.tryPromise({
-        try: () => reader.read(),
+      // Reads until the decoder yields events or the body ends, in plain promise code: one Effect step and one
+      // timer per batch of events however finely the bytes are split (1-byte TCP writes cost a read each, not a
+      // fiber step and a timer each). An interrupted batch (a timeout) stops at its next read.
+      type Batch =
+        | { readonly _tag: "Events"; readonly events: Array<Sse.SseEvent>; readonly truncatedLine: boolean }
+        | { readonly _tag: "Malformed"; readonly error: unknown }
+      const readBatch = Effect.tryPromise({
+        try: async (signal: AbortSignal): Promise<Batch> => {
+          while (!signal.aborted) {
+            const next = await reader.read()
+            if (signal.aborted) break
+            try {
+              if (next.done) {
+                ended = true
+                const tail = decoder.end()
+                return { _tag: "Events", events: tail.events, truncatedLine: tail.truncatedLine }
+              }
+              const events = decoder.push(next.value)
+              if (events.length > 0) return { _tag: "Events", events, truncatedLine: false }
+            } catch (error) {
+              return { _tag: "Malformed", error }
+            }
+          }
+          return { _tag: "Events", events: [], truncatedLine: false }
+        },
         catch: (error) => error
       })
 
@@ -416,9 +439,9 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
           const limit = limitFor(limits, startedAt, lastDataAt, chunkCount > 0, now)
           const next =
             limit === undefined
-              ? yield* Effect.result(read)
+              ? yield* Effect.result(readBatch)
               : yield* Effect.result(
-                  read.pipe(
+                  readBatch.pipe(
                     Effect.timeoutOrElse({
                       duration: Math.max(0, limit.ms),
                       orElse: () => Effect.fail(new StreamTimeout(limit))
@@ -446,25 +469,16 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
               `the connection failed: ${failure instanceof Error ? failure.message : String(failure)}`
             )
           }
-          let events: Array<Sse.SseEvent>
-          let truncatedLine = false
-          try {
-            if (next.success.done) {
-              const tail = decoder.end()
-              events = tail.events
-              truncatedLine = tail.truncatedLine
-              ended = true
-            } else {
-              events = decoder.push(next.success.value)
-            }
-          } catch (error) {
+          const batch = next.success
+          if (batch._tag === "Malformed") {
             return yield* invalidResponse(
               provider,
               "streamChatCompletion",
-              `the event stream is malformed: ${error instanceof Error ? error.message : String(error)}`,
+              `the event stream is malformed: ${batch.error instanceof Error ? batch.error.message : String(batch.error)}`,
               requestId
             )
           }
+          const { events, truncatedLine } = batch
           const chunks = yield* toChunks(events)
           if (chunks.length > 0) {
             lastDataAt = yield* Clock.currentTimeMillis
