@@ -36,6 +36,8 @@ export interface Behaviour {
   readonly rateQuota429?: number
   /** Probability in [0,1] of a 500/503. */
   readonly rate5xx?: number
+  /** The first this-many attempts of each request key get a transient 429 (deterministic, unlike `rate429`). */
+  readonly first429?: number
   /** `retry-after-ms` sent on transient 429s (and `retry-after` in whole seconds, rounded up). */
   readonly retryAfterMs?: number
   /** Stop writing after this many chunks, keeping the connection open. */
@@ -188,13 +190,13 @@ export const start = async (initial: Behaviour = {}): Promise<MockUpstream> => {
     await sleep(b.latencyMs)
     if (res.destroyed) return
 
-    const roll = Math.random()
+    const roll = entry.attempts <= (b.first429 ?? 0) ? -1 : Math.random()
     const r429 = b.rate429 ?? 0
     const rQuota = b.rateQuota429 ?? 0
     const r5xx = b.rate5xx ?? 0
     if (roll < r429 + rQuota + r5xx) {
       finished = true
-      if (roll < r429) {
+      if (roll < r429 || roll < 0) {
         const retryAfterMs = b.retryAfterMs ?? 50
         res.writeHead(429, {
           "content-type": "application/json",
