@@ -14,17 +14,26 @@
  * `request_id` reports that id when the server gave none (`metadata.conduit.requestId`). Both are core's
  * (`GlmProvider.declarations.responseIdIsRequestId`).
  *
- * Transport behaviour added on top of core's:
- * - `finish_reason: "network_error"` (the upstream failed mid-generation) is a retryable `InternalProviderError`
- *   (`conduit.kind = "finish-network-error"`), never a silent short answer: a non-streaming call is retried by the
- *   retry policy, a stream before its first part;
+ * `finish_reason: "network_error"` (the upstream failed mid-generation) is a retryable failure, never a short answer
+ * (core's `finishFailures`, `GlmProvider.finishFailures`): a non-streaming call is retried by the retry policy, a
+ * stream before its first part.
+ *
+ * Transport behaviour added on top of core's ({@link wrap}):
+ * - a stream fails at the chunk that carries a finish reason of `GlmProvider.finishFailures`, with core's error for
+ *   it. Core checks those reasons only after the stream's parts have gone out (its first chunk already yields the
+ *   response metadata part), so a stream that fails at once would not be retried;
  * - `finish_reason: "model_context_window_exceeded"` with no output at all is an `InvalidRequestError` with
  *   `constraint: "context_length_exceeded"` (the prompt filled the window); with partial output it stays a
- *   `length` finish.
+ *   `length` finish. A `finishFailures` rule cannot say "only without output".
  *
  * @since 0.1.0
  */
-import type { ChatCompletions, OpenAiCompatClient, OpenAiCompatProvider } from "@conduit-llm/core"
+import {
+  type ChatCompletions,
+  type OpenAiCompatClient,
+  type OpenAiCompatProvider,
+  ProviderError
+} from "@conduit-llm/core"
 import { type Config, type Context, Effect, Layer, type Redacted, Stream } from "effect"
 import { AiError } from "effect/ai"
 import * as GlmProvider from "./GlmProvider.js"
@@ -59,24 +68,6 @@ export type Options = GlmProvider.ClientOptions
 const finishReasonOf = (body: {
   readonly choices?: ReadonlyArray<{ readonly finish_reason?: string | null | undefined }> | null | undefined
 }) => body.choices?.find((choice) => typeof choice.finish_reason === "string")?.finish_reason ?? undefined
-
-const networkError = (requestId: string | undefined, method: string) =>
-  AiError.make({
-    module: "GlmClient",
-    method,
-    reason: new AiError.InternalProviderError({
-      description:
-        'the generation ended with finish_reason "network_error" (the upstream failed mid-generation); the partial answer is discarded',
-      metadata: {
-        conduit: {
-          kind: "finish-network-error",
-          provider: "glm",
-          retryable: true,
-          ...(requestId !== undefined ? { requestId } : {})
-        }
-      }
-    })
-  })
 
 const contextWindowExceeded = (requestId: string | undefined, method: string) =>
   AiError.make({
@@ -123,7 +114,6 @@ export const wrap = (client: OpenAiCompatProvider.ProviderClient): OpenAiCompatP
     client.createChatCompletion(request, headers).pipe(
       Effect.flatMap((response) => {
         const finish = finishReasonOf(response.body)
-        if (finish === "network_error") return Effect.fail(networkError(response.requestId, "createChatCompletion"))
         if (finish === "model_context_window_exceeded" && !hasOutput(response.body.choices[0]?.message)) {
           return Effect.fail(contextWindowExceeded(response.requestId, "createChatCompletion"))
         }
@@ -139,8 +129,12 @@ export const wrap = (client: OpenAiCompatProvider.ProviderClient): OpenAiCompatP
             for (const chunk of batch) {
               if (!sawOutput && deltaHasOutput(chunk)) sawOutput = true
               const finish = finishReasonOf(chunk)
-              if (finish === "network_error") {
-                return Effect.fail(networkError(chat.requestId(), "streamChatCompletion"))
+              const rule = finish === undefined ? undefined : GlmProvider.finishFailures[finish]
+              if (finish !== undefined && rule !== undefined) {
+                const requestId = chat.requestId()
+                return Effect.fail(
+                  ProviderError.finishFailure({ provider: GlmProvider.name, finishReason: finish, rule, requestId })
+                )
               }
               if (finish === "model_context_window_exceeded" && !sawOutput) {
                 return Effect.fail(contextWindowExceeded(chat.requestId(), "streamChatCompletion"))

@@ -22,7 +22,12 @@
  *
  * @since 0.1.0
  */
-import { type ChatCompletions, type OpenAiCompatLanguageModel, OpenAiCompatProvider } from "@conduit-llm/core"
+import {
+  type ChatCompletions,
+  type OpenAiCompatLanguageModel,
+  OpenAiCompatProvider,
+  type ProviderError
+} from "@conduit-llm/core"
 import { Effect, type Redacted, Result } from "effect"
 import type { AiError } from "effect/ai"
 import * as GlmError from "./GlmError.js"
@@ -143,6 +148,24 @@ export const finishReasons = {
 } as const
 
 /**
+ * Finish reasons that are failures (core's `finishFailures`): `network_error` means the upstream failed
+ * mid-generation, so the partial answer is discarded and the call fails with a retryable `InternalProviderError`
+ * (`conduit.kind = "finish-network-error"`), retried when nothing reached the caller yet (a non-streaming call, a
+ * stream before its first part), never a silent short answer.
+ *
+ * @since 0.1.0
+ */
+export const finishFailures: Readonly<Record<string, ProviderError.ErrorRule>> = {
+  network_error: {
+    reason: "InternalProviderError",
+    retryable: true,
+    kind: "finish-network-error",
+    description:
+      'the generation ended with finish_reason "network_error" (the upstream failed mid-generation); the partial answer is discarded'
+  }
+}
+
+/**
  * The declarations.
  *
  * @since 0.1.0
@@ -166,6 +189,7 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
   prepareRequest: prepareRequest(false),
   providerTool: WebSearch.providerTool,
   finishReasons,
+  finishFailures,
   extraParts: WebSearch.extraParts,
   continuation: "instruction"
 }

@@ -121,6 +121,25 @@ describe("finish reasons", () => {
     expect(recorder.count).toBe(2)
   })
 
+  it("network_error finish: a non-streaming answer that keeps failing is a retryable InternalProviderError", async () => {
+    const id = Scenarios.responseId(49)
+    const recorder = respond(() =>
+      MockUpstream.json(
+        Scenarios.completion(id, "glm-4.6", { content: "half" }, "network_error", Scenarios.usage(5, 1))
+      )
+    )
+    const error = failure(await generate(LanguageModel.generateText({ prompt: "hi" })))
+    expect(error.reason._tag).toBe("InternalProviderError")
+    expect(ProviderError.describe(error)).toMatchObject({
+      kind: "finish-network-error",
+      code: "network_error",
+      retryable: true,
+      requestId: id
+    })
+    expect(ProviderError.describe(error).message).toMatch(/network_error.*partial answer is discarded/)
+    expect(recorder.count).toBe(fast.maxRetries + 1)
+  })
+
   it("network_error finish: a stream failing before its first part is retried", async () => {
     const id = Scenarios.responseId(43)
     const recorder = respond(({ index }) =>
