@@ -193,5 +193,5 @@ export const endpointOf = (
   client: OpenAiCompatProvider.ProviderClient
 ): { readonly baseURL: string; readonly coding: boolean } => ({
   baseURL: client.options.baseURL,
-  coding: (client.options as Options).plan === "coding" || GlmProvider.isCodingEndpoint(client.options.baseURL)
+  coding: GlmProvider.isCodingClient(client)
 })

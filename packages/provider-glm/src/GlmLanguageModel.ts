@@ -23,7 +23,7 @@ import {
 } from "@conduit-llm/core"
 import { Effect, Layer } from "effect"
 import { LanguageModel, Model } from "effect/ai"
-import { endpointOf, GlmClient } from "./GlmClient.js"
+import { GlmClient } from "./GlmClient.js"
 import type * as GlmConfig from "./GlmConfig.js"
 import * as GlmProvider from "./GlmProvider.js"
 import * as GlmTokenizer from "./GlmTokenizer.js"
@@ -42,19 +42,18 @@ export interface Config extends CoreLanguageModel.ModelConfig {
 }
 
 /**
- * The provider spec for a client: the declarations with the shaping of the client's endpoint and, when asked, the
- * exact token counter.
+ * The provider spec for a client: the declarations (whose shaping reads the endpoint from the call's client) and,
+ * when asked, the exact token counter on that client (core's `countTokens` hook is not given the client).
  *
  * @since 0.1.0
  */
 export const spec = (
   client: OpenAiCompatProvider.ProviderClient,
   options: { readonly exactPreflight?: boolean | undefined } = {}
-): CoreLanguageModel.ProviderSpec => ({
-  ...GlmProvider.declarations,
-  prepareRequest: GlmProvider.prepareRequest(endpointOf(client).coding),
-  ...(options.exactPreflight ? { countTokens: GlmTokenizer.counter(client) } : {})
-})
+): CoreLanguageModel.ProviderSpec =>
+  options.exactPreflight
+    ? { ...GlmProvider.declarations, countTokens: GlmTokenizer.counter(client) }
+    : GlmProvider.declarations
 
 /**
  * Builds the `LanguageModel` service for `model` with the client from context. Unknown model ids are passed through

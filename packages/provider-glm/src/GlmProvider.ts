@@ -17,13 +17,13 @@
  *   `web_search` tool and its results as `source` parts (`GlmWebSearch`), finish reasons, and the `"instruction"`
  *   continuation (Zhipu has no assistant prefill).
  *
- * `GlmLanguageModel` builds models from these declarations with the shaping adjusted to the client's endpoint
- * (Preserved Thinking is the coding plan's default).
+ * The shaping follows the endpoint of the call's client (Preserved Thinking is the coding plan's default).
  *
  * @since 0.1.0
  */
 import {
   type ChatCompletions,
+  type OpenAiCompatClient,
   type OpenAiCompatLanguageModel,
   OpenAiCompatProvider,
   type ProviderError
@@ -114,22 +114,34 @@ const auth = (
 }
 
 /**
- * The request-shaping hook for an endpoint: `preservedThinkingByDefault` is true on the coding plan.
+ * Whether a client talks to the coding plan: built with `plan: "coding"`, or its base URL is a coding endpoint.
  *
  * @since 0.1.0
  */
-export const prepareRequest =
-  (preservedThinkingByDefault: boolean): NonNullable<OpenAiCompatLanguageModel.ProviderSpec["prepareRequest"]> =>
-  (draft: ChatCompletions.WireRequest, context: OpenAiCompatLanguageModel.PrepareContext) => {
-    const shaped = Request.shape(draft, {
-      model: context.model,
-      features: GlmModels.features(context.model),
-      providerOptions: context.config.providerOptions,
-      streaming: context.streaming,
-      preservedThinkingByDefault
-    })
-    return Result.isSuccess(shaped) ? Effect.succeed(shaped.success) : Effect.fail(shaped.failure)
-  }
+export const isCodingClient = (client: OpenAiCompatClient.OpenAiCompatClientShape): boolean =>
+  (client as Partial<OpenAiCompatProvider.ProviderClient>).options?.plan === "coding" ||
+  isCodingEndpoint(client.config.baseURL)
+
+/**
+ * The request-shaping hook (see `internal/request`). Preserved Thinking is the default on the coding plan, so the
+ * endpoint of the call's client (`PrepareContext.client`) decides whether earlier turns' reasoning is replayed when
+ * `thinking.clear_thinking` is not set.
+ *
+ * @since 0.1.0
+ */
+export const prepareRequest = (
+  draft: ChatCompletions.WireRequest,
+  context: OpenAiCompatLanguageModel.PrepareContext
+): Effect.Effect<ChatCompletions.WireRequest, AiError.AiError> => {
+  const shaped = Request.shape(draft, {
+    model: context.model,
+    features: GlmModels.features(context.model),
+    providerOptions: context.config.providerOptions,
+    streaming: context.streaming,
+    preservedThinkingByDefault: isCodingClient(context.client)
+  })
+  return Result.isSuccess(shaped) ? Effect.succeed(shaped.success) : Effect.fail(shaped.failure)
+}
 
 /**
  * Zhipu's finish reasons on top of core's defaults (which already map `sensitive` to `content-filter`,
@@ -186,7 +198,7 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
   catalog: GlmModels.catalog,
   // Everything is collected; the shaping keeps what the thinking mode needs (see internal/request).
   reasoningReplay: { mode: "always" },
-  prepareRequest: prepareRequest(false),
+  prepareRequest,
   providerTool: WebSearch.providerTool,
   finishReasons,
   finishFailures,
@@ -196,8 +208,9 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
 
 /**
  * The provider core builds from the declarations (`Client` tag, `makeClient`, `clientLayer`, `clientLayerConfig`,
- * `layer`, `model`, `promise`). Prefer `GlmClient` and `GlmLanguageModel`, which add the GLM-specific transport
- * behaviour (request ids in streams, `network_error` finishes as retryable failures).
+ * `layer`, `model`, `promise`). Prefer `GlmClient` and `GlmLanguageModel`, which add the rest of the GLM transport
+ * behaviour (a stream ending at once with `network_error` is retried; `model_context_window_exceeded` without
+ * output is a context-length error) and the exact pre-flight counter.
  *
  * @since 0.1.0
  */

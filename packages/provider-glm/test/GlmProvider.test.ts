@@ -4,7 +4,7 @@
 import { FinishReason } from "@conduit-llm/core"
 import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
 import { Effect, Layer } from "effect"
-import { LanguageModel } from "effect/ai"
+import { LanguageModel, Prompt } from "effect/ai"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as GlmProvider from "../src/GlmProvider.js"
@@ -58,5 +58,42 @@ describe("the provider core builds", () => {
     )
     expect(response.text).toBe(Scenarios.text.text)
     expect(provider.name).toBe("glm")
+  })
+
+  const history = Prompt.make([
+    { role: "user", content: "Who are you?" },
+    {
+      role: "assistant",
+      content: [
+        { type: "reasoning", text: "They ask who I am." },
+        { type: "text", text: "I am GLM." }
+      ]
+    },
+    { role: "user", content: "And what can you do?" }
+  ])
+  const replayed = async (url: string, options: Omit<GlmProvider.ClientOptions, "apiKey">) => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(url, () => MockUpstream.json(Scenarios.text.body), recorder))
+    const provider = GlmProvider.provider
+    await Effect.runPromise(
+      LanguageModel.generateText({ prompt: history }).pipe(
+        Effect.provide(
+          provider.layer("glm-4.6").pipe(Layer.provide(provider.clientLayer({ ...options, apiKey: "test-key" })))
+        )
+      )
+    )
+    return (recorder.last().body as { messages: Array<{ reasoning_content?: string }> }).messages[1]?.reasoning_content
+  }
+
+  it("the shaping follows the client's endpoint, with core's own layer: Preserved Thinking on the coding plan", async () => {
+    expect(await replayed(GlmProvider.baseURLs.default, {})).toBeUndefined()
+    expect(await replayed(GlmProvider.baseURLs["global-coding"], { plan: "coding" })).toBe("They ask who I am.")
+    expect(await replayed(GlmProvider.baseURLs["cn-coding"], { baseURL: GlmProvider.baseURLs["cn-coding"] })).toBe(
+      "They ask who I am."
+    )
+    // plan "coding" through a proxy: the plan decides
+    expect(await replayed("https://proxy.test/v4", { plan: "coding", baseURL: "https://proxy.test/v4" })).toBe(
+      "They ask who I am."
+    )
   })
 })
