@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { type ChatCompletions, type ModelCatalog, type OpenAiCompatProvider, PromiseClient } from "@conduit-llm/core"
+import { type ModelCatalog, type OpenAiCompatProvider, PromiseClient } from "@conduit-llm/core"
 import { Effect, Exit, Layer, type Redacted } from "effect"
 import { AiError } from "effect/ai"
 import * as GlmClient from "./GlmClient.js"
@@ -96,7 +96,8 @@ export interface GlmOptions extends GlmProvider.ClientOptions {
  * - `chat(request)` → `Promise<ChatResult>` (text, reasoning, tool calls, web-search sources, finish reason, usage
  *   in tokens, metadata), `stream(request)` → `AsyncIterable<StreamPart>`: OpenAI-shaped requests (`messages` or
  *   `prompt`, `tools`, `toolChoice`, `request` wire parameters, GLM `providerOptions`). A `{ type: "web_search" }`
- *   entry in `tools` becomes the `web_search` provider option.
+ *   entry in `tools` is sent with Conduit's defaults, like the `web_search` provider option (core passes built-in
+ *   tools through as `extraTools`).
  * - `listModels()` → the catalog; `listModels({ live: true })` → the account's models from `GET /models`.
  * - `webSearch(request)` → a standalone search (`GlmWebSearch.SearchRequest` → `SearchResponse`).
  * - `countTokens(request)` → an exact count from `/tokenizer` (`GlmTokenizer.CountRequest` → `TokenCount`).
@@ -126,24 +127,6 @@ const run = async <A>(effect: Effect.Effect<A, AiError.AiError>): Promise<A> => 
   throw new Error(`the call was interrupted: ${String(exit.cause)}`)
 }
 
-const isWebSearchTool = (tool: ChatCompletions.RequestTool) => tool.type === "web_search"
-
-/**
- * Moves `{ type: "web_search", web_search: {...} }` entries of an OpenAI-shaped request's `tools` into the
- * `web_search` provider option (core's Promise face only carries function tools). Pure.
- *
- * @since 0.1.0
- */
-export const liftBuiltinTools = (request: PromiseClient.ChatRequest): PromiseClient.ChatRequest => {
-  const builtin = request.tools?.find(isWebSearchTool)
-  if (builtin === undefined) return request
-  return {
-    ...request,
-    tools: (request.tools ?? []).filter((tool) => !isWebSearchTool(tool)),
-    providerOptions: { ...request.providerOptions, web_search: builtin.web_search ?? {} }
-  }
-}
-
 /**
  * The Promise face: `createGlm({ apiKey, region?, plan?, baseURL? })`. A thin runtime over the Effect face (the same
  * `GlmLanguageModel`, retries, timeouts, guards), not a second implementation.
@@ -164,8 +147,8 @@ export const createGlm = (options: GlmOptions): GlmPromiseClient => {
     listModels: () => Effect.succeed(GlmModels.catalog.list)
   })
   return {
-    chat: (request) => base.chat(liftBuiltinTools(request)),
-    stream: (request) => base.stream(liftBuiltinTools(request)),
+    chat: base.chat,
+    stream: base.stream,
     listModels: (listOptions) =>
       listOptions?.live === true ? run(GlmModels.listLive(client)) : Promise.resolve(GlmModels.catalog.list),
     webSearch: (request) => run(GlmWebSearch.searchWith(client, request)),

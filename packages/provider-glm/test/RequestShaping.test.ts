@@ -231,6 +231,41 @@ describe("tools and tool_choice", () => {
     expect(body.tool_choice).toBe("auto")
     expect(body.tool_stream).toBeUndefined()
   })
+
+  it("a web_search declaration sent as is gets the same defaults, in place; only the first is kept", () => {
+    const fn = { type: "function", function: { name: "get_weather", parameters: { type: "object" } } }
+    const body = sent(
+      run(
+        draft({
+          tools: [
+            fn,
+            { type: "web_search", web_search: { search_engine: "search-prime", count: 3 } },
+            { type: "web_search", web_search: { count: 9 } }
+          ]
+        })
+      )
+    )
+    expect(body.tools).toEqual([
+      { ...fn, function: { ...fn.function, strict: false } },
+      { type: "web_search", web_search: { enable: true, search_engine: "search-prime", search_result: true, count: 3 } }
+    ])
+    const bare = sent(run(draft({ tools: [{ type: "web_search" }] })))
+    expect(bare.tools).toEqual([
+      { type: "web_search", web_search: { enable: true, search_engine: "search-prime", search_result: true } }
+    ])
+  })
+
+  it("a web_search declaration with invalid fields is refused; the provider option wins over one", () => {
+    expect(refusal(run(draft({ tools: [{ type: "web_search", web_search: { count: 51 } }] }))).parameter).toBe("tools")
+    const body = sent(
+      run(draft({ tools: [{ type: "web_search", web_search: { count: 51 } }] }), {
+        providerOptions: { web_search: { count: 2 } }
+      })
+    )
+    expect(body.tools).toEqual([
+      { type: "web_search", web_search: { enable: true, search_engine: "search-prime", search_result: true, count: 2 } }
+    ])
+  })
 })
 
 describe("thinking and reasoning replay", () => {

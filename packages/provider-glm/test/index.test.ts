@@ -5,7 +5,7 @@
 import { PromiseClient } from "@conduit-llm/core"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { createGlm, GlmModels, liftBuiltinTools } from "../src/index.js"
+import { createGlm, GlmModels } from "../src/index.js"
 import * as MockZai from "../src/testing/MockZai.js"
 import * as Scenarios from "../src/testing/Scenarios.js"
 
@@ -67,7 +67,7 @@ describe("createGlm", () => {
     await glm.close()
   })
 
-  it("a { type: web_search } tool becomes the web_search option, and results come back as sources", async () => {
+  it("a { type: web_search } tool is sent with the web_search defaults, and results come back as sources", async () => {
     const zai = MockZai.make()
     server.use(...zai.handlers)
     const glm = createGlm({ apiKey: "test-key" })
@@ -85,9 +85,20 @@ describe("createGlm", () => {
     await glm.close()
   })
 
-  it("liftBuiltinTools leaves requests without built-in tools unchanged", () => {
-    const request = { prompt: "hi", tools: [weatherTool] }
-    expect(liftBuiltinTools(request)).toBe(request)
+  it("requests without built-in tools send only their function tools; a bad web_search tool is refused", async () => {
+    const zai = MockZai.make()
+    server.use(...zai.handlers)
+    const glm = createGlm({ apiKey: "test-key" })
+    await glm.chat({ model: "glm-4.6", prompt: "Weather?", tools: [weatherTool] })
+    expect((zai.recorder.last().body as { tools: Array<{ type: string }> }).tools.map((tool) => tool.type)).toEqual([
+      "function"
+    ])
+    const refused = await glm
+      .chat({ model: "glm-4-air", prompt: "hi", tools: [{ type: "web_search", web_search: { count: 51 } }] })
+      .catch((e: unknown) => e)
+    expect(refused).toMatchObject({ reason: "InvalidRequestError" })
+    expect(zai.recorder.count).toBe(1)
+    await glm.close()
   })
 
   it("listModels: the catalog, or the account's models with live: true", async () => {

@@ -17,7 +17,9 @@
  * - tools: function declarations carry `strict: false` (the shape the live cassettes sent and Z.ai accepted);
  *   `tool_choice: "none"` drops the function tools (the docs accept only `auto`); a forced choice (a named function,
  *   or `required` with exactly one tool) is sent only where the catalog says it works (`toolChoiceNamed`), else
- *   refused; `required` with several tools is refused; the `web_search` provider option adds the built-in tool;
+ *   refused; `required` with several tools is refused; the `web_search` provider option adds the built-in tool, and
+ *   a `{ type: "web_search" }` declaration sent as is (the Promise face's built-in tools) is checked and completed
+ *   with the same defaults (the option wins over it);
  *   `tool_stream: true` is added when streaming with function tools on models that accept it;
  * - `thinking: { type, clear_thinking }` is sent as given; disabling it on an always-thinking model is refused (the
  *   API answers 1210 "该模型始终思考");
@@ -31,7 +33,7 @@ import { Exit, Result, Schema } from "effect"
 import type { AiError } from "effect/ai"
 import * as GlmConfig from "../GlmConfig.js"
 import type { GlmFeatures } from "../GlmModels.js"
-import { wireTool } from "./webSearch.js"
+import { WebSearchArgs, wireTool } from "./webSearch.js"
 
 /** What the shaping looks at besides the draft. */
 export interface ShapeInput {
@@ -64,6 +66,10 @@ const rangeText = (rule: ModelCatalog.SamplingRule) =>
 const justBelow = (max: number) => Math.round((max - 0.01) * 100) / 100
 
 const isFunctionTool = (tool: ChatCompletions.RequestTool) => tool.type === "function"
+
+const isWebSearchTool = (tool: ChatCompletions.RequestTool) => tool.type === "web_search"
+
+const decodeWebSearch = Schema.decodeUnknownExit(WebSearchArgs)
 
 /**
  * Shapes a draft request (pure). Returns the request to send, or the `InvalidRequestError` refusing it.
@@ -188,6 +194,18 @@ export const shape = (draft: ChatCompletions.WireRequest, input: ShapeInput): Sh
   )
   if (options.web_search !== undefined) {
     tools = [...tools.filter((tool) => tool.type !== "web_search"), wireTool(options.web_search)]
+  } else if (tools.some(isWebSearchTool)) {
+    // a declaration sent as is (an OpenAI-shaped built-in through the Promise face): checked and completed like the
+    // option, in place; only the first one is kept
+    const args = decodeWebSearch(tools.find(isWebSearchTool)?.web_search ?? {})
+    if (Exit.isFailure(args)) return refuse(`invalid web_search tool: ${String(args.cause)}`, "tools")
+    let seen = false
+    tools = tools.flatMap((tool) => {
+      if (!isWebSearchTool(tool)) return [tool]
+      if (seen) return []
+      seen = true
+      return [wireTool(args.value)]
+    })
   }
   if (tools.length > 0) {
     body.tools = tools
