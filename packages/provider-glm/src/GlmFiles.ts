@@ -203,8 +203,10 @@ export const upload = (
     })
     if (refusal !== undefined) return yield* refuse(refusal, "upload")
     const file = new File([request.file as Blob], request.filename)
-    const created = yield* client.use("files.create", (sdk, { signal }) =>
-      sdk.files.create({ file, purpose: request.purpose, ...request.fields } as never, { signal })
+    const created = yield* client.use(
+      "files.create",
+      (sdk, { signal }) => sdk.files.create({ file, purpose: request.purpose, ...request.fields } as never, { signal }),
+      "/files"
     )
     return yield* Schema.decodeUnknownEffect(FileObject)(created).pipe(
       Effect.mapError((error) => invalidBody("upload", error))

@@ -1,7 +1,10 @@
 /**
  * Files: the pure upload checks (purposes, extensions, sizes) and the API round trip against the mock.
  */
+import { ProviderError } from "@conduit-llm/core"
 import { Effect, Exit, Layer } from "effect"
+import type { AiError } from "effect/ai"
+import { HttpResponse, http } from "msw"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as GlmClient from "../src/GlmClient.js"
@@ -62,6 +65,25 @@ describe("the files API", () => {
     const upload = zai.recorder.calls.find((call) => call.method === "POST")
     expect(upload?.headers["content-type"]).toMatch(/^multipart\/form-data/)
     expect(zai.recorder.calls.find((call) => call.url.includes("?"))?.url).toContain("purpose=file-extract")
+  })
+
+  it("a failed upload names POST /files in the error", async () => {
+    server.use(
+      http.post("https://api.z.ai/api/paas/v4/files", () =>
+        HttpResponse.json({ error: { code: "1214", message: "bad file" } }, { status: 400 })
+      )
+    )
+    const exit = await Effect.runPromiseExit(
+      GlmFiles.upload({ file: new Uint8Array([1]), filename: "doc.pdf", purpose: "file-extract" }).pipe(
+        Effect.provide(layer)
+      )
+    )
+    if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+    const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
+    const error = reason?._tag === "Fail" ? (reason.error as AiError.AiError) : undefined
+    expect(error && ProviderError.describe(error)).toMatchObject({ reason: "InvalidRequestError", status: 400 })
+    expect(error && ProviderError.describe(error).message).toContain("https://api.z.ai/api/paas/v4/files")
+    expect(error && ProviderError.describe(error).message).not.toContain("files.create")
   })
 
   it("refuses an oversized upload before sending", async () => {
