@@ -300,7 +300,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
           return sdk.chat.completions
             .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, {
               signal: controller.signal,
-              headers
+              headers: { ...extraHeaders, ...headers }
             })
             .asResponse()
         },

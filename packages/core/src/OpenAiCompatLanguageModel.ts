@@ -175,13 +175,40 @@ export interface ServerToolCall {
 }
 
 /**
+ * A finish reason that is a failure: an `ErrorRule` (reason, retryable, contextLength, kind ...), and with
+ * `onlyWithoutOutput` it applies only when the answer has no text, reasoning or tool calls at all (Zhipu's
+ * `model_context_window_exceeded`: the prompt filled the window; after some output it is a `length` finish).
+ *
+ * @since 0.1.0
+ */
+export interface FinishFailureRule extends ProviderError.ErrorRule {
+  readonly onlyWithoutOutput?: boolean | undefined
+}
+
+/** The finish-failure rule for a raw finish reason, given whether the answer has any output. */
+const finishFailureFor = (
+  spec: ProviderSpec,
+  finishReason: string | undefined,
+  hasOutput: boolean
+): FinishFailureRule | undefined => {
+  const rule = finishReason === undefined ? undefined : spec.finishFailures?.[finishReason]
+  return rule === undefined || (rule.onlyWithoutOutput === true && hasOutput) ? undefined : rule
+}
+
+const messageHasOutput = (message: ChatCompletions.ResponseMessage | null | undefined): boolean =>
+  (typeof message?.content === "string" && message.content !== "") ||
+  (typeof message?.reasoning_content === "string" && message.reasoning_content !== "") ||
+  (message?.tool_calls?.length ?? 0) > 0
+
+/**
  * What makes a provider. Only `name`, `catalog` and `reasoningReplay` are required.
  *
  * - `prepareRequest`: shapes the draft body (validate sampling against the model's rules, set the thinking switch,
  *   map provider options); fail with `ProviderError.invalidRequest` to refuse before sending.
  * - `providerTool` / `transformToolSchema` / `toolStrict`: tool declaration hooks (see `PromptConversion.toTools`).
  * - `finishReasons` / `extraParts`: response hooks (see `ResponseConversion`); `finishFailures`: finish reasons that
- *   are failures.
+ *   are failures, never short answers (see {@link FinishFailureRule}): retried by the retry policy when the rule is
+ *   retryable and nothing was streamed yet (a stream holds its response-metadata part back until the first output).
  * - `responseMetadata`: extra `finish` metadata from response headers (e.g. `msh-context-cache-token-saved`).
  * - `continuation`: `"prefill"` (assistant prefix with the provider's partial flag, the answer continues the
  *   prefix) or `"instruction"` (assistant message + a user "continue" turn). `prefillMessage` builds the prefill
@@ -220,7 +247,7 @@ export interface ProviderSpec {
    * retryable `InternalProviderError`): the call fails instead of returning a short answer, and is retried when the
    * rule allows and nothing was streamed yet.
    */
-  readonly finishFailures?: Readonly<Record<string, ProviderError.ErrorRule>> | undefined
+  readonly finishFailures?: Readonly<Record<string, FinishFailureRule>> | undefined
   readonly extraParts?: ResponseConversion.ConversionOptions["extraParts"]
   readonly responseMetadata?:
     | ((headers: Readonly<Record<string, string>>) => Record<string, string | number | boolean> | undefined)
@@ -260,6 +287,8 @@ interface Resolved {
   readonly continuation: ContinuationPolicy
   readonly request: ChatCompletions.WireRequest
   readonly toolNames: Tool.NameMapper<ReadonlyArray<Tool.Any>>
+  /** The names of the call's toolkit tools (a server round's `tool-result` parts are emitted only for these). */
+  readonly declaredTools: ReadonlySet<string>
 }
 
 const continuationOf = (value: ModelConfig["continuation"]): ContinuationPolicy =>
@@ -349,7 +378,8 @@ const buildRequest = (
       timeouts: TimeoutPolicy.merge(TimeoutPolicy.defaults, config.timeouts, callTimeouts),
       continuation: continuationOf(config.continuation),
       request,
-      toolNames
+      toolNames,
+      declaredTools: new Set(options.tools.map((tool) => tool.name))
     }
   })
 
@@ -605,7 +635,11 @@ const generateWith = (
         }).pipe(
           Effect.flatMap((response) => {
             const raw = response.body.choices[0]?.finish_reason
-            const rule = typeof raw === "string" ? spec.finishFailures?.[raw] : undefined
+            const rule = finishFailureFor(
+              spec,
+              typeof raw === "string" ? raw : undefined,
+              messageHasOutput(response.body.choices[0]?.message)
+            )
             return rule === undefined
               ? Effect.succeed(response)
               : Effect.fail(
@@ -682,6 +716,8 @@ const generateWith = (
         state.serverToolRounds++
         for (const [index, call] of toolCalls.entries()) {
           extra.push({ ...call, providerExecuted: true })
+          // a built-in passed only as a wire declaration (`extraTools`) has no toolkit tool to decode a result with
+          if (!resolved.declaredTools.has(call.name)) continue
           extra.push({
             type: "tool-result",
             id: call.id,
@@ -839,24 +875,35 @@ const streamSegment = (
         }
         return out
       }
+      // The response-metadata part is held back until the first part of output: an attempt that fails before any
+      // output (a finish failure at once, a cut connection) has emitted nothing and can still be retried.
+      const held: Array<Response.StreamPartEncoded> = []
+      const release = (out: Array<Response.StreamPartEncoded>): Array<Response.StreamPartEncoded> => {
+        if (emitted) return out
+        if (out.every((part) => part.type === "response-metadata")) {
+          held.push(...out)
+          return []
+        }
+        emitted = true
+        state.firstChunkAt ??= clock.currentTimeMillisUnsafe()
+        return held.length > 0 ? [...held.splice(0), ...out] : out
+      }
       const body = mapBatches(chat.chunks, (chunks) => {
         const parts: Array<Response.StreamPartEncoded> = []
         for (const chunk of chunks) parts.push(...assembler.push(chunk))
         state.chunkCount += chunks.length
-        const out = track(parts)
-        if (out.length > 0 && !emitted) {
-          emitted = true
-          state.firstChunkAt ??= clock.currentTimeMillisUnsafe()
-        }
-        return out
+        return release(track(parts))
       })
       const tail = Stream.fromIterableEffect(
         Effect.suspend(() => {
           const finished = assembler.finish()
           if (Result.isFailure(finished)) return Effect.fail(finished.failure)
           const assembled = assembler.state()
-          const failing =
-            assembled.finishReason !== undefined ? spec.finishFailures?.[assembled.finishReason] : undefined
+          const failing = finishFailureFor(
+            spec,
+            assembled.finishReason,
+            result.text !== "" || result.reasoning !== "" || result.toolCalls.length > 0
+          )
           if (failing !== undefined) {
             return Effect.fail(
               ProviderError.finishFailure({
@@ -870,7 +917,7 @@ const streamSegment = (
           addUsage(state, assembled.usage)
           result.rawFinishReason = assembled.finishReason
           result.wireToolCalls = [...wireCalls.values()]
-          const out = track(finished.success)
+          const out = [...held.splice(0), ...track(finished.success)]
           if (out.length > 0) emitted = true
           return Effect.succeed(out)
         })
@@ -923,14 +970,21 @@ const stream = (
                   : undefined
               if (serverRound !== undefined) {
                 state.serverToolRounds++
-                const results: Array<Response.StreamPartEncoded> = result.toolCalls.map((call, index) => ({
-                  type: "tool-result",
-                  id: call.id,
-                  name: call.name,
-                  isFailure: false,
-                  result: result.wireToolCalls[index]?.arguments ?? "",
-                  providerExecuted: true
-                }))
+                // (as in the non-stream path: results only for tools the toolkit declares)
+                const results: Array<Response.StreamPartEncoded> = result.toolCalls.flatMap((call, index) =>
+                  resolved.declaredTools.has(call.name)
+                    ? [
+                        {
+                          type: "tool-result",
+                          id: call.id,
+                          name: call.name,
+                          isFailure: false,
+                          result: result.wireToolCalls[index]?.arguments ?? "",
+                          providerExecuted: true
+                        } as const
+                      ]
+                    : []
+                )
                 return Stream.concat(
                   Stream.fromIterable(results),
                   run({ ...request, messages: [...request.messages, ...serverRound] }, segment + 1)

@@ -584,3 +584,120 @@ describe("provider hooks added for Zhipu", () => {
     expect(replayed).toEqual([undefined, "thought"])
   })
 })
+
+describe("hooks found missing while moving the providers onto core", () => {
+  it("per-request headers (requestHeaders) are sent on streams as on non-stream calls", async () => {
+    const provider = makeProvider({
+      requestHeaders: (_request, context) => ({ "x-sample-mode": context.streaming ? "stream" : "json" })
+    })
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        ({ body }) =>
+          (body as { stream?: boolean }).stream === true
+            ? MockUpstream.sse([chunk({ content: "x" }), chunk({}, "stop")])
+            : MockUpstream.json(completion("x", "stop")),
+        recorder
+      )
+    )
+    const layer = layerOf(provider, "small", { preflight: false })
+    await run(LanguageModel.generateText({ prompt: "x" }), layer)
+    await run(Stream.runDrain(LanguageModel.streamText({ prompt: "x" })), layer)
+    expect(recorder.calls.map((call) => call.headers["x-sample-mode"])).toEqual(["json", "stream"])
+  })
+
+  it("a stream failing with a finish failure before any output is retried, and its metadata part comes out once", async () => {
+    const provider = makeProvider({
+      finishFailures: { network_error: { reason: "InternalProviderError", retryable: true } }
+    })
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        ({ index }) =>
+          MockUpstream.sse(
+            index === 0
+              ? [chunk({ role: "assistant" }), chunk({}, "network_error")]
+              : [chunk({ content: "whole" }), chunk({}, "stop")]
+          ),
+        recorder
+      )
+    )
+    const exit = await run(
+      Stream.runCollect(LanguageModel.streamText({ prompt: "x" })),
+      layerOf(provider, "small", { preflight: false })
+    )
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    const parts = [...exit.value]
+    expect(recorder.count).toBe(2)
+    expect(parts.filter((part) => part.type === "response-metadata")).toHaveLength(1)
+    expect(parts[0]?.type).toBe("response-metadata")
+    expect(ResponseSummary.fromParts(parts).text).toBe("whole")
+  })
+
+  describe("a finish failure only without output (onlyWithoutOutput)", () => {
+    const provider = makeProvider({
+      finishReasons: { model_context_window_exceeded: "length" },
+      finishFailures: {
+        model_context_window_exceeded: { reason: "InvalidRequestError", contextLength: true, onlyWithoutOutput: true }
+      }
+    })
+    const layer = layerOf(provider, "small", { preflight: false })
+
+    it.each([
+      ["non-stream", false],
+      ["stream", true]
+    ])("%s: no output is a context-length error, not retried", async (_name, streaming) => {
+      const recorder = new MockUpstream.Recorder()
+      server.use(
+        MockUpstream.chatCompletions(
+          baseURL,
+          () =>
+            streaming
+              ? MockUpstream.sse([chunk({ role: "assistant" }), chunk({}, "model_context_window_exceeded")])
+              : MockUpstream.json(completion("", "model_context_window_exceeded")),
+          recorder
+        )
+      )
+      const exit = await run(
+        streaming
+          ? Stream.runDrain(LanguageModel.streamText({ prompt: "x" }))
+          : LanguageModel.generateText({ prompt: "x" }),
+        layer
+      )
+      expect(ProviderError.describe(failure(exit))).toMatchObject({
+        reason: "InvalidRequestError",
+        contextLength: true,
+        code: "model_context_window_exceeded",
+        retryable: false
+      })
+      expect(recorder.count).toBe(1)
+    })
+
+    it.each([
+      ["non-stream", false],
+      ["stream", true]
+    ])("%s: after some output it is a length finish with the output kept", async (_name, streaming) => {
+      server.use(
+        MockUpstream.chatCompletions(baseURL, () =>
+          streaming
+            ? MockUpstream.sse([chunk({ content: "partial" }), chunk({}, "model_context_window_exceeded")])
+            : MockUpstream.json(completion("partial", "model_context_window_exceeded"))
+        )
+      )
+      const exit = await run(
+        streaming
+          ? Effect.map(Stream.runCollect(LanguageModel.streamText({ prompt: "x" })), (parts) =>
+              ResponseSummary.fromParts([...parts])
+            )
+          : Effect.map(LanguageModel.generateText({ prompt: "x" }), (response) =>
+              ResponseSummary.fromParts(response.content)
+            ),
+        layer
+      )
+      if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+      expect(exit.value).toMatchObject({ text: "partial", finishReason: "length" })
+    })
+  })
+})

@@ -245,3 +245,63 @@ describe("WireInput", () => {
     ).toEqual({ temperature: 0, response_format: { type: "json_object" }, thinking: { type: "enabled" } })
   })
 })
+
+describe("PromiseClient with a provider-executed built-in tool", () => {
+  const Searching = OpenAiCompatProvider.make({
+    name: "sample",
+    baseURLs: { default: baseURL },
+    apiKeyEnv: ["SAMPLE_API_KEY"],
+    errorTable: ProviderError.openAiTable,
+    defaultModel: "m1",
+    catalog: ModelCatalog.make("sample", []),
+    reasoningReplay: { mode: "tool-calls", placeholder: " " },
+    serverTools: { names: ["$web_search"], resolve: (call) => call.arguments, maxRounds: 2 }
+  })
+  const searchCall = {
+    id: "ws_0",
+    type: "builtin_function",
+    function: { name: "$web_search", arguments: '{"q":"x"}' }
+  }
+
+  it("chat and stream: a built-in declared as a wire tool runs its server round (regression: the result part did not decode)", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        ({ index, body }) => {
+          const streaming = (body as { stream?: boolean }).stream === true
+          if (index % 2 === 0) {
+            return streaming
+              ? MockUpstream.sse([chunk({ tool_calls: [{ index: 0, ...searchCall }] }), chunk({}, "tool_calls")])
+              : MockUpstream.json({
+                  id: "c",
+                  choices: [
+                    { index: 0, message: { role: "assistant", tool_calls: [searchCall] }, finish_reason: "tool_calls" }
+                  ]
+                })
+          }
+          return streaming
+            ? MockUpstream.sse([chunk({ content: "Found it." }), chunk({}, "stop")])
+            : MockUpstream.json({
+                id: "c",
+                choices: [{ index: 0, message: { role: "assistant", content: "Found it." }, finish_reason: "stop" }]
+              })
+        },
+        recorder
+      )
+    )
+    const client = Searching.promise({ apiKey: "k" })
+    const tools = [{ type: "builtin_function", function: { name: "$web_search" } }]
+    const result = await client.chat({ prompt: "search", tools })
+    expect(result.text).toBe("Found it.")
+    expect(result.toolCalls.map((call) => call.name)).toEqual(["$web_search"])
+    const deltas: Array<string> = []
+    for await (const part of client.stream({ prompt: "search", tools })) {
+      if (part.type === "text-delta") deltas.push(part.delta)
+    }
+    expect(deltas.join("")).toBe("Found it.")
+    expect(recorder.count).toBe(4)
+    expect((recorder.calls[0]!.body as { tools: unknown }).tools).toEqual(tools)
+    await client.close()
+  })
+})
