@@ -112,8 +112,7 @@ const tagOf = (error: unknown): string | undefined =>
 export const toHttp = (error: unknown): OpenAiWire.HttpError | undefined => {
   if (error instanceof GatewayError) return error.toHttp()
   if (AiError.isAiError(error)) {
-    const parameter = (error.reason as { readonly parameter?: unknown }).parameter
-    return OpenAiWire.fromSummary(ProviderError.describe(error), typeof parameter === "string" ? parameter : null)
+    return OpenAiWire.fromSummary(ProviderError.describe(error))
   }
   if (error instanceof ProviderRegistry.UnknownModelError) {
     return OpenAiWire.httpError(404, error.message, "invalid_request_error", "model_not_found", "model")

@@ -264,7 +264,7 @@ const timeoutCodes: Record<string, string> = {
  * | network failure | 502 | `upstream_error` / `upstream_unreachable` |
  * | truncated stream, other upstream failure | 502 | `upstream_error` / `upstream_stream_truncated`, `upstream_error` |
  */
-export const fromSummary = (summary: ProviderError.ErrorSummary, param: string | null = null): HttpError => {
+export const fromSummary = (summary: ProviderError.ErrorSummary, param: string | null = summary.param ?? null): HttpError => {
   const message = summary.message
   if (summary.kind === "idempotency-conflict") {
     return httpError(409, message, "invalid_request_error", "idempotency_conflict", "idempotency-key")

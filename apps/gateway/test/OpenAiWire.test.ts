@@ -18,6 +18,7 @@ const summary = (overrides: Partial<ProviderError.ErrorSummary>): ProviderError.
   timeout: undefined,
   limitMs: undefined,
   contextLength: false,
+  param: undefined,
   ...overrides
 })
 

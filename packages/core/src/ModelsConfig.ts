@@ -11,7 +11,14 @@
  *     timeouts: { firstTokenMs: 60000, idleMs: 30000, totalMs: 600000 }
  *     continuation: { maxContinuations: 3, maxTotalTokens: 32000 }
  *     defaults: { temperature: 0.6, max_tokens: 4096 }
+ *     providerOptions:             # each provider's own options, for the steps on that provider
+ *       kimi: { contextCache: { auto: true } }
+ *       glm: { thinking: disabled }
  * ```
+ *
+ * `providerOptions` are keyed by provider name and hold that provider's typed options (`KimiConfig` / `GlmConfig`
+ * in the provider packages); the provider validates them on each call and refuses bad values with an
+ * `InvalidRequestError` naming the option.
  *
  * Parsed with the `yaml` package and decoded with Schema; every error names the file, the line and the field
  * (`models.yaml:4: models.fast.retry.maxRetries: Expected a number, got "two"`). Unknown keys are refused (a typo
@@ -59,7 +66,8 @@ export const ModelRoute = Schema.Struct({
       maxTotalTokens: Schema.optional(PositiveInt)
     })
   ),
-  defaults: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
+  defaults: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  providerOptions: Schema.optional(Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.Unknown)))
 })
 
 /** @since 0.1.0 */

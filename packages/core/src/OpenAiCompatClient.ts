@@ -290,7 +290,13 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
     Effect.gen(function* () {
       const startedAt = yield* Clock.currentTimeMillis
       const controller = new AbortController()
-      yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
+      let ended = false // the body was read to its end
+      // Abort the request unless its body was read to the end (aborting costs a DOMException per stream).
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          if (!ended) controller.abort()
+        })
+      )
       const body = { ...request, stream: true }
       const open = call(
         "streamChatCompletion",
@@ -330,7 +336,6 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
       let lastDataAt = startedAt
       let sawDone = false
       let sawFinish = false
-      let ended = false
 
       const failTruncated = (detail?: string) =>
         Effect.fail(ProviderError.truncatedStream({ provider, chunkCount, requestId, detail }))

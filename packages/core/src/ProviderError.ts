@@ -682,6 +682,8 @@ export interface ErrorSummary {
   readonly timeout: TimeoutKind | undefined
   readonly limitMs: number | undefined
   readonly contextLength: boolean
+  /** The offending request parameter of an `InvalidRequestError` (e.g. `"temperature"`, `"tools[0]"`). */
+  readonly param: string | undefined
 }
 
 /**
@@ -710,6 +712,7 @@ export const describe = (error: AiError.AiError): ErrorSummary => {
     limitMs: conduit?.limitMs,
     contextLength:
       conduit?.contextLength === true ||
-      (error.reason._tag === "InvalidRequestError" && error.reason.constraint === "context_length_exceeded")
+      (error.reason._tag === "InvalidRequestError" && error.reason.constraint === "context_length_exceeded"),
+    param: error.reason._tag === "InvalidRequestError" ? error.reason.parameter : undefined
   }
 }

@@ -9,8 +9,8 @@
  *
  * @since 0.1.0
  */
-import { Config, Effect, ExecutionPlan, Layer, Redacted, Schema, Stream } from "effect"
-import type { AiError, LanguageModel } from "effect/ai"
+import { Config, Context, Effect, ExecutionPlan, Layer, Redacted, Schema, Stream } from "effect"
+import { type AiError, LanguageModel } from "effect/ai"
 import * as ModelCatalog from "./ModelCatalog.js"
 import type * as ModelsConfig from "./ModelsConfig.js"
 import type * as OpenAiCompatLanguageModel from "./OpenAiCompatLanguageModel.js"
@@ -74,7 +74,34 @@ export const isFallbackEligible = (error: AiError.AiError): boolean =>
   ProviderError.isRetryable(error) || error.reason._tag === "QuotaExhaustedError"
 
 /**
- * A registry: `resolve` a name, `layer` / `plan` for a route, `list` every routable name.
+ * The execution plan of a route: its target, then its fallbacks, each tried once.
+ *
+ * @since 0.1.0
+ */
+export type RoutePlan = ExecutionPlan.ExecutionPlan<{
+  provides: LanguageModel.LanguageModel
+  input: AiError.AiError
+  error: never
+  requirements: never
+}>
+
+/**
+ * A route's ready services: one built `LanguageModel` per step (target, then fallbacks) and the plan over them.
+ *
+ * @since 0.1.0
+ */
+export interface RouteServices {
+  readonly services: ReadonlyArray<LanguageModel.LanguageModel>
+  readonly plan: RoutePlan
+}
+
+/**
+ * A registry: `resolve` a name, `layer` / `plan` for a route, `list` every routable name, and `services`: a route's
+ * `LanguageModel` services built once and kept, so that serving a request only provides a ready service (no layer
+ * build, no SDK client construction per request). Routes of names in models.yaml or a catalog are kept for the
+ * registry's life; names a client invents (`kimi/anything`) are kept in a bounded cache (`maxCached`, default 256,
+ * oldest dropped first). `services` returns `undefined` for a provider whose layers do not build synchronously
+ * (then the layer is provided per call).
  *
  * @since 0.1.0
  */
@@ -82,12 +109,8 @@ export interface Registry {
   readonly providers: ReadonlyMap<string, ProviderEntry>
   readonly resolve: (name: string) => Effect.Effect<Route, UnknownModelError>
   readonly layer: (route: Route) => Layer.Layer<LanguageModel.LanguageModel>
-  readonly plan: (route: Route) => ExecutionPlan.ExecutionPlan<{
-    provides: LanguageModel.LanguageModel
-    input: AiError.AiError
-    error: never
-    requirements: never
-  }>
+  readonly plan: (route: Route) => RoutePlan
+  readonly services: (route: Route) => RouteServices | undefined
   readonly list: () => ReadonlyArray<{ readonly name: string; readonly route: Route }>
 }
 
@@ -99,11 +122,16 @@ const fromModelsYaml = (route: ModelsConfig.ModelRoute): OpenAiCompatLanguageMod
 })
 
 /**
- * Builds a registry over providers and an optional `models.yaml`.
+ * Builds a registry over providers and an optional `models.yaml`; `maxCached` bounds the kept services of names
+ * outside models.yaml and the catalogs (default 256).
  *
  * @since 0.1.0
  */
-export const make = (providers: ReadonlyArray<ProviderEntry>, config: ModelsConfig.ModelsConfig = {}): Registry => {
+export const make = (
+  providers: ReadonlyArray<ProviderEntry>,
+  config: ModelsConfig.ModelsConfig = {},
+  options: { readonly maxCached?: number | undefined } = {}
+): Registry => {
   const byName = new Map(providers.map((provider) => [provider.name, provider] as const))
 
   const direct = (
@@ -138,10 +166,16 @@ export const make = (providers: ReadonlyArray<ProviderEntry>, config: ModelsConf
     const configured = config.models?.[name]
     if (configured === undefined) return direct(name, {})
     const modelConfig = fromModelsYaml(configured)
+    // each step gets the options models.yaml gives its own provider
+    const step = (target: string) =>
+      Effect.map(direct(target, modelConfig), (route) => {
+        const providerOptions = configured.providerOptions?.[route.provider]
+        return providerOptions === undefined ? route : { ...route, config: { ...route.config, providerOptions } }
+      })
     return Effect.gen(function* () {
-      const target = yield* direct(configured.target, modelConfig)
+      const target = yield* step(configured.target)
       const fallbacks: Array<Route> = []
-      for (const fallback of configured.fallbacks ?? []) fallbacks.push(yield* direct(fallback, modelConfig))
+      for (const fallback of configured.fallbacks ?? []) fallbacks.push(yield* step(fallback))
       return { ...target, name, fallbacks }
     })
   }
@@ -152,14 +186,18 @@ export const make = (providers: ReadonlyArray<ProviderEntry>, config: ModelsConf
     return provider.layer(route.model, route.config)
   }
 
-  const plan = (route: Route) => {
-    const [first, ...rest] = [route, ...route.fallbacks].map((step, index) => ({
-      provide: layer(step),
+  const planOver = (
+    provides: ReadonlyArray<Layer.Layer<LanguageModel.LanguageModel> | Context.Context<LanguageModel.LanguageModel>>
+  ) => {
+    const [first, ...rest] = provides.map((provide, index) => ({
+      provide,
       attempts: 1,
       ...(index > 0 ? { while: (error: AiError.AiError) => isFallbackEligible(error) } : {})
     }))
-    return ExecutionPlan.make(first!, ...rest) as unknown as ReturnType<Registry["plan"]>
+    return ExecutionPlan.make(first!, ...rest) as unknown as RoutePlan
   }
+
+  const plan = (route: Route) => planOver([route, ...route.fallbacks].map(layer))
 
   const list = () => {
     const out: Array<{ name: string; route: Route }> = []
@@ -177,47 +215,118 @@ export const make = (providers: ReadonlyArray<ProviderEntry>, config: ModelsConf
     return out
   }
 
-  return { providers: byName, resolve, layer, plan, list }
+  // services: pinned for the names `list` knows, a bounded insertion-ordered cache for the others
+  const maxCached = options.maxCached ?? 256
+  let known: ReadonlySet<string> | undefined
+  const pinned = new Map<string, RouteServices | undefined>()
+  const transient = new Map<string, RouteServices | undefined>()
+  const build = (route: Route): RouteServices | undefined => {
+    try {
+      const services = [route, ...route.fallbacks].map((step) =>
+        Effect.runSync(
+          Effect.scoped(
+            Effect.map(Layer.build(layer(step)), (context) => Context.get(context, LanguageModel.LanguageModel))
+          )
+        )
+      )
+      return { services, plan: planOver(services.map((service) => Context.make(LanguageModel.LanguageModel, service))) }
+    } catch {
+      return undefined // a layer that needs to run asynchronously: provided per call instead
+    }
+  }
+  const services = (route: Route): RouteServices | undefined => {
+    if (pinned.has(route.name)) return pinned.get(route.name)
+    if (transient.has(route.name)) return transient.get(route.name)
+    const built = build(route)
+    known ??= new Set(list().map((entry) => entry.name))
+    if (known.has(route.name)) {
+      pinned.set(route.name, built)
+    } else {
+      if (transient.size >= maxCached) transient.delete(transient.keys().next().value as string)
+      transient.set(route.name, built)
+    }
+    return built
+  }
+
+  return { providers: byName, resolve, layer, plan, services, list }
 }
 
 /**
- * Runs an effect that needs a `LanguageModel` on a route: the target, then its fallbacks (see {@link make}).
+ * Observers of a routed call: `onStep(index)` when step `index` starts (0: the target, then the fallbacks);
+ * `onFallback()` on each hand-over to a fallback (for metrics).
+ *
+ * @since 0.1.0
+ */
+export interface RouteObserver {
+  readonly onStep?: ((index: number) => void) | undefined
+  readonly onFallback?: (() => void) | undefined
+}
+
+const planEvents = (observer: RouteObserver | undefined) =>
+  observer?.onStep === undefined && observer?.onFallback === undefined
+    ? {}
+    : {
+        onEvent: (event: ExecutionPlan.Event<unknown>) =>
+          Effect.sync(() => {
+            if (event._tag !== "AttemptStart") return
+            observer.onStep?.(event.stepIndex)
+            if (event.stepIndex > 0) observer.onFallback?.()
+          })
+      }
+
+/**
+ * Runs an effect that needs a `LanguageModel` on a route: the target, then its fallbacks (see {@link make}), on the
+ * registry's kept services.
  *
  * @since 0.1.0
  */
 export const provideRoute =
-  (registry: Registry, route: Route) =>
-  <A, R>(
-    effect: Effect.Effect<A, AiError.AiError, R | LanguageModel.LanguageModel>
-  ): Effect.Effect<A, AiError.AiError, Exclude<R, LanguageModel.LanguageModel>> =>
-    route.fallbacks.length === 0
-      ? (Effect.provide(effect, registry.layer(route)) as never)
-      : (Effect.withExecutionPlan(effect, registry.plan(route)) as never)
+  (registry: Registry, route: Route, observer?: RouteObserver) =>
+  <A, E, R>(
+    effect: Effect.Effect<A, E, R | LanguageModel.LanguageModel>
+  ): Effect.Effect<A, E | AiError.AiError, Exclude<R, LanguageModel.LanguageModel>> =>
+    Effect.suspend(() => {
+      const ready = registry.services(route)
+      if (route.fallbacks.length === 0) {
+        observer?.onStep?.(0)
+        return ready === undefined
+          ? Effect.provide(effect, registry.layer(route))
+          : Effect.provideService(effect, LanguageModel.LanguageModel, ready.services[0]!)
+      }
+      return Effect.withExecutionPlan(
+        effect as Effect.Effect<A, E | AiError.AiError, LanguageModel.LanguageModel>,
+        (ready?.plan ?? registry.plan(route)) as never,
+        planEvents(observer)
+      )
+    }) as never
 
 /**
  * The same for a stream: a stream never falls back after it emitted a part (`preventFallbackOnPartialStream`).
- * `onFallback` observes each hand-over (for metrics).
  *
  * @since 0.1.0
  */
 export const provideRouteStream =
-  (registry: Registry, route: Route, options?: { readonly onFallback?: (() => void) | undefined }) =>
-  <A, R>(
-    stream: Stream.Stream<A, AiError.AiError, R | LanguageModel.LanguageModel>
-  ): Stream.Stream<A, AiError.AiError, Exclude<R, LanguageModel.LanguageModel>> =>
-    route.fallbacks.length === 0
-      ? (Stream.provide(stream, registry.layer(route)) as never)
-      : (Stream.withExecutionPlan(stream, registry.plan(route), {
+  (registry: Registry, route: Route, observer?: RouteObserver) =>
+  <A, E, R>(
+    stream: Stream.Stream<A, E, R | LanguageModel.LanguageModel>
+  ): Stream.Stream<A, E | AiError.AiError, Exclude<R, LanguageModel.LanguageModel>> =>
+    Stream.suspend(() => {
+      const ready = registry.services(route)
+      if (route.fallbacks.length === 0) {
+        observer?.onStep?.(0)
+        return ready === undefined
+          ? Stream.provide(stream, registry.layer(route))
+          : Stream.provideService(stream, LanguageModel.LanguageModel, ready.services[0]!)
+      }
+      return Stream.withExecutionPlan(
+        stream as Stream.Stream<A, E | AiError.AiError, LanguageModel.LanguageModel>,
+        (ready?.plan ?? registry.plan(route)) as never,
+        {
           preventFallbackOnPartialStream: true,
-          ...(options?.onFallback !== undefined
-            ? {
-                onEvent: (event: { readonly _tag: string; readonly stepIndex?: number }) =>
-                  Effect.sync(() => {
-                    if (event._tag === "AttemptStart" && (event.stepIndex ?? 0) > 0) options.onFallback?.()
-                  })
-              }
-            : {})
-        }) as never)
+          ...planEvents(observer)
+        }
+      )
+    }) as never
 
 /**
  * Registry entries for the OpenAI-compatible backends declared in `models.yaml` under `providers:` (OpenAI itself,

@@ -185,6 +185,68 @@ describe("ProviderRegistry", () => {
   })
 })
 
+describe("ProviderRegistry: kept services, observers and per-provider options", () => {
+  it("builds a route's services once (pinned names) and keeps invented names in a bounded cache", async () => {
+    const built: Array<string> = []
+    const counting = entries.map(
+      (entry): ProviderRegistry.ProviderEntry => ({
+        ...entry,
+        layer: (model, config) => {
+          built.push(`${entry.name}/${model}`)
+          return entry.layer(model, config)
+        }
+      })
+    )
+    const r = ProviderRegistry.make(counting, await Effect.runPromise(ModelsConfig.parse(yaml)), { maxCached: 1 })
+    const resolve = (name: string) => Effect.runPromise(r.resolve(name))
+    const fast = await resolve("fast")
+    expect(r.services(fast)).toBe(r.services(fast))
+    expect(built).toEqual(["alpha/alpha-1", "beta/beta-1"])
+    const first = await resolve("alpha/invented-1")
+    const second = await resolve("alpha/invented-2")
+    const kept = r.services(first)
+    expect(r.services(first)).toBe(kept)
+    r.services(second) // evicts invented-1 (maxCached: 1)
+    expect(r.services(first)).not.toBe(kept)
+    expect(built.filter((name) => name === "alpha/invented-1")).toHaveLength(2)
+  })
+
+  it("observes each step and each hand-over", async () => {
+    server.use(
+      MockUpstream.chatCompletions("https://alpha.test/v1", () =>
+        MockUpstream.error(503, { error: { message: "down" } })
+      ),
+      MockUpstream.chatCompletions("https://beta.test/v1", () => MockUpstream.json(answer("from beta")))
+    )
+    const r = await registry()
+    const route = await Effect.runPromise(r.resolve("fast"))
+    const steps: Array<number> = []
+    let fallbacks = 0
+    const observer = { onStep: (index: number) => steps.push(index), onFallback: () => fallbacks++ }
+    const response = await Effect.runPromise(
+      LanguageModel.generateText({ prompt: "hi" }).pipe(ProviderRegistry.provideRoute(r, route, observer))
+    )
+    expect(response.text).toBe("from beta")
+    expect([steps, fallbacks]).toEqual([[0, 1], 1])
+  })
+
+  it("gives each step the providerOptions models.yaml sets for its provider", async () => {
+    const config = await Effect.runPromise(
+      ModelsConfig.parse(`
+models:
+  fast:
+    target: alpha/alpha-1
+    fallbacks: [beta/beta-1]
+    providerOptions:
+      alpha: { thinking: enabled }
+`)
+    )
+    const route = await Effect.runPromise(ProviderRegistry.make(entries, config).resolve("fast"))
+    expect(route.config.providerOptions).toEqual({ thinking: "enabled" })
+    expect(route.fallbacks[0]?.config.providerOptions).toBeUndefined()
+  })
+})
+
 describe("ModelsConfig", () => {
   const parse = (text: string) => Effect.runPromiseExit(ModelsConfig.parse(text, "models.yaml"))
   const errorOf = async (text: string) => {

@@ -92,7 +92,8 @@ export const sse = (events: ReadonlyArray<unknown>, options: SseOptions = {}): R
             controller.enqueue(bytes.subarray(offset, offset + step))
           }
         }
-        if (options.stallAfter === undefined || options.stallAfter >= payloads.length) controller.close()
+        // with `stallAfter` the connection stays open even when every event was written (stallAfter >= events)
+        if (options.stallAfter === undefined) controller.close()
       } catch {
         // the client went away while we were writing
       }
