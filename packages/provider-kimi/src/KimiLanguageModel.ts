@@ -17,7 +17,6 @@ import { OpenAiCompatLanguageModel, type OpenAiCompatProvider } from "@conduit-l
 import { Effect, Layer } from "effect"
 import { LanguageModel, Model } from "effect/ai"
 import { KimiClient } from "./internal/service.js"
-import { withStreamHeaders } from "./internal/streamHeaders.js"
 import type * as KimiConfig from "./KimiConfig.js"
 import * as KimiProvider from "./KimiProvider.js"
 
@@ -38,7 +37,7 @@ export const make = (
   Effect.flatMap(Effect.service(KimiClient), (client) =>
     OpenAiCompatLanguageModel.make({
       spec: provider.declarations,
-      client: withStreamHeaders(client),
+      client,
       model,
       config: coreConfig(config)
     })

@@ -8,6 +8,8 @@
  * again (Moonshot runs the search server-side), up to {@link defaultMaxRounds} rounds. The call and its echo appear in
  * the response as provider-executed `tool-call` / `tool-result` parts named `web_search`; {@link usageOf} sums the
  * search tokens they announce (`arguments.usage.total_tokens`, which the follow-up call bills as prompt tokens).
+ * Passed as the wire {@link declaration} only (core's `ModelConfig.extraTools`, as the Promise face does), the calls
+ * are provider-executed `tool-call` parts named `$web_search` without `tool-result` parts; {@link usageOf} counts both.
  *
  * Not supported on the vision previews and kimi-thinking-preview; on kimi-k2.5 not while thinking (thinking is
  * switched off for the call when the caller did not ask for it, refused when they did).

@@ -13,7 +13,6 @@
 import { type ChatCompletions, type OpenAiCompatProvider, PromiseClient } from "@conduit-llm/core"
 import { Effect, Exit, Layer, type Redacted } from "effect"
 import { type AiError, LanguageModel } from "effect/ai"
-import { withBuiltinWebSearch } from "./internal/promiseWebSearch.js"
 import { KimiClient as KimiClientTag } from "./internal/service.js"
 import * as KimiClientModule from "./KimiClient.js"
 import * as KimiContextCacheModule from "./KimiContextCache.js"
@@ -103,8 +102,9 @@ export interface CreateKimiOptions extends KimiClientModule.Options {
  *   Requests without `model` use `kimi-k3` (`kimi-for-coding` with `plan: "coding"`). Provider options go in
  *   `providerOptions` (`KimiConfig.ProviderOptions`). Web search: put the built-in in `tools`
  *   (`{ type: "builtin_function", function: { name: "$web_search" } }`, i.e. `KimiWebSearch.declaration`); the
- *   searches are answered server-side like on the Effect face and come back as provider-executed tool calls
- *   (`KimiWebSearch.usageOf(result)` sums them).
+ *   searches are answered server-side like on the Effect face and come back as provider-executed tool calls named
+ *   `$web_search`, the declared wire name (core passes the built-in as `extraTools`, not as a toolkit tool, so a
+ *   stream has no `tool-result` part for them); `KimiWebSearch.usageOf(result)` sums them.
  * - `files`: upload (path or bytes; 100 MB default limit), list, retrieve, content, delete, and the prompt helpers.
  * - `countTokens`: exact prompt tokens of `{ model?, messages, tools? }`.
  * - `getBalance`, `contextCache` (explicit cache API).
@@ -163,10 +163,9 @@ export const createKimi = (options: CreateKimiOptions): KimiPromiseClient => {
     options.plan === "coding" ? KimiProviderModule.defaultModels.coding : KimiProviderModule.defaultModels.open
   const base = PromiseClient.make({
     layer: (model) =>
-      Layer.effect(
-        LanguageModel.LanguageModel,
-        Effect.map(KimiLanguageModelModule.make(model, undefined, provider), withBuiltinWebSearch)
-      ).pipe(Layer.provide(clientLayer)),
+      Layer.effect(LanguageModel.LanguageModel, KimiLanguageModelModule.make(model, undefined, provider)).pipe(
+        Layer.provide(clientLayer)
+      ),
     defaultModel,
     listModels: () => KimiModelsModule.listModelsWith(client, provider.catalog)
   })
