@@ -5,8 +5,10 @@
  *    strict UTF-8 (400 `invalid_encoding`) and JSON (400 `invalid_json`), check it against core's
  *    `ChatCompletionRequest` schema (400 naming the field), resolve the model name (404 `model_not_found`).
  * 2. Convert it with core's `WireInput`: messages to a `Prompt` (assistant `reasoning_content` becomes reasoning that
- *    is replayed upstream), function tools to a toolkit the model may call but never runs, everything else
- *    (`temperature`, `max_tokens`, `response_format`, provider extras...) to `CallConfig.request` wire parameters.
+ *    is replayed upstream), function tools to a toolkit the model may call but never runs, built-in provider tools
+ *    (Kimi's `$web_search`, GLM's `web_search`) to `CallConfig.extraTools` (appended to the wire tools as sent, their
+ *    server rounds completed by the provider), everything else (`temperature`, `max_tokens`, `response_format`,
+ *    provider extras...) to `CallConfig.request` wire parameters.
  * 3. Run it through the `SessionManager` (`x-session-id` names the session: ordering, concurrency, rate limits;
  *    with `CONDUIT_CONVERSATIONS=1` its stored history is prepended and the new turn saved), with core's
  *    `RequestContext` counting upstream attempts, `ResponseCache.CallOptions` carrying the `Idempotency-Key`, and the
@@ -24,6 +26,7 @@ import {
   ChatCompletions,
   ResponseCache as CoreResponseCache,
   OpenAiCompatLanguageModel,
+  ProviderRegistry,
   RequestContext,
   ResponseSummary,
   TokenEstimator,
@@ -253,10 +256,15 @@ export const handle = (
     const { tools, builtin } = yield* WireInput.toTools(body.tools)
     const toolkit = tools.length > 0 ? Toolkit.make(...tools) : undefined
     const toolChoice = WireInput.toToolChoice(body.tool_choice)
-    const wire = WireInput.passThroughParameters(body)
-    // built-in provider tools (web search...) have no effect/ai form: the client's tool list goes upstream as sent
-    if (builtin.length > 0) wire.tools = body.tools
-    const callConfig: OpenAiCompatLanguageModel.ModelConfig = { request: wire }
+    // function tools go through the toolkit (the provider normalizes their schemas); built-in provider tools (Kimi's
+    // `$web_search`, GLM's `web_search`) have no effect/ai form and are appended to the wire tools as sent
+    const callConfig: OpenAiCompatLanguageModel.ModelConfig = {
+      request: WireInput.passThroughParameters(body),
+      ...(builtin.length > 0 ? { extraTools: builtin } : {})
+    }
+    // a built-in's server round comes back as provider-executed calls of a tool the toolkit does not declare
+    const toolCallValidation = builtin.length > 0 ? "deferred" : "strict"
+    const builtinTools = builtin.length > 0 ? OpenAiWire.builtinToolNames(builtin) : undefined
     const callOptions: CoreResponseCache.CallOptionsShape = {
       ...(idempotencyHeader !== undefined ? { idempotencyKey: `${info.keyId}:${idempotencyHeader}` } : {}),
       ...(cacheHeader !== undefined ? { mode: cacheHeader } : {})
@@ -271,13 +279,13 @@ export const handle = (
     let stepsStarted = 0
     let attempts = 0
     let stepAttempts = 0
-    const observer = {
-      onStep: (index: number) => {
+    const observer: ProviderRegistry.RouteObserver = {
+      onStep: (index) => {
         step = index
         stepsStarted++
         stepAttempts = 0
-        if (index > 0) metrics.fallback(route.name)
-      }
+      },
+      onFallback: () => metrics.fallback(route.name)
     }
     const requestContext: RequestContext.RequestContextShape = {
       requestId: info.requestId,
@@ -316,19 +324,22 @@ export const handle = (
 
     if (!stream) {
       const generate = (prompt: Prompt.Prompt) =>
-        deps.routes.provide(
+        ProviderRegistry.provideRoute(
+          deps.routes.registry,
           route,
+          observer
+        )(
           LanguageModel.generateText({
             prompt,
             toolkit,
             toolChoice,
-            disableToolCallResolution: true
+            disableToolCallResolution: true,
+            toolCallValidation
           } as never) as Effect.Effect<
             LanguageModel.GenerateTextResponse<Record<string, never>>,
             never,
             LanguageModel.LanguageModel
-          >,
-          observer
+          >
         )
       const work =
         conversations === undefined || sessionId === undefined
@@ -376,17 +387,20 @@ export const handle = (
     // ---- stream ----
     const includeUsage = body.stream_options?.include_usage === true
     const partsFor = (prompt: Prompt.Prompt) =>
-      deps.routes.provideStream(
+      ProviderRegistry.provideRouteStream(
+        deps.routes.registry,
         route,
+        observer
+      )(
         // effect/ai reuses its stream-part decoder only when a toolkit is given (measured ~30 µs less per stream), so
         // a request without tools passes the empty toolkit
         LanguageModel.streamText({
           prompt,
           toolkit: toolkit ?? Toolkit.empty,
           toolChoice,
-          disableToolCallResolution: true
-        } as never) as Stream.Stream<StreamPart, never, LanguageModel.LanguageModel>,
-        observer
+          disableToolCallResolution: true,
+          toolCallValidation
+        } as never) as Stream.Stream<StreamPart, never, LanguageModel.LanguageModel>
       )
     let parts: Stream.Stream<StreamPart, unknown> = partsFor(newTurn)
     if (conversations !== undefined && sessionId !== undefined) {
@@ -431,7 +445,7 @@ export const handle = (
     const firstTokenSeconds = (performance.now() - info.startedAt) / 1000
     let provider = steps[step]?.provider ?? route.provider
     metrics.streamOpened()
-    const encoder = OpenAiWire.makeStreamEncoder({ id, created, model: body.model })
+    const encoder = OpenAiWire.makeStreamEncoder({ id, created, model: body.model, builtinTools })
     let finishMetadata: Record<string, unknown> | undefined
     const encode = (batch: ReadonlyArray<StreamPart>): string => {
       let out = ""

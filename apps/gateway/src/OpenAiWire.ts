@@ -11,12 +11,13 @@
  *   precedes `data: [DONE]`. The chunk envelope (`id`, `object`, `created`, `model`) is serialized once per stream,
  *   so a text delta costs one `JSON.stringify` of the delta string.
  * - Provider-executed tool calls and results (Moonshot `$web_search` round trips, handled upstream of the client) are
- *   not shown to clients.
+ *   not shown to clients. A streamed call of a built-in the client declared (`builtinTools`) is held until its
+ *   `tool-call` part tells whether the provider executed it (providers stream a call's arguments before they know).
  * - Errors: {@link fromSummary} is the error → HTTP table (see the README), {@link errorEvent} the final SSE frame of
  *   a stream that failed after it started.
  */
 
-import { type ProviderError, type ResponseSummary, Usage } from "@conduit-llm/core"
+import { type ChatCompletions, type ProviderError, type ResponseSummary, Usage } from "@conduit-llm/core"
 import type { Response } from "effect/ai"
 
 type Part = Response.AnyPart | Response.AnyPartEncoded
@@ -106,6 +107,18 @@ export const sseData = (value: unknown): string =>
   `data: ${typeof value === "string" ? value : JSON.stringify(value)}\n\n`
 
 /**
+ * The names calls of built-in tool declarations carry (`function.name` when the declaration has one, as Kimi's
+ * `{ type: "builtin_function", function: { name: "$web_search" } }`, else its `type`, as GLM's `web_search`).
+ */
+export const builtinToolNames = (tools: ReadonlyArray<ChatCompletions.RequestTool>): ReadonlySet<string> =>
+  new Set(
+    tools.map((tool) => {
+      const name = (tool.function as { readonly name?: unknown } | undefined)?.name
+      return typeof name === "string" ? name : tool.type
+    })
+  )
+
+/**
  * Turns stream parts into SSE frames.
  *
  * - `push(part)`: the frames one part produces, concatenated (`""` for parts clients do not see, such as
@@ -124,13 +137,16 @@ export interface StreamEncoder {
 
 /**
  * A {@link StreamEncoder} for one response. `id` and `model` go in every chunk (`model` is the name the client asked
- * for); `created` is in seconds since the epoch.
+ * for); `created` is in seconds since the epoch. `builtinTools`: names of built-in tools the request declared (their
+ * streamed calls are held until the `tool-call` part: dropped when provider-executed, else sent whole).
  */
 export const makeStreamEncoder = (params: {
   readonly id: string
   readonly created: number
   readonly model: string
+  readonly builtinTools?: ReadonlySet<string> | undefined
 }): StreamEncoder => {
+  const builtinTools = params.builtinTools
   const envelope = `{"id":${JSON.stringify(params.id)},"object":"chat.completion.chunk","created":${params.created},"model":${JSON.stringify(params.model)},"choices":`
   const head = `data: ${envelope}[{"index":0,"delta":{`
   let sentRole = false
@@ -156,7 +172,7 @@ export const makeStreamEncoder = (params: {
         case "reasoning-delta":
           return part.delta === "" ? "" : frame(`"reasoning_content":${JSON.stringify(part.delta)}`)
         case "tool-params-start": {
-          if (part.providerExecuted === true) {
+          if (part.providerExecuted === true || builtinTools?.has(part.name) === true) {
             serverTools.add(part.id)
             return ""
           }
@@ -173,7 +189,8 @@ export const makeStreamEncoder = (params: {
           return frame(`"tool_calls":[{"index":${index},"function":{"arguments":${JSON.stringify(part.delta)}}}]`)
         }
         case "tool-call": {
-          // a provider-executed call (e.g. $web_search) is answered upstream; a streamed call was already sent
+          // a provider-executed call (e.g. $web_search) is answered upstream; a streamed call was already sent; a held
+          // call of a built-in the provider did not execute is sent whole
           if (part.providerExecuted === true || streamedParams.has(part.id)) return ""
           const index = toolIndex.size
           toolIndex.set(part.id, index)
@@ -264,7 +281,10 @@ const timeoutCodes: Record<string, string> = {
  * | network failure | 502 | `upstream_error` / `upstream_unreachable` |
  * | truncated stream, other upstream failure | 502 | `upstream_error` / `upstream_stream_truncated`, `upstream_error` |
  */
-export const fromSummary = (summary: ProviderError.ErrorSummary, param: string | null = summary.param ?? null): HttpError => {
+export const fromSummary = (
+  summary: ProviderError.ErrorSummary,
+  param: string | null = summary.param ?? null
+): HttpError => {
   const message = summary.message
   if (summary.kind === "idempotency-conflict") {
     return httpError(409, message, "invalid_request_error", "idempotency_conflict", "idempotency-key")

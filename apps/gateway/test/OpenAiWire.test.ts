@@ -330,6 +330,41 @@ describe("makeStreamEncoder", () => {
     expect(chunks.at(-1)?.choices[0].finish_reason).toBe("tool_calls")
   })
 
+  it("holds a streamed call of a declared built-in until its tool-call part: dropped when provider-executed, else sent whole", () => {
+    const e = OpenAiWire.makeStreamEncoder({
+      id: "chatcmpl-1",
+      created: 1,
+      model: "kimi/kimi-k2.6",
+      builtinTools: OpenAiWire.builtinToolNames([
+        { type: "builtin_function", function: { name: "$web_search" } },
+        { type: "web_search", web_search: { enable: true } }
+      ])
+    })
+    const call = (id: string, providerExecuted: boolean) => [
+      e.push({ type: "tool-params-start", id, name: "$web_search" } as Response.AnyPartEncoded),
+      e.push({ type: "tool-params-delta", id, delta: '{"q":1}' } as Response.AnyPartEncoded),
+      e.push({
+        type: "tool-call",
+        id,
+        name: "$web_search",
+        params: { q: 1 },
+        ...(providerExecuted ? { providerExecuted } : {})
+      } as Response.AnyPartEncoded)
+    ]
+    expect(call("srv", true)).toEqual(["", "", ""])
+    const [start, delta, whole] = call("left", false)
+    expect([start, delta]).toEqual(["", ""])
+    expect((parse(whole ?? "") as Array<Json>).map((c) => c.choices[0].delta)).toEqual([
+      {
+        role: "assistant",
+        tool_calls: [
+          { index: 0, id: "left", type: "function", function: { name: "$web_search", arguments: '{"q":1}' } }
+        ]
+      }
+    ])
+    expect([...OpenAiWire.builtinToolNames([{ type: "web_search" }])]).toEqual(["web_search"])
+  })
+
   it("a finish with nothing before it still carries the role", () => {
     const chunks = parse(encoder().push(finish("length"))) as Array<Json>
     expect(chunks[0]?.choices[0]).toEqual({ index: 0, delta: { role: "assistant" }, finish_reason: "length" })

@@ -1,12 +1,13 @@
 /**
  * Both shipped providers through the gateway, in the simulated mode `main` uses (each provider's own MSW mock, with
  * the provider's validations and wire format), driven by the `openai` SDK: reasoning in deltas and usage, tool calls,
- * the reasoning round trip the Kimi API enforces, GLM's thinking switch passed through, and provider error codes
- * mapped to OpenAI statuses.
+ * the reasoning round trip the Kimi API enforces, Kimi's `$web_search` mixed with a function tool (server round
+ * completed upstream of the client), GLM's thinking switch passed through, models.yaml `providerOptions` reaching the
+ * request of their own provider only, and provider error codes mapped to OpenAI statuses.
  */
 import { MockUpstream } from "@conduit-llm/core/testing"
 import { MockZai, Scenarios as ZaiScenarios } from "@conduit-llm/provider-glm/testing"
-import { KimiMock } from "@conduit-llm/provider-kimi/testing"
+import { KimiMock, KimiScenarios } from "@conduit-llm/provider-kimi/testing"
 import { Redacted } from "effect"
 import OpenAI from "openai"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
@@ -144,6 +145,70 @@ describe("Kimi (simulated by KimiMock)", () => {
     expect(withoutReasoning.choices[0]?.message.content).toBe("Hello from simulated Kimi.")
   })
 
+  it("$web_search mixed with a function tool: the function normalized, the built-in appended, the search round completed upstream", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(...KimiMock.make({ ...kimi.simulation, recorder }).handlers)
+    // `$schema` is not Moonshot Flavored JSON Schema: the provider strips it from function parameters
+    const lookup = {
+      type: "function" as const,
+      function: {
+        name: "lookup",
+        description: "Looks a word up",
+        parameters: {
+          $schema: "https://json-schema.org/draft/2020-12/schema",
+          type: "object",
+          properties: { word: { type: "string" } },
+          required: ["word"]
+        }
+      }
+    }
+    const builtin = { type: "builtin_function", function: { name: "$web_search" } }
+    const tools = [lookup, builtin] as unknown as Array<OpenAI.ChatCompletionTool>
+    const answer = "According to the search results, here is the answer."
+
+    const completion = await client(gateway).chat.completions.create({
+      model: "kimi/kimi-k2.6",
+      messages: [{ role: "user", content: "What happened today?" }],
+      tools
+    })
+    expect(completion.choices[0]?.message.content).toBe(answer)
+    expect(completion.choices[0]?.message.tool_calls).toBeUndefined()
+    expect(completion.choices[0]?.finish_reason).toBe("stop")
+    expect(recorder.count).toBe(2) // the search call, then the answer once its arguments were echoed back
+    const first = recorder.calls[0]?.body as { tools: Array<Record<string, unknown>> }
+    expect(first.tools).toEqual([
+      {
+        type: "function",
+        function: {
+          name: "lookup",
+          description: "Looks a word up",
+          parameters: { type: "object", properties: { word: { type: "string" } }, required: ["word"] }
+        }
+      },
+      builtin
+    ])
+    const second = recorder.calls[1]?.body as { messages: Array<Record<string, unknown>>; tools: unknown }
+    expect(second.messages.at(-1)).toMatchObject({ role: "tool", name: "$web_search" })
+    expect(second.tools).toEqual(first.tools)
+
+    const stream = await client(gateway).chat.completions.create({
+      model: "kimi/kimi-k2.6",
+      messages: [{ role: "user", content: "What happened today?" }],
+      tools,
+      stream: true,
+      stream_options: { include_usage: true }
+    })
+    const chunks: Array<OpenAI.ChatCompletionChunk> = []
+    for await (const chunk of stream) chunks.push(chunk)
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe(answer)
+    expect(chunks.some((chunk) => chunk.choices[0]?.delta.tool_calls !== undefined)).toBe(false)
+    expect(chunks.find((chunk) => chunk.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe("stop")
+    expect(recorder.count).toBe(4)
+    const [third, fourth] = recorder.calls.slice(2).map((call) => call.body as typeof second)
+    expect(third?.tools).toEqual(first.tools)
+    expect(fourth?.messages.at(-1)).toMatchObject({ role: "tool", name: "$web_search" })
+  })
+
   it("a retired model is a 404 naming its replacements, before any upstream call", async () => {
     const recorder = new MockUpstream.Recorder()
     server.use(...KimiMock.make({ ...kimi.simulation, recorder }).handlers)
@@ -211,5 +276,69 @@ describe("GLM (simulated by MockZai)", () => {
     expect(error.status).toBe(429)
     expect(error.error).toMatchObject({ type: "insufficient_quota", code: "insufficient_quota" })
     expect(mock.recorder.count).toBe(1)
+  })
+})
+
+describe("models.yaml providerOptions", () => {
+  it("reach the request of their own provider only, on the target and on a fallback", async () => {
+    const routed = await startGateway({
+      providers: [kimi.entry, glm.entry],
+      models: {
+        models: {
+          both: {
+            target: "kimi/kimi-k2.6",
+            fallbacks: ["glm/glm-4.6"],
+            retry: { maxRetries: 0 },
+            providerOptions: { kimi: { thinking: "disabled" }, glm: { thinking: { type: "enabled" } } }
+          },
+          glmOnly: { target: "kimi/kimi-k2.6", providerOptions: { glm: { thinking: { type: "disabled" } } } }
+        }
+      }
+    })
+    try {
+      let failKimi = false
+      const kimiRecorder = new MockUpstream.Recorder()
+      const zai = MockZai.make(glm.simulation)
+      server.use(
+        ...KimiMock.make({
+          ...kimi.simulation,
+          recorder: kimiRecorder,
+          respond: () => (failKimi ? KimiScenarios.errors.serverError() : undefined)
+        }).handlers,
+        ...zai.handlers
+      )
+      const ask = (model: string, stream = false) =>
+        stream
+          ? client(routed)
+              .chat.completions.create({ model, messages: [{ role: "user", content: "hi" }], stream: true })
+              .then(collect)
+          : client(routed)
+              .chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] })
+              .then((completion) => ({ content: completion.choices[0]?.message.content ?? "" }))
+
+      // the target: Kimi's switch, in Kimi's wire form; GLM's option stays with GLM
+      expect((await ask("both")).content).toBe("Hello from simulated Kimi.")
+      expect(kimiRecorder.last().body).toMatchObject({ thinking: { type: "disabled" } })
+      expect((await ask("both", true)).content).toBe("Hello from simulated Kimi.")
+      expect(kimiRecorder.last().body).toMatchObject({ thinking: { type: "disabled" } })
+      expect(zai.recorder.count).toBe(0)
+
+      // the fallback: GLM's own option, not Kimi's
+      failKimi = true
+      expect((await ask("both")).content).toBe(ZaiScenarios.reasoning.text)
+      expect(zai.recorder.last().body).toMatchObject({ thinking: { type: "enabled" } })
+      expect((await ask("both", true)).content).toBe(ZaiScenarios.reasoning.text)
+      expect(zai.recorder.last().body).toMatchObject({ thinking: { type: "enabled" } })
+      expect(zai.recorder.count).toBe(2)
+
+      // options for a provider the route does not reach change nothing on the one it does
+      failKimi = false
+      await ask("glmOnly")
+      await ask("kimi/kimi-k2.6")
+      const [withOptions, without] = kimiRecorder.calls.slice(-2).map((call) => call.body)
+      expect(withOptions).toEqual(without)
+    } finally {
+      await routed.close()
+    }
   })
 })

@@ -2,7 +2,7 @@
  * Provider wiring (live / simulated / disabled from the environment), model routes (built-in table restricted to
  * the configured providers, services built once per route), and the Prometheus metrics after real traffic.
  */
-import { ModelCatalog, type ProviderRegistry } from "@conduit-llm/core"
+import { ModelCatalog, ProviderRegistry } from "@conduit-llm/core"
 import { MockUpstream } from "@conduit-llm/core/testing"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { LanguageModel } from "effect/ai"
@@ -111,7 +111,7 @@ describe("ModelRoutes", () => {
     const ask = (name: string) =>
       Effect.runPromise(
         Effect.flatMap(routes.resolve(name), (route) =>
-          routes.provide(route, LanguageModel.generateText({ prompt: "x" }))
+          ProviderRegistry.provideRoute(routes.registry, route)(LanguageModel.generateText({ prompt: "x" }))
         )
       )
     expect((await ask("alias")).text).toBe("hi")
