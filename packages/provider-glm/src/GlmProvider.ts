@@ -25,8 +25,7 @@ import {
   type ChatCompletions,
   type OpenAiCompatClient,
   type OpenAiCompatLanguageModel,
-  OpenAiCompatProvider,
-  type ProviderError
+  OpenAiCompatProvider
 } from "@conduit-llm/core"
 import { Effect, type Redacted, Result } from "effect"
 import type { AiError } from "effect/ai"
@@ -160,20 +159,31 @@ export const finishReasons = {
 } as const
 
 /**
- * Finish reasons that are failures (core's `finishFailures`): `network_error` means the upstream failed
- * mid-generation, so the partial answer is discarded and the call fails with a retryable `InternalProviderError`
- * (`conduit.kind = "finish-network-error"`), retried when nothing reached the caller yet (a non-streaming call, a
- * stream before its first part), never a silent short answer.
+ * Finish reasons that are failures (core's `finishFailures`):
+ * - `network_error`: the upstream failed mid-generation, so the partial answer is discarded and the call fails with
+ *   a retryable `InternalProviderError` (`conduit.kind = "finish-network-error"`), retried when nothing reached the
+ *   caller yet (a non-streaming call, a stream before its first output), never a silent short answer;
+ * - `model_context_window_exceeded` without any output (`onlyWithoutOutput`): the prompt filled the window, an
+ *   `InvalidRequestError` with `constraint: "context_length_exceeded"` (`conduit.kind =
+ *   "finish-context-window-exceeded"`), not retried; after some output it stays a `length` finish.
  *
  * @since 0.1.0
  */
-export const finishFailures: Readonly<Record<string, ProviderError.ErrorRule>> = {
+export const finishFailures: Readonly<Record<string, OpenAiCompatLanguageModel.FinishFailureRule>> = {
   network_error: {
     reason: "InternalProviderError",
     retryable: true,
     kind: "finish-network-error",
     description:
       'the generation ended with finish_reason "network_error" (the upstream failed mid-generation); the partial answer is discarded'
+  },
+  model_context_window_exceeded: {
+    reason: "InvalidRequestError",
+    contextLength: true,
+    onlyWithoutOutput: true,
+    kind: "finish-context-window-exceeded",
+    description:
+      'the model answered finish_reason "model_context_window_exceeded" before producing any output: the prompt does not fit the context window'
   }
 }
 
@@ -208,9 +218,9 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
 
 /**
  * The provider core builds from the declarations (`Client` tag, `makeClient`, `clientLayer`, `clientLayerConfig`,
- * `layer`, `model`, `promise`). Prefer `GlmClient` and `GlmLanguageModel`, which add the rest of the GLM transport
- * behaviour (a stream ending at once with `network_error` is retried; `model_context_window_exceeded` without
- * output is a context-length error) and the exact pre-flight counter.
+ * `layer`, `model`, `promise`), used generically by the gateway and the registry. It behaves like `GlmClient` and
+ * `GlmLanguageModel` (every GLM behaviour is a declaration core runs); those add only the option of the exact
+ * pre-flight counter (`GlmLanguageModel.Config.exactPreflight`).
  *
  * @since 0.1.0
  */

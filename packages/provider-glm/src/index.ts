@@ -24,7 +24,7 @@ import * as GlmWebSearch from "./GlmWebSearch.js"
  */
 export * as GlmAsyncChat from "./GlmAsyncChat.js"
 /**
- * The client service: key, region × plan endpoint, bearer or JWT auth, GLM transport behaviour.
+ * The client service: key, region × plan endpoint, bearer or JWT auth (core's transport).
  *
  * @since 0.1.0
  */

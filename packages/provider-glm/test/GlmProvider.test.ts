@@ -1,13 +1,18 @@
 /**
- * The declarations: finish reasons over every value seen on the wire, and the provider core builds from them.
+ * The declarations: finish reasons over every value seen on the wire, and the provider core builds from them, which
+ * behaves like `GlmClient` + `GlmLanguageModel` (the same scenarios through both).
  */
-import { FinishReason } from "@conduit-llm/core"
+import { FinishReason, ProviderError, ResponseSummary, RetryPolicy } from "@conduit-llm/core"
 import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
-import { Effect, Layer } from "effect"
-import { LanguageModel, Prompt } from "effect/ai"
+import { Effect, Exit, Layer, Stream } from "effect"
+import { type AiError, LanguageModel, Prompt, type Response } from "effect/ai"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as GlmClient from "../src/GlmClient.js"
+import * as GlmConfig from "../src/GlmConfig.js"
+import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmProvider from "../src/GlmProvider.js"
+import * as MockZai from "../src/testing/MockZai.js"
 import * as Scenarios from "../src/testing/Scenarios.js"
 
 describe("finish reasons", () => {
@@ -96,4 +101,191 @@ describe("the provider core builds", () => {
       "They ask who I am."
     )
   })
+})
+
+describe("GlmProvider.provider behaves like GlmClient and GlmLanguageModel", () => {
+  const server = setupServer()
+  beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
+  afterEach(() => server.resetHandlers())
+  afterAll(() => server.close())
+
+  const fast = { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 2 }
+  type Stack = Layer.Layer<LanguageModel.LanguageModel>
+  // the builder's own client and model layers, as the gateway and the registry use them
+  const viaProvider = (): Stack =>
+    GlmProvider.provider.layer("glm-4.6").pipe(Layer.provide(GlmProvider.provider.clientLayer({ apiKey: "test-key" })))
+  // the package's modules
+  const viaModules = (): Stack =>
+    GlmLanguageModel.layer("glm-4.6").pipe(Layer.provide(GlmClient.layer({ apiKey: "test-key" })))
+
+  const textChunks = (id: string, text: string) =>
+    Scenarios.pieces(text).map((p) => Scenarios.chunk(id, "glm-4.6", { content: p }))
+
+  /** What a caller observes: the answer (text, finish, raw finish, request id, attempts) or the error's summary. */
+  const outcome = (exit: Exit.Exit<ReadonlyArray<Response.AnyPart>, AiError.AiError>) => {
+    if (Exit.isSuccess(exit)) {
+      const summary = ResponseSummary.fromParts(exit.value)
+      return {
+        ok: true,
+        text: summary.text,
+        finishReason: summary.finishReason,
+        rawFinishReason: summary.metadata.rawFinishReason,
+        requestId: summary.metadata.requestId,
+        attempts: summary.metadata.attempts
+      }
+    }
+    const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
+    if (reason === undefined || reason._tag !== "Fail") throw new Error(String(exit.cause))
+    const {
+      reason: tag,
+      kind,
+      retryable,
+      contextLength,
+      requestId,
+      code,
+      status,
+      message
+    } = ProviderError.describe(reason.error)
+    return { ok: false, reason: tag, kind, retryable, contextLength, requestId, code, status, message }
+  }
+
+  const run = async (
+    stack: Stack,
+    mode: "generate" | "stream",
+    reply: (call: MockUpstream.ChatCall) => globalThis.Response,
+    requestId?: string
+  ) => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(GlmProvider.baseURLs.default, reply, recorder))
+    const options = requestId === undefined ? {} : { request_id: requestId }
+    const parts: Effect.Effect<ReadonlyArray<Response.AnyPart>, AiError.AiError, LanguageModel.LanguageModel> = mode ===
+    "generate"
+      ? LanguageModel.generateText({ prompt: "hi" }).pipe(
+          GlmConfig.withProviderOptions(options),
+          Effect.map((response) => response.content)
+        )
+      : Stream.runCollect(LanguageModel.streamText({ prompt: "hi" }).pipe(GlmConfig.streamWithProviderOptions(options)))
+    const exit = await Effect.runPromiseExit(
+      parts.pipe(Effect.provideService(RetryPolicy.CallRetryPolicy, fast), Effect.provide(stack))
+    )
+    server.resetHandlers()
+    return { ...outcome(exit), requests: recorder.count }
+  }
+
+  const id = Scenarios.responseId(60)
+  const networkError = (tokens = Scenarios.usage(5, 0)) =>
+    MockUpstream.sse([Scenarios.finishChunk(id, "glm-4.6", "network_error", tokens)])
+  const windowExceeded = (message: Record<string, unknown>) =>
+    MockUpstream.json(
+      Scenarios.completion(id, "glm-4.6", message, "model_context_window_exceeded", Scenarios.usage(200_000, 0))
+    )
+  const scenarios: ReadonlyArray<
+    readonly [
+      string,
+      "generate" | "stream",
+      (call: MockUpstream.ChatCall) => globalThis.Response,
+      Record<string, unknown>,
+      string?
+    ]
+  > = [
+    [
+      "network_error before any output in a stream: retried",
+      "stream",
+      ({ index }) => (index === 0 ? networkError() : MockUpstream.sse(Scenarios.text.chunks)),
+      { ok: true, text: Scenarios.text.text, finishReason: "stop", requests: 2 }
+    ],
+    [
+      "network_error in a non-streaming answer: retried",
+      "generate",
+      ({ index }) =>
+        index === 0
+          ? MockUpstream.json(
+              Scenarios.completion(id, "glm-4.6", { content: "half" }, "network_error", Scenarios.usage(5, 1))
+            )
+          : MockUpstream.json(Scenarios.text.body),
+      { ok: true, text: Scenarios.text.text, finishReason: "stop", requests: 2 }
+    ],
+    [
+      "network_error after streamed text: fails, not retried",
+      "stream",
+      () =>
+        MockUpstream.sse(
+          [
+            ...textChunks(id, "The answer is"),
+            Scenarios.finishChunk(id, "glm-4.6", "network_error", Scenarios.usage(5, 3))
+          ],
+          { delayMs: 5 }
+        ),
+      { ok: false, reason: "InternalProviderError", kind: "finish-network-error", requestId: id, requests: 1 }
+    ],
+    [
+      "model_context_window_exceeded without output (non-stream): a context-length error, not retried",
+      "generate",
+      () => windowExceeded({ content: "" }),
+      {
+        ok: false,
+        reason: "InvalidRequestError",
+        kind: "finish-context-window-exceeded",
+        contextLength: true,
+        retryable: false,
+        requestId: id,
+        requests: 1
+      }
+    ],
+    [
+      "model_context_window_exceeded without output (stream): a context-length error, not retried",
+      "stream",
+      () =>
+        MockUpstream.sse([
+          Scenarios.finishChunk(id, "glm-4.6", "model_context_window_exceeded", Scenarios.usage(9, 0))
+        ]),
+      {
+        ok: false,
+        reason: "InvalidRequestError",
+        kind: "finish-context-window-exceeded",
+        contextLength: true,
+        retryable: false,
+        requestId: id,
+        requests: 1
+      }
+    ],
+    [
+      "model_context_window_exceeded after output (non-stream): a length finish",
+      "generate",
+      () => windowExceeded({ content: "A long answer" }),
+      { ok: true, text: "A long answer", finishReason: "length", rawFinishReason: "model_context_window_exceeded" }
+    ],
+    [
+      "model_context_window_exceeded after output (stream): a length finish",
+      "stream",
+      () =>
+        MockUpstream.sse([
+          ...textChunks(id, "A long answer"),
+          Scenarios.finishChunk(id, "glm-4.6", "model_context_window_exceeded", Scenarios.usage(199_000, 1000))
+        ]),
+      { ok: true, text: "A long answer", finishReason: "length", rawFinishReason: "model_context_window_exceeded" }
+    ],
+    [
+      "request id of a stream: the response id",
+      "stream",
+      () => MockUpstream.sse(Scenarios.text.chunks),
+      { ok: true, requestId: Scenarios.text.chunks[0]?.id }
+    ],
+    [
+      "request id of a failed call: the client's request_id",
+      "generate",
+      () => MockZai.errorResponse(Scenarios.errors.insufficientBalanceEn),
+      { ok: false, reason: "QuotaExhaustedError", requestId: "my-request-61" },
+      "my-request-61"
+    ]
+  ]
+
+  for (const [name, mode, reply, expected, requestId] of scenarios) {
+    it(name, async () => {
+      const modules = await run(viaModules(), mode, reply, requestId)
+      const provider = await run(viaProvider(), mode, reply, requestId)
+      expect(modules).toMatchObject(expected)
+      expect(provider).toEqual(modules)
+    })
+  }
 })
