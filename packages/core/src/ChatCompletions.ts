@@ -5,8 +5,12 @@
  * deltas, `usage` inside `choices[0]` of the last chunk (Moonshot, always), a trailing `choices: []` usage chunk
  * (`stream_options.include_usage`), top-level `usage.cached_tokens` (Moonshot),
  * `prompt_tokens_details.cached_tokens` and `completion_tokens_details.reasoning_tokens`, a top-level `web_search`
- * array (Zhipu) and `request_id` (Zhipu). Every object keeps unknown fields (they pass through decoding), and every
- * optional field also accepts `null`, because providers send both.
+ * array (Zhipu) and `request_id` (Zhipu). Every optional field also accepts `null`, because providers send both.
+ *
+ * Unknown fields: response bodies and chunks are checked, not decoded (the transport keeps the provider's own
+ * object), so their unknown fields survive; the response schemas are plain structs, which Effect's parser checks
+ * on its fast path. Request-side schemas (`RequestMessage`, `ChatCompletionRequest`, ...) keep unknown fields
+ * through decoding (the gateway passes provider extras on).
  *
  * Sources: https://platform.openai.com/docs/api-reference/chat, ../shared/reference/kimi.md §2–4 and glm.md §2–4;
  * fixtures `kimi/vercel-ai/moonshotai-usage-live.chunks.txt`, `kimi/vercel-ai/moonshotai-stream-choice-usage.chunks.txt`,
@@ -31,18 +35,15 @@ const opt = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(s
  *
  * @since 0.1.0
  */
-export const Usage = Schema.StructWithRest(
-  Schema.Struct({
-    prompt_tokens: opt(Schema.Number),
-    completion_tokens: opt(Schema.Number),
-    total_tokens: opt(Schema.Number),
-    /** Moonshot: cache hits at the top level of `usage`. */
-    cached_tokens: opt(Schema.Number),
-    prompt_tokens_details: opt(Schema.StructWithRest(Schema.Struct({ cached_tokens: opt(Schema.Number) }), Rest)),
-    completion_tokens_details: opt(Schema.StructWithRest(Schema.Struct({ reasoning_tokens: opt(Schema.Number) }), Rest))
-  }),
-  Rest
-)
+export const Usage = Schema.Struct({
+  prompt_tokens: opt(Schema.Number),
+  completion_tokens: opt(Schema.Number),
+  total_tokens: opt(Schema.Number),
+  /** Moonshot: cache hits at the top level of `usage`. */
+  cached_tokens: opt(Schema.Number),
+  prompt_tokens_details: opt(Schema.Struct({ cached_tokens: opt(Schema.Number) })),
+  completion_tokens_details: opt(Schema.Struct({ reasoning_tokens: opt(Schema.Number) }))
+})
 
 /** @since 0.1.0 */
 export type Usage = typeof Usage.Type
@@ -57,23 +58,17 @@ export type Usage = typeof Usage.Type
  *
  * @since 0.1.0
  */
-export const ToolCall = Schema.StructWithRest(
-  Schema.Struct({
-    id: opt(Schema.String),
-    type: opt(Schema.String),
-    index: opt(Schema.Number),
-    function: opt(
-      Schema.StructWithRest(
-        Schema.Struct({
-          name: opt(Schema.String),
-          arguments: opt(Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)]))
-        }),
-        Rest
-      )
-    )
-  }),
-  Rest
-)
+export const ToolCall = Schema.Struct({
+  id: opt(Schema.String),
+  type: opt(Schema.String),
+  index: opt(Schema.Number),
+  function: opt(
+    Schema.Struct({
+      name: opt(Schema.String),
+      arguments: opt(Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)]))
+    })
+  )
+})
 
 /** @since 0.1.0 */
 export type ToolCall = typeof ToolCall.Type
@@ -99,18 +94,15 @@ export type ToolCallDelta = typeof ToolCallDelta.Type
  *
  * @since 0.1.0
  */
-export const ResponseMessage = Schema.StructWithRest(
-  Schema.Struct({
-    role: opt(Schema.String),
-    content: opt(Schema.String),
-    reasoning_content: opt(Schema.String),
-    /** Some OpenAI-compatible servers (gpt-oss hosts) use `reasoning`. */
-    reasoning: opt(Schema.String),
-    refusal: opt(Schema.String),
-    tool_calls: opt(Schema.Array(ToolCall))
-  }),
-  Rest
-)
+export const ResponseMessage = Schema.Struct({
+  role: opt(Schema.String),
+  content: opt(Schema.String),
+  reasoning_content: opt(Schema.String),
+  /** Some OpenAI-compatible servers (gpt-oss hosts) use `reasoning`. */
+  reasoning: opt(Schema.String),
+  refusal: opt(Schema.String),
+  tool_calls: opt(Schema.Array(ToolCall))
+})
 
 /** @since 0.1.0 */
 export type ResponseMessage = typeof ResponseMessage.Type
@@ -120,15 +112,12 @@ export type ResponseMessage = typeof ResponseMessage.Type
  *
  * @since 0.1.0
  */
-export const Choice = Schema.StructWithRest(
-  Schema.Struct({
-    index: opt(Schema.Number),
-    message: opt(ResponseMessage),
-    finish_reason: opt(Schema.String),
-    usage: opt(Usage)
-  }),
-  Rest
-)
+export const Choice = Schema.Struct({
+  index: opt(Schema.Number),
+  message: opt(ResponseMessage),
+  finish_reason: opt(Schema.String),
+  usage: opt(Usage)
+})
 
 /** @since 0.1.0 */
 export type Choice = typeof Choice.Type
@@ -138,18 +127,15 @@ export type Choice = typeof Choice.Type
  *
  * @since 0.1.0
  */
-export const WebSearchResult = Schema.StructWithRest(
-  Schema.Struct({
-    title: opt(Schema.String),
-    content: opt(Schema.String),
-    link: opt(Schema.String),
-    media: opt(Schema.String),
-    icon: opt(Schema.String),
-    refer: opt(Schema.String),
-    publish_date: opt(Schema.String)
-  }),
-  Rest
-)
+export const WebSearchResult = Schema.Struct({
+  title: opt(Schema.String),
+  content: opt(Schema.String),
+  link: opt(Schema.String),
+  media: opt(Schema.String),
+  icon: opt(Schema.String),
+  refer: opt(Schema.String),
+  publish_date: opt(Schema.String)
+})
 
 /** @since 0.1.0 */
 export type WebSearchResult = typeof WebSearchResult.Type
@@ -159,20 +145,17 @@ export type WebSearchResult = typeof WebSearchResult.Type
  *
  * @since 0.1.0
  */
-export const ChatCompletion = Schema.StructWithRest(
-  Schema.Struct({
-    id: opt(Schema.String),
-    object: opt(Schema.String),
-    created: opt(Schema.Number),
-    model: opt(Schema.String),
-    choices: Schema.Array(Choice),
-    usage: opt(Usage),
-    system_fingerprint: opt(Schema.String),
-    request_id: opt(Schema.String),
-    web_search: opt(Schema.Array(WebSearchResult))
-  }),
-  Rest
-)
+export const ChatCompletion = Schema.Struct({
+  id: opt(Schema.String),
+  object: opt(Schema.String),
+  created: opt(Schema.Number),
+  model: opt(Schema.String),
+  choices: Schema.Array(Choice),
+  usage: opt(Usage),
+  system_fingerprint: opt(Schema.String),
+  request_id: opt(Schema.String),
+  web_search: opt(Schema.Array(WebSearchResult))
+})
 
 /** @since 0.1.0 */
 export type ChatCompletion = typeof ChatCompletion.Type
@@ -182,17 +165,14 @@ export type ChatCompletion = typeof ChatCompletion.Type
  *
  * @since 0.1.0
  */
-export const Delta = Schema.StructWithRest(
-  Schema.Struct({
-    role: opt(Schema.String),
-    content: opt(Schema.String),
-    reasoning_content: opt(Schema.String),
-    reasoning: opt(Schema.String),
-    refusal: opt(Schema.String),
-    tool_calls: opt(Schema.Array(ToolCallDelta))
-  }),
-  Rest
-)
+export const Delta = Schema.Struct({
+  role: opt(Schema.String),
+  content: opt(Schema.String),
+  reasoning_content: opt(Schema.String),
+  reasoning: opt(Schema.String),
+  refusal: opt(Schema.String),
+  tool_calls: opt(Schema.Array(ToolCallDelta))
+})
 
 /** @since 0.1.0 */
 export type Delta = typeof Delta.Type
@@ -202,15 +182,12 @@ export type Delta = typeof Delta.Type
  *
  * @since 0.1.0
  */
-export const ChunkChoice = Schema.StructWithRest(
-  Schema.Struct({
-    index: opt(Schema.Number),
-    delta: opt(Delta),
-    finish_reason: opt(Schema.String),
-    usage: opt(Usage)
-  }),
-  Rest
-)
+export const ChunkChoice = Schema.Struct({
+  index: opt(Schema.Number),
+  delta: opt(Delta),
+  finish_reason: opt(Schema.String),
+  usage: opt(Usage)
+})
 
 /** @since 0.1.0 */
 export type ChunkChoice = typeof ChunkChoice.Type
@@ -221,23 +198,106 @@ export type ChunkChoice = typeof ChunkChoice.Type
  *
  * @since 0.1.0
  */
-export const ChatCompletionChunk = Schema.StructWithRest(
-  Schema.Struct({
-    id: opt(Schema.String),
-    object: opt(Schema.String),
-    created: opt(Schema.Number),
-    model: opt(Schema.String),
-    choices: Schema.optional(Schema.Array(ChunkChoice)),
-    usage: opt(Usage),
-    system_fingerprint: opt(Schema.String),
-    request_id: opt(Schema.String),
-    web_search: opt(Schema.Array(WebSearchResult))
-  }),
-  Rest
-)
+export const ChatCompletionChunk = Schema.Struct({
+  id: opt(Schema.String),
+  object: opt(Schema.String),
+  created: opt(Schema.Number),
+  model: opt(Schema.String),
+  choices: Schema.optional(Schema.Array(ChunkChoice)),
+  usage: opt(Usage),
+  system_fingerprint: opt(Schema.String),
+  request_id: opt(Schema.String),
+  web_search: opt(Schema.Array(WebSearchResult))
+})
 
 /** @since 0.1.0 */
 export type ChatCompletionChunk = typeof ChatCompletionChunk.Type
+
+// =============================================================================
+// The per-chunk guard
+// =============================================================================
+
+type Guard = (u: unknown) => boolean
+
+const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+/** An optional, nullable field (`opt` above): absent, `undefined`, `null` or passing `guard`. */
+const optional = (record: Record<string, unknown>, key: string, guard: Guard): boolean => {
+  const value = record[key]
+  return value === undefined || value === null || guard(value)
+}
+const isString: Guard = (u) => typeof u === "string"
+const isNumber: Guard = (u) => typeof u === "number"
+const arrayOf =
+  (guard: Guard): Guard =>
+  (u) =>
+    Array.isArray(u) && u.every(guard)
+const fields =
+  (shape: Readonly<Record<string, Guard>>): Guard =>
+  (u) => {
+    if (!isObject(u)) return false
+    for (const key in shape) if (!optional(u, key, shape[key]!)) return false
+    return true
+  }
+
+const isUsage = fields({
+  prompt_tokens: isNumber,
+  completion_tokens: isNumber,
+  total_tokens: isNumber,
+  cached_tokens: isNumber,
+  prompt_tokens_details: fields({ cached_tokens: isNumber }),
+  completion_tokens_details: fields({ reasoning_tokens: isNumber })
+})
+const isToolCallDelta = fields({
+  id: isString,
+  type: isString,
+  index: isNumber,
+  function: fields({ name: isString, arguments: (u) => typeof u === "string" || isObject(u) })
+})
+const isChunkChoice = fields({
+  index: isNumber,
+  delta: fields({
+    role: isString,
+    content: isString,
+    reasoning_content: isString,
+    reasoning: isString,
+    refusal: isString,
+    tool_calls: arrayOf(isToolCallDelta)
+  }),
+  finish_reason: isString,
+  usage: isUsage
+})
+const isChunkFields = fields({
+  id: isString,
+  object: isString,
+  created: isNumber,
+  model: isString,
+  usage: isUsage,
+  system_fingerprint: isString,
+  request_id: isString,
+  web_search: arrayOf(
+    fields({
+      title: isString,
+      content: isString,
+      link: isString,
+      media: isString,
+      icon: isString,
+      refer: isString,
+      publish_date: isString
+    })
+  )
+})
+const isChoices = arrayOf(isChunkChoice)
+
+/**
+ * `Schema.is(ChatCompletionChunk)`, written out for the stream's hot path (one call per chunk: Effect's generic
+ * parser costs a few microseconds per chunk, about as much as the rest of the pipeline). The test
+ * `ChatCompletions.test.ts` keeps the two equal over every recorded chunk and over random mutations of them.
+ *
+ * @since 0.1.0
+ */
+export const isChatCompletionChunk = (u: unknown): u is ChatCompletionChunk =>
+  isChunkFields(u) &&
+  ((u as { choices?: unknown }).choices === undefined || isChoices((u as { choices?: unknown }).choices))
 
 /**
  * The error envelope providers send as an HTTP error body, and sometimes as an SSE frame inside a 200 stream:
@@ -245,21 +305,15 @@ export type ChatCompletionChunk = typeof ChatCompletionChunk.Type
  *
  * @since 0.1.0
  */
-export const ErrorBody = Schema.StructWithRest(
-  Schema.Struct({
-    error: Schema.StructWithRest(
-      Schema.Struct({
-        message: opt(Schema.String),
-        type: opt(Schema.String),
-        code: opt(Schema.Union([Schema.String, Schema.Number])),
-        param: opt(Schema.String),
-        request_id: opt(Schema.String)
-      }),
-      Rest
-    )
-  }),
-  Rest
-)
+export const ErrorBody = Schema.Struct({
+  error: Schema.Struct({
+    message: opt(Schema.String),
+    type: opt(Schema.String),
+    code: opt(Schema.Union([Schema.String, Schema.Number])),
+    param: opt(Schema.String),
+    request_id: opt(Schema.String)
+  })
+})
 
 /** @since 0.1.0 */
 export type ErrorBody = typeof ErrorBody.Type
