@@ -216,7 +216,9 @@ const messageHasOutput = (message: ChatCompletions.ResponseMessage | null | unde
  * - `serverTools`: provider-executed tools by wire name (`names`) and how to answer a call (`resolve` returns the
  *   tool message content); a response whose tool calls are all server tools is answered and re-requested, at
  *   most `maxRounds` times.
- * - `countTokens`: an exact prompt-token counter for pre-flight (default: `TokenEstimator.estimateRequest`).
+ * - `countTokens`: an exact prompt-token counter for pre-flight (default: `TokenEstimator.estimateRequest`), called
+ *   only when a cheap bound (3 x the JSON length of messages and tools, plus `max_tokens`) does not already show that
+ *   the prompt fits the context window.
  * - `includeUsageInStream`: send `stream_options: { include_usage: true }` (default true).
  *
  * @since 0.1.0
@@ -388,6 +390,12 @@ const preflight = (spec: ProviderSpec, resolved: Resolved): Effect.Effect<void, 
     if (resolved.config.preflight === false || resolved.info.unknown) return
     const { request, info } = resolved
     const maxOutput = Number(request.max_tokens ?? request.max_completion_tokens ?? 0) || 0
+    // A cheap upper bound first: a token encodes at least one UTF-8 byte (byte-level BPE; others encode at least a
+    // character), a UTF-16 code unit is at most 3 bytes, and the JSON of the messages and tools is longer than
+    // their text plus the per-message tokens. Within the window by that bound, there is nothing to estimate (nor
+    // to count exactly, which may be an HTTP call).
+    const json = JSON.stringify(request.messages).length + (request.tools ? JSON.stringify(request.tools).length : 0)
+    if (3 * json + maxOutput <= info.contextWindow) return
     const prompt = spec.countTokens
       ? yield* spec.countTokens(request)
       : TokenEstimator.estimateRequest({ messages: request.messages, tools: request.tools })
@@ -1024,7 +1032,8 @@ const markServerToolCalls = (
   spec.serverTools === undefined
     ? stream
     : Stream.map(stream, (part) =>
-        part.type === "tool-call" && spec.serverTools?.names.includes(toolNames.getProviderName(part.name))
+        (part.type === "tool-call" || part.type === "tool-params-start") &&
+        spec.serverTools?.names.includes(toolNames.getProviderName(part.name))
           ? { ...part, providerExecuted: true }
           : part
       )

@@ -301,6 +301,25 @@ describe("pre-flight and catalog", () => {
     expect(recorder.count).toBe(0)
   })
 
+  it("calls an exact counter only when the cheap bound (3 x the JSON length + max_tokens) does not settle it", async () => {
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("x", "stop"))))
+    const counted: Array<number> = []
+    const provider = makeProvider({
+      countTokens: (request) =>
+        Effect.sync(() => {
+          counted.push(JSON.stringify(request.messages).length)
+          return 10
+        })
+    })
+    const layer = layerOf(provider, "small", { request: { max_tokens: 50 } })
+    // "hi": 3 x 29 + 50 <= 200, nothing to count
+    expect(Exit.isSuccess(await run(LanguageModel.generateText({ prompt: "hi" }), layer))).toBe(true)
+    expect(counted).toHaveLength(0)
+    // 100 characters: 3 x 127 + 50 > 200, counted (10 tokens: fits)
+    expect(Exit.isSuccess(await run(LanguageModel.generateText({ prompt: "x".repeat(100) }), layer))).toBe(true)
+    expect(counted).toHaveLength(1)
+  })
+
   it("refuses a retired model naming its replacement, before any HTTP call", async () => {
     const recorder = new MockUpstream.Recorder()
     server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("x", "stop")), recorder))

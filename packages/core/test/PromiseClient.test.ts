@@ -296,10 +296,19 @@ describe("PromiseClient with a provider-executed built-in tool", () => {
     expect(result.text).toBe("Found it.")
     expect(result.toolCalls.map((call) => call.name)).toEqual(["$web_search"])
     const deltas: Array<string> = []
+    const searchParts: Array<{ type: string; providerExecuted?: boolean }> = []
     for await (const part of client.stream({ prompt: "search", tools })) {
       if (part.type === "text-delta") deltas.push(part.delta)
+      if ((part.type === "tool-params-start" || part.type === "tool-call") && part.name === "$web_search") {
+        searchParts.push(part)
+      }
     }
     expect(deltas.join("")).toBe("Found it.")
+    // the params-start part and the call agree that the provider executed it
+    expect(searchParts.map((part) => [part.type, part.providerExecuted])).toEqual([
+      ["tool-params-start", true],
+      ["tool-call", true]
+    ])
     expect(recorder.count).toBe(4)
     expect((recorder.calls[0]!.body as { tools: unknown }).tools).toEqual(tools)
     await client.close()

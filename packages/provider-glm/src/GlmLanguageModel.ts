@@ -31,8 +31,9 @@ import * as GlmTokenizer from "./GlmTokenizer.js"
 /**
  * A model's configuration: core's `ModelConfig` (`request` wire parameters such as `temperature`, `max_tokens`,
  * `stop`; `retry`; `timeouts`; `continuation`; `preflight`) with typed GLM `providerOptions`, and
- * `exactPreflight`: count the prompt with the `/tokenizer` endpoint (one extra HTTP call per request, documented
- * models only) instead of the estimate in the pre-flight context-window check.
+ * `exactPreflight`: count the prompt with the `/tokenizer` endpoint (documented models only) instead of the estimate
+ * in the pre-flight context-window check; one extra HTTP call, made only when core's cheap bound (3 x the JSON
+ * length of messages and tools, plus `max_tokens`) does not already show that the prompt fits.
  *
  * @since 0.1.0
  */

@@ -100,9 +100,11 @@ describe("exact pre-flight", () => {
     server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(Scenarios.text.body), recorder))
     return recorder
   }
+  // long enough that core's cheap bound (3 x the JSON length) does not settle it without counting
+  const long = "x".repeat(70_000)
   const run = (model: string) =>
     Effect.runPromiseExit(
-      LanguageModel.generateText({ prompt: "hi" }).pipe(
+      LanguageModel.generateText({ prompt: long }).pipe(
         Effect.provide(GlmLanguageModel.layer(model, { exactPreflight: true }).pipe(Layer.provide(clientLayer)))
       )
     )
@@ -118,7 +120,7 @@ describe("exact pre-flight", () => {
     tokenizer(199_995)
     const calls = chat()
     const exit = await Effect.runPromiseExit(
-      LanguageModel.generateText({ prompt: "hi" }).pipe(
+      LanguageModel.generateText({ prompt: long }).pipe(
         Effect.provide(
           GlmLanguageModel.layer("glm-4.6", { exactPreflight: true, request: { max_tokens: 10 } }).pipe(
             Layer.provide(clientLayer)
@@ -131,6 +133,18 @@ describe("exact pre-flight", () => {
       /199995 tokens\) plus max_tokens \(10\) exceeds the 200000-token context window of glm-4.6/
     )
     expect(calls.count).toBe(0)
+  })
+
+  it("does not count a prompt that fits by core's cheap bound (no extra HTTP call)", async () => {
+    const tokens = tokenizer(12)
+    const calls = chat()
+    const exit = await Effect.runPromiseExit(
+      LanguageModel.generateText({ prompt: "hi" }).pipe(
+        Effect.provide(GlmLanguageModel.layer("glm-4.6", { exactPreflight: true }).pipe(Layer.provide(clientLayer)))
+      )
+    )
+    expect(Exit.isSuccess(exit)).toBe(true)
+    expect([tokens.count, calls.count]).toEqual([0, 1])
   })
 
   it("uses the mock's tokenizer too (testing entry point)", async () => {

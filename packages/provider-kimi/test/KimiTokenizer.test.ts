@@ -68,7 +68,8 @@ describe("countTokens", () => {
     const layer = Layer.mergeAll(KimiLanguageModel.layer("kimi-k2.6"), KimiTokenizer.layerExactPreflight).pipe(
       Layer.provide(KimiClient.layer({ apiKey: testKey }))
     )
-    const error = failureOf(await runExit(LanguageModel.generateText({ prompt: "short" }), layer))
+    // long enough that core's cheap bound (3 x the JSON length, plus max_tokens) does not settle it without counting
+    const error = failureOf(await runExit(LanguageModel.generateText({ prompt: "x".repeat(80_000) }), layer))
     expect(describeError(error)).toMatchObject({ reason: "InvalidRequestError", contextLength: true })
     expect(describeError(error).message).toMatch(
       /the prompt \(300000 tokens\) plus max_tokens \(32768\) exceeds the 262144-token context window/
