@@ -38,7 +38,9 @@ const completion = JSON.stringify({
   object: "chat.completion",
   created: 1_760_000_000,
   model: "bench-model",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello from the mock upstream." }, finish_reason: "stop" }],
+  choices: [
+    { index: 0, message: { role: "assistant", content: "Hello from the mock upstream." }, finish_reason: "stop" }
+  ],
   usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, cached_tokens: 0 }
 })
 const chunkLine = (i) =>
@@ -54,7 +56,8 @@ const streamBody = (() => {
 })()
 // ~16 KiB slices, as a socket delivers them
 const slices = []
-for (let offset = 0; offset < streamBody.length; offset += 16_384) slices.push(streamBody.subarray(offset, offset + 16_384))
+for (let offset = 0; offset < streamBody.length; offset += 16_384)
+  slices.push(streamBody.subarray(offset, offset + 16_384))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Mock upstream on loopback
@@ -136,7 +139,11 @@ const armsFor = (baseURL, fetch) => {
         await Effect.runPromise(
           Effect.scoped(
             Effect.flatMap(transport.streamChatCompletion({ model: "bench-model", messages }), (chat) =>
-              Stream.runFold(chat.chunks, () => 0, (n, chunk) => n + (chunk.choices?.[0]?.delta?.content ? 1 : 0))
+              Stream.runFold(
+                chat.chunks,
+                () => 0,
+                (n, chunk) => n + (chunk.choices?.[0]?.delta?.content ? 1 : 0)
+              )
             )
           )
         )
@@ -258,7 +265,12 @@ const results = [
     met: p50Ours / p50Raw <= 1.1
   },
   { metric: "loopback non-stream p99, raw openai SDK", value: p99Raw * 1000, unit: "µs" },
-  { metric: "loopback non-stream p99, Conduit LanguageModel", value: p99Ours * 1000, unit: "µs", ratio: p99Ours / p99Raw },
+  {
+    metric: "loopback non-stream p99, Conduit LanguageModel",
+    value: p99Ours * 1000,
+    unit: "µs",
+    ratio: p99Ours / p99Raw
+  },
   { metric: `loopback stream of ${STREAM_CHUNKS} chunks, raw openai SDK`, value: rateRaw, unit: "chunks/s" },
   {
     metric: `loopback stream of ${STREAM_CHUNKS} chunks, Conduit LanguageModel`,
@@ -270,7 +282,12 @@ const results = [
     met: rateOurs / rateRaw >= 0.8
   },
   { metric: "CPU per call, raw openai SDK", value: cpu.raw, unit: "µs" },
-  { metric: "CPU per call, Conduit transport (OpenAiCompatClient)", value: cpu.transport, unit: "µs", ratio: cpu.transport / cpu.raw },
+  {
+    metric: "CPU per call, Conduit transport (OpenAiCompatClient)",
+    value: cpu.transport,
+    unit: "µs",
+    ratio: cpu.transport / cpu.raw
+  },
   { metric: "CPU per call, effect/ai LanguageModel floor (instant model)", value: cpu.floor, unit: "µs" },
   { metric: "CPU per call, Conduit LanguageModel", value: cpu.ours, unit: "µs", ratio: cpu.ours / cpu.raw },
   {
@@ -285,7 +302,12 @@ const results = [
     unit: "µs",
     ratio: cpu.transportStream / cpu.rawStream
   },
-  { metric: "CPU per chunk, Conduit LanguageModel stream", value: cpu.oursStream, unit: "µs", ratio: cpu.oursStream / cpu.rawStream }
+  {
+    metric: "CPU per chunk, Conduit LanguageModel stream",
+    value: cpu.oursStream,
+    unit: "µs",
+    ratio: cpu.oursStream / cpu.rawStream
+  }
 ]
 for (const r of results) {
   const digits = r.unit === "µs" && r.value < 100 ? 2 : 0

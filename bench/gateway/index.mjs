@@ -104,7 +104,10 @@ const post = (url, body, agent, onData) =>
       (res) => {
         let text = ""
         res.setEncoding("utf8")
-        res.on("data", (data) => (onData ? onData(data) : (text += data)))
+        res.on("data", (data) => {
+          if (onData) onData(data)
+          else text += data
+        })
         res.on("end", () => resolve({ status: res.statusCode, ms: performance.now() - started, text }))
         res.on("error", () => resolve({ status: 0, ms: performance.now() - started, text }))
       }
@@ -120,14 +123,12 @@ const tokenReader = () => {
   state.onData = (data) => {
     const now = performance.now()
     const text = state.tail + data
-    let match
     let end = 0
-    pattern.lastIndex = 0
-    while ((match = pattern.exec(text)) !== null) {
+    for (const match of text.matchAll(pattern)) {
       if (Number(match[1]) !== state.next) state.disorder++
       state.next = Number(match[1]) + 1
       state.times.push(now)
-      end = pattern.lastIndex
+      end = match.index + match[0].length
     }
     state.tail = text.slice(Math.max(end, text.length - 16))
   }
@@ -174,7 +175,9 @@ const chat = (a, stream) => ({
   stream,
   messages: [{ role: "user", content: "bench" }]
 })
-console.log(`node ${process.version}, ${os.cpus().length} cpus; mock ${mock.url}, B1 ${b1.url}, B2 ${b2.url}, gateway ${gateway.url}`)
+console.log(
+  `node ${process.version}, ${os.cpus().length} cpus; mock ${mock.url}, B1 ${b1.url}, B2 ${b2.url}, gateway ${gateway.url}`
+)
 
 // ---------------------------------------------------------------------------------------------------------------
 // 1 + 2. Non-stream latency and throughput
@@ -271,7 +274,9 @@ await mock.configure({ chunks: STREAM_CHUNKS })
     }
   }
   agent.destroy()
-  console.log(`stream chunks/s (median of 3): ${arms.map((a) => `${a.name} ${median(rates[a.name]).toFixed(0)}`).join(", ")}`)
+  console.log(
+    `stream chunks/s (median of 3): ${arms.map((a) => `${a.name} ${median(rates[a.name]).toFixed(0)}`).join(", ")}`
+  )
   record({ metric: "20k-chunk stream B1 chunks/s", value: median(rates.B1), unit: "chunks/s" })
   record({ metric: "20k-chunk stream B2 chunks/s", value: median(rates.B2), unit: "chunks/s" })
   record({
