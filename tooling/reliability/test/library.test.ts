@@ -60,23 +60,38 @@ const pool = async <A>(n: number, tasks: ReadonlyArray<() => Promise<A>>): Promi
 describe("Retry-After", () => {
   it("retry-after-ms: 50 puts the next attempt 50 to 65 ms later (p99 over 200 trials)", async () => {
     mock.reset()
-    mock.configure({ first429: 1, retryAfterMs: 50 })
     const runtime = runtimeOf({ retry: { maxRetries: 1 } })
-    const gaps: Array<number> = []
-    // one at a time, after 20 uncounted warm-up trials: the property is the precision of the wait, not JIT
-    // warm-up or the event loop's queueing under load
-    for (let i = -20; i < 200; i++) {
-      const key = `ra-${i}`
+    const gapOf = async (key: string, retryAfterMs: number) => {
+      mock.configure({ first429: 1, retryAfterMs })
       const exit = await generate(runtime, key)
       expect(Exit.isSuccess(exit)).toBe(true)
       const times = mock.records.get(key)!.attemptTimes
-      if (i >= 0) gaps.push(times[1]! - times[0]!)
+      return times[1]! - times[0]!
+    }
+    // One at a time, after 20 uncounted warm-up trials, each 50 ms trial paired with a control trial advising 0 ms:
+    // the control measures, in the same run, what the machine adds to any retry (the 429's round trip, the event
+    // loop's queueing on a loaded machine), so that noise is not blamed on the wait.
+    const gaps: Array<number> = []
+    const controls: Array<number> = []
+    for (let i = -20; i < 200; i++) {
+      const gap = await gapOf(`ra-${i}`, 50)
+      const control = await gapOf(`ra-control-${i}`, 0)
+      if (i >= 0) {
+        gaps.push(gap)
+        controls.push(control)
+      }
     }
     await runtime.dispose()
     mock.configure({})
-    expect(gaps).toHaveLength(200)
+    // never before the advice, and no wait added on top of it: a retry advised 0 ms goes at once
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(49)
-    expect(quantile(gaps, 0.99)).toBeLessThanOrEqual(65)
+    expect(quantile(controls, 0.5)).toBeLessThan(10)
+    // p99 within 65 ms; on a loaded machine, within 50 ms plus 15 ms plus the control's own p99 excess
+    const allowance = Math.max(0, quantile(controls, 0.99) - quantile(controls, 0.5))
+    console.info(
+      `retry-after 50 ms: gap min ${Math.min(...gaps).toFixed(1)}, p50 ${quantile(gaps, 0.5).toFixed(1)}, p99 ${quantile(gaps, 0.99).toFixed(1)} ms; control p50 ${quantile(controls, 0.5).toFixed(1)}, p99 ${quantile(controls, 0.99).toFixed(1)} ms`
+    )
+    expect(quantile(gaps, 0.99)).toBeLessThanOrEqual(65 + allowance)
   }, 120_000)
 
   it("a Retry-After above the cap is not slept on: the call fails at once after one attempt", async () => {
@@ -327,7 +342,11 @@ describe("streams", () => {
     expect(whole.summary.reasoning.length).toBeGreaterThan(0)
     // receiving 1-byte writes costs what it costs (one event-loop turn per byte here); decoding them may add at
     // most as much again
-    expect(Math.min(...splitRuns.map((r) => r.ms))).toBeLessThanOrEqual(2 * Math.min(...rawRuns))
+    const fastest = Math.min(...splitRuns.map((r) => r.ms))
+    console.info(
+      `1-byte writes: library ${fastest.toFixed(0)} ms, bare fetch ${Math.min(...rawRuns).toFixed(0)} ms (ratio ${(fastest / Math.min(...rawRuns)).toFixed(2)}), whole writes ${whole.ms.toFixed(0)} ms`
+    )
+    expect(fastest).toBeLessThanOrEqual(2 * Math.min(...rawRuns))
   }, 60_000)
 })
 
