@@ -22,15 +22,15 @@ import {
 } from "./support.js"
 
 const wire = (env: Record<string, string>, simulate = true) =>
-  Effect.runSync(
+  Effect.runPromise(
     Providers.wire(Providers.builtin, { simulate }).pipe(
       Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))
     )
   )
 
 describe("Providers.wire", () => {
-  it("live with a key (either variable name), pointed at the base URL variable", () => {
-    const wired = wire({
+  it("live with a key (either variable name), pointed at the base URL variable", async () => {
+    const wired = await wire({
       MOONSHOT_API_KEY: "sk-kimi-secret",
       MOONSHOT_BASE_URL: "https://proxy.example/v1",
       ZHIPUAI_API_KEY: "glm-secret.abc"
@@ -49,14 +49,14 @@ describe("Providers.wire", () => {
     ])
   })
 
-  it("simulated without a key (with the simulations' handlers), disabled with CONDUIT_SIMULATE=0", () => {
-    const simulated = wire({ KIMI_API_KEY: "sk-kimi" })
+  it("simulated without a key (with the simulations' handlers), disabled with CONDUIT_SIMULATE=0", async () => {
+    const simulated = await wire({ KIMI_API_KEY: "sk-kimi" })
     expect(simulated.status.map(({ name, mode }) => [name, mode])).toEqual([
       ["kimi", "live"],
       ["glm", "simulated"]
     ])
     expect(simulated.handlers.length).toBeGreaterThan(0)
-    const disabled = wire({}, false)
+    const disabled = await wire({}, false)
     expect(disabled.status.map(({ mode }) => mode)).toEqual(["disabled", "disabled"])
     expect(disabled.status[0]?.detail).toContain("CONDUIT_SIMULATE=0")
     expect(disabled.entries).toEqual([])
