@@ -201,11 +201,14 @@ export const startSimulation = (handlers: ReadonlyArray<RequestHandler>): Effect
   handlers.length === 0
     ? Effect.void
     : Effect.acquireRelease(
-        Effect.map(Effect.promise(() => import("msw/node")), ({ setupServer }) => {
-          const server = setupServer(...handlers)
-          server.listen({ onUnhandledFrame: "bypass" })
-          return server
-        }),
+        Effect.map(
+          Effect.promise(() => import("msw/node")),
+          ({ setupServer }) => {
+            const server = setupServer(...handlers)
+            server.listen({ onUnhandledFrame: "bypass" })
+            return server
+          }
+        ),
         (server) => Effect.sync(() => server.close())
       ).pipe(Effect.asVoid)
 
