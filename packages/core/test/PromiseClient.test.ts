@@ -72,6 +72,7 @@ describe("PromiseClient", () => {
     expect(result.toolCalls.map((call) => [call.name, call.params])).toEqual([["lookup", { q: "x" }]])
     expect(result.usage).toMatchObject({ inputTokens: 20, cachedInputTokens: 16, outputTokens: 4 })
     expect(result.finishReason).toBe("tool-calls")
+    // biome-ignore lint/suspicious/noExplicitAny: the recorded request body is read loosely
     const sent = recorder.last().body as Record<string, any>
     expect(sent.messages).toEqual([
       { role: "system", content: "be brief" },

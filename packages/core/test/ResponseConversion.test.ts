@@ -17,6 +17,7 @@ import * as Usage from "../src/Usage.js"
 const decodeChunk = Schema.decodeUnknownSync(ChatCompletions.ChatCompletionChunk)
 const decodeCompletion = Schema.decodeUnknownSync(ChatCompletions.ChatCompletion)
 
+// biome-ignore lint/suspicious/noExplicitAny: recorded and converted JSON is read loosely; the assertions check it
 type Raw = Record<string, any>
 
 /** The naive reference fold over raw chunk JSON. */
@@ -62,6 +63,7 @@ const assemble = (chunks: ReadonlyArray<unknown>) => {
   return [...parts, ...finished.success]
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: recorded and converted JSON is read loosely; the assertions check it
 const summarize = (parts: ReadonlyArray<any>) => ({
   text: parts
     .filter((p) => p.type === "text-delta")
@@ -131,7 +133,7 @@ Recordings.describeRecordings("ResponseConversion over the recorded streams", ()
 
   it("the same stream split into random pieces (down to 1 byte) gives identical parts", () => {
     const recording = recordings.find((r) => r.name.includes("moonshotai-usage-live"))!
-    const framed = recording.chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join("") + "data: [DONE]\n\n"
+    const framed = `${recording.chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join("")}data: [DONE]\n\n`
     const bytes = new TextEncoder().encode(framed)
     const expected = assemble(recording.chunks)
     fc.assert(
@@ -225,6 +227,7 @@ describe("ResponseConversion edge cases", () => {
       chunk({ tool_calls: [{ index: 0, function: { arguments: 'rence"}' } }] }),
       chunk({}, "tool_calls")
     ])
+    // biome-ignore lint/suspicious/noExplicitAny: recorded and converted JSON is read loosely; the assertions check it
     const call = parts.find((p) => p.type === "tool-call") as any
     expect([call.id, call.params]).toEqual(["call_-8223349338831929811", { location: "Florence" }])
   })
@@ -234,6 +237,7 @@ describe("ResponseConversion edge cases", () => {
       chunk({ tool_calls: [{ index: 0, id: "", function: { name: "ping", arguments: "{}" } }] }),
       chunk({}, "tool_calls")
     ])
+    // biome-ignore lint/suspicious/noExplicitAny: recorded and converted JSON is read loosely; the assertions check it
     expect((parts.find((p) => p.type === "tool-call") as any).id).toMatch(/\S+/)
   })
 
@@ -289,6 +293,7 @@ Recordings.describeRecordings("ResponseConversion.fromCompletion over the record
     it(`converts ${name}`, () => {
       const converted = ResponseConversion.fromCompletion(decodeCompletion(body))
       if (Result.isFailure(converted)) throw converted.failure
+      // biome-ignore lint/suspicious/noExplicitAny: recorded and converted JSON is read loosely; the assertions check it
       const parts = converted.success as Array<any>
       const message = body.choices[0].message
       expect(
@@ -329,6 +334,7 @@ Recordings.describeRecordings("ResponseConversion.fromCompletion over the record
       decodeCompletion(Recordings.readJson("kimi/vercel-ai/moonshotai-k2.6-tool-choice-omitted.json"))
     )
     if (Result.isFailure(converted)) throw converted.failure
+    // biome-ignore lint/suspicious/noExplicitAny: recorded and converted JSON is read loosely; the assertions check it
     const finish = converted.success.find((p) => p.type === "finish") as any
     expect(finish.reason).toBe("length")
     expect(finish.metadata.conduit.lengthInReasoning).toBe(true)
