@@ -58,7 +58,12 @@ export type WebSearch = typeof WebSearch.Type
  * - `web_search`: adds the built-in `web_search` tool to the request (an alternative to the `GlmWebSearch.tool`
  *   toolkit entry); results come back as `source` parts.
  * - `forceToolChoice`: send a forced `tool_choice` even to a model whose catalog entry has no evidence that it
- *   works (default false: refused up front; the first-token timeout then bounds a hang).
+ *   works (default false: refused up front). A forced choice reportedly makes glm-4.6 send one reasoning delta and
+ *   then stall (glm.md §2.1): that delta is a chunk, so core's first-token timeout is already met and it is the
+ *   **idle** timeout (`timeouts.idleMs`, default 30 s; not retried) that ends such a stream with a typed
+ *   `InternalProviderError` (`conduit.kind = "timeout"`, `timeout: "idle"`). The first-token timeout
+ *   (`timeouts.firstTokenMs`, retried) only fires when nothing at all arrives; a non-streaming call is bounded by
+ *   `timeouts.totalMs` only.
  *
  * @since 0.1.0
  */

@@ -400,6 +400,71 @@ describe("tools", () => {
       function: { name: "get_weather" }
     })
   })
+
+  // glm.md §2.1 / §10.5: glm-4.6 with a forced function choice sends one reasoning delta, then nothing
+  // (https://github.com/Smana/runlore/issues/391). The reasoning delta is a chunk, so core's first-token timeout is
+  // already satisfied: the idle timeout (gap between chunks) is the one that ends the hang.
+  it("forced tool_choice hang: one reasoning delta then a stall ends with core's idle timeout", async () => {
+    const id = Scenarios.responseId(0x4f1)
+    const recorder = respond(() =>
+      MockUpstream.sse([Scenarios.chunk(id, "glm-4.6", { reasoning_content: "Let me call" })], { stallAfter: 1 })
+    )
+    const started = Date.now()
+    const error = failure(
+      await collect(
+        LanguageModel.streamText({
+          prompt: "Weather?",
+          toolkit: Toolkit.make(GetWeather),
+          toolChoice: { tool: "get_weather" },
+          disableToolCallResolution: true
+        }),
+        modelLayer("glm-4.6", {
+          providerOptions: { forceToolChoice: true },
+          timeouts: { firstTokenMs: 5_000, idleMs: 150, totalMs: 10_000 }
+        })
+      )
+    )
+    expect(ProviderError.describe(error)).toMatchObject({
+      reason: "InternalProviderError",
+      kind: "timeout",
+      timeout: "idle",
+      limitMs: 150,
+      retryable: false
+    })
+    expect(Date.now() - started).toBeLessThan(4_000)
+    // the forced choice was sent (forceToolChoice), and the idle timeout is not retried
+    expect(recorder.count).toBe(1)
+    expect((recorder.last().body as { tool_choice: unknown }).tool_choice).toEqual({
+      type: "function",
+      function: { name: "get_weather" }
+    })
+  })
+
+  it("forced tool_choice hang: a stall before any delta ends with core's first-token timeout (retryable)", async () => {
+    const recorder = respond(() => MockUpstream.sse([], { stallAfter: 0 }))
+    const error = failure(
+      await collect(
+        LanguageModel.streamText({
+          prompt: "Weather?",
+          toolkit: Toolkit.make(GetWeather),
+          toolChoice: { tool: "get_weather" },
+          disableToolCallResolution: true
+        }),
+        modelLayer("glm-4.6", {
+          providerOptions: { forceToolChoice: true },
+          timeouts: { firstTokenMs: 150, idleMs: 5_000, totalMs: 10_000 }
+        })
+      )
+    )
+    expect(ProviderError.describe(error)).toMatchObject({
+      reason: "InternalProviderError",
+      kind: "timeout",
+      timeout: "firstToken",
+      limitMs: 150,
+      retryable: true
+    })
+    expect(recorder.count).toBe(fast.maxRetries + 1)
+  })
 })
 
 describe("web search", () => {
