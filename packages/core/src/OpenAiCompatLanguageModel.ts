@@ -1017,7 +1017,27 @@ const stream = (
           )
         )
       }
-      return run(resolved.request, 0)
+      const parts = run(resolved.request, 0)
+      // The client checks the deadline while it waits for headers and chunks; this also bounds what happens between
+      // them (the sleep before a retry, a continuation's or a server round's request), so a stream never outlives
+      // `totalMs` however its time is spent. Interrupting the stream aborts the upstream request.
+      return totalMs === undefined
+        ? parts
+        : Stream.interruptWhen(
+            parts,
+            Effect.flatMap(Effect.sleep(totalMs), () =>
+              Effect.fail(
+                ProviderError.timeout({
+                  kind: "total",
+                  limitMs: totalMs,
+                  provider: spec.name,
+                  requestId: state.requestId,
+                  module: "LanguageModel",
+                  method: "streamText"
+                })
+              )
+            )
+          )
     })
   )
 

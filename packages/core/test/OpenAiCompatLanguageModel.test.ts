@@ -10,6 +10,7 @@ import * as RequestContext from "../src/RequestContext.js"
 import * as ResponseCache from "../src/ResponseCache.js"
 import * as ResponseSummary from "../src/ResponseSummary.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
+import * as TimeoutPolicy from "../src/TimeoutPolicy.js"
 import * as MockUpstream from "../src/testing/MockUpstream.js"
 
 const baseURL = "https://model.test/v1"
@@ -718,5 +719,126 @@ describe("hooks found missing while moving the providers onto core", () => {
       if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
       expect(exit.value).toMatchObject({ text: "partial", finishReason: "length" })
     })
+  })
+})
+
+describe("the total timeout bounds the whole call, retries included", () => {
+  // a 429 asking for a 3 s wait, with the Retry-After cap above it: only the total timeout (300 ms) can end the call
+  const slowRetry = () =>
+    MockUpstream.error(
+      429,
+      { error: { message: "slow down", type: "rate_limit_reached_error" } },
+      { "retry-after-ms": "3000" }
+    )
+  const policies = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    effect.pipe(
+      Effect.provideService(TimeoutPolicy.CallTimeoutPolicy, { totalMs: 300 }),
+      Effect.provideService(RetryPolicy.CallRetryPolicy, { maxRetries: 3, maxRetryAfterMs: 10_000 })
+    )
+
+  it("stream: a retry's sleep past the deadline ends the stream with the total timeout", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, slowRetry, recorder))
+    const started = Date.now()
+    const exit = await Effect.runPromiseExit(
+      policies(Stream.runCollect(LanguageModel.streamText({ prompt: "hi" }))).pipe(
+        Effect.provide(layerOf(makeProvider()))
+      )
+    )
+    expect(ProviderError.describe(failure(exit))).toMatchObject({ kind: "timeout", timeout: "total", limitMs: 300 })
+    // without the bound it ends after the 3 s Retry-After sleep (and a second attempt)
+    expect(Date.now() - started).toBeLessThan(2_500)
+    expect(recorder.count).toBe(1)
+  })
+
+  it("non-stream: the same bound", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, slowRetry, recorder))
+    const started = Date.now()
+    const exit = await Effect.runPromiseExit(
+      policies(LanguageModel.generateText({ prompt: "hi" })).pipe(Effect.provide(layerOf(makeProvider())))
+    )
+    expect(ProviderError.describe(failure(exit))).toMatchObject({ kind: "timeout", timeout: "total", limitMs: 300 })
+    expect(Date.now() - started).toBeLessThan(2_500)
+    expect(recorder.count).toBe(1)
+  })
+})
+
+describe("response metadata", () => {
+  const finishMetadata = (parts: ReadonlyArray<{ readonly type: string }>) =>
+    (parts.find((part) => part.type === "finish") as { metadata?: { conduit?: Record<string, unknown> } })?.metadata
+      ?.conduit
+
+  it("a stream's finish part carries streamed, chunkCount, timeToFirstTokenMs, durationMs, attempts and provider", async () => {
+    server.use(
+      MockUpstream.chatCompletions(baseURL, () =>
+        MockUpstream.sse([chunk({ role: "assistant" }), chunk({ content: "ok" }), chunk({}, "stop")])
+      )
+    )
+    const exit = await run(Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })), layerOf(makeProvider()))
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    const conduit = finishMetadata(exit.value)
+    expect(conduit).toMatchObject({ streamed: true, chunkCount: 3, attempts: 1, provider: "sample" })
+    expect(conduit?.timeToFirstTokenMs).toEqual(expect.any(Number))
+    expect(conduit?.durationMs).toEqual(expect.any(Number))
+    expect(conduit?.timeToFirstTokenMs as number).toBeGreaterThanOrEqual(0)
+    expect(conduit?.durationMs as number).toBeGreaterThanOrEqual(conduit?.timeToFirstTokenMs as number)
+  })
+
+  it("a non-stream call reports the same shape (streamed: false)", async () => {
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("ok", "stop"))))
+    const exit = await run(LanguageModel.generateText({ prompt: "hi" }), layerOf(makeProvider()))
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    const conduit = finishMetadata(exit.value.content)
+    expect(conduit).toMatchObject({ streamed: false, attempts: 1, provider: "sample" })
+    expect(conduit?.durationMs).toEqual(expect.any(Number))
+  })
+})
+
+describe("continuation limits", () => {
+  it("clamps max_tokens of a continuation to what maxTotalTokens leaves, and stops once it is spent", async () => {
+    const provider = makeProvider({ continuation: "instruction" })
+    const recorder = new MockUpstream.Recorder()
+    // each answer spends 40 output tokens; the budget is 100: continue (40 < 100), continue (80 < 100) with
+    // max_tokens clamped to 20, then stop (120 >= 100)
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        () =>
+          MockUpstream.json(
+            completion("more ", "length", { prompt_tokens: 5, completion_tokens: 40, total_tokens: 45 })
+          ),
+        recorder
+      )
+    )
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "Tell me" }).pipe(
+        Effect.provideService(OpenAiCompatLanguageModel.CallConfig, {
+          request: { max_tokens: 50 },
+          continuation: { maxContinuations: 5, maxTotalTokens: 100 },
+          preflight: false
+        })
+      ),
+      layerOf(provider)
+    )
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    expect(recorder.count).toBe(3)
+    expect(recorder.calls.map((call) => (call.body as { max_tokens?: number }).max_tokens)).toEqual([50, 50, 20])
+    expect(exit.value.finishReason).toBe("length")
+  })
+
+  it("turned on per call through CallConfig, with the default of 3 continuations", async () => {
+    const provider = makeProvider({ continuation: "instruction" })
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("more ", "length")), recorder))
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "Tell me" }).pipe(
+        Effect.provideService(OpenAiCompatLanguageModel.CallConfig, { continuation: true, preflight: false })
+      ),
+      layerOf(provider)
+    )
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    expect(recorder.count).toBe(1 + OpenAiCompatLanguageModel.defaultContinuation.maxContinuations)
+    expect(OpenAiCompatLanguageModel.defaultContinuation.maxContinuations).toBe(3)
   })
 })
