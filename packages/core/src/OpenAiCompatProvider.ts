@@ -12,8 +12,10 @@
  * - `layer(model, config)`, `model(model, config)`: `effect/ai` model constructors;
  * - `promise(options)`: the Promise face (`chat`, `stream`, `listModels`).
  *
- * MSW handlers for a provider's testing entry point are built from core's `MockUpstream` (`@conduit-llm/core/testing`)
- * with the provider's own bodies; see the providers' `src/testing`.
+ * The MSW testing handlers live in `@conduit-llm/core/testing` so this entry never loads `msw` (an optional peer):
+ * `ProviderMock.make({ provider, fixtures })` answers chat (non-stream and SSE with `[DONE]`) and `/models` for a
+ * provider built here, checks the key and the model, and answers the provider's own error bodies. A provider's
+ * `./testing` entry exports them (`handlers`); kimi and glm have richer mocks of their own (`KimiMock`, `MockZai`).
  *
  * `@conduit-llm/provider-kimi` and `@conduit-llm/provider-glm` are built on it; a plain OpenAI-compatible backend is
  * a handful of declarations (see `docs/adding-a-provider.md`).
