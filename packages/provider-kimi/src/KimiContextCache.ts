@@ -17,8 +17,9 @@
  * The registry ({@link layerRegistry}) maps a stable hash of a prompt prefix (leading system messages + tools +
  * model family) to a cache id with its expiry, stored through core's `CacheStore` (in memory by default; the cache
  * package supplies Redis), so a repeated prefix reuses its cache: calls with `contextCache: { auto: true }` send
- * the cache message instead of the prefix. It fails open: a store or API failure means "no cache", never a failed
- * call.
+ * the cache message instead of the prefix once the cache is `ready` (until then, the full prompt), with
+ * `reset_ttl` when the registry (or the call) sets `resetTtl`. It fails open: a store or API failure means "no
+ * cache", never a failed call.
  *
  * Undocumented cache-token request headers seen in other projects (e.g. `Msh-Context-Cache-Token`) are not sent:
  * Moonshot documents `msh-context-cache-token-saved` as a count of tokens saved, not a reusable token.
@@ -422,14 +423,17 @@ export const headers = (reference: CacheReference): Record<string, string> => ca
 // =============================================================================
 
 /**
- * A registry entry: the cache id, its expiry (Clock ms) and how many leading messages it holds.
+ * A registry entry: the cache id, its expiry (Clock ms), how many leading messages it holds, and the cache's last
+ * known `status` with when it was checked (Clock ms). Entries stored before `status` existed are checked once.
  *
  * @since 0.1.0
  */
 export const RegistryEntry = Schema.Struct({
   cacheId: Schema.String,
   expiresAt: Schema.Number,
-  prefixLength: Schema.Number
+  prefixLength: Schema.Number,
+  status: Schema.optionalKey(Schema.String),
+  checkedAt: Schema.optionalKey(Schema.Number)
 })
 
 /** @since 0.1.0 */
@@ -466,38 +470,85 @@ export const prefixKey = (request: Pick<PrefixRequest, "model" | "messages" | "t
 export const expiryMarginSeconds = 30
 
 /**
- * Builds a registry over a client: a prefix whose entry is stored and not about to expire reuses its cache (with
- * `resetTtl`, the entry's expiry moves along); otherwise a cache is created with `ttlSeconds` and stored for that
- * long. Store and API failures are a miss (`undefined`), never a failure.
+ * Options of {@link makeRegistry} and {@link layerRegistry}.
+ *
+ * - `resetTtl`: seconds; every reuse sends `reset_ttl` in the cache message (Moonshot then sets the cache's
+ *   `expired_at` to now + this, kimi.md §4.3) and moves the entry's own expiry by the same amount. A call's
+ *   `contextCache.resetTtl` overrides it. Clamped to [1, 3600].
+ * - `statusCheckIntervalSeconds`: how often, at most, the status of a cache that is not `ready` yet is asked
+ *   (`GET /v1/caching/{id}`, one request per call at most; default 10).
  *
  * @since 0.1.0
  */
-export const makeRegistry = (
-  client: KimiClient["Service"],
-  options: { readonly resetTtl?: number | undefined } = {}
-): RegistryShape => ({
+export interface RegistryOptions {
+  readonly resetTtl?: number | undefined
+  readonly statusCheckIntervalSeconds?: number | undefined
+}
+
+const clampTtl = (seconds: number | undefined): number | undefined =>
+  seconds === undefined || !Number.isFinite(seconds) ? undefined : Math.min(3600, Math.max(1, Math.floor(seconds)))
+
+/**
+ * Builds a registry over a client.
+ *
+ * - A prefix without an entry (or whose entry is about to expire, or whose cache turned `error` / `inactive`) gets
+ *   a new cache (`ttlSeconds`), stored for that long.
+ * - A cache is used only once it is `ready`. Moonshot creates caches asynchronously (`pending` for ~40–60 s,
+ *   kimi.md §4.3) and a cache message replaces the prefix server-side, so until the cache reports `ready` the call
+ *   is sent with the full prompt (no cache message): the registry never waits and never drops the prefix of a cache
+ *   that is not usable. The status comes from the create response, then from `GET /v1/caching/{id}`: at most one
+ *   check per call, and at most one per `statusCheckIntervalSeconds` per prefix (bounded; nothing polls).
+ * - A `ready` cache is reused: the call sends the cache message, with `reset_ttl` when `resetTtl` is set (the
+ *   entry's expiry moves along, the server's too).
+ *
+ * Store and API failures are a miss (`undefined`: send the full prompt), never a failure.
+ *
+ * @since 0.1.0
+ */
+export const makeRegistry = (client: KimiClient["Service"], options: RegistryOptions = {}): RegistryShape => ({
   forPrefix: (request) =>
     Effect.gen(function* () {
       const store = yield* CacheStore.CacheStore
       const key = prefixKey(request)
       const now = yield* Clock.currentTimeMillis
+      const resetTtl = clampTtl(request.resetTtl ?? options.resetTtl)
+      const checkEveryMs = Math.max(0, options.statusCheckIntervalSeconds ?? 10) * 1000
+      const save = (entry: RegistryEntry) =>
+        CacheStore.setEncoded(store, key, RegistryEntry, entry, { ttl: Math.max(1, entry.expiresAt - now) }).pipe(
+          Effect.catch(() => Effect.void)
+        )
+      const use = (entry: RegistryEntry) =>
+        Effect.gen(function* () {
+          if (resetTtl !== undefined) yield* save({ ...entry, expiresAt: now + resetTtl * 1000 })
+          return {
+            cacheId: entry.cacheId,
+            prefixLength: entry.prefixLength,
+            ...(resetTtl !== undefined ? { resetTtl } : {})
+          } satisfies PrefixCache
+        })
       const found = yield* CacheStore.getDecoded(store, key, RegistryEntry).pipe(
         Effect.catch(() => Effect.succeed(undefined))
       )
       if (found !== undefined && Option.isSome(found) && found.value.expiresAt - expiryMarginSeconds * 1000 > now) {
-        if (options.resetTtl !== undefined) {
-          const expiresAt = now + options.resetTtl * 1000
-          yield* CacheStore.setEncoded(
-            store,
-            key,
-            RegistryEntry,
-            { ...found.value, expiresAt },
-            {
-              ttl: options.resetTtl * 1000
-            }
-          ).pipe(Effect.catch(() => Effect.void))
+        const entry = found.value
+        if (entry.status === "ready") return yield* use(entry)
+        if (entry.checkedAt !== undefined && now - entry.checkedAt < checkEveryMs) return undefined
+        const status = yield* get(entry.cacheId).pipe(
+          Effect.provideService(KimiClient, client),
+          Effect.map((cache) => cache.status ?? undefined),
+          Effect.catch(() => Effect.succeed(undefined))
+        )
+        if (status === "ready") {
+          const ready: RegistryEntry = { ...entry, status, checkedAt: now }
+          if (resetTtl === undefined) yield* save(ready)
+          return yield* use(ready)
         }
-        return { cacheId: found.value.cacheId, prefixLength: found.value.prefixLength } satisfies PrefixCache
+        if (status !== "error" && status !== "inactive") {
+          // pending, or the check failed: full prompt this time, check again later
+          yield* save({ ...entry, ...(status !== undefined ? { status } : {}), checkedAt: now })
+          return undefined
+        }
+        // error / inactive: replaced by a new cache below
       }
       const ttl = Math.min(3600, Math.max(1, Math.floor(request.ttlSeconds)))
       const created = yield* create({
@@ -508,12 +559,15 @@ export const makeRegistry = (
         metadata: { conduit_prefix: key.slice(-32) }
       }).pipe(Effect.provideService(KimiClient, client))
       // The local clock decides (the server's `expired_at` is in its own clock); the cache was asked to live `ttl`.
-      const expiresAt = now + ttl * 1000
-      const entry: RegistryEntry = { cacheId: created.id, expiresAt, prefixLength: request.messages.length }
-      yield* CacheStore.setEncoded(store, key, RegistryEntry, entry, { ttl: Math.max(1, expiresAt - now) }).pipe(
-        Effect.catch(() => Effect.void)
-      )
-      return { cacheId: created.id, prefixLength: request.messages.length } satisfies PrefixCache
+      const entry: RegistryEntry = {
+        cacheId: created.id,
+        expiresAt: now + ttl * 1000,
+        prefixLength: request.messages.length,
+        status: created.status ?? "pending",
+        checkedAt: now
+      }
+      yield* save(entry)
+      return entry.status === "ready" ? yield* use(entry) : undefined
     }).pipe(Effect.catch(() => Effect.succeed(undefined)))
 })
 
@@ -523,9 +577,7 @@ export const makeRegistry = (
  *
  * @since 0.1.0
  */
-export const layerRegistry = (
-  options: { readonly resetTtl?: number | undefined } = {}
-): Layer.Layer<never, never, KimiClient> =>
+export const layerRegistry = (options: RegistryOptions = {}): Layer.Layer<never, never, KimiClient> =>
   Layer.effect(
     Registry,
     Effect.map(Effect.service(KimiClient), (client): RegistryShape | undefined => makeRegistry(client, options))

@@ -132,11 +132,13 @@ const registryCache = (
       model: model.id,
       messages: draft.messages.slice(0, prefixLength),
       tools: draft.tools ?? undefined,
-      ttlSeconds: auto.ttlSeconds ?? 3600
+      ttlSeconds: auto.ttlSeconds ?? 3600,
+      resetTtl: auto.resetTtl
     })
     if (found === undefined) return undefined
     return {
-      reference: { cacheId: found.cacheId, resetTtl: auto.resetTtl },
+      // the registry's resetTtl (or the call's) reaches the wire: Moonshot moves `expired_at` only when told
+      reference: { cacheId: found.cacheId, resetTtl: found.resetTtl },
       via: "message" as const,
       dropPrefix: found.prefixLength
     }

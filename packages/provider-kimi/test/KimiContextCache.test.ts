@@ -1,13 +1,14 @@
 import { CacheStore, ResponseSummary } from "@conduit-llm/core"
 import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
 import { it as effectIt } from "@effect/vitest"
-import { Effect, Layer, Option, Schema, Stream } from "effect"
+import { Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import { LanguageModel, Prompt } from "effect/ai"
 import { TestClock } from "effect/testing"
 import { http } from "msw"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as KimiClient from "../src/KimiClient.js"
+import * as KimiConfig from "../src/KimiConfig.js"
 import * as KimiContextCache from "../src/KimiContextCache.js"
 import * as KimiLanguageModel from "../src/KimiLanguageModel.js"
 import * as KimiModels from "../src/KimiModels.js"
@@ -247,7 +248,7 @@ describe("using a cache in chat", () => {
 })
 
 describe("the prefix registry", () => {
-  const registryLayer = (options?: { readonly resetTtl?: number }) =>
+  const registryLayer = (options?: KimiContextCache.RegistryOptions) =>
     Layer.mergeAll(
       KimiLanguageModel.layer(
         "moonshot-v1-8k",
@@ -262,21 +263,26 @@ describe("the prefix registry", () => {
       prompt: Prompt.fromMessages([system, Prompt.userMessage({ content: [Prompt.textPart({ text: question })] })])
     })
 
-  effectIt.effect("a repeated prefix reuses its cache; the cached prefix is not sent again", () =>
+  effectIt.effect("a repeated prefix reuses its cache once ready; the cached prefix is not sent again", () =>
     Effect.gen(function* () {
       const mock = mockWith()
       const first = yield* ask(document, "Chapter 1?")
+      yield* TestClock.adjust("10 seconds")
       const second = yield* ask(document, "Chapter 2?")
       expect(calls(mock, "POST", /\/caching$/)).toHaveLength(1)
       const cacheId = [...mock.state.caches.keys()][0]
       const chats = calls(mock, "POST", /chat\/completions$/).map((call) => call.body as Sent)
-      for (const sent of chats) {
-        expect(sent.messages).toEqual([
-          { role: "cache", content: `cache_id=${cacheId}` },
-          { role: "user", content: expect.stringMatching(/Chapter/) }
-        ])
-      }
-      expect(ResponseSummary.fromParts(first.content).metadata.contextCacheId).toBe(cacheId)
+      // the create response says "pending": the first call carries the full prompt
+      expect(chats[0]?.messages).toEqual([
+        { role: "system", content: document.content },
+        { role: "user", content: "Chapter 1?" }
+      ])
+      expect(chats[1]?.messages).toEqual([
+        { role: "cache", content: `cache_id=${cacheId}` },
+        { role: "user", content: "Chapter 2?" }
+      ])
+      expect(ResponseSummary.fromParts(first.content).metadata.contextCacheId).toBeUndefined()
+      expect(ResponseSummary.fromParts(second.content).metadata.contextCacheId).toBe(cacheId)
       expect(ResponseSummary.fromParts(second.content).metadata.contextCacheTokensSaved).toBeGreaterThan(0)
       const created = calls(mock, "POST", /\/caching$/)[0]?.body as { model: string; messages: unknown; ttl: number }
       expect(created).toMatchObject({
@@ -286,6 +292,124 @@ describe("the prefix registry", () => {
       })
     }).pipe(Effect.provide(registryLayer()), Effect.provideService(CacheStore.CacheStore, CacheStore.makeMemory()))
   )
+
+  /** A mock whose clock moves with the TestClock. */
+  const clockedMock = (options: KimiMock.MockOptions = {}) => {
+    let seconds = 1_800_000_000
+    const mock = mockWith({ nowSeconds: () => seconds, ...options })
+    const advance = (by: number) =>
+      Effect.andThen(
+        Effect.sync(() => {
+          seconds += by
+        }),
+        TestClock.adjust(Duration.seconds(by))
+      )
+    const chats = () => calls(mock, "POST", /chat\/completions$/).map((call) => call.body as Sent)
+    return { mock, advance, chats }
+  }
+
+  effectIt.effect("a pending cache is not used: the full prompt is sent until the cache API reports ready", () =>
+    Effect.gen(function* () {
+      const { mock, advance, chats } = clockedMock({ cacheReadySeconds: 45 })
+      yield* ask(document, "Q1") // creates the cache: pending
+      yield* advance(5)
+      yield* ask(document, "Q2") // checked 5 s ago: no status request
+      yield* advance(10)
+      yield* ask(document, "Q3") // GET: still pending
+      yield* advance(40)
+      const last = yield* ask(document, "Q4") // GET: ready
+      const cacheId = [...mock.state.caches.keys()][0]
+      expect(calls(mock, "POST", /\/caching$/)).toHaveLength(1)
+      expect(calls(mock, "GET", /\/caching\/cache-/)).toHaveLength(2)
+      expect(chats().map((sent) => sent.messages[0])).toEqual([
+        { role: "system", content: document.content },
+        { role: "system", content: document.content },
+        { role: "system", content: document.content },
+        { role: "cache", content: `cache_id=${cacheId}` }
+      ])
+      expect(ResponseSummary.fromParts(last.content).metadata.contextCacheId).toBe(cacheId)
+    }).pipe(Effect.provide(registryLayer()), Effect.provideService(CacheStore.CacheStore, CacheStore.makeMemory()))
+  )
+
+  effectIt.effect("a cache that turns error is replaced by a new one", () =>
+    Effect.gen(function* () {
+      const { mock, advance, chats } = clockedMock({ cacheReadySeconds: 45 })
+      yield* ask(document, "Q1")
+      const [firstId] = [...mock.state.caches.keys()]
+      server.use(
+        http.get(`https://api.moonshot.ai/v1/caching/${firstId}`, () =>
+          MockUpstream.json({ id: firstId, status: "error", error: { type: "server_error", message: "failed" } })
+        )
+      )
+      yield* advance(10)
+      yield* ask(document, "Q2")
+      expect(calls(mock, "POST", /\/caching$/)).toHaveLength(2)
+      expect(chats().every((sent) => sent.messages[0]?.role === "system")).toBe(true)
+    }).pipe(Effect.provide(registryLayer()), Effect.provideService(CacheStore.CacheStore, CacheStore.makeMemory()))
+  )
+
+  effectIt.effect("the registry's resetTtl reaches the wire and keeps the server's cache alive", () =>
+    Effect.gen(function* () {
+      const { mock, advance, chats } = clockedMock()
+      yield* ask(document, "Q1") // t=0: create (ttl 120), full prompt
+      yield* advance(10)
+      yield* ask(document, "Q2") // t=10: ready; reset_ttl=120 → server expiry t=130
+      yield* advance(80)
+      yield* ask(document, "Q3") // t=90 → server expiry t=210
+      yield* advance(80)
+      yield* ask(document, "Q4") // t=170: past the creation TTL (120), alive thanks to reset_ttl
+      const cacheId = [...mock.state.caches.keys()][0]
+      expect(calls(mock, "POST", /\/caching$/)).toHaveLength(1)
+      expect(chats().map((sent) => sent.messages[0]?.content)).toEqual([
+        document.content,
+        `cache_id=${cacheId};reset_ttl=120`,
+        `cache_id=${cacheId};reset_ttl=120`,
+        `cache_id=${cacheId};reset_ttl=120`
+      ])
+      expect(mock.state.caches.get(cacheId ?? "")?.expired_at).toBe(1_800_000_000 + 170 + 120)
+    }).pipe(
+      Effect.provide(registryLayer({ resetTtl: 120 })),
+      Effect.provideService(CacheStore.CacheStore, CacheStore.makeMemory())
+    )
+  )
+
+  effectIt.effect("a call's contextCache.resetTtl overrides the registry's", () =>
+    Effect.gen(function* () {
+      const { advance, chats } = clockedMock()
+      yield* ask(document, "Q1")
+      yield* advance(10)
+      yield* ask(document, "Q2").pipe(
+        KimiConfig.withProviderOptions({ contextCache: { auto: true, ttlSeconds: 120, resetTtl: 600 } })
+      )
+      expect(chats()[1]?.messages[0]?.content).toMatch(/;reset_ttl=600$/)
+    }).pipe(
+      Effect.provide(registryLayer({ resetTtl: 120 })),
+      Effect.provideService(CacheStore.CacheStore, CacheStore.makeMemory())
+    )
+  )
+
+  it("without reset_ttl, a cache past its TTL is refused by the mock (the cached prefix is not in the request)", async () => {
+    let seconds = 1_800_000_000
+    mockWith({ nowSeconds: () => seconds })
+    const cache = successOf(
+      await run(
+        KimiContextCache.create({ model: "moonshot-v1", messages: [{ role: "system", content: "m" }], ttl: 60 })
+      )
+    )
+    const ask = (contextCache: KimiConfig.ContextCache) =>
+      runExit(
+        LanguageModel.generateText({ prompt: "Q" }),
+        modelLayer("moonshot-v1-8k", { provider, config: { providerOptions: { contextCache } } })
+      )
+    successOf(await ask({ cacheId: cache.id }))
+    seconds += 61
+    expect(describeError(failureOf(await ask({ cacheId: cache.id })))).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/not ready \(status inactive\)/)
+    })
+    // reset_ttl re-activates it (pending again; the mock's readiness delay is 0 here)
+    successOf(await ask({ cacheId: cache.id, resetTtl: 300 }))
+  })
 
   effectIt.effect("a different prefix gets its own cache", () =>
     Effect.gen(function* () {

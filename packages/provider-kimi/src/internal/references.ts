@@ -14,6 +14,8 @@ export interface PrefixRequest {
   readonly messages: ReadonlyArray<ChatCompletions.RequestMessage>
   readonly tools: ReadonlyArray<ChatCompletions.RequestTool> | undefined
   readonly ttlSeconds: number
+  /** The call's `reset_ttl` (seconds); overrides the registry's own. */
+  readonly resetTtl?: number | undefined
 }
 
 /** A cache found or created for a prefix. */
@@ -21,9 +23,11 @@ export interface PrefixCache {
   readonly cacheId: string
   /** How many leading messages the cache holds (they are not sent again). */
   readonly prefixLength: number
+  /** `reset_ttl` (seconds) to send with the cache message, so the server's expiry moves along with the registry's. */
+  readonly resetTtl?: number | undefined
 }
 
-/** The registry as request shaping sees it. `undefined` result: no cacheable prefix. */
+/** The registry as request shaping sees it. `undefined` result: no usable cache (send the full prompt). */
 export interface RegistryShape {
   readonly forPrefix: (request: PrefixRequest) => Effect.Effect<PrefixCache | undefined, AiError.AiError>
 }

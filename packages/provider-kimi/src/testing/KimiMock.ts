@@ -16,8 +16,11 @@
  *   default), streamed with the usage inside `choices[0]` of the finish chunk and, when `stream_options.include_usage`
  *   is set, a trailing `choices: []` usage chunk. `$web_search` is simulated (a tool call whose arguments announce
  *   the search tokens, then an answer once the arguments are echoed back). A `role: "cache"` message or an
- *   `X-Msh-Context-Cache` header referencing a stored cache adds `msh-context-cache-id` and
- *   `msh-context-cache-token-saved`;
+ *   `X-Msh-Context-Cache` header referencing a `ready` stored cache adds `msh-context-cache-id` and
+ *   `msh-context-cache-token-saved` and applies `reset_ttl` (`expired_at` = now + value). A cache is `pending` for
+ *   `cacheReadySeconds` after creation and `inactive` once `expired_at` has passed (`reset_ttl` re-activates it as
+ *   `pending`); a cache message referencing a cache that is not `ready` is refused with a 400 (the cached prefix is
+ *   not in the request; Moonshot's text for this case is not documented), a header reference is simply not used;
  * - `GET /models`: the catalog's active models with the 2026 live fields;
  * - `/files` (upload with Moonshot's size and purpose checks, list, retrieve, content, delete);
  * - `/caching` and `/caching/refs/tags` (create, list, get, update, delete; tags);
@@ -94,6 +97,8 @@ export interface MockState {
  * - `serveRetired`: answer for models the catalog marks retired (default false: 404 like Moonshot).
  * - `extractFailures`: file names whose extraction fails (500 `extract task failed`).
  * - `nowSeconds`: the clock of cache expiries (default `Date.now()`).
+ * - `cacheReadySeconds`: how long a created (or updated, or re-activated) cache stays `pending` before it is
+ *   `ready` (default 0; Moonshot takes ~40–60 s, kimi.md §4.3). The create response always says `pending`.
  * - `recorder`: records every request.
  *
  * @since 0.1.0
@@ -108,6 +113,7 @@ export interface MockOptions {
   readonly serveRetired?: boolean | undefined
   readonly extractFailures?: ReadonlyArray<string> | undefined
   readonly nowSeconds?: (() => number) | undefined
+  readonly cacheReadySeconds?: number | undefined
   readonly recorder?: MockUpstream.Recorder | undefined
 }
 
@@ -324,6 +330,15 @@ export const make = (options: MockOptions = {}): Mock => {
   const state: MockState = { files: new Map(), caches: new Map(), tags: new Map() }
   const catalog = KimiModels.make({}, options.extraModels ?? [])
   let chatCount = 0
+  /** When each cache turns ready (unix s). */
+  const readyAt = new Map<string, number>()
+  const statusOf = (cache: Json): "pending" | "ready" | "inactive" =>
+    typeof cache.expired_at === "number" && cache.expired_at <= now(options)
+      ? "inactive"
+      : (readyAt.get(String(cache.id)) ?? 0) > now(options)
+        ? "pending"
+        : "ready"
+  const markPending = (id: string) => readyAt.set(id, now(options) + (options.cacheReadySeconds ?? 0))
 
   const keyAccepted = (key: string) =>
     typeof options.apiKey === "function" ? options.apiKey(key) : key === (options.apiKey ?? "sk-test-kimi")
@@ -372,6 +387,42 @@ export const make = (options: MockOptions = {}): Mock => {
       const problem = validateChat(body, info, state)
       if (problem !== undefined) return errorResponse(problem, requestId)
     }
+    const messages = Array.isArray(body.messages) ? body.messages : []
+    const cacheMessage = messages.find((message) => isRecord(message) && message.role === "cache") as Json | undefined
+    const headerCacheId = headers["x-msh-context-cache"]
+    const referenced =
+      cacheMessage !== undefined
+        ? resolveCache(state, cacheMessage)
+        : headerCacheId !== undefined
+          ? state.caches.get(headerCacheId)
+          : undefined
+    const resetTtl = Number(
+      cacheMessage !== undefined
+        ? cacheOptions(cacheMessage.content).reset_ttl
+        : (headers["x-msh-context-cache-reset-ttl"] ?? Number.NaN)
+    )
+    let cache: Json | undefined
+    if (referenced !== undefined) {
+      const status = statusOf(referenced)
+      if (status === "inactive" && Number.isFinite(resetTtl) && resetTtl > 0) {
+        // reset_ttl re-activates an expired cache: pending again (kimi.md §4.3)
+        referenced.expired_at = now(options) + resetTtl
+        readyAt.set(String(referenced.id), now(options) + (options.cacheReadySeconds ?? 0))
+      }
+      const current = statusOf(referenced)
+      if (current === "ready") {
+        if (Number.isFinite(resetTtl) && resetTtl > 0) referenced.expired_at = now(options) + resetTtl
+        cache = referenced
+      } else if (cacheMessage !== undefined && options.validate !== false) {
+        // the cached prefix is not in the request, so an unusable cache cannot be answered
+        return errorResponse(
+          KimiScenarios.errors.invalidRequest(
+            `context cache ${String(referenced.id)} is not ready (status ${current})`
+          ),
+          requestId
+        )
+      } // by headers: the prefix is in the request, the cache is simply not used (best-effort)
+    }
     const streaming = body.stream === true
     const call: MockChatCall = {
       body,
@@ -386,15 +437,6 @@ export const make = (options: MockOptions = {}): Mock => {
     if (isWireError(reply)) return errorResponse(reply, requestId)
     const scenario = reply as KimiScenarios.Scenario
     const responseHeaders: Record<string, string> = { "msh-request-id": requestId }
-    const messages = Array.isArray(body.messages) ? body.messages : []
-    const cacheMessage = messages.find((message) => isRecord(message) && message.role === "cache") as Json | undefined
-    const headerCacheId = headers["x-msh-context-cache"]
-    const cache =
-      cacheMessage !== undefined
-        ? resolveCache(state, cacheMessage)
-        : headerCacheId !== undefined
-          ? state.caches.get(headerCacheId)
-          : undefined
     if (cache !== undefined) {
       responseHeaders["msh-context-cache-id"] = String(cache.id)
       responseHeaders["msh-context-cache-token-saved"] = String(cache.tokens)
@@ -557,6 +599,7 @@ export const make = (options: MockOptions = {}): Mock => {
       metadata: isRecord(body.metadata) ? body.metadata : {}
     }
     state.caches.set(id, cache)
+    markPending(id)
     for (const tag of Array.isArray(body.tags) ? body.tags : []) {
       state.tags.set(String(tag), {
         tag,
@@ -569,10 +612,7 @@ export const make = (options: MockOptions = {}): Mock => {
     return json(cache, requestId)
   })
 
-  const visible = (cache: Json) => ({
-    ...cache,
-    status: typeof cache.expired_at === "number" && cache.expired_at <= now(options) ? "inactive" : "ready"
-  })
+  const visible = (cache: Json) => ({ ...cache, status: statusOf(cache) })
 
   const page = <A extends Json>(items: Array<A>, url: URL, key: string): Array<A> => {
     const order = url.searchParams.get("order") ?? "desc"
@@ -621,6 +661,7 @@ export const make = (options: MockOptions = {}): Mock => {
       status: "pending"
     }
     state.caches.set(params.id, updated)
+    markPending(params.id)
     return json(updated, requestId)
   })
 
