@@ -33,12 +33,19 @@ import type { AiError } from "effect/ai"
  *   supported by GLM-4.6"; ZAI-OAS (newest): "GLM-5.3, 5.2, 5.1, 5, 4.7, 4.6 series"; not in the vision schema.
  * - `reasoningEffort`: the accepted `reasoning_effort` values, when the model takes the parameter (ZAI-OAS:
  *   GLM-5.2+; GLM-5.3 accepts only low/high/max).
+ * - `inlineThinking`: the model writes its reasoning inline in `content` as `<think>…</think>` (glm.md §7.3: the
+ *   glm-z1 models; GLM-4.5V "may" per ZAI-OAS; the GLM-4.1V thinking models as the Vercel provider treats
+ *   "thinking" ids): it is split out into `reasoning` parts, streamed or not.
+ * - `boxMarkers`: the model wraps its final answer in `<|begin_of_box|>…<|end_of_box|>` (GLM-4.5V, ZAI-OAS
+ *   `ChatCompletionResponseMessage.content`): the markers are removed, the boxed text kept.
  *
  * @since 0.1.0
  */
 export interface GlmFeatures {
   readonly toolStream: boolean
   readonly reasoningEffort?: ReadonlyArray<string> | undefined
+  readonly inlineThinking?: boolean | undefined
+  readonly boxMarkers?: boolean | undefined
 }
 
 /**
@@ -300,6 +307,8 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     maxOutputTokens: 16 * K,
     capabilities: visionCapabilities,
     sampling: currentSampling(0.8, 0.6),
+    // ZAI-OAS: "GLM-4.5V output may contain <think></think> and <|begin_of_box|>…<|end_of_box|> tags in content".
+    glm: { inlineThinking: true, boxMarkers: true },
     source: "ZAI-DOCS-4.6 overview, concept-param; ZAI-OAS"
   }),
 
@@ -384,6 +393,7 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     maxOutputTokens: 32 * K,
     capabilities: { ...textCapabilities, thinking: "always", contextCaching: "none" },
     sampling: legacySampling,
+    glm: { inlineThinking: true },
     source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
   }),
   model("glm-z1-airx", {
@@ -391,6 +401,7 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     maxOutputTokens: 32 * K,
     capabilities: { ...textCapabilities, thinking: "always", contextCaching: "none" },
     sampling: legacySampling,
+    glm: { inlineThinking: true },
     source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
   }),
   model("glm-z1-flash", {
@@ -398,6 +409,7 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     maxOutputTokens: 32 * K,
     capabilities: { ...textCapabilities, thinking: "always", contextCaching: "none" },
     sampling: legacySampling,
+    glm: { inlineThinking: true },
     source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
   }),
   model("glm-4.1v-thinking-flash", {
@@ -406,6 +418,8 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     maxOutputTokens: 16 * K,
     capabilities: { ...visionCapabilities, video: false, contextCaching: "none" },
     sampling: legacySampling,
+    // Inline <think> as the Vercel provider assumes for "thinking" ids (glm.md §7.3) — UNCONFIRMED officially.
+    glm: { inlineThinking: true },
     source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
   }),
   model("glm-4v-plus-0111", {

@@ -24,13 +24,15 @@
 import {
   type ChatCompletions,
   type OpenAiCompatClient,
-  type OpenAiCompatLanguageModel,
-  OpenAiCompatProvider
+  OpenAiCompatLanguageModel,
+  OpenAiCompatProvider,
+  PromiseClient
 } from "@conduit-llm/core"
-import { Effect, type Redacted, Result } from "effect"
-import type { AiError } from "effect/ai"
+import { Effect, Layer, type Redacted, Result } from "effect"
+import { type AiError, LanguageModel, Model } from "effect/ai"
 import * as GlmError from "./GlmError.js"
 import * as GlmModels from "./GlmModels.js"
+import * as InlineThinking from "./internal/inlineThinking.js"
 import * as Jwt from "./internal/jwt.js"
 import * as Request from "./internal/request.js"
 import * as WebSearch from "./internal/webSearch.js"
@@ -217,11 +219,54 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
 }
 
 /**
- * The provider core builds from the declarations (`Client` tag, `makeClient`, `clientLayer`, `clientLayerConfig`,
- * `layer`, `model`, `promise`), used generically by the gateway and the registry. It behaves like `GlmClient` and
- * `GlmLanguageModel` (every GLM behaviour is a declaration core runs); those add only the option of the exact
- * pre-flight counter (`GlmLanguageModel.Config.exactPreflight`).
+ * The transport a model's calls go through: the client itself, or, for models that write reasoning inline in
+ * `content` (`<think>…</think>`, GLM-4.5V's box markers; `GlmModels.GlmFeatures.inlineThinking` / `boxMarkers`), the
+ * client with that content split into `reasoning_content` before core converts the response (core's builder has no
+ * content-rewriting hook). Unknown ids get the client as is.
  *
  * @since 0.1.0
  */
-export const provider: OpenAiCompatProvider.Provider<typeof name> = OpenAiCompatProvider.make(declarations)
+export const transportFor = <C extends OpenAiCompatClient.OpenAiCompatClientShape>(client: C, model: string): C => {
+  const features = GlmModels.get(model)?.glm
+  return InlineThinking.wrapClient(client, {
+    think: features?.inlineThinking === true,
+    box: features?.boxMarkers === true
+  })
+}
+
+const base = OpenAiCompatProvider.make(declarations)
+
+const layer = (model: string, config?: OpenAiCompatLanguageModel.ModelConfig) =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.flatMap(Effect.service(base.Client), (client) =>
+      OpenAiCompatLanguageModel.make({ spec: declarations, client: transportFor(client, model), model, config })
+    )
+  )
+
+/**
+ * The provider core builds from the declarations (`Client` tag, `makeClient`, `clientLayer`, `clientLayerConfig`,
+ * `layer`, `model`, `promise`), used generically by the gateway and the registry. It behaves like `GlmClient` and
+ * `GlmLanguageModel` (every GLM behaviour is a declaration core runs, and `layer` / `model` / `promise` go through
+ * {@link transportFor} for inline reasoning); those add only the option of the exact pre-flight counter
+ * (`GlmLanguageModel.Config.exactPreflight`).
+ *
+ * @since 0.1.0
+ */
+export const provider: OpenAiCompatProvider.Provider<typeof name> = {
+  ...base,
+  layer,
+  model: (model, config) => Model.make(name, model, layer(model, config)),
+  promise: (options, listModels) => {
+    const client = base.makeClient(options)
+    const clientLayer = Layer.succeed(base.Client, client)
+    return {
+      ...PromiseClient.make({
+        layer: (model) => Layer.provide(layer(model), clientLayer),
+        defaultModel: declarations.defaultModel,
+        listModels: () => (listModels ? listModels(client) : Effect.succeed(declarations.catalog.list))
+      }),
+      client
+    }
+  }
+}
