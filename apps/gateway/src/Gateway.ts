@@ -6,7 +6,7 @@
  * - `GET /v1/models`, `GET /v1/models/{name}`: every routable name with its target, fallbacks, context window and
  *   capabilities (OpenAI list shape plus these fields);
  * - `GET /healthz`: `{ status, providers }` (503 `shutting_down` once SIGTERM arrived);
- * - `GET /metrics`: Prometheus text (see `Metrics`).
+ * - `GET /metrics`: Prometheus text (see `Metrics`), with the session manager's stats.
  *
  * `/v1/*` needs a bearer key from `CONDUIT_API_KEYS` when keys are configured; `/healthz` and `/metrics` never do.
  * Every response carries `x-request-id` (the client's, when it sent a well-formed one). Each request writes one JSON
@@ -245,10 +245,12 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
       }
       if (path === "/metrics") {
         if (method !== "GET" && method !== "HEAD") return fail(Errors.methodNotAllowed(method, path, "GET"))
-        return answer(
-          HttpServerResponse.text(metrics.render(), {
-            headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "x-request-id": requestId }
-          })
+        return Effect.flatMap(sessions.stats, (stats) =>
+          answer(
+            HttpServerResponse.text(metrics.render() + Metrics.renderSessions(stats), {
+              headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "x-request-id": requestId }
+            })
+          )
         )
       }
       return fail(Errors.routeNotFound(method, path))

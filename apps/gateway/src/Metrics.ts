@@ -16,7 +16,22 @@
  * | `conduit_gateway_time_to_first_token_seconds` | histogram | `provider` (streams: request start to first part) |
  * | `conduit_gateway_open_streams` | gauge | |
  * | `conduit_gateway_in_flight_requests` | gauge | |
+ *
+ * The session manager's figures (`SessionManager.stats`, read when `/metrics` is scraped; see {@link renderSessions}):
+ *
+ * | metric | type | labels |
+ * |---|---|---|
+ * | `conduit_gateway_session_requests_active` | gauge | (running) |
+ * | `conduit_gateway_session_requests_queued` | gauge | (waiting for a permit) |
+ * | `conduit_gateway_session_requests_in_flight` | gauge | (created, not yet released) |
+ * | `conduit_gateway_sessions` | gauge | (sessions remembered) |
+ * | `conduit_gateway_session_permits_available` | gauge | (global permits free) |
+ * | `conduit_gateway_session_requests_total` | counter | `outcome` (`completed`, `failed`, `timed_out`, `cancelled`) |
+ * | `conduit_gateway_session_requests_rejected_total` | counter | (refused before running; also in an outcome) |
+ * | `conduit_gateway_session_queue_seconds` | summary | `quantile` (`0.5`, `0.95`) |
+ * | `conduit_gateway_session_run_seconds` | summary | `quantile` (`0.5`, `0.95`) |
  */
+import type { SessionManager } from "@conduit-llm/session"
 import { Context, Metric } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 
@@ -117,3 +132,47 @@ export const make = (): GatewayMetrics => {
     render: () => PrometheusMetrics.formatUnsafe(context)
   }
 }
+
+const family = (name: string, type: string, help: string, samples: ReadonlyArray<readonly [string, number]>) =>
+  `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${samples.map(([labels, value]) => `${name}${labels} ${value}`).join("\n")}\n`
+
+/**
+ * The session manager's figures as Prometheus text (gauges for what is running now, counters for outcomes since
+ * start, summaries with the p50/p95 over the manager's recent requests, in seconds).
+ */
+export const renderSessions = (stats: SessionManager.Stats): string =>
+  [
+    family("conduit_gateway_session_requests_active", "gauge", "Requests running in the session manager", [
+      ["", stats.active]
+    ]),
+    family("conduit_gateway_session_requests_queued", "gauge", "Requests waiting for a permit", [["", stats.queued]]),
+    family("conduit_gateway_session_requests_in_flight", "gauge", "Requests created and not yet released", [
+      ["", stats.inFlight]
+    ]),
+    family("conduit_gateway_sessions", "gauge", "Sessions remembered (active or idle within the TTL)", [
+      ["", stats.sessions]
+    ]),
+    family("conduit_gateway_session_permits_available", "gauge", "Global permits free", [
+      ["", stats.permits.available]
+    ]),
+    family("conduit_gateway_session_requests_total", "counter", "Requests ended in the session manager, by outcome", [
+      ['{outcome="completed"}', stats.completed],
+      ['{outcome="failed"}', stats.failed],
+      ['{outcome="timed_out"}', stats.timedOut],
+      ['{outcome="cancelled"}', stats.cancelled]
+    ]),
+    family(
+      "conduit_gateway_session_requests_rejected_total",
+      "counter",
+      "Requests refused before running (queue full, queue timeout, rate limited, metadata too large)",
+      [["", stats.rejected]]
+    ),
+    family("conduit_gateway_session_queue_seconds", "summary", "Time waiting for a permit (recent requests)", [
+      ['{quantile="0.5"}', stats.queueMs.p50 / 1000],
+      ['{quantile="0.95"}', stats.queueMs.p95 / 1000]
+    ]),
+    family("conduit_gateway_session_run_seconds", "summary", "Time running after admission (recent requests)", [
+      ['{quantile="0.5"}', stats.runMs.p50 / 1000],
+      ['{quantile="0.95"}', stats.runMs.p95 / 1000]
+    ])
+  ].join("")
