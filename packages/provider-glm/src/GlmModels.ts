@@ -171,7 +171,7 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     capabilities: textCapabilities,
     sampling: currentSampling(1, 0.95),
     glm: { toolStream: true },
-    source: "ZAI-OAS (model enum, max_tokens, tool_stream); context via third-party quote of BM-DOCS"
+    source: "ZAI-OAS (model enum, max_tokens, tool_stream); context via third-party quote of BM-DOCS, UNCONFIRMED"
   }),
   model("glm-5.3-flash", {
     // Vision. Context 128K and output 32K (as glm-4.6v) — both UNCONFIRMED.
@@ -198,12 +198,12 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     // 200K: BM-DOCS glm-4.7 page as quoted by a third-party config audit — UNCONFIRMED.
     contextWindow: 200_000,
     maxOutputTokens: 128 * K,
-    // Thinks by default (docs.z.ai thinking-mode); ZAI-OAS also says "compulsorily" — UNCONFIRMED which, so
-    // disabling is left to the server (it answers 1210 when it cannot).
-    capabilities: textCapabilities,
+    // ZAI-OAS `ChatThinking`: GLM-4.5V and GLM-4.7 "think compulsorily" (docs.z.ai thinking-mode: GLM-4.7+ thinks
+    // by default). Disabling is refused up front (the API answers 1210 "该模型始终思考").
+    capabilities: { ...textCapabilities, thinking: "always" },
     sampling: currentSampling(1, 0.95),
     glm: { toolStream: true },
-    source: "ZAI-OAS (model enum, max_tokens, tool_stream); context UNCONFIRMED"
+    source: "ZAI-OAS (model enum, max_tokens, tool_stream, thinking compulsory); context UNCONFIRMED"
   }),
   model("glm-4.7-flash", {
     // Context UNCONFIRMED (assumed like glm-4.7). Live cassettes accepted reasoning_effort "high".
@@ -235,6 +235,35 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     sampling: currentSampling(1, 0.95),
     glm: { toolStream: true },
     source: "ZAI-DOCS-4.6 overview, concept-param; ZAI-OAS; cassettes glm/fantasy/TestZAICommon__zai-glm-4.6__*"
+  }),
+  model("glm-4.6-air", {
+    // An id in the official Java SDK's constants (ZAI-SDK-JAVA `core/Constants.java`); no official page gives its
+    // numbers: context 128K and output 96K (as GLM-4.5-Air) are UNCONFIRMED. tool_stream: ZAI-OAS "4.6 series".
+    contextWindow: 128_000,
+    maxOutputTokens: 96 * K,
+    capabilities: textCapabilities,
+    sampling: currentSampling(1, 0.95),
+    glm: { toolStream: true },
+    source: "ZAI-SDK-JAVA Constants (id); ZAI-OAS (tool_stream: 4.6 series); numbers UNCONFIRMED"
+  }),
+  model("glm-4.6-flash", {
+    // ZAI-SDK-JAVA Constants (id). Context 128K and output 96K UNCONFIRMED.
+    contextWindow: 128_000,
+    maxOutputTokens: 96 * K,
+    capabilities: textCapabilities,
+    sampling: currentSampling(1, 0.95),
+    glm: { toolStream: true },
+    source: "ZAI-SDK-JAVA Constants (id); ZAI-OAS (tool_stream: 4.6 series); numbers UNCONFIRMED"
+  }),
+  model("glm-4.6-flashx", {
+    // Listed by the Vercel community provider (Xiang-CH/zhipu-ai-provider `src/zhipu-chat-settings.ts`), not in the
+    // official sources. Context 128K and output 96K UNCONFIRMED.
+    contextWindow: 128_000,
+    maxOutputTokens: 96 * K,
+    capabilities: textCapabilities,
+    sampling: currentSampling(1, 0.95),
+    glm: { toolStream: true },
+    source: "Xiang-CH/zhipu-ai-provider zhipu-chat-settings.ts (id); numbers UNCONFIRMED"
   }),
   model("glm-4.6v", {
     // Vision. ZAI-OAS: 32K max output; functions supported on the GLM-4.6V series. Context 128K UNCONFIRMED;
@@ -300,6 +329,15 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     capabilities: textCapabilities,
     sampling: currentSampling(0.6, 0.95),
     source: "ZAI-DOCS-4.6 overview, concept-param (free tier)"
+  }),
+  model("glm-4.5-flashx", {
+    // Listed by the Vercel community provider (Xiang-CH/zhipu-ai-provider `src/zhipu-chat-settings.ts`), not in the
+    // official sources. Context 128K and output 96K (as glm-4.5-flash) UNCONFIRMED.
+    contextWindow: 128_000,
+    maxOutputTokens: 96 * K,
+    capabilities: textCapabilities,
+    sampling: currentSampling(0.6, 0.95),
+    source: "Xiang-CH/zhipu-ai-provider zhipu-chat-settings.ts (id); numbers UNCONFIRMED"
   }),
   model("glm-4.5v", {
     // Vision: 64K context, 16K output, thinks compulsorily, no tools in the spec (ZAI-DOCS-4.6, ZAI-OAS).
@@ -378,6 +416,39 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     sampling: legacySampling,
     source: "BM-DOCS GLM-4 series page; output cap UNCONFIRMED"
   }),
+  model("glm-4-flashx", {
+    // ZAI-SDK-JAVA Constants (id). Context 128K, output 4K UNCONFIRMED.
+    contextWindow: 128_000,
+    maxOutputTokens: 4 * K,
+    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
+    sampling: legacySampling,
+    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
+  }),
+  model("glm-4", {
+    // ZAI-SDK-JAVA Constants (id; the 2024 model of one-api#1141 and the SDK's stream test). Context 128K, output 4K
+    // UNCONFIRMED.
+    contextWindow: 128_000,
+    maxOutputTokens: 4 * K,
+    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
+    sampling: legacySampling,
+    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
+  }),
+  model("glm-4-0520", {
+    // ZAI-SDK-JAVA Constants (id). Context 128K, output 4K UNCONFIRMED.
+    contextWindow: 128_000,
+    maxOutputTokens: 4 * K,
+    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
+    sampling: legacySampling,
+    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
+  }),
+  model("glm-4-9b", {
+    // ZAI-SDK-JAVA Constants (id). Context 128K, output 4K UNCONFIRMED.
+    contextWindow: 128_000,
+    maxOutputTokens: 4 * K,
+    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
+    sampling: legacySampling,
+    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
+  }),
   model("glm-4-long", {
     // 1M context (third-party tables, e.g. rifx) — UNCONFIRMED; output cap 4K UNCONFIRMED.
     contextWindow: 1_000_000,
@@ -422,6 +493,16 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     glm: { inlineThinking: true },
     source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
   }),
+  model("glm-4.1v-thinking-flashx", {
+    // Vision reasoning model (ZAI-SDK-JAVA Constants id). Context 64K and output 16K UNCONFIRMED.
+    contextWindow: 64 * K,
+    maxOutputTokens: 16 * K,
+    capabilities: { ...visionCapabilities, video: false, contextCaching: "none" },
+    sampling: legacySampling,
+    // Inline <think> as the Vercel provider assumes for "thinking" ids (glm.md §7.3) — UNCONFIRMED officially.
+    glm: { inlineThinking: true },
+    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
+  }),
   model("glm-4v-plus-0111", {
     // Vision. Context 16K and output 8K UNCONFIRMED.
     contextWindow: 16 * K,
@@ -438,6 +519,24 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     capabilities: { ...visionCapabilities, video: false, thinking: "none", contextCaching: "none" },
     sampling: legacySampling,
     source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
+  }),
+  model("glm-4v", {
+    // Vision (ZAI-SDK-JAVA Constants id; glm.md §2.1: older glm-4v details UNCONFIRMED). Context 16K and output 1K
+    // UNCONFIRMED (as glm-4v-flash).
+    contextWindow: 16 * K,
+    maxOutputTokens: 1 * K,
+    capabilities: { ...visionCapabilities, video: false, thinking: "none", contextCaching: "none" },
+    sampling: legacySampling,
+    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
+  }),
+  model("autoglm-phone", {
+    // Listed by the Vercel community provider (Xiang-CH/zhipu-ai-provider `src/zhipu-chat-settings.ts`); the
+    // documented model is autoglm-phone-multilingual. Numbers and defaults copied from it: UNCONFIRMED.
+    contextWindow: 64 * K,
+    maxOutputTokens: 4 * K,
+    capabilities: { ...visionCapabilities, tools: true, video: false, thinking: "none" },
+    sampling: currentSampling(0, 0.85),
+    source: "Xiang-CH/zhipu-ai-provider zhipu-chat-settings.ts (id); numbers UNCONFIRMED"
   }),
   model("autoglm-phone-multilingual", {
     // Vision agent model: 4K output, temperature default 0 (ZAI-OAS); context UNCONFIRMED.

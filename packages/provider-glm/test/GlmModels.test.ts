@@ -38,11 +38,79 @@ describe("lookup", () => {
     expect(GlmModels.get("glm-9-preview")).toBeUndefined()
   })
 
-  it("every model's output cap fits its context window, and unconfirmed numbers are marked", () => {
+  it("every model's output cap fits its context window, and every entry names its source", () => {
     for (const info of GlmModels.models) {
       expect(info.maxOutputTokens, info.id).toBeLessThanOrEqual(info.contextWindow)
       expect(info.source, info.id).toBeDefined()
     }
+  })
+
+  // The only entries whose context window AND output cap an official page gives (glm.md §7.1 table, ZAI-DOCS-4.6
+  // overview / concept-param; §7.2 BM-DOCS glm-4 page for glm-4-plus), with those numbers.
+  const confirmed: Record<string, readonly [context: number, output: number]> = {
+    "glm-4.6": [200_000, 131_072],
+    "glm-4.5": [128_000, 98_304],
+    "glm-4.5-air": [128_000, 98_304],
+    "glm-4.5-x": [128_000, 98_304],
+    "glm-4.5-airx": [128_000, 98_304],
+    "glm-4.5-flash": [128_000, 98_304],
+    "glm-4.5v": [65_536, 16_384],
+    "glm-4-32b-0414-128k": [128_000, 16_384],
+    "glm-4-plus": [128_000, 4_096]
+  }
+
+  it("unconfirmed numbers are marked: every entry without an official context and output is UNCONFIRMED", () => {
+    for (const info of GlmModels.models) {
+      if (info.id in confirmed) {
+        expect([info.contextWindow, info.maxOutputTokens], info.id).toEqual(confirmed[info.id])
+        expect(info.source, info.id).not.toMatch(/UNCONFIRMED/)
+      } else {
+        expect(info.source, info.id).toMatch(/UNCONFIRMED/)
+      }
+    }
+    expect(Object.keys(confirmed).filter((id) => GlmModels.get(id) === undefined)).toEqual([])
+  })
+
+  it.each([
+    // ZAI-SDK-JAVA core/Constants.java (glm.md §7.2)
+    ["glm-4.6-air", /ZAI-SDK-JAVA/],
+    ["glm-4.6-flash", /ZAI-SDK-JAVA/],
+    ["glm-4-flashx", /ZAI-SDK-JAVA/],
+    ["glm-4", /ZAI-SDK-JAVA/],
+    ["glm-4-0520", /ZAI-SDK-JAVA/],
+    ["glm-4-9b", /ZAI-SDK-JAVA/],
+    ["glm-4v", /ZAI-SDK-JAVA/],
+    ["glm-4.1v-thinking-flashx", /ZAI-SDK-JAVA/],
+    // the Vercel community provider's list (glm.md §7.2)
+    ["glm-4.5-flashx", /zhipu-ai-provider/],
+    ["glm-4.6-flashx", /zhipu-ai-provider/],
+    ["autoglm-phone", /zhipu-ai-provider/]
+  ])("the catalog has %s, from the source glm.md §7.2 gives, with its numbers UNCONFIRMED", (id, source) => {
+    const info = GlmModels.get(id)
+    expect(info?.id).toBe(id)
+    expect(info?.unknown).toBeUndefined()
+    expect(info?.source).toMatch(source)
+    expect(info?.source).toMatch(/UNCONFIRMED/)
+  })
+
+  it("glm-4.7 thinks compulsorily (ZAI-OAS ChatThinking): thinking is always, disabling it is refused", async () => {
+    expect(GlmModels.get("glm-4.7")?.capabilities.thinking).toBe("always")
+    expect(GlmModels.get("glm-4.5v")?.capabilities.thinking).toBe("always")
+    expect(GlmModels.get("glm-4.6")?.capabilities.thinking).toBe("optional")
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        "https://api.z.ai/api/paas/v4",
+        () => MockUpstream.json(Scenarios.text.body),
+        recorder
+      )
+    )
+    const layer = GlmLanguageModel.layer("glm-4.7", {
+      providerOptions: { thinking: { type: "disabled" } }
+    }).pipe(Layer.provide(GlmClient.layer({ apiKey: "test-key" })))
+    const exit = await Effect.runPromiseExit(LanguageModel.generateText({ prompt: "hi" }).pipe(Effect.provide(layer)))
+    expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/glm-4.7 always thinks/)
+    expect(recorder.count).toBe(0)
   })
 })
 
