@@ -40,6 +40,7 @@ import type { AiError } from "effect/ai"
 import { type CacheReference, cacheHeaders, cacheMessageContent } from "./internal/messages.js"
 import { type PrefixCache, type PrefixRequest, Registry, type RegistryShape } from "./internal/references.js"
 import { KimiClient } from "./internal/service.js"
+import * as KimiModels from "./KimiModels.js"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 const opt = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))
@@ -239,11 +240,23 @@ const call = <A>(options: {
   Effect.flatMap(Effect.service(KimiClient), (client) => Effect.map(client.request(options), ({ body }) => body))
 
 /**
- * Creates a cache (`POST /v1/caching`).
+ * Creates a cache (`POST /v1/caching`). A catalogued model without explicit caching (see
+ * `KimiModels.canCreateCache`) is refused before any request with an `InvalidRequestError` naming `model`.
  *
  * @since 0.1.0
  */
 export const create = (params: CreateParams): Effect.Effect<ContextCacheObject, AiError.AiError, KimiClient> => {
+  if (!KimiModels.canCreateCache(params.model)) {
+    return Effect.fail(
+      refused(
+        `${params.model} does not support explicit context caches (Moonshot creates them for the moonshot-v1 family; ` +
+          "kimi-latest, the K2 family, kimi-k2.6, kimi-k2.7-code and kimi-k3 cache prompt prefixes automatically, " +
+          "kimi-thinking-preview not at all, and the vision previews can only use existing caches)",
+        "model",
+        "create"
+      )
+    )
+  }
   const problem = validateCreate(params)
   return problem !== undefined
     ? Effect.fail(refused(problem, "contextCache", "create"))

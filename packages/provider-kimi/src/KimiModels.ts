@@ -182,7 +182,9 @@ const moonshotV1 = (
     thinking: "none",
     partialMode: true,
     webSearch: options.vision !== true,
-    contextCaching: options.vision === true ? "none" : "explicit"
+    // Explicit caches: the vision previews can use existing caches but not create them ([DOC-EN-25] "Context
+    // Caching"; `KimiContextCache.create` refuses them, see `canCreateCache`).
+    contextCaching: "explicit"
   },
   sampling: legacySampling(0),
   lifecycle: retired(),
@@ -479,6 +481,20 @@ export const models: ReadonlyArray<KimiModelInfo> = [
     source: "kimi.md §13 (Kimi Code: https://api.kimi.com/coding/v1, model kimi-for-coding)"
   }
 ]
+
+/**
+ * Whether explicit context caches can be created for a model id (pure): `false` for a catalogued model without
+ * explicit caching (automatic prefix caching on kimi-latest, the K2 family, kimi-k2.5/k2.6/k2.7-code and kimi-k3;
+ * none on kimi-thinking-preview) and for the moonshot-v1 vision previews, which can use caches but not create them
+ * (kimi.md §4.3). Unknown ids and model families (`moonshot-v1`) are not second-guessed.
+ *
+ * @since 0.1.0
+ */
+export const canCreateCache = (model: string, from: ModelCatalog.Catalog = catalog): boolean => {
+  const info = from.get(model)
+  if (info === undefined || info.unknown) return true
+  return info.capabilities.contextCaching === "explicit" && !info.id.endsWith("-vision-preview")
+}
 
 /**
  * The static catalog (core's `ModelCatalog.Catalog` over {@link models}).

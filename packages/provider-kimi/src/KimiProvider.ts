@@ -117,7 +117,10 @@ const registryCache = (
   Effect.gen(function* () {
     const auto = options.contextCache
     if (auto === undefined || !("auto" in auto)) return undefined
-    if (!model.unknown && model.capabilities.contextCaching !== "explicit") return undefined // cached automatically
+    // cached automatically (or not at all), or a vision preview that can use caches but not create them
+    if (!model.unknown && (model.capabilities.contextCaching !== "explicit" || !KimiModels.canCreateCache(model.id))) {
+      return undefined
+    }
     const registry = yield* Registry
     if (registry === undefined) {
       return yield* toAiError({

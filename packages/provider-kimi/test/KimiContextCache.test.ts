@@ -247,6 +247,63 @@ describe("using a cache in chat", () => {
   })
 })
 
+describe("explicit caches only where the model supports them", () => {
+  const anyModel = KimiProvider.make({
+    catalog: KimiModels.make({
+      "kimi-thinking-preview": { lifecycle: { status: "active" } },
+      "moonshot-v1-8k-vision-preview": { lifecycle: { status: "active" } }
+    })
+  })
+  const cases: ReadonlyArray<readonly [string, KimiConfig.ContextCache, RegExp]> = [
+    ["kimi-k3", { cacheId: "cache-abc" }, /kimi-k3 has no explicit context caches/],
+    ["kimi-k2.6", { tag: "manual" }, /kimi-k2\.6 has no explicit context caches/],
+    ["kimi-k2.7-code", { cacheId: "cache-abc", via: "headers" }, /automatically/],
+    ["kimi-thinking-preview", { cacheId: "cache-abc" }, /does not support context caching/]
+  ]
+  for (const [model, contextCache, message] of cases) {
+    it(`contextCache ${JSON.stringify(contextCache)} on ${model}: refused before any request`, async () => {
+      const mock = mockWith()
+      const layer = modelLayer(model, { provider: anyModel, config: { providerOptions: { contextCache } } })
+      const error = describeError(failureOf(await runExit(LanguageModel.generateText({ prompt: "Q" }), layer)))
+      expect(error).toMatchObject({ reason: "InvalidRequestError", kind: "preflight", param: "contextCache" })
+      expect(error.message).toMatch(message)
+      expect(mock.recorder.count).toBe(0)
+    })
+  }
+
+  for (const model of ["kimi-k3", "kimi-k2.6", "kimi-thinking-preview", "moonshot-v1-8k-vision-preview"]) {
+    it(`KimiContextCache.create for ${model}: refused before any request`, async () => {
+      const mock = mockWith()
+      expect(KimiModels.canCreateCache(model)).toBe(false)
+      const error = describeError(
+        failureOf(await run(KimiContextCache.create({ model, messages: [{ role: "system", content: "x" }] })))
+      )
+      expect(error).toMatchObject({ reason: "InvalidRequestError", kind: "preflight", param: "model" })
+      expect(error.message).toMatch(/does not support explicit context caches/)
+      expect(mock.recorder.count).toBe(0)
+    })
+  }
+
+  it("the family id, the moonshot-v1 text models and unknown ids may create caches", () => {
+    for (const model of ["moonshot-v1", "moonshot-v1-8k", "moonshot-v1-auto", "some-future-model"]) {
+      expect(KimiModels.canCreateCache(model)).toBe(true)
+    }
+  })
+
+  it("a vision preview uses an existing cache", async () => {
+    const mock = mockWith()
+    const cache = successOf(
+      await run(KimiContextCache.create({ model: "moonshot-v1", messages: [{ role: "system", content: "m" }] }))
+    )
+    const layer = modelLayer("moonshot-v1-8k-vision-preview", {
+      provider: anyModel,
+      config: { providerOptions: { contextCache: { cacheId: cache.id } } }
+    })
+    successOf(await runExit(LanguageModel.generateText({ prompt: "Q" }), layer))
+    expect((calls(mock, "POST", /chat\/completions$/)[0]?.body as Sent).messages[0]?.role).toBe("cache")
+  })
+})
+
 describe("the prefix registry", () => {
   const registryLayer = (options?: KimiContextCache.RegistryOptions) =>
     Layer.mergeAll(

@@ -108,6 +108,20 @@ export const shape = (input: ShapeInput): Shaped<Body> => {
   body.messages = Messages.replayReasoning(partial.success, state.on)
 
   const cache: ShapeInput["cache"] = input.cache ?? explicitCache(options)
+  if (
+    cache !== undefined &&
+    input.cache === undefined &&
+    !model.unknown &&
+    model.capabilities.contextCaching !== "explicit"
+  ) {
+    return Result.fail<Refusal>({
+      parameter: "contextCache",
+      description:
+        model.capabilities.contextCaching === "automatic"
+          ? `contextCache: ${model.id} has no explicit context caches (it caches prompt prefixes automatically; cached tokens are reported in usage, promptCacheKey improves hits)`
+          : `contextCache: ${model.id} does not support context caching`
+    })
+  }
   if (cache !== undefined) {
     if (cache.via === "headers") {
       // the reference travels in request headers (see requestHeaders)
