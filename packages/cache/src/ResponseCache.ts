@@ -14,10 +14,19 @@
  *
  * **Single flight.** Concurrent identical cacheable calls in one process make exactly one upstream call; the others
  * join it (a joining stream receives the parts emitted so far, then follows live) and are marked `"hit"`. The
- * upstream call belongs to all of them: it is cancelled only when every caller has gone away. Across processes it
- * is best effort: two instances that miss at the same moment both call upstream (the later write wins). The answer
- * is stored before any caller sees its end (one store round trip, bounded by the store's operation timeout), so a
- * call made right after is a hit.
+ * upstream call belongs to all of them: it is cancelled only when every caller has gone away. The answer is stored
+ * before any caller sees its end (one store round trip, bounded by the store's operation timeout), so a call made
+ * right after is a hit.
+ *
+ * **Across instances.** When the store offers an atomic claim (`Store.ClaimableStore.setIfAbsent`, `SET NX PX` on
+ * Redis; both stores of this package do), the instance that misses first claims the key
+ * (`response-claim:v1:<kind>:<hash>`, TTL `crossInstance.pendingTtl`, refreshed while its call runs) and calls
+ * upstream; an instance that misses while the claim is held does not call upstream but polls the store every
+ * `crossInstance.pollInterval` and replays the answer once it is stored (marked `"hit"`; it does not follow the
+ * stream live). The wait is bounded: when the claim disappears without an answer (the call failed, or its process
+ * died and the claim lapsed) a waiter claims the key itself, and after `crossInstance.maxWait` it gives up and calls
+ * upstream (counted in `claimTimeouts`). One waiter per instance polls: its local duplicates join it. Over a store
+ * without `setIfAbsent` (core's default), or with `crossInstance: false`, single flight is per process only.
  *
  * **Idempotency.** A call with `options.idempotencyKey` is executed once per key within `idempotency.ttl`: a
  * concurrent duplicate joins the in-flight call (`metadata.conduit.idempotency = "joined"`), a later one replays the
@@ -48,6 +57,7 @@ import { CacheStore, ResponseCache as CoreResponseCache } from "@conduit-llm/cor
 import { Clock, Context, Duration, Effect, Layer, Option, type Scope, Stream } from "effect"
 import type { AiError, Response } from "effect/ai"
 import { isDeterministic, requestHash } from "./CacheKey.js"
+import * as Claims from "./internal/claims.js"
 import * as Errors from "./internal/errors.js"
 import * as Flights from "./internal/flights.js"
 import * as Idempotency from "./internal/idempotency.js"
@@ -55,6 +65,7 @@ import {
   Entry,
   isStorable,
   type Kind,
+  mark,
   marker,
   type Part,
   type Resolved,
@@ -75,6 +86,11 @@ import {
  *   is refreshed every third of it while the call runs, so a duplicate in another process waits as long as the
  *   first call runs, and at most this long after its process crashed, then executes itself.
  * - `idempotency.pollInterval`: how often such a duplicate looks at the store (default 100 ms).
+ * - `crossInstance`: single flight across instances sharing the store (see the module doc); `false` turns it off.
+ *   `crossInstance.maxWait`: how long an instance waits for another instance's identical call before calling
+ *   upstream itself (default 30 seconds); `crossInstance.pendingTtl`: lifetime of the claim, refreshed every third
+ *   of it while the call runs (default 30 seconds); `crossInstance.pollInterval`: how often a waiting instance
+ *   looks at the store (default 100 ms).
  *
  * @since 0.1.0
  */
@@ -85,6 +101,14 @@ export interface Options {
   readonly idempotency?:
     | {
         readonly ttl?: Duration.Input | undefined
+        readonly pendingTtl?: Duration.Input | undefined
+        readonly pollInterval?: Duration.Input | undefined
+      }
+    | undefined
+  readonly crossInstance?:
+    | false
+    | {
+        readonly maxWait?: Duration.Input | undefined
         readonly pendingTtl?: Duration.Input | undefined
         readonly pollInterval?: Duration.Input | undefined
       }
@@ -103,6 +127,11 @@ export const defaults = {
     ttl: Duration.hours(24),
     pendingTtl: Duration.seconds(30),
     pollInterval: Duration.millis(100)
+  },
+  crossInstance: {
+    maxWait: Duration.seconds(30),
+    pendingTtl: Duration.seconds(30),
+    pollInterval: Duration.millis(100)
   }
 } as const
 
@@ -115,6 +144,9 @@ export const defaults = {
  * - `idempotentExecutions` / `idempotentReplays` / `idempotentJoins` / `idempotencyConflicts`: calls with a key.
  * - `savedInputTokens` / `savedOutputTokens`: usage (from the `finish` part) of the answers served without an
  *   upstream call (hits, joins, idempotent replays and joins).
+ * - `claimWaits`: cacheable misses that found another instance's claim and waited for its answer (then counted in
+ *   `hits` when it came, or in `misses` when they called upstream themselves); `claimTimeouts`: waits that reached
+ *   `crossInstance.maxWait` and called upstream.
  * - `inFlight`: upstream calls currently shared by single flight (response cache plus idempotency).
  *
  * @since 0.1.0
@@ -132,6 +164,8 @@ export interface Stats {
   readonly idempotencyConflicts: number
   readonly savedInputTokens: number
   readonly savedOutputTokens: number
+  readonly claimWaits: number
+  readonly claimTimeouts: number
   readonly inFlight: number
 }
 
@@ -172,6 +206,28 @@ export const isCacheable = (call: CoreResponseCache.CacheableCall): boolean => {
   return mode === "always" || (mode === "auto" && isDeterministic(call.request))
 }
 
+/** Cross-instance single flight: on when the store has an atomic claim and `crossInstance` is not `false`. */
+interface Shared {
+  readonly claims: Claims.Claims
+  readonly maxWait: number
+  readonly pollInterval: Duration.Duration
+}
+
+const makeShared = (store: CacheStore.CacheStoreShape, options: Options["crossInstance"]): Shared | undefined => {
+  if (options === false) return undefined
+  const claims = Claims.make(store, {
+    pendingTtl: Duration.fromInputUnsafe(options?.pendingTtl ?? defaults.crossInstance.pendingTtl),
+    module: "@conduit-llm/cache/ResponseCache",
+    what: "ResponseCache"
+  })
+  if (!claims.atomic) return undefined
+  return {
+    claims,
+    maxWait: Duration.toMillis(Duration.fromInputUnsafe(options?.maxWait ?? defaults.crossInstance.maxWait)),
+    pollInterval: Duration.fromInputUnsafe(options?.pollInterval ?? defaults.crossInstance.pollInterval)
+  }
+}
+
 /**
  * Builds the hook over the given (or ambient) store. The scope owns the shared upstream calls: closing it cancels
  * those still running.
@@ -193,6 +249,8 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
     let stored = 0
     let savedInputTokens = 0
     let savedOutputTokens = 0
+    let claimWaits = 0
+    let claimTimeouts = 0
     const counters: Idempotency.Counters = {
       idempotentExecutions: 0,
       idempotentReplays: 0,
@@ -217,6 +275,7 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
       counters,
       scope
     )
+    const shared = makeShared(store, options?.crossInstance)
 
     const storeEntry = (key: string, kind: Kind, parts: ReadonlyArray<Part>) =>
       Effect.gen(function* () {
@@ -253,6 +312,79 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
       }
     }
 
+    /** The stored answer for `key`, if any (an entry that no longer decodes is removed by `getDecoded`). */
+    const lookup = (
+      key: string,
+      kind: Kind,
+      onUnavailable: (error: CacheStore.CacheStoreError) => AiError.AiError
+    ): Effect.Effect<Option.Option<Entry>, AiError.AiError> =>
+      CacheStore.getDecoded(store, key, Entry).pipe(
+        Effect.map(Option.filter((entry) => entry.kind === kind)),
+        Effect.mapError(onUnavailable)
+      )
+
+    const replay = (entry: Entry): ReadonlyArray<Part> => {
+      hits++
+      counters.saved(entry.usage)
+      return entry.parts
+    }
+
+    /**
+     * Cross-instance single flight, run inside the local flight (so one caller per instance does this): claim the
+     * key and call upstream, or wait for the claim holder's stored answer (bounded by `maxWait`).
+     */
+    const claimOrWait = (
+      shared: Shared,
+      key: string,
+      claimKey: string,
+      kind: Kind,
+      onUnavailable: (error: CacheStore.CacheStoreError) => AiError.AiError,
+      upstream: Stream.Stream<Part, AiError.AiError>,
+      state: { owned: boolean; replayed: boolean }
+    ): Effect.Effect<Resolved<AiError.AiError>, AiError.AiError> =>
+      Effect.gen(function* () {
+        const start = yield* Clock.currentTimeMillis
+        let waited = false
+        while (true) {
+          const now = yield* Clock.currentTimeMillis
+          const record = { version: 1, state: "pending", startedAt: now }
+          const claimed = yield* shared.claims.claim(claimKey, record).pipe(Effect.mapError(onUnavailable))
+          if (claimed) {
+            // Another instance may have stored the answer and released its claim since our last look.
+            const found = yield* lookup(key, kind, onUnavailable).pipe(
+              Effect.tapError(() => shared.claims.release(claimKey))
+            )
+            if (Option.isSome(found)) {
+              yield* shared.claims.release(claimKey)
+              state.replayed = true
+              return { parts: replay(found.value) }
+            }
+            misses++
+            state.owned = true
+            return { stream: shared.claims.holding(claimKey, record, upstream) }
+          }
+          if (!waited) {
+            waited = true
+            claimWaits++
+          }
+          const remaining = shared.maxWait - (now - start)
+          if (remaining <= 0) {
+            claimTimeouts++
+            misses++
+            yield* Effect.logWarning(
+              `ResponseCache: another instance's identical call did not finish within ${shared.maxWait} ms; calling upstream`
+            ).pipe(Effect.annotateLogs({ module: "@conduit-llm/cache/ResponseCache" }))
+            return { stream: upstream }
+          }
+          yield* Effect.sleep(Duration.min(shared.pollInterval, Duration.millis(remaining)))
+          const found = yield* lookup(key, kind, onUnavailable)
+          if (Option.isSome(found)) {
+            state.replayed = true
+            return { parts: replay(found.value) }
+          }
+        }
+      })
+
     const cached = (
       kind: Kind,
       hash: string,
@@ -263,20 +395,38 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
         const key = `response:v1:${kind}:${hash}`
         const local = flights.get(key)
         if (local !== undefined) return joinFlight(local)
-        const found = yield* CacheStore.getDecoded(store, key, Entry).pipe(Effect.mapError(onUnavailable))
-        if (Option.isSome(found) && found.value.kind === kind) {
-          hits++
-          counters.saved(found.value.usage)
-          return { parts: found.value.parts.map(marker({ cache: "hit" })) }
-        }
+        const found = yield* lookup(key, kind, onUnavailable)
+        if (Option.isSome(found)) return { parts: replay(found.value).map(marker({ cache: "hit" })) }
         const raced = flights.get(key)
         if (raced !== undefined) return joinFlight(raced)
-        misses++
-        const flight = flights.create(key, hash, upstream, {
-          onSuccess: (parts) => storeEntry(key, kind, parts),
-          onFailure: () => Effect.void
+        if (shared === undefined) {
+          misses++
+          const flight = flights.create(key, hash, upstream, {
+            onSuccess: (parts) => storeEntry(key, kind, parts),
+            onFailure: () => Effect.void
+          })
+          return { stream: flights.subscribe(flight).pipe(Stream.map(marker({ cache: "miss" }))) }
+        }
+        const state = { owned: false, replayed: false }
+        const claimKey = `response-claim:v1:${kind}:${hash}`
+        const body = Stream.unwrap(
+          Effect.map(claimOrWait(shared, key, claimKey, kind, onUnavailable, upstream, state), toStream)
+        )
+        const flight = flights.create(key, hash, body, {
+          // the answer is stored before the claim is released, so a waiting instance finds it
+          onSuccess: (parts) =>
+            state.replayed
+              ? Effect.void
+              : storeEntry(key, kind, parts).pipe(
+                  Effect.andThen(state.owned ? shared.claims.release(claimKey) : Effect.void)
+                ),
+          onFailure: () => (state.owned ? shared.claims.release(claimKey) : Effect.void)
         })
-        return { stream: flights.subscribe(flight).pipe(Stream.map(marker({ cache: "miss" }))) }
+        return {
+          stream: flights
+            .subscribe(flight)
+            .pipe(Stream.map((part) => mark(part, { cache: state.replayed ? "hit" : "miss" })))
+        }
       })
 
     /** How to answer one call, or `undefined` when neither the response cache nor idempotency applies. */
@@ -345,6 +495,8 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
         idempotencyConflicts: counters.idempotencyConflicts,
         savedInputTokens,
         savedOutputTokens,
+        claimWaits,
+        claimTimeouts,
         inFlight: flights.size() + idempotency.inFlight()
       }))
     }

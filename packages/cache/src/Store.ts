@@ -1,6 +1,6 @@
 /**
  * What the stores of this package add to core's `CacheStoreShape`: an atomic "set if absent" (used by the
- * idempotency store to claim a key, `SET ... NX PX` on Redis), richer counters, and the failure-mode vocabulary.
+ * idempotency store and the response cache to claim a key across processes, `SET ... NX PX` on Redis), richer counters, and the failure-mode vocabulary.
  *
  * Both {@link MemoryStore} and {@link RedisStore} return a {@link ClaimableStore}; anything that only needs core's
  * interface can use them as a plain `CacheStoreShape`.

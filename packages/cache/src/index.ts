@@ -34,8 +34,8 @@ export * as MemoryStore from "./MemoryStore.js"
  */
 export * as RedisStore from "./RedisStore.js"
 /**
- * Core's `ResponseCache` hook: exact-match cache for deterministic calls, single flight, stream replay, tokens-saved
- * stats, idempotency; `ResponseCache.layer(options)`.
+ * Core's `ResponseCache` hook: exact-match cache for deterministic calls, single flight (across instances too, over
+ * a store with `setIfAbsent`), stream replay, tokens-saved stats, idempotency; `ResponseCache.layer(options)`.
  *
  * @since 0.1.0
  */

@@ -10,7 +10,8 @@ import { afterAll, beforeAll } from "vitest"
 import * as Idempotency from "../src/Idempotency.js"
 import * as RedisStore from "../src/RedisStore.js"
 import * as ResponseCache from "../src/ResponseCache.js"
-import { call, conduitMark, generateParts, makeUpstream, streamParts, unmarked } from "./fixtures.js"
+import { call, conduitMark, generateParts, makeUpstream, streamParts, unmarked, upstreamError } from "./fixtures.js"
+import { rawClient } from "./redis.js"
 
 let server: RedisServer.RedisServer
 let n = 0
@@ -32,6 +33,13 @@ const instance = (options: RedisStore.LayerOptions, cacheOptions?: ResponseCache
       stats: Context.get(context, ResponseCache.ResponseCacheStats).stats,
       store: Context.get(context, CacheStore.CacheStore)
     }
+  })
+
+/** Polls `condition` (real time, at most 5 seconds): a slow first Redis round trip must not fail a test. */
+const waitUntil = (condition: () => boolean) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 500 && !condition(); i++) yield* Effect.sleep("10 millis")
+    assert.isTrue(condition(), "condition not reached within 5 seconds")
   })
 
 const collect = (stream: Stream.Stream<Response.StreamPartEncoded, AiError.AiError>) => Stream.runCollect(stream)
@@ -70,6 +78,113 @@ describe("ResponseCache over Redis", () => {
       const results = yield* Fiber.joinAll(fibers)
       assert.strictEqual(upstream.counter.calls, 1)
       for (const parts of results) assert.deepStrictEqual(unmarked(parts), streamParts)
+    })
+  )
+
+  it.live("single flight across instances: identical misses on two instances at once make one upstream call", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix()
+      const options = { crossInstance: { pollInterval: "20 millis" } } as const
+      const a = yield* instance({ prefix }, options)
+      const b = yield* instance({ prefix }, options)
+      const gate = yield* Deferred.make<void>()
+      const upstream = makeUpstream(gate)
+      // streams and non-stream calls, both instances at the same moment
+      const streams = yield* Effect.forEach([a, b, a, b], (at) =>
+        Effect.forkChild(collect(at.hook.stream(call(), upstream.stream())))
+      )
+      const generates = yield* Effect.forEach([b, a], (at) =>
+        Effect.forkChild(at.hook.generate(call(), upstream.generate()))
+      )
+      yield* waitUntil(() => upstream.counter.calls >= 2)
+      yield* Effect.sleep("200 millis") // time for a second (wrong) upstream call to start
+      assert.strictEqual(upstream.counter.calls, 2) // one stream call, one generate call
+      yield* Deferred.succeed(gate, undefined)
+      const streamed = yield* Fiber.joinAll(streams)
+      const generated = yield* Fiber.joinAll(generates)
+      assert.strictEqual(upstream.counter.calls, 2)
+      for (const parts of streamed) assert.deepStrictEqual(unmarked(parts), streamParts)
+      for (const parts of generated) assert.deepStrictEqual(unmarked(parts), generateParts)
+      const marks = [...streamed, ...generated].map((parts) => conduitMark(parts)?.cache).sort()
+      assert.deepStrictEqual(marks, ["hit", "hit", "hit", "hit", "miss", "miss"])
+      const statsA = yield* a.stats
+      const statsB = yield* b.stats
+      assert.strictEqual(statsA.misses + statsB.misses, 2)
+      assert.strictEqual(statsA.claimWaits + statsB.claimWaits, 2)
+      assert.strictEqual(statsA.hits + statsB.hits, 2)
+      assert.strictEqual(statsA.claimTimeouts + statsB.claimTimeouts, 0)
+      // the claims are released once the answers are stored
+      const raw = yield* Effect.promise(() => rawClient(server.url))
+      const claims = yield* Effect.promise(() => raw.keys(`${prefix}response-claim:*`))
+      const entries = yield* Effect.promise(() => raw.keys(`${prefix}response:*`))
+      yield* Effect.sync(() => raw.destroy())
+      assert.deepStrictEqual(claims, [])
+      assert.strictEqual(entries.length, 2)
+    })
+  )
+
+  it.live("across instances the wait is bounded: past maxWait the waiting instance calls upstream itself", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix()
+      const a = yield* instance({ prefix })
+      const b = yield* instance({ prefix }, { crossInstance: { maxWait: "300 millis", pollInterval: "20 millis" } })
+      const gate = yield* Deferred.make<void>()
+      const slow = makeUpstream(gate)
+      const first = yield* Effect.forkChild(a.hook.generate(call(), slow.generate()))
+      yield* waitUntil(() => slow.counter.calls === 1)
+      const fast = makeUpstream()
+      const started = Date.now()
+      const second = yield* b.hook.generate(call(), fast.generate())
+      const waited = Date.now() - started
+      assert.isAtLeast(waited, 250)
+      assert.strictEqual(fast.counter.calls, 1)
+      assert.deepStrictEqual(conduitMark(second), { cache: "miss" })
+      const statsB = yield* b.stats
+      assert.strictEqual(statsB.claimWaits, 1)
+      assert.strictEqual(statsB.claimTimeouts, 1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(first)
+    })
+  )
+
+  it.live("across instances: when the claim holder's call fails, a waiting instance calls upstream itself", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix()
+      const options = { crossInstance: { pollInterval: "20 millis" } } as const
+      const a = yield* instance({ prefix }, options)
+      const b = yield* instance({ prefix }, options)
+      const gate = yield* Deferred.make<void>()
+      const failing = makeUpstream(gate)
+      const first = yield* Effect.forkChild(
+        a.hook.generate(call(), Effect.andThen(failing.generate(), Effect.fail(upstreamError())))
+      )
+      yield* waitUntil(() => failing.counter.calls === 1)
+      const next = makeUpstream()
+      const second = yield* Effect.forkChild(b.hook.generate(call(), next.generate()))
+      yield* Effect.sleep("100 millis")
+      assert.strictEqual(next.counter.calls, 0)
+      yield* Deferred.succeed(gate, undefined)
+      assert.isTrue(Exit.isFailure(yield* Fiber.await(first)))
+      const parts = yield* Fiber.join(second)
+      assert.strictEqual(next.counter.calls, 1)
+      assert.deepStrictEqual(unmarked(parts), generateParts)
+    })
+  )
+
+  it.live("crossInstance: false keeps single flight per process (both instances call upstream)", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix()
+      const a = yield* instance({ prefix }, { crossInstance: false })
+      const b = yield* instance({ prefix }, { crossInstance: false })
+      const gate = yield* Deferred.make<void>()
+      const upstream = makeUpstream(gate)
+      const fibers = yield* Effect.forEach([a, b], (at) =>
+        Effect.forkChild(at.hook.generate(call(), upstream.generate()))
+      )
+      yield* waitUntil(() => upstream.counter.calls === 2)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.joinAll(fibers)
+      assert.strictEqual(upstream.counter.calls, 2)
     })
   )
 

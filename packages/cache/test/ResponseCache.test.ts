@@ -350,6 +350,72 @@ describe("ResponseCache (stream)", () => {
   )
 })
 
+describe("ResponseCache across instances (claims)", () => {
+  const claimKey = (kind: "generate" | "stream") =>
+    `response-claim:v1:${kind}:${CacheKey.requestHash("kimi", call().request)}`
+
+  it.effect("waits for another instance's claim; a claim left by a crashed instance lapses after its TTL", () =>
+    Effect.gen(function* () {
+      const store = yield* MemoryStore.make()
+      const hook = yield* ResponseCache.make({
+        store,
+        crossInstance: { pollInterval: "1 second", maxWait: "1 minute" }
+      })
+      yield* store.set(claimKey("generate"), { version: 1, state: "pending", startedAt: 0 }, { ttl: "30 seconds" })
+      const upstream = makeUpstream()
+      const waiting = yield* Effect.forkChild(hook.generate(call(), upstream.generate()))
+      yield* TestClock.adjust("20 seconds")
+      assert.strictEqual(upstream.counter.calls, 0)
+      yield* TestClock.adjust("15 seconds")
+      const parts = yield* Fiber.join(waiting)
+      assert.strictEqual(upstream.counter.calls, 1)
+      assert.deepStrictEqual(conduitMark(parts), { cache: "miss" })
+      const stats = yield* hook.stats
+      assert.strictEqual(stats.claimWaits, 1)
+      assert.strictEqual(stats.claimTimeouts, 0)
+      // the call's own claim is released once its answer is stored
+      assert.isTrue(Option.isNone(yield* store.get(claimKey("generate"))))
+    })
+  )
+
+  it.effect("replays the answer the claim holder stores, and gives up waiting after maxWait", () =>
+    Effect.gen(function* () {
+      const store = yield* MemoryStore.make()
+      const hook = yield* ResponseCache.make({
+        store,
+        crossInstance: { pollInterval: "1 second", maxWait: "10 seconds" }
+      })
+      const other = yield* ResponseCache.make({ store, crossInstance: false })
+      yield* store.set(claimKey("stream"), { version: 1, state: "pending", startedAt: 0 }, { ttl: "1 hour" })
+      const upstream = makeUpstream()
+      const waiting = yield* Effect.forkChild(collect(hook.stream(call(), upstream.stream())))
+      yield* TestClock.adjust("3 seconds")
+      // the "other instance" answers (without touching the claim)
+      yield* collect(other.stream(call(), upstream.stream()))
+      yield* TestClock.adjust("1 second")
+      const replayed = yield* Fiber.join(waiting)
+      assert.strictEqual(upstream.counter.calls, 1)
+      assert.deepStrictEqual(unmarked(replayed), streamParts)
+      assert.deepStrictEqual(conduitMark(replayed), { cache: "hit" })
+
+      yield* store.set(claimKey("generate"), { version: 1, state: "pending", startedAt: 0 }, { ttl: "1 hour" })
+      const timedOut = yield* Effect.forkChild(hook.generate(call(), upstream.generate()))
+      yield* TestClock.adjust("9 seconds")
+      assert.strictEqual(upstream.counter.calls, 1)
+      yield* TestClock.adjust("1 second")
+      const parts = yield* Fiber.join(timedOut)
+      assert.strictEqual(upstream.counter.calls, 2)
+      assert.deepStrictEqual(conduitMark(parts), { cache: "miss" })
+      const stats = yield* hook.stats
+      assert.strictEqual(stats.claimWaits, 2)
+      assert.strictEqual(stats.claimTimeouts, 1)
+      assert.strictEqual(stats.hits, 1)
+      // the claim it did not own is left alone
+      assert.isTrue(Option.isSome(yield* store.get(claimKey("generate"))))
+    })
+  )
+})
+
 describe("ResponseCache errors", () => {
   it("recognizes only the cache-unavailable error", () => {
     const unavailable = AiError.make({

@@ -9,7 +9,8 @@
  * Both carry the request fingerprint (kind + request hash); a different fingerprint is an idempotency conflict.
  *
  * Concurrent duplicates in one process join the in-flight call (single flight). Across processes the claim is
- * atomic when the store offers `setIfAbsent` (both stores of this package do; Redis uses `SET NX PX`).
+ * atomic when the store offers `setIfAbsent` (both stores of this package do; Redis uses `SET NX PX`); the claim
+ * itself (write, heartbeat, release) is `./claims.ts`, shared with the response cache.
  *
  * @internal
  */
@@ -17,7 +18,7 @@ import { CacheStore } from "@conduit-llm/core"
 import { Clock, Duration, Effect, Option, Schema, type Scope, Stream } from "effect"
 import type { AiError } from "effect/ai"
 import { sha256Hex } from "../CacheKey.js"
-import { isClaimable } from "../Store.js"
+import * as Claims from "./claims.js"
 import { idempotencyConflict } from "./errors.js"
 import * as Flights from "./flights.js"
 import {
@@ -85,20 +86,17 @@ export interface Idempotency {
 /** @internal */
 export const storeKey = (idempotencyKey: string): string => `idempotency:v1:${sha256Hex(idempotencyKey)}`
 
-const logged = (message: string) => (effect: Effect.Effect<unknown, CacheStore.CacheStoreError>) =>
-  effect.pipe(
-    Effect.asVoid,
-    Effect.catch((error) =>
-      Effect.logWarning(`${message}: ${error.message}`).pipe(
-        Effect.annotateLogs({ module: "@conduit-llm/cache/Idempotency" })
-      )
-    )
-  )
+const logged = (message: string) => Claims.logged("@conduit-llm/cache/Idempotency", message)
 
 /** @internal */
 export const make = (config: Config, counters: Counters, scope: Scope.Scope): Idempotency => {
   const { store } = config
   const flights = Flights.make<Part, AiError.AiError>(scope)
+  const claims = Claims.make(store, {
+    pendingTtl: config.pendingTtl,
+    module: "@conduit-llm/cache/Idempotency",
+    what: "Idempotency"
+  })
 
   const pendingRecord = (fingerprint: string, now: number): typeof Pending.Encoded => ({
     version: 1,
@@ -107,24 +105,10 @@ export const make = (config: Config, counters: Counters, scope: Scope.Scope): Id
     startedAt: now
   })
 
-  const claim = (key: string, fingerprint: string, now: number) => {
-    const pending = pendingRecord(fingerprint, now)
-    if (isClaimable(store)) return store.setIfAbsent(key, pending, { ttl: config.pendingTtl })
-    return Effect.as(store.set(key, pending, { ttl: config.pendingTtl }), true)
-  }
-
-  /** Keeps the claim alive while the call runs, so a crashed owner's claim lapses after `pendingTtl`. */
-  const heartbeat = (key: string, fingerprint: string, now: number): Stream.Stream<never> =>
-    Stream.fromEffect(
-      store
-        .set(key, pendingRecord(fingerprint, now), { ttl: config.pendingTtl })
-        .pipe(Effect.ignore, Effect.delay(Duration.divideUnsafe(config.pendingTtl, 3)), Effect.forever)
-    ).pipe(Stream.drain)
-
   const complete = (key: string, fingerprint: string, kind: Kind, parts: ReadonlyArray<Part>) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       if (!isStorable(parts)) {
-        return logged("Idempotency: could not release a key")(store.delete(key))
+        return claims.release(key)
       }
       const usage = usageOf(parts)
       const record: typeof Completed.Type = {
@@ -182,7 +166,8 @@ export const make = (config: Config, counters: Counters, scope: Scope.Scope): Id
           continue
         }
         const now = yield* Clock.currentTimeMillis
-        const claimed = yield* claim(key, fingerprint, now).pipe(Effect.mapError(onUnavailable))
+        const pending = pendingRecord(fingerprint, now)
+        const claimed = yield* claims.claim(key, pending).pipe(Effect.mapError(onUnavailable))
         if (!claimed) continue
         const raced = flights.get(key)
         if (raced !== undefined) {
@@ -190,10 +175,10 @@ export const make = (config: Config, counters: Counters, scope: Scope.Scope): Id
           return join(raced)
         }
         counters.idempotentExecutions++
-        const running = inner.pipe(Stream.merge(heartbeat(key, fingerprint, now), { haltStrategy: "left" }))
+        const running = claims.holding(key, pending, inner)
         const flight = flights.create(key, fingerprint, running, {
           onSuccess: (parts) => complete(key, fingerprint, kind, parts),
-          onFailure: () => logged("Idempotency: could not release a key")(store.delete(key))
+          onFailure: () => claims.release(key)
         })
         return { stream: flights.subscribe(flight) }
       }
