@@ -7,10 +7,13 @@
  *   went away) aborts the HTTP request.
  * - Errors go through the provider's `ErrorTable` into `effect/ai` `AiError`s (see `ProviderError`).
  * - Streaming reads the SSE body itself (pull-based, so a slow consumer back-pressures the socket) and enforces
- *   what the SDK does not: a first-token timeout (from the request start to the first data event), an idle timeout
- *   between data events (keep-alive comments do not reset it), an absolute deadline, and the rule that a stream
- *   ending without `data: [DONE]` and without a finish reason is a `truncated-stream` failure, never a short answer.
- * - Chunks are decoded with Schema (`ChatCompletions.ChatCompletionChunk`); an error frame inside a 200 stream
+ *   what the SDK does not: a first-token timeout (from the request start to the first chunk that carries a token:
+ *   text, reasoning, a tool-call fragment or a finish reason; a role-only opening chunk does not count), an idle
+ *   timeout between data events (keep-alive comments do not reset it), an absolute deadline, and the rule that a
+ *   stream ending without `data: [DONE]` and without a finish reason is a `truncated-stream` failure, never a short
+ *   answer.
+ * - Chunks are checked against `ChatCompletions.ChatCompletionChunk` (by `ChatCompletions.isChatCompletionChunk`, a
+ *   written-out guard a property test holds equal to the Schema); an error frame inside a 200 stream
  *   (`{"error":{...}}`, or `event: error`) is classified by the same table.
  *
  * Sources: openai-node 7 (`client.ts` `makeStatusError`, `APIPromise.asResponse`); ../shared/TOOLCHAIN.md pitfalls 6
@@ -335,6 +338,9 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
       let lastDataAt = startedAt
       let sawDone = false
       let sawFinish = false
+      // the first-token limit runs until a chunk carries a token (text, reasoning, a tool call or a finish reason),
+      // not merely the first data event: a stream that opens with a role-only chunk and stalls has not started
+      let sawToken = false
 
       const failTruncated = (detail?: string) =>
         Effect.fail(ProviderError.truncatedStream({ provider, chunkCount, requestId, detail }))
@@ -397,6 +403,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
           if (choices?.some((c) => typeof c.finish_reason === "string" && c.finish_reason !== "")) {
             sawFinish = true
           }
+          if (!sawToken) sawToken = sawFinish || hasToken(chunk)
           out.push(chunk)
         }
         return Effect.succeed(out)
@@ -440,7 +447,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
             return yield* Cause.done()
           }
           const now = yield* Clock.currentTimeMillis
-          const limit = limitFor(limits, startedAt, lastDataAt, chunkCount > 0, now)
+          const limit = limitFor(limits, startedAt, lastDataAt, sawToken, now)
           const next =
             limit === undefined
               ? yield* Effect.result(readBatch)
@@ -575,6 +582,17 @@ interface Limit {
   readonly ms: number
   /** The configured value, for the message. */
   readonly limitMs: number
+}
+
+/** Whether a chunk carries a token: non-empty text or reasoning, or a tool-call fragment. */
+const hasToken = (chunk: ChatCompletions.ChatCompletionChunk): boolean => {
+  for (const choice of chunk.choices ?? []) {
+    const delta = choice.delta
+    if (delta === undefined || delta === null) continue
+    if (delta.content || delta.reasoning_content || delta.reasoning) return true
+    if (delta.tool_calls !== undefined && delta.tool_calls !== null && delta.tool_calls.length > 0) return true
+  }
+  return false
 }
 
 /** The tightest applicable limit for the next wait: time left in ms from `now` (Clock ms). */

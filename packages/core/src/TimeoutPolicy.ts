@@ -2,8 +2,9 @@
  * The three timeouts of a model call, each a distinct typed failure naming the limit that fired and its value
  * (see `ProviderError.timeout`):
  *
- * - `firstTokenMs`: from the start of an attempt to its first streamed chunk (it also bounds the wait for response
- *   headers). Retryable: nothing reached the caller yet.
+ * - `firstTokenMs`: from the start of an attempt to its first streamed token: a chunk with text, reasoning, a
+ *   tool-call fragment or a finish reason (a role-only opening chunk does not count; it also bounds the wait for
+ *   response headers). Retryable: nothing reached the caller yet.
  * - `idleMs`: the longest gap between two streamed chunks (keep-alive comments do not count as chunks).
  * - `totalMs`: the whole call, across retries and continuations.
  *

@@ -842,3 +842,49 @@ describe("continuation limits", () => {
     expect(OpenAiCompatLanguageModel.defaultContinuation.maxContinuations).toBe(3)
   })
 })
+
+describe("the first-token timeout waits for a token, not for the first chunk", () => {
+  it("a stream that opens with a role-only chunk and stalls fails with the first-token timeout, retried", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        () =>
+          MockUpstream.sse([chunk({ role: "assistant", content: "" }), chunk({ content: "late" })], { stallAfter: 1 }),
+        recorder
+      )
+    )
+    const exit = await run(
+      Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })).pipe(
+        Effect.provideService(TimeoutPolicy.CallTimeoutPolicy, { firstTokenMs: 150, idleMs: 60_000 }),
+        Effect.provideService(RetryPolicy.CallRetryPolicy, { maxRetries: 1, baseDelayMs: 1 })
+      ),
+      layerOf(makeProvider())
+    )
+    expect(ProviderError.describe(failure(exit))).toMatchObject({
+      kind: "timeout",
+      timeout: "firstToken",
+      limitMs: 150
+    })
+    expect(recorder.count).toBe(2)
+  })
+
+  it("a reasoning delta is a token: a stall after it is an idle timeout, not retried", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        () => MockUpstream.sse([chunk({ role: "assistant", reasoning_content: "Let me" })], { stallAfter: 1 }),
+        recorder
+      )
+    )
+    const exit = await run(
+      Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })).pipe(
+        Effect.provideService(TimeoutPolicy.CallTimeoutPolicy, { firstTokenMs: 60_000, idleMs: 150 })
+      ),
+      layerOf(makeProvider())
+    )
+    expect(ProviderError.describe(failure(exit))).toMatchObject({ kind: "timeout", timeout: "idle", limitMs: 150 })
+    expect(recorder.count).toBe(1)
+  })
+})

@@ -266,7 +266,11 @@ export const runProviderConformance = (options: ConformanceOptions): void => {
     })
 
     it("fails a stalled stream with an idle timeout naming its limit", async () => {
-      respond(() => MockUpstream.sse(fixtures.streams.text.chunks, { stallAfter: 1 }))
+      // stall right after the first chunk that carries text (before it, the first-token limit applies)
+      const firstText = fixtures.streams.text.chunks.findIndex((chunk) =>
+        /"content":"[^"]/.test(JSON.stringify((chunk as { choices?: unknown }).choices ?? []))
+      )
+      respond(() => MockUpstream.sse(fixtures.streams.text.chunks, { stallAfter: firstText + 1 }))
       const exit = await collect(
         LanguageModel.streamText({ prompt: "Hi" }).pipe(
           Stream.provideService(TimeoutPolicy.CallTimeoutPolicy, { idleMs: 150 })
