@@ -11,7 +11,8 @@
  * refuses, or is slower than that, a fail-open store (the default) logs a warning, counts the failure and behaves
  * as an empty cache, while a fail-closed store fails with core's `CacheStoreError`. Commands are never queued while
  * the connection is down (`disableOfflineQueue`), so an outage costs no memory and no waiting. A stored value that
- * is not valid JSON is removed and reported as a miss.
+ * is not valid JSON is removed, reported as a miss and counted in `stats.undecodable` (a schema mismatch is handled
+ * by core's `getDecoded` and not counted here).
  *
  * ```ts
  * import { RedisStore } from "@conduit-llm/cache"

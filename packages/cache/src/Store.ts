@@ -26,7 +26,9 @@ export type FailureMode = "open" | "closed"
  * Counters of this package's stores (core's `CacheStats` plus):
  *
  * - `failures`: operations that failed (backing service down, slow, or refused) in either failure mode.
- * - `undecodable`: stored values that were not valid JSON and were removed (counted as misses too).
+ * - `undecodable`: stored values that were not valid JSON and were removed (counted as misses too). A value that is
+ *   valid JSON but no longer matches its Schema is removed by core's `CacheStore.getDecoded`, above the store: it is
+ *   not counted here (the store's `get` counted a hit).
  *
  * `evictions`, `expirations` and `bytes` are reported by the memory store only.
  *

@@ -125,6 +125,10 @@ describe("RedisStore on a real redis-server", () => {
         yield* store.set("old", { cacheId: 7 })
         assert.deepStrictEqual(yield* CacheStore.getDecoded(store, "old", Entry), Option.none())
         assert.strictEqual(yield* Effect.promise(() => raw.exists(`${prefix}old`)), 0)
+        // the store saw valid JSON (a hit); the schema mismatch is core's business and is not counted here
+        const after = yield* stats(store)
+        assert.strictEqual(after.undecodable, 1)
+        assert.strictEqual(after.hits, 1)
       })
     )
   })
