@@ -7,7 +7,8 @@
  *   kimi-k2.5/k2.6/k3 switch; kimi-k2.7-code accepts only `enabled` (keep fixed `"all"`); `keep: "all"` (Preserved
  *   Thinking: historical reasoning is fed to the model) is accepted by kimi-k2.6, kimi-k2.7-code and kimi-k3 only.
  *   Sources: kimi.md §2.1, §2.5 ([DOC-CN-26], [DOC-CHAT-26-08]); anchors.md §1.8.
- * - `reasoningEffort`: `"low" | "high" | "max"` (kimi-k3, default `max`; kimi-k2.6 accepts it) → `reasoning_effort`.
+ * - `reasoningEffort`: {@link ReasoningEffort}, `"low" | "high" | "max"` (kimi-k3, default `max`; kimi-k2.6 accepts
+ *   it) → `reasoning_effort`; the model's catalog list is checked too.
  * - `promptCacheKey`: a session or task id that improves automatic prefix-cache hits → `prompt_cache_key`
  *   ([DOC-CN-26]: "required" for the Kimi Code plan).
  * - `safetyIdentifier`: a stable hashed end-user id → `safety_identifier`.
@@ -91,13 +92,26 @@ export const ContextCache = Schema.Union([
 export type ContextCache = typeof ContextCache.Type
 
 /**
+ * `reasoningEffort`: the values Moonshot documents for `reasoning_effort` (kimi.md §7.1–7.2: kimi-k3 `low` / `high` /
+ * `max`, default `max`, [DOC-CHAT-26-08]; [HALRO] §10.2 #9). The model's own list (`KimiModels`, merged with the
+ * live `reasoning_efforts` by `listModels`) is still checked per call. A value outside this union can be sent
+ * through the raw wire field (`request: { reasoning_effort }`), which is checked against the model's list only.
+ *
+ * @since 0.1.0
+ */
+export const ReasoningEffort = Schema.Literals(["low", "high", "max"])
+
+/** @since 0.1.0 */
+export type ReasoningEffort = typeof ReasoningEffort.Type
+
+/**
  * All Kimi provider options (see the module documentation).
  *
  * @since 0.1.0
  */
 export const ProviderOptions = Schema.Struct({
   thinking: Schema.optional(Thinking),
-  reasoningEffort: Schema.optional(Schema.String),
+  reasoningEffort: Schema.optional(ReasoningEffort),
   promptCacheKey: Schema.optional(Schema.String),
   safetyIdentifier: Schema.optional(Schema.String),
   partial: Schema.optional(Partial),

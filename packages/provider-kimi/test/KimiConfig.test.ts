@@ -46,7 +46,9 @@ describe("provider options", () => {
     ["an unknown thinking type", { thinking: "auto" }],
     ["keep other than all", { thinking: { type: "enabled", keep: "last" } }],
     ["a partial without content", { partial: { name: "x" } }],
-    ["a non-boolean strictSampling", { strictSampling: "no" }]
+    ["a non-boolean strictSampling", { strictSampling: "no" }],
+    ["a reasoningEffort Moonshot does not document", { reasoningEffort: "medium" }],
+    ["a reasoningEffort that is not a string", { reasoningEffort: 3 }]
   ]
   for (const [name, input] of invalid) {
     it(`refuses ${name} before sending`, async () => {
@@ -55,6 +57,17 @@ describe("provider options", () => {
       expect(describeError(error).message).toMatch(/invalid Kimi provider options/)
     })
   }
+
+  it("reasoningEffort is the typed union of kimi.md's values", async () => {
+    const efforts: ReadonlyArray<KimiConfig.ReasoningEffort> = ["low", "high", "max"]
+    for (const reasoningEffort of efforts) {
+      const exit = await Effect.runPromiseExit(KimiConfig.decodeProviderOptions({ reasoningEffort }))
+      expect(exit).toEqual(Exit.succeed({ reasoningEffort }))
+    }
+    // @ts-expect-error: "medium" is not a documented reasoning effort
+    const options: KimiConfig.ProviderOptions = { reasoningEffort: "medium" }
+    expect(options.reasoningEffort).toBe("medium")
+  })
 
   it("thinkingOf normalizes the switch", () => {
     expect(KimiConfig.thinkingOf({ thinking: "enabled" })).toEqual({ type: "enabled" })

@@ -300,7 +300,9 @@ describe("explicit caches only where the model supports them", () => {
       config: { providerOptions: { contextCache: { cacheId: cache.id } } }
     })
     successOf(await runExit(LanguageModel.generateText({ prompt: "Q" }), layer))
-    expect((calls(mock, "POST", /chat\/completions$/)[0]?.body as Sent).messages[0]?.role).toBe("cache")
+    expect(((calls(mock, "POST", /chat\/completions$/)[0]?.body ?? { messages: [] }) as Sent).messages[0]?.role).toBe(
+      "cache"
+    )
   })
 })
 

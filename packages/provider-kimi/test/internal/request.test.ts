@@ -54,6 +54,20 @@ describe("request shaping", () => {
     })
   })
 
+  it("a typed reasoningEffort is still checked against the model's catalog list", () => {
+    // kimi-k3 at launch accepted only "max" (kimi.md §7.2 notes)
+    const launch = KimiModels.make({
+      "kimi-k3": { kimi: { ...KimiModels.traitsOf(info("kimi-k3")), reasoningEfforts: ["max"] } }
+    }).get("kimi-k3") as ModelCatalog.ModelInfo
+    const refused = Request.shape({ draft: draft("kimi-k3"), model: launch, options: { reasoningEffort: "low" } })
+    expect(Result.isFailure(refused) && refused.failure).toMatchObject({
+      parameter: "reasoning_effort",
+      description: expect.stringMatching(/accepts reasoning_effort "max"; got "low"/)
+    })
+    const noReasoning = shape("moonshot-v1-8k", {}, { reasoningEffort: "high" })
+    expect(Result.isFailure(noReasoning) && noReasoning.failure.parameter).toBe("reasoning_effort")
+  })
+
   it("the provider option wins over a raw wire thinking field", () => {
     const body = sent(shape("kimi-k2.6", { thinking: { type: "enabled" } }, { thinking: "disabled" }))
     expect(body.thinking).toEqual({ type: "disabled" })
