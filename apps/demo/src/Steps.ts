@@ -18,8 +18,8 @@ import { GlmLanguageModel, GlmModels, GlmWebSearch } from "@conduit-llm/provider
 import { MockZai } from "@conduit-llm/provider-glm/testing"
 import { KimiConfig, KimiFiles, KimiLanguageModel, KimiModels } from "@conduit-llm/provider-kimi"
 import { KimiScenarios } from "@conduit-llm/provider-kimi/testing"
-import { SessionManager } from "@conduit-llm/session"
-import { Clock, Effect, Layer, Schema, Stream } from "effect"
+import { type SessionEvents, SessionManager } from "@conduit-llm/session"
+import { Clock, Duration, Effect, Layer, PubSub, Schema, Stream } from "effect"
 import { LanguageModel, Prompt, type Response, Tool, Toolkit } from "effect/ai"
 import { type Environment, paced } from "./Environment.js"
 import { check, type Outcome, type Step } from "./Tour.js"
@@ -523,6 +523,8 @@ const step8 = (env: Environment, json: boolean): Step<never> => ({
       return new Promise((resolve) => setTimeout(() => resolve(response), 40 + (call.index % 5) * 15))
     })
     const manager = yield* SessionManager.SessionManager
+    // subscribed before the first request, so every lifecycle event is seen
+    const subscription = yield* manager.subscribe
     const model = glmModel(env, "glm-4.6")
     const requests = Array.from({ length: 20 }, (_, i) => ({
       session: `session-${(i % 5) + 1}`,
@@ -545,12 +547,24 @@ const step8 = (env: Environment, json: boolean): Step<never> => ({
           .pipe(Effect.map((completed) => ({ session, turn, ...completed }))),
       { concurrency: "unbounded" }
     )
+    // the lifecycle events of the 20 requests: each ends with `released`, published after its permits are back
+    const events: Array<SessionEvents.SessionEvent> = []
+    yield* Effect.gen(function* () {
+      while (events.filter((e) => e.type === "released").length < requests.length) {
+        events.push(yield* PubSub.take(subscription))
+      }
+    }).pipe(Effect.timeoutOption(Duration.seconds(2)))
+    const kinds = ["created", "queued", "running", "completed", "failed", "timed-out", "cancelled", "released"] as const
+    const counts = Object.fromEntries(kinds.map((k) => [k, events.filter((e) => e.type === k).length])) as Record<
+      (typeof kinds)[number],
+      number
+    >
     if (!json) {
       Ui.line(
         Ui.table(
           ["request", ">queued ms", ">run ms", ">attempts"],
-          results
-            .filter((r) => r.turn <= 2 || r.session === "session-1")
+          [...results]
+            .sort((a, b) => a.session.localeCompare(b.session) || a.turn - b.turn)
             .map((r) => [
               r.metadata.requestId,
               String(Math.round(r.metadata.queuedMs)),
@@ -559,7 +573,12 @@ const step8 = (env: Environment, json: boolean): Step<never> => ({
             ])
         ).replace(/^/gm, "   ")
       )
-      Ui.line(Ui.dim("   (turns 3 and 4 of sessions 2 to 5 omitted)"))
+      Ui.line(
+        `   lifecycle events: ${kinds
+          .filter((k) => counts[k] > 0 || k === "failed")
+          .map((k) => `${k} ${Ui.bold(String(counts[k]))}`)
+          .join(Ui.dim(" · "))}`
+      )
     }
     const inOrder = [1, 2, 3, 4, 5].every((s) => {
       const turns = results.filter((r) => r.session === `session-${s}`).sort((a, b) => a.turn - b.turn)
@@ -569,6 +588,13 @@ const step8 = (env: Environment, json: boolean): Step<never> => ({
       results.some((b) => a.session !== b.session && a.value.started < b.value.ended && b.value.started < a.value.ended)
     )
     const stats = yield* manager.stats
+    if (!json) {
+      Ui.line(
+        Ui.dim(
+          `   stats: completed ${stats.completed}, failed ${stats.failed}, queue p50/p95 ${Math.round(stats.queueMs.p50)}/${Math.round(stats.queueMs.p95)} ms, run p50/p95 ${Math.round(stats.runMs.p50)}/${Math.round(stats.runMs.p95)} ms`
+        )
+      )
+    }
     return {
       provider: "glm",
       model: "glm-4.6",
@@ -577,10 +603,16 @@ const step8 = (env: Environment, json: boolean): Step<never> => ({
         check("all 20 requests completed", results.length === 20 && stats.completed >= 20),
         check("turns of each session ran in order", inOrder),
         check("different sessions ran in parallel", parallel),
-        check("every permit was released", stats.active === 0 && stats.queued === 0)
+        check("every permit was released", stats.active === 0 && stats.queued === 0),
+        check(
+          "each request was created, ran, completed and was released",
+          counts.created === 20 && counts.running === 20 && counts.completed === 20 && counts.released === 20,
+          `${events.length} lifecycle events`
+        )
       ]
     } satisfies Outcome
   }).pipe(
+    Effect.scoped,
     Effect.provide(SessionManager.layer({ maxConcurrent: 200, maxConcurrentPerSession: 1 })),
     Effect.ensuring(Effect.sync(() => env.onGlm(undefined)))
   )
