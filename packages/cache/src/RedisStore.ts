@@ -14,6 +14,11 @@
  * is not valid JSON is removed, reported as a miss and counted in `stats.undecodable` (a schema mismatch is handled
  * by core's `getDecoded` and not counted here).
  *
+ * Stats: `hits`, `misses`, `failures` and `undecodable` are this process's own counts; there are no `evictions`,
+ * `expirations` or `bytes` (Redis expires and evicts entries by itself, unobserved; see `INFO stats`); `size` counts
+ * the keys under the prefix with `SCAN ... MATCH <prefix>*`, one round trip per 1,000 keys scanned, so poll it, do
+ * not call it per request.
+ *
  * ```ts
  * import { RedisStore } from "@conduit-llm/cache"
  *

@@ -1,7 +1,7 @@
 import { CacheStore } from "@conduit-llm/core"
 import { RedisServer } from "@conduit-llm/core/testing"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Context, Duration, Effect, Exit, Layer, Option, Schema } from "effect"
+import { ConfigProvider, Context, Duration, Effect, Exit, Layer, Logger, Option, References, Schema } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as RedisStore from "../src/RedisStore.js"
 import type { ClaimableStore, StoreStats } from "../src/Store.js"
@@ -64,6 +64,9 @@ describe("RedisStore on a real redis-server", () => {
           { hits: counted.hits, misses: counted.misses, size: counted.size, failures: counted.failures },
           { hits: 1, misses: 1, size: 1, failures: 0 }
         )
+        // Redis expires and evicts by itself: the store cannot observe either, so it reports neither
+        assert.isUndefined(counted.evictions)
+        assert.isUndefined(counted.expirations)
       })
     )
   })
@@ -224,6 +227,50 @@ describe("RedisStore when Redis goes away", () => {
         const value = yield* eventually(Effect.andThen(store.set("k", "after"), store.get("k")), Option.isSome)
         assert.deepStrictEqual(value, Option.some("after"))
       }).pipe(Effect.provide(RedisStore.layer({ url: own.url, prefix })))
+    },
+    20_000
+  )
+
+  it.live(
+    "fail-open logs a warning (with module and operation) for each operation that failed; fail-closed logs nothing",
+    () => {
+      const prefix = freshPrefix()
+      const logs: Array<{ level: string; message: string; annotations: Record<string, unknown> }> = []
+      const capture = Logger.make((options) => {
+        logs.push({
+          level: options.logLevel,
+          message: [options.message].flat().join(" "),
+          annotations: { ...options.fiber.getRef(References.CurrentLogAnnotations) }
+        })
+      })
+      const run = (failureMode: "open" | "closed") =>
+        Effect.gen(function* () {
+          const store = (yield* CacheStore.CacheStore) as ClaimableStore
+          yield* store.set("k", "before")
+          yield* Effect.promise(() => own.stop())
+          logs.length = 0
+          yield* Effect.exit(store.get("k"))
+          yield* Effect.exit(store.set("k", "during"))
+          const captured = [...logs]
+          yield* Effect.promise(() => own.restart())
+          return captured
+        }).pipe(
+          Effect.provide(RedisStore.layer({ url: own.url, prefix, failureMode })),
+          Effect.provide(Logger.layer([capture]))
+        )
+      return Effect.gen(function* () {
+        const open = yield* run("open")
+        assert.deepStrictEqual(
+          open.map(({ level, annotations }) => [level, annotations.module, annotations.operation]),
+          [
+            ["Warn", "@conduit-llm/cache/RedisStore", "get"],
+            ["Warn", "@conduit-llm/cache/RedisStore", "set"]
+          ]
+        )
+        assert.match(open[0]!.message, /^Redis get failed: .+; continuing without cache \(fail-open\)$/)
+        const closed = yield* run("closed")
+        assert.deepStrictEqual(closed, [])
+      })
     },
     20_000
   )
