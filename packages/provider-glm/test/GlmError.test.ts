@@ -117,6 +117,7 @@ describe("GlmError.table", () => {
     ["1261 prompt too long", 400, "1261", { reason: "InvalidRequestError", contextLength: true }],
     ["1301 content policy", 400, "1301", { reason: "ContentPolicyError" }],
     ["1309 coding plan expired", 429, "1309", { reason: "QuotaExhaustedError", retryable: false }],
+    ["1303 is retryable (high frequency)", 429, "1303", { reason: "RateLimitError", retryable: true }],
     ["1312 model overloaded", 429, "1312", { reason: "RateLimitError", retryable: true }],
     ["1234 network error", 500, "1234", { reason: "InternalProviderError", retryable: true }]
   ] as const)("%s", (_name, status, code, expected) => {
@@ -205,6 +206,22 @@ describe("GlmError through the transport", () => {
     const exit = await generate()
     expect(Exit.isSuccess(exit) && exit.value.text).toBe(Scenarios.text.text)
     expect(recorder.count).toBe(2)
+  })
+
+  it("1303 is retryable: a 429 with code 1303 is a retryable RateLimitError, retried", async () => {
+    const recorder = thenText(Scenarios.errors.frequencyEn)
+    const exit = await generate()
+    expect(Exit.isSuccess(exit) && exit.value.text).toBe(Scenarios.text.text)
+    expect(recorder.count).toBe(2)
+
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockZai.errorResponse(Scenarios.errors.frequencyEn)))
+    const failed = failure(await generate())
+    expect(ProviderError.describe(failed)).toMatchObject({
+      reason: "RateLimitError",
+      status: 429,
+      code: "1303",
+      retryable: true
+    })
   })
 
   it.each([

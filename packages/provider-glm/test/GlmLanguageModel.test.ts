@@ -366,6 +366,53 @@ describe("tools", () => {
     expect(response.toolCalls.map((call) => call.id)).toEqual(["call_-8223349338831929811"])
   })
 
+  // glm.md §3: `function.arguments` is a JSON string on the wire (ZAI-OAS declares an object).
+  it("tool-call arguments arrive as a JSON string (non-stream): parsed into params", async () => {
+    const wire = Scenarios.toolCall.body as unknown as {
+      choices: Array<{ message: { tool_calls: Array<{ function: { arguments: unknown } }> } }>
+    }
+    expect(wire.choices.flatMap((c) => c.message.tool_calls.map((call) => typeof call.function.arguments))).toEqual([
+      "string"
+    ])
+    respond(() => MockUpstream.json(Scenarios.toolCall.body))
+    const response = success(
+      await generate(
+        LanguageModel.generateText({
+          prompt: "Weather?",
+          toolkit: Toolkit.make(GetWeather),
+          disableToolCallResolution: true
+        })
+      )
+    )
+    expect(response.toolCalls.map((call) => [call.name, call.params])).toEqual([
+      ["get_weather", { location: Scenarios.toolCall.location }]
+    ])
+  })
+
+  it("tool-call arguments arrive as a JSON string (stream, complete in one delta): parsed into params", async () => {
+    const chunks = Scenarios.toolCall.chunks as unknown as ReadonlyArray<{
+      choices: Array<{ delta: { tool_calls?: Array<{ function: { arguments: unknown } }> } }>
+    }>
+    const wire = chunks.flatMap((chunk) => chunk.choices.flatMap((c) => c.delta.tool_calls ?? []))
+    expect(wire.map((call) => typeof call.function.arguments)).toEqual(["string"])
+    respond(() => MockUpstream.sse(Scenarios.toolCall.chunks))
+    const summary = summaryOf(
+      success(
+        await collect(
+          LanguageModel.streamText({
+            prompt: "Weather?",
+            toolkit: Toolkit.make(GetWeather),
+            disableToolCallResolution: true
+          }),
+          modelLayer("glm-4.6", { providerOptions: { tool_stream: false } })
+        )
+      )
+    )
+    expect(summary.toolCalls.map((call) => [call.name, call.params])).toEqual([
+      ["get_weather", { location: Scenarios.toolCall.location }]
+    ])
+  })
+
   it("forced tool_choice refused up front on glm-4.6 (no HTTP call)", async () => {
     const recorder = respond(() => MockUpstream.json(Scenarios.toolCall.body))
     const error = failure(

@@ -2,6 +2,7 @@
  * The GLM catalog: lookup, pass-through of unknown ids, the forced tool_choice evidence, pre-flight with the
  * catalogued context windows, and the live model listing.
  */
+import { ModelCatalog, OpenAiCompatLanguageModel, ProviderError } from "@conduit-llm/core"
 import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
 import { Effect, Exit, Layer } from "effect"
 import { LanguageModel } from "effect/ai"
@@ -11,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as GlmClient from "../src/GlmClient.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmModels from "../src/GlmModels.js"
+import * as GlmProvider from "../src/GlmProvider.js"
 import * as MockZai from "../src/testing/MockZai.js"
 import * as Scenarios from "../src/testing/Scenarios.js"
 
@@ -149,6 +151,77 @@ describe("pre-flight with the catalogued context window", () => {
     )
     expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/8192-token context window of glm-4-airx/)
     expect(recorder.count).toBe(0)
+  })
+})
+
+describe("catalog lifecycle", () => {
+  // glm.md announces no retirement or deprecation of any GLM id, so every entry is active; the lifecycle is
+  // honoured for a catalog that does list one (a custom entry here).
+  it("catalog lifecycle: every catalogued GLM model is active (glm.md lists no retired or deprecated id)", () => {
+    expect(GlmModels.models.filter((info) => info.lifecycle.status !== "active").map((info) => info.id)).toEqual([])
+  })
+
+  const base = GlmModels.get("glm-4.6") as GlmModels.GlmModelInfo
+  const custom = ModelCatalog.make("glm", [
+    ...GlmModels.models,
+    {
+      ...base,
+      id: "glm-3-turbo-test",
+      aliases: undefined,
+      lifecycle: { status: "retired", date: "2025-06-30", replacements: ["glm-4.6"] }
+    },
+    {
+      ...base,
+      id: "glm-4-deprecated-test",
+      aliases: undefined,
+      lifecycle: { status: "deprecated", date: "2099-01-01" }
+    }
+  ])
+
+  const generateWith = async (model: string) => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(
+      MockUpstream.chatCompletions(
+        "https://api.z.ai/api/paas/v4",
+        () => MockUpstream.json(Scenarios.text.body),
+        recorder
+      )
+    )
+    const exit = await Effect.runPromiseExit(
+      Effect.flatMap(GlmClient.GlmClient, (client) =>
+        OpenAiCompatLanguageModel.make({
+          spec: { ...GlmProvider.declarations, catalog: custom },
+          client,
+          model
+        })
+      ).pipe(
+        Effect.flatMap((service) =>
+          Effect.provideService(LanguageModel.generateText({ prompt: "hi" }), LanguageModel.LanguageModel, service)
+        ),
+        Effect.provide(GlmClient.layer({ apiKey: "test-key" }))
+      )
+    )
+    return { exit, recorder }
+  }
+
+  it("catalog lifecycle: a retired entry is refused before any HTTP call, naming its replacement", async () => {
+    const { exit, recorder } = await generateWith("glm-3-turbo-test")
+    expect(Exit.isFailure(exit)).toBe(true)
+    if (Exit.isSuccess(exit)) return
+    const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
+    const error = reason?._tag === "Fail" ? reason.error : undefined
+    expect(error && ProviderError.describe(error)).toMatchObject({
+      reason: "InvalidRequestError",
+      kind: "retired-model"
+    })
+    expect(String(exit.cause)).toMatch(/retired on 2025-06-30.*glm-4\.6/)
+    expect(recorder.count).toBe(0)
+  })
+
+  it("catalog lifecycle: a deprecated entry is still served", async () => {
+    const { exit, recorder } = await generateWith("glm-4-deprecated-test")
+    expect(Exit.isSuccess(exit) && exit.value.text).toBe(Scenarios.text.text)
+    expect(recorder.count).toBe(1)
   })
 })
 

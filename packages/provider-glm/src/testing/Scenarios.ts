@@ -369,6 +369,11 @@ export const errors = {
   },
   insufficientBalanceCn: { status: 429, body: { code: "1113", message: "余额不足或无可用资源包,请充值。" } },
   concurrencyEn: { status: 429, body: wrapped("1302", "Rate limit reached for requests") },
+  // 1303 "High frequency — reduce frequency" (glm.md §5.3; no recorded body: the message is ours).
+  frequencyEn: {
+    status: 429,
+    body: wrapped("1303", "High request frequency, please reduce the frequency of requests")
+  },
   concurrencyCn: {
     status: 429,
     body: wrapped("1302", "您当前使用该API的并发数过高，请降低并发，或联系客服增加限额")
