@@ -14,7 +14,9 @@
  * kimi-k2.7-code and kimi-k2.7-code-highspeed, and kimi-k2.5, moonshot-v1-*, kimi-k2-*, kimi-latest and
  * kimi-thinking-preview answered 404 ([HALRO] §1.4 in kimi.md). An older live capture (vercel fixture
  * `moonshotai-max-completion-tokens.json`) shows moonshot-v1-8k answering on 2026-08-26, so retirement dates that no
- * source states are left out rather than guessed.
+ * source states are left out rather than guessed (kimi.md states two: the kimi-k2-*-preview models 2026-05-25 and
+ * kimi-k2.5 2026-08-31). No model is `deprecated` (still served with a retirement announced) in the newest capture:
+ * every model kimi.md §7 lists is either listed by `/v1/models` (active) or answers 404 (retired).
  *
  * Sizes are in tokens. Every entry names its source; "UNCONFIRMED" marks values no primary source states.
  *
@@ -25,6 +27,7 @@ import { ModelCatalog, type OpenAiCompatClient } from "@conduit-llm/core"
 import { Effect, Schema } from "effect"
 import type { AiError } from "effect/ai"
 import { KimiClient } from "./internal/service.js"
+import { defaultCurrentModels } from "./KimiError.js"
 
 // =============================================================================
 // Kimi traits
@@ -67,6 +70,9 @@ export interface PinnedSampling {
  * - `toolChoiceRequired`: `"always"` (accepted with thinking on), `"without-thinking"` (400 `tool_choice
  *   'required' is incompatible with thinking enabled` when thinking is on), `"never"` (legacy docs: not supported).
  * - `webSearchWithThinking`: `$web_search` works while thinking is on (kimi-k2.5: no, [DOC-CN-26] §7).
+ * - `dynamicTools`: the model accepts tools declared mid-conversation in a `{ role: "system", tools: [...] }`
+ *   message (kimi-k3, kimi.md §7.2); the live `supports_dynamic_tools` of `GET /v1/models` sets it. Core's
+ *   capabilities have no such field, so it is a Kimi trait (informational: request shaping does not use it).
  *
  * @since 0.1.0
  */
@@ -77,6 +83,7 @@ export interface KimiTraits {
   readonly pinnedSampling?: PinnedSampling | undefined
   readonly toolChoiceRequired: "always" | "without-thinking" | "never"
   readonly webSearchWithThinking: boolean
+  readonly dynamicTools?: boolean | undefined
 }
 
 /**
@@ -147,8 +154,11 @@ const pinnedSampling = (pinned: PinnedSampling): NonNullable<ModelCatalog.ModelI
   maxStopBytes: 32
 })
 
-/** Alternatives named when a retired model is requested (the models `/v1/models` listed on 2026-09-01). */
-const current = ["kimi-k3", "kimi-k2.6"] as const
+/**
+ * Alternatives named when a retired model is requested: the models `/v1/models` listed on 2026-09-01, the same list
+ * the error table names on a 404 (`KimiError.defaultCurrentModels`, the one source).
+ */
+const current = defaultCurrentModels
 
 const retired = (date?: string): ModelCatalog.Lifecycle => ({
   status: "retired",
@@ -339,7 +349,8 @@ export const models: ReadonlyArray<KimiModelInfo> = [
       reasoningEfforts: ["low", "high", "max"], // [DOC-CHAT-26-08]; default max
       pinnedSampling: k25Pinned,
       toolChoiceRequired: "always",
-      webSearchWithThinking: true // UNCONFIRMED
+      webSearchWithThinking: true, // UNCONFIRMED
+      dynamicTools: true // kimi.md §7.2: dynamic tool messages {"role":"system","tools":[...]}
     },
     source:
       "kimi.md §7.2 ([DOC-CHAT-26-08] https://platform.kimi.ai/docs/api/chat; [HALRO] §1.4, §10.3); launched 2026-07-16"
@@ -599,6 +610,7 @@ const mergeOne = (base: ModelCatalog.ModelInfo, live: LiveModel): KimiModelInfo 
     kimi: {
       ...traits,
       ...(efforts !== undefined && efforts.length > 0 ? { reasoningEfforts: efforts } : {}),
+      ...(typeof live.supports_dynamic_tools === "boolean" ? { dynamicTools: live.supports_dynamic_tools } : {}),
       ...(thinking !== "none" && traits === unknownTraits ? { thinkingDefault: thinking === "always" } : {})
     },
     lifecycle: base.lifecycle.status === "retired" ? { status: "active" } : base.lifecycle,
@@ -608,7 +620,8 @@ const mergeOne = (base: ModelCatalog.ModelInfo, live: LiveModel): KimiModelInfo 
 
 /**
  * Merges a live listing over a static catalog (pure): every listed model gets the live `context_length`,
- * `supports_image_in` / `supports_video_in`, `supports_reasoning` / `supports_thinking_type` and reasoning efforts
+ * `supports_image_in` / `supports_video_in`, `supports_reasoning` / `supports_thinking_type`, reasoning efforts and
+ * `supports_dynamic_tools` (the `dynamicTools` trait)
  * over its static entry (an id the catalog does not know starts from core's conservative defaults, still marked
  * `unknown`); a listed model that the catalog marks retired is served, so it becomes active. Catalogued models the
  * listing omits follow, unchanged.

@@ -335,7 +335,7 @@ describe("catalog and lifecycle", () => {
     const error = failureOf(await runExit(LanguageModel.generateText({ prompt: "Hi" }), modelLayer("kimi-k2.5")))
     expect(describeError(error)).toMatchObject({ reason: "InvalidRequestError", kind: "retired-model" })
     expect(describeError(error).message).toMatch(
-      /"kimi-k2\.5" was retired on 2026-08-31.*use kimi-k3 or kimi-k2\.6 instead/
+      /"kimi-k2\.5" was retired on 2026-08-31.*use kimi-k3 or kimi-k2\.6 or kimi-k2\.7-code or kimi-k2\.7-code-highspeed instead/
     )
     expect(chatBodies(mock)).toHaveLength(0)
   })

@@ -20,10 +20,59 @@ describe("the catalog", () => {
       const error = failureOf(await Effect.runPromiseExit(KimiModels.catalog.resolve(id)))
       expect(describeError(error)).toMatchObject({ reason: "InvalidRequestError", kind: "retired-model" })
       expect(describeError(error).message).toMatch(
-        new RegExp(`"${id.replace(/\./g, "\\.")}" was retired.*use kimi-k3 or kimi-k2\\.6 instead`)
+        new RegExp(
+          `"${id.replace(/\./g, "\\.")}" was retired.*use kimi-k3 or kimi-k2\\.6 or kimi-k2\\.7-code or kimi-k2\\.7-code-highspeed instead`
+        )
       )
     }
   })
+
+  it("retired models name the same current models as the error table's 404 (one source)", () => {
+    for (const model of KimiModels.models.filter((entry) => entry.lifecycle.status === "retired")) {
+      expect(model.lifecycle.replacements).toEqual(KimiError.defaultCurrentModels)
+    }
+    for (const id of KimiError.defaultCurrentModels) {
+      expect(KimiModels.catalog.get(id)?.lifecycle.status).toBe("active")
+    }
+  })
+
+  // kimi.md §7.2 (every row, the kimi-latest billing tiers of §9.1) and §13 (Kimi Code), with the lifecycle the
+  // newest live capture gives ([HALRO] §1.4, 2026-09-01) and the two retirement dates kimi.md states.
+  const lifecycles: ReadonlyArray<readonly [string, "active" | "deprecated" | "retired", string | undefined]> = [
+    ["kimi-k3", "active", undefined],
+    ["kimi-k2.7-code", "active", undefined],
+    ["kimi-k2.7-code-highspeed", "active", undefined],
+    ["kimi-k2.6", "active", undefined],
+    ["kimi-k2.5", "retired", "2026-08-31"],
+    ["kimi-k2-thinking", "retired", undefined],
+    ["kimi-k2-thinking-turbo", "retired", undefined],
+    ["kimi-k2-turbo-preview", "retired", "2026-05-25"],
+    ["kimi-k2-0905-preview", "retired", "2026-05-25"],
+    ["kimi-k2-0711-preview", "retired", "2026-05-25"],
+    ["kimi-latest", "retired", undefined],
+    ["kimi-latest-8k", "retired", undefined],
+    ["kimi-latest-32k", "retired", undefined],
+    ["kimi-latest-128k", "retired", undefined],
+    ["kimi-thinking-preview", "retired", undefined],
+    ["moonshot-v1-8k", "retired", undefined],
+    ["moonshot-v1-32k", "retired", undefined],
+    ["moonshot-v1-128k", "retired", undefined],
+    ["moonshot-v1-auto", "retired", undefined],
+    ["moonshot-v1-8k-vision-preview", "retired", undefined],
+    ["moonshot-v1-32k-vision-preview", "retired", undefined],
+    ["moonshot-v1-128k-vision-preview", "retired", undefined],
+    ["kimi-for-coding", "active", undefined]
+  ]
+  it("the catalog is exactly kimi.md §7's model list (and Kimi Code)", () => {
+    expect(KimiModels.models.map((model) => model.id).sort()).toEqual(lifecycles.map(([id]) => id).sort())
+  })
+  for (const [id, status, date] of lifecycles) {
+    it(`${id}: ${status}${date !== undefined ? ` on ${date}` : ""}`, () => {
+      const lifecycle = KimiModels.catalog.get(id)?.lifecycle
+      expect(lifecycle?.status).toBe(status)
+      expect(lifecycle?.date).toBe(date)
+    })
+  }
 
   it("active models resolve (ids case-insensitive): the 2026-09-01 live listing, plus Kimi Code", async () => {
     const info = successOf(await Effect.runPromiseExit(KimiModels.catalog.resolve("Kimi-K3")))
@@ -102,6 +151,16 @@ describe("mergeLive", () => {
         expect(merged.capabilities.thinking).toBe("always")
         expect(KimiModels.traitsOf(merged).thinkingDefault).toBe(true)
       }
+    },
+    {
+      name: "supports_dynamic_tools becomes the dynamicTools trait",
+      entry: live({ id: "kimi-k2.6", supports_dynamic_tools: true }),
+      check: (merged) => expect(KimiModels.traitsOf(merged).dynamicTools).toBe(true)
+    },
+    {
+      name: "supports_dynamic_tools: false switches the trait off",
+      entry: live({ id: "kimi-k3", supports_dynamic_tools: false }),
+      check: (merged) => expect(KimiModels.traitsOf(merged).dynamicTools).toBe(false)
     },
     {
       name: "a listed model the catalog marks retired is served, so active",

@@ -466,6 +466,7 @@ export const make = (options: MockOptions = {}): Mock => {
               supports_image_in: model.capabilities.vision,
               supports_video_in: model.capabilities.video === true,
               supports_reasoning: model.capabilities.thinking !== "none",
+              supports_dynamic_tools: traits.dynamicTools === true,
               ...(traits.reasoningEfforts !== undefined && model.id === "kimi-k3"
                 ? { reasoning_efforts: traits.reasoningEfforts, supports_thinking_type: "only" }
                 : {})
