@@ -1,3 +1,4 @@
+import { PromptConversion } from "@conduit-llm/core"
 import { RedisServer } from "@conduit-llm/core/testing"
 import { NodeRedis } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
@@ -145,6 +146,38 @@ const roundTrip = <E>(
       encode(reply.history).content.map((message) => message.role),
       ["user", "assistant", "tool", "assistant"]
     )
+    return { id, history: reply.history }
+  })
+
+/** The stored history as a provider puts it on the wire (core's conversion, Kimi's replay policy by default). */
+const wire = (history: Prompt.Prompt, mode: PromptConversion.ReasoningReplay["mode"] = "tool-calls") =>
+  PromptConversion.toMessages(history, { reasoning: { mode }, providerName: "kimi" })
+
+/** What a thinking provider must receive for the stored tool-call turn: its reasoning and its tool call. */
+const assertWireReplay = (history: Prompt.Prompt) =>
+  Effect.gen(function* () {
+    const messages = yield* wire(history)
+    assert.deepStrictEqual(messages, [
+      { role: "user", content: "What is the weather in Beijing?" },
+      {
+        role: "assistant",
+        reasoning_content: "I should call the weather tool.",
+        tool_calls: [
+          { id: "get_weather_0", type: "function", function: { name: "GetWeather", arguments: '{"city":"Beijing"}' } }
+        ]
+      },
+      { role: "tool", tool_call_id: "get_weather_0", name: "GetWeather", content: '{"celsius":21}' },
+      // no tool call on the final answer: "tool-calls" replay sends no reasoning there
+      { role: "assistant", content: "It is 21°C in Beijing." }
+    ])
+    // a provider that keeps all reasoning ("always") gets the final turn's reasoning too
+    const always = yield* wire(history, "always")
+    assert.deepStrictEqual(always.at(-1), {
+      role: "assistant",
+      content: "It is 21°C in Beijing.",
+      reasoning_content: "The tool says 21."
+    })
+    assert.strictEqual(always[1]?.reasoning_content, "I should call the weather tool.")
   })
 
 describe("Conversation (memory)", () => {
@@ -154,6 +187,15 @@ describe("Conversation (memory)", () => {
       const context = yield* Layer.build(shared)
       const layer = Layer.succeedContext(context)
       yield* roundTrip(layer, layer)
+    }).pipe(Effect.scoped)
+  })
+
+  it.effect("a replayed history converts to wire messages with reasoning_content and the tool call", () => {
+    const shared = Conversation.layerMemory()
+    return Effect.gen(function* () {
+      const context = yield* Layer.build(shared)
+      const layer = Layer.succeedContext(context)
+      yield* assertWireReplay((yield* roundTrip(layer, layer)).history)
     }).pipe(Effect.scoped)
   })
 
@@ -223,6 +265,17 @@ describe("Conversation (Redis)", () => {
 
   it.live("a reasoning part and a tool call/result survive a round trip through Redis to another instance", () =>
     roundTrip(instance(), instance())
+  )
+
+  it.live("a history read back from Redis converts to wire messages with reasoning_content and the tool call", () =>
+    Effect.gen(function* () {
+      const { id } = yield* roundTrip(instance(), instance())
+      // a third instance reads the conversation from Redis only, then converts it as a provider would
+      const history = yield* Conversation.Conversation.use((conversations) => conversations.history(id)).pipe(
+        Effect.provide(instance())
+      )
+      yield* assertWireReplay(history)
+    })
   )
 
   it.live("expires a conversation after its time to live", () =>
