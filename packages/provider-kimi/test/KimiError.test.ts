@@ -325,6 +325,23 @@ describe("Moonshot errors through the model (MSW)", () => {
     expect(summary(error).requestId).toMatch(/-4dae-11ef-/)
   })
 
+  it("an error carrying only x-msh-trace-id: that id is the error's request id (chat and stream)", async () => {
+    const traceId = "c0de7ace0000000000000000000000aa"
+    server.use(
+      MockUpstream.chatCompletions("https://api.moonshot.ai/v1", () =>
+        MockUpstream.error(
+          400,
+          { error: { message: "Invalid request: bad", type: "invalid_request_error" } },
+          { "x-msh-trace-id": traceId }
+        )
+      )
+    )
+    const chat = failureOf(await runExit(LanguageModel.generateText({ prompt: "Hi" }), modelLayer("kimi-k3")))
+    expect(summary(chat)).toMatchObject({ reason: "InvalidRequestError", status: 400, requestId: traceId })
+    const stream = failureOf(await collectExit(LanguageModel.streamText({ prompt: "Hi" }), modelLayer("kimi-k3")))
+    expect(summary(stream).requestId).toBe(traceId)
+  })
+
   it("an error frame inside a 200 stream is classified by its type", async () => {
     server.use(
       MockUpstream.chatCompletions("https://api.moonshot.ai/v1", () =>

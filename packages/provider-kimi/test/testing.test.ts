@@ -3,8 +3,10 @@
  * the authored scenario data has exactly the recorded wire shapes.
  */
 import { Recordings } from "@conduit-llm/core/testing"
+import { Result } from "effect"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as Sampling from "../src/internal/sampling.js"
 import * as KimiModels from "../src/KimiModels.js"
 import { KimiMock, KimiScenarios } from "../src/testing/index.js"
 import { testKey } from "./helpers.js"
@@ -312,4 +314,26 @@ describe("the handlers", () => {
     const scripted = (await (await post()).json()) as { choices: Array<{ message: { content: string } }> }
     expect(scripted.choices[0]?.message.content).toBe("scripted")
   })
+})
+
+describe("the mock's stop rule matches the provider's", () => {
+  const cases: ReadonlyArray<readonly [string, unknown, boolean]> = [
+    ["five short strings", ["a", "b", "c", "d", "e"], true],
+    ["exactly 32 bytes", "x".repeat(32), true],
+    ["33 bytes", "x".repeat(33), false],
+    ["11 three-byte characters (33 bytes, 11 characters)", "终".repeat(11), false],
+    ["a long string in a list", ["ok", "y".repeat(40)], false],
+    ["six strings", ["1", "2", "3", "4", "5", "6"], false]
+  ]
+  for (const [name, stop, accepted] of cases) {
+    it(`${name}: ${accepted ? "accepted" : "refused"} by both`, () => {
+      const problem = KimiMock.validateChat(
+        { model: "kimi-k3", messages: [{ role: "user", content: "Hi" }], stop },
+        info("kimi-k3")
+      )
+      expect(problem === undefined).toBe(accepted)
+      if (problem !== undefined) expect(problem.status).toBe(400)
+      expect(Result.isSuccess(Sampling.checkStop(stop))).toBe(accepted)
+    })
+  }
 })

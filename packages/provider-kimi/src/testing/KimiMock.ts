@@ -8,7 +8,8 @@
  *   key → 401 `invalid_authentication_error`), an `msh-request-id` header; with `gate`, the Kimi Code
  *   `User-Agent` gate (403 `access_terminated_error`);
  * - `POST /chat/completions`: Moonshot's validations with its 400 bodies (unknown or retired model → 404; pinned
- *   sampling "invalid temperature: only 1 is allowed for this model"; more than 5 stop strings; thinking disabled on
+ *   sampling "invalid temperature: only 1 is allowed for this model"; more than 5 stop strings or one over 32 bytes
+ *   (UTF-8); thinking disabled on
  *   a model that always thinks; `tool_choice` required/named with thinking on; an assistant tool-call turn without
  *   `reasoning_content` while thinking "thinking is enabled but reasoning_content is missing in assistant tool call
  *   message at index N" (`""` counts as missing); empty assistant messages), then an answer: `respond(call)` decides
@@ -201,6 +202,14 @@ export const validateChat = (
     return KimiScenarios.errors.invalidRequest("temperature must be in [0, 1]")
   }
   if (Array.isArray(body.stop) && body.stop.length > 5) return KimiScenarios.errors.stopTooLong(body.stop.length)
+  const stops = typeof body.stop === "string" ? [body.stop] : Array.isArray(body.stop) ? body.stop : []
+  for (const [index, stop] of stops.entries()) {
+    // each stop string at most 32 bytes (UTF-8) ([DOC-EN-25]; Moonshot's text for this case is not recorded)
+    const bytes = typeof stop === "string" ? new TextEncoder().encode(stop).length : 0
+    if (bytes > 32) {
+      return KimiScenarios.errors.invalidRequest(`stop[${index}] is ${bytes} bytes, the maximum is 32 bytes`)
+    }
+  }
   const choice = body.tool_choice
   if (model !== undefined && thinking && (choice === "required" || isRecord(choice))) {
     if (model.kimi.toolChoiceRequired !== "always") {
