@@ -4,7 +4,7 @@
  *
  * Suggested HTTP mapping for a gateway: `QueueFullError` and `RateLimitExceededError` 429 (with `Retry-After` from
  * `retryAfterMs` when present), `QueueTimeoutError` 503, `ExecutionTimeoutError` 504, `MetadataTooLargeError` 400,
- * `RateLimitStoreError` 503.
+ * `RateLimitStoreError` 503 (and `Conversation.ConversationError` 503).
  *
  * @since 0.1.0
  */

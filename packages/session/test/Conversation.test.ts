@@ -2,7 +2,7 @@ import { PromptConversion } from "@conduit-llm/core"
 import { RedisServer } from "@conduit-llm/core/testing"
 import { NodeRedis } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Schema, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Schema, Stream } from "effect"
 import { LanguageModel, Prompt, Response, Tool, Toolkit } from "effect/ai"
 import { Persistence } from "effect/persistence"
 import { afterAll, beforeAll } from "vitest"
@@ -250,6 +250,64 @@ describe("Conversation (memory)", () => {
       assert.strictEqual((yield* b.history("same-id")).content.length, 0)
     }).pipe(Effect.scoped)
   )
+})
+
+describe("Conversation failures", () => {
+  /** A memory backing store whose reads and/or writes fail while the flags say so. */
+  const flaky = (failing: { reads: boolean; writes: boolean }) =>
+    Layer.effect(
+      Persistence.BackingPersistence,
+      Effect.gen(function* () {
+        const memory = yield* Persistence.BackingPersistence
+        const down = new Persistence.PersistenceError({ message: "store down" })
+        return Persistence.BackingPersistence.of({
+          make: (storeId) =>
+            Effect.map(memory.make(storeId), (store) => ({
+              ...store,
+              get: (key) => (failing.reads ? Effect.fail(down) : store.get(key)),
+              getMany: (keys) => (failing.reads ? Effect.fail(down) : store.getMany(keys)),
+              set: (key, value, ttl) => (failing.writes ? Effect.fail(down) : store.set(key, value, ttl)),
+              setMany: (entries) => (failing.writes ? Effect.fail(down) : store.setMany(entries)),
+              remove: (key) => (failing.writes ? Effect.fail(down) : store.remove(key))
+            }))
+        })
+      })
+    ).pipe(Layer.provide(Persistence.layerBackingMemory))
+
+  it.effect("a failing store is a ConversationError with the session id and the operation", () => {
+    const failing = { reads: false, writes: false }
+    return Effect.gen(function* () {
+      const conversations = yield* Conversation.Conversation
+      yield* conversations.append("c-1", { prompt: "Hi" })
+      failing.writes = true
+      const save = yield* Effect.flip(conversations.append("c-1", { prompt: "again" }))
+      const clear = yield* Effect.flip(conversations.clear("c-1"))
+      failing.reads = true
+      const load = yield* Effect.flip(conversations.history("c-1"))
+      const chat = yield* Effect.flip(conversations.chat("c-2"))
+      assert.deepStrictEqual(
+        [save, clear, load, chat].map((error) => [error._tag, error.sessionId, error.operation]),
+        [
+          ["ConversationError", "c-1", "save"],
+          ["ConversationError", "c-1", "clear"],
+          ["ConversationError", "c-1", "load"],
+          ["ConversationError", "c-2", "load"]
+        ]
+      )
+      assert.strictEqual(save.message, "Could not save conversation c-1")
+    }).pipe(Effect.provide(Conversation.layer().pipe(Layer.provide(flaky(failing)))))
+  })
+
+  it.effect("a failed save inside Chat.Persisted.generateText is a defect (effect/ai), not a ConversationError", () => {
+    const failing = { reads: false, writes: false }
+    return Effect.gen(function* () {
+      const conversations = yield* Conversation.Conversation
+      const chat = yield* conversations.chat("c-3")
+      failing.writes = true
+      const exit = yield* Effect.exit(chat.generateText({ prompt: "What is the weather in Beijing?" }))
+      assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+    }).pipe(Effect.provide(Layer.mergeAll(Conversation.layer().pipe(Layer.provide(flaky(failing))), fakeModel([]))))
+  })
 })
 
 describe("Conversation (Redis)", () => {
