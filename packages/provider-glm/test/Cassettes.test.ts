@@ -368,3 +368,41 @@ Recordings.describeRecordings("glm/octollm and glm/docs examples replayed throug
     )
   })
 })
+
+Recordings.describeRecordings("scenario data is ours, not the recordings'", () => {
+  // The recordings are third-party data: the scenarios and the mock reproduce their shapes with values we authored.
+  it("no tool-call id or usage of src/testing appears in a recording", async () => {
+    const Scenarios = await import("../src/testing/Scenarios.js")
+    const MockZai = await import("../src/testing/MockZai.js")
+    const authored = JSON.stringify(Scenarios)
+    const mockBody = await MockZai.defaultChat({
+      model: "glm-4.6",
+      messages: [{ role: "user", content: "add" }],
+      tools: [{ type: "function", function: { name: "add", parameters: { properties: { a: { type: "number" } } } } }]
+    }).text()
+    const files = [
+      ...Recordings.list("glm/fantasy", /\.yaml$/),
+      ...Recordings.list("glm/octollm"),
+      ...Recordings.list("glm/docs")
+    ]
+    const recorded = files.map((file) => Recordings.readText(file)).join("\n")
+    const ids = new Set([...`${authored}${mockBody}`.matchAll(/call_-?[0-9a-f]{6,}/g)].map((match) => match[0]))
+    expect(ids.size).toBeGreaterThan(3)
+    for (const id of ids) expect(recorded.includes(id), id).toBe(false)
+    const recordedUsages = new Set([
+      ...[...recorded.matchAll(/\\?"prompt_tokens\\?":\s*(\d+),\s*\\?"completion_tokens\\?":\s*(\d+)/g)].map(
+        (m) => `${m[1]}/${m[2]}`
+      ),
+      ...[...recorded.matchAll(/\\?"completion_tokens\\?":\s*(\d+),\s*\\?"prompt_tokens\\?":\s*(\d+)/g)].map(
+        (m) => `${m[2]}/${m[1]}`
+      )
+    ])
+    expect(recordedUsages.size).toBeGreaterThan(20) // the reader does see the recordings' usage
+    const ours = [...`${authored}${mockBody}`.matchAll(/"prompt_tokens":(\d+),"completion_tokens":(\d+)/g)]
+      .map((m) => `${m[1]}/${m[2]}`)
+      // tiny pairs (a 5-token prompt) can coincide by chance; the tool scenarios' usages are the ones to keep apart
+      .filter((pair) => Number(pair.split("/")[0]) > 100)
+    expect(ours.length).toBeGreaterThan(0)
+    for (const pair of ours) expect(recordedUsages.has(pair), pair).toBe(false)
+  })
+})

@@ -168,7 +168,7 @@ export const defaultChat = (body: Body): Response => {
 
   // Tool calls: one per declared function tool (at most two).
   const called = tools.slice(0, 2)
-  const tokens = Scenarios.usage(180, 70, 43)
+  const tokens = Scenarios.usage(171, 66, 32)
   if (!streaming) {
     return MockUpstream.json(
       Scenarios.completion(
@@ -178,7 +178,7 @@ export const defaultChat = (body: Body): Response => {
           ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
           tool_calls: called.map((tool, index) => ({
             function: { arguments: argumentsFor(tool), name: tool.name },
-            id: `call_-82233493388319298${10 + index}`,
+            id: `call_-73940156283019472${10 + index}`,
             index,
             type: "function"
           }))

@@ -174,14 +174,14 @@ export const toolCall = {
       tool_calls: [
         {
           function: { arguments: '{"location":"Florence, Italy"}', name: "get_weather" },
-          id: "call_-8223349338831929811",
+          id: "call_-7394015628301947265",
           index: 0,
           type: "function"
         }
       ]
     },
     "tool_calls",
-    usage(179, 84, 43)
+    usage(163, 77, 32)
   ),
   chunks: [
     chunk(responseId(6), MODEL, { reasoning_content: "I need the weather tool." }),
@@ -196,7 +196,7 @@ export const toolCall = {
         }
       ]
     }),
-    finishChunk(responseId(6), MODEL, "tool_calls", usage(180, 70, 43))
+    finishChunk(responseId(6), MODEL, "tool_calls", usage(171, 66, 32))
   ],
   toolStreamChunks: [
     chunk(responseId(7), MODEL, { reasoning_content: "I need the weather tool." }),
@@ -213,7 +213,7 @@ export const toolCall = {
     ...['{"loca', 'tion":"Flo', 'rence, Italy"}'].map((piece) =>
       chunk(responseId(7), MODEL, { tool_calls: [{ index: 0, function: { arguments: piece } }] })
     ),
-    finishChunk(responseId(7), MODEL, "tool_calls", usage(180, 70, 43))
+    finishChunk(responseId(7), MODEL, "tool_calls", usage(171, 66, 32))
   ]
 } as const
 
@@ -245,7 +245,7 @@ export const multiTool = {
         }
       ]
     }),
-    finishChunk(responseId(8), MODEL, "tool_calls", usage(282, 142, 43))
+    finishChunk(responseId(8), MODEL, "tool_calls", usage(264, 131, 32))
   ],
   calls: [
     { name: "add", params: { a: 2, b: 3 } },
