@@ -17,6 +17,7 @@ import { GlmClient } from "./GlmClient.js"
 import type * as GlmConfig from "./GlmConfig.js"
 import * as GlmModels from "./GlmModels.js"
 import * as GlmProvider from "./GlmProvider.js"
+import * as InlineThinking from "./internal/inlineThinking.js"
 import * as Request from "./internal/request.js"
 import * as WebSearch from "./internal/webSearch.js"
 
@@ -115,7 +116,8 @@ export const submit = (
         features: GlmModels.features(info),
         providerOptions: params.providerOptions,
         streaming: false,
-        preservedThinkingByDefault: GlmProvider.isCodingEndpoint(client.options.baseURL)
+        // the same decision as the language model: built with plan "coding", or a coding endpoint URL
+        preservedThinkingByDefault: GlmProvider.isCodingClient(client)
       }
     )
     if (Result.isFailure(shaped)) return yield* Effect.fail(shaped.failure)
@@ -178,17 +180,45 @@ export const awaitResult = (
   )
 }
 
+const hasOutput = (message: ChatCompletions.ResponseMessage | null | undefined): boolean =>
+  (typeof message?.content === "string" && message.content !== "") ||
+  (typeof message?.reasoning_content === "string" && message.reasoning_content !== "") ||
+  (message?.tool_calls?.length ?? 0) > 0
+
 /**
  * The parts of a completed result (pure): `response-metadata`, `reasoning`, `text`, `tool-call`, web-search
- * `source` parts and `finish` with usage. Fails only for tool-call arguments that are not JSON.
+ * `source` parts and `finish` with usage. The finish-failure rules of normal chat apply
+ * (`GlmProvider.finishFailures`): `finish_reason: "network_error"` fails with the retryable
+ * `InternalProviderError` (`conduit.kind = "finish-network-error"`), `model_context_window_exceeded` without any
+ * output with the context-length `InvalidRequestError`. Inline `<think>` reasoning is split out for the models whose
+ * catalog entry says so, as in normal chat. Fails also for tool-call arguments that are not JSON.
  *
  * @since 0.1.0
  */
-export const toParts = (completed: AsyncResult): Result.Result<Array<Response.PartEncoded>, AiError.AiError> =>
-  ResponseConversion.fromCompletion(
+export const toParts = (completed: AsyncResult): Result.Result<Array<Response.PartEncoded>, AiError.AiError> => {
+  const choice = completed.choices?.[0]
+  const raw = typeof choice?.finish_reason === "string" ? choice.finish_reason : undefined
+  const rule = raw === undefined ? undefined : GlmProvider.finishFailures[raw]
+  if (rule !== undefined && raw !== undefined && !(rule.onlyWithoutOutput === true && hasOutput(choice?.message))) {
+    return Result.fail(
+      ProviderError.finishFailure({
+        provider: GlmProvider.name,
+        finishReason: raw,
+        rule,
+        requestId: completed.request_id ?? completed.id ?? undefined
+      })
+    )
+  }
+  const features = completed.model ? GlmModels.get(completed.model)?.glm : undefined
+  const body = InlineThinking.transformCompletion(
     { ...completed, choices: completed.choices ?? [] } as unknown as ChatCompletions.ChatCompletion,
-    { finishReasons: GlmProvider.finishReasons, extraParts: WebSearch.extraParts }
+    { think: features?.inlineThinking === true, box: features?.boxMarkers === true }
   )
+  return ResponseConversion.fromCompletion(body, {
+    finishReasons: GlmProvider.finishReasons,
+    extraParts: WebSearch.extraParts
+  })
+}
 
 /**
  * Submits, waits ({@link awaitResult}) and converts: the task, the completed result and its parts.

@@ -96,6 +96,57 @@ describe("awaitResult", () => {
   )
 })
 
+describe("toParts: the finish-failure rules of normal chat", () => {
+  const completed = (message: Record<string, unknown>, finish: string) =>
+    ({
+      ...Scenarios.completion(Scenarios.responseId(0xa51), "glm-4.6", message, finish, Scenarios.usage(20, 3)),
+      task_status: "SUCCESS"
+    }) as unknown as GlmAsyncChat.AsyncResult
+
+  const failureOf = (parts: ReturnType<typeof GlmAsyncChat.toParts>) => {
+    if (parts._tag !== "Failure") throw new Error("expected a failure")
+    return parts.failure
+  }
+
+  it("async chat: a network_error finish is the retryable failure, not a short answer", () => {
+    const error = failureOf(GlmAsyncChat.toParts(completed({ content: "half an ans" }, "network_error")))
+    expect(error.reason._tag).toBe("InternalProviderError")
+    expect(ProviderError.describe(error)).toMatchObject({
+      kind: "finish-network-error",
+      code: "network_error",
+      retryable: true,
+      requestId: Scenarios.responseId(0xa51)
+    })
+  })
+
+  it("async chat: model_context_window_exceeded without output is a context-length error, with output a length finish", () => {
+    const error = failureOf(GlmAsyncChat.toParts(completed({ content: "" }, "model_context_window_exceeded")))
+    expect(ProviderError.describe(error)).toMatchObject({ reason: "InvalidRequestError", contextLength: true })
+    const parts = GlmAsyncChat.toParts(completed({ content: "Some text" }, "model_context_window_exceeded"))
+    expect(parts._tag === "Success" && parts.success.find((part) => part.type === "finish")).toMatchObject({
+      reason: "length"
+    })
+  })
+
+  it("async chat: inline <think> reasoning of a glm-z1 model becomes a reasoning part", () => {
+    const parts = GlmAsyncChat.toParts({
+      ...Scenarios.completion(
+        Scenarios.responseId(0xa52),
+        "glm-z1-air",
+        { content: "<think>why</think>so" },
+        "stop",
+        Scenarios.usage(5, 5)
+      ),
+      task_status: "SUCCESS"
+    } as unknown as GlmAsyncChat.AsyncResult)
+    if (parts._tag !== "Success") throw new Error("expected parts")
+    expect(parts.success.filter((part) => part.type === "reasoning" || part.type === "text")).toEqual([
+      { type: "reasoning", text: "why" },
+      { type: "text", text: "so" }
+    ])
+  })
+})
+
 describe("against the mock", () => {
   const server = setupServer()
   beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
@@ -123,6 +174,28 @@ describe("against the mock", () => {
     expect(zai.recorder.calls.filter((call) => call.url.includes("/async-result/"))).toHaveLength(3)
     const text = result.parts.find((part) => part.type === "text")
     expect(text?.type === "text" && text.text).toBe(Scenarios.reasoning.text)
+  })
+
+  it("async chat: Preserved Thinking follows the language model's isCodingClient (plan coding behind a proxy URL)", async () => {
+    const proxy = "https://llm-proxy.example.com/zai/v4"
+    const messages = [
+      { role: "user" as const, content: "hi" },
+      { role: "assistant" as const, content: "hello", reasoning_content: "greet back" },
+      { role: "user" as const, content: "again" }
+    ]
+    const submitWith = async (options: GlmClient.Options) => {
+      const zai = MockZai.make({ baseURL: proxy })
+      server.use(...zai.handlers)
+      await Effect.runPromise(
+        GlmAsyncChat.submit({ request: { model: "glm-4.6", messages } }).pipe(
+          Effect.provide(GlmClient.layer({ ...options, apiKey: "test-key", baseURL: proxy }))
+        )
+      )
+      return (zai.recorder.last().body as { messages: Array<Record<string, unknown>> }).messages[1]
+    }
+    // plan "coding": Preserved Thinking is the default, the reasoning is replayed (the URL alone would not say so)
+    expect(await submitWith({ plan: "coding" })).toMatchObject({ reasoning_content: "greet back" })
+    expect(await submitWith({})).not.toHaveProperty("reasoning_content")
   })
 
   it("refuses what the shaping refuses, before submitting", async () => {
