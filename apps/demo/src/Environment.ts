@@ -6,8 +6,9 @@
  *   in-process; the demo adds authored scenarios per step, e.g. a paced thinking stream).
  * - Faults (a 429 with Retry-After, a quota error, an outage) are always simulated, on a host of their own
  *   (`https://faults.conduit.test`), so step 5 and 6 show the same thing with or without keys.
- * - Every client goes through a recording `fetch`, so a step can check what was sent (the replayed reasoning, the
- *   partial-mode prefix) in live mode too. Keys are never printed.
+ * - Every client goes through a recording `fetch` (`env.fetch`, also given to the OpenAI-compatible backends a
+ *   `--models` file declares), so a step can check what was sent (the replayed reasoning, the partial-mode prefix)
+ *   in live mode too, and `probe` can write any provider's wire traffic. Keys are never printed.
  */
 
 import { MockUpstream } from "@conduit-llm/core/testing"
@@ -41,6 +42,8 @@ export interface Environment {
   readonly glmClient: ReturnType<typeof GlmClient.layer>
   /** A Kimi client pointed at the fault host (always simulated). */
   readonly faultyKimiClient: Layer.Layer<KimiClient.KimiClient>
+  /** The recording fetch every client uses (give it to any other client whose traffic `sent`/`tap` should see). */
+  readonly fetch: typeof globalThis.fetch
   /** Requests sent since the last `clearSent`. */
   readonly sent: () => ReadonlyArray<Sent>
   readonly clearSent: () => void
@@ -49,8 +52,8 @@ export interface Environment {
   readonly onGlm: (responder: GlmResponder | undefined) => void
   /** Sets what the fault host answers. */
   readonly onFaults: (responder: KimiResponder) => void
-  /** Receives a clone of every response (for `probe`), or nothing when `undefined`. */
-  readonly tap: (listener: ((sent: Sent, response: Response) => void) | undefined) => void
+  /** Receives a clone of every response, or the error of a fetch that got none (for `probe`); off when `undefined`. */
+  readonly tap: (listener: ((sent: Sent, response: Response | Error) => void) | undefined) => void
   readonly close: () => void
 }
 
@@ -68,7 +71,7 @@ const keyOf = (...names: ReadonlyArray<string>): string | undefined => {
 /** Starts the environment (MSW listens until `close`). */
 export const start = (): Environment => {
   const log: Array<Sent> = []
-  let listener: ((sent: Sent, response: Response) => void) | undefined
+  let listener: ((sent: Sent, response: Response | Error) => void) | undefined
   const recordingFetch: typeof globalThis.fetch = async (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.toString() : input.url
     let body: Record<string, unknown> | undefined
@@ -81,7 +84,13 @@ export const start = (): Environment => {
     }
     const sent = { url, body, at: performance.now() }
     log.push(sent)
-    const response = await globalThis.fetch(input, init)
+    let response: Response
+    try {
+      response = await globalThis.fetch(input, init)
+    } catch (error) {
+      listener?.(sent, error instanceof Error ? error : new Error(String(error)))
+      throw error
+    }
     if (listener !== undefined) listener(sent, response.clone())
     return response
   }
@@ -130,6 +139,7 @@ export const start = (): Environment => {
       baseURL: faultsBaseURL,
       fetch: recordingFetch
     }),
+    fetch: recordingFetch,
     sent: () => log,
     clearSent: () => {
       log.length = 0

@@ -8,13 +8,13 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as readline from "node:readline/promises"
-import { type ModelCatalog, ModelsConfig, ProviderRegistry, ResponseSummary } from "@conduit-llm/core"
+import { type ModelCatalog, ModelsConfig, ProviderError, ProviderRegistry, ResponseSummary } from "@conduit-llm/core"
 import { GlmLanguageModel, GlmModels } from "@conduit-llm/provider-glm"
 import { KimiLanguageModel, KimiModels } from "@conduit-llm/provider-kimi"
 import { SessionManager } from "@conduit-llm/session"
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Console, Effect, Layer, Option, Stream } from "effect"
-import { Chat, LanguageModel, type Response } from "effect/ai"
+import { Cause, Console, Effect, Exit, Layer, Option, Stream } from "effect"
+import { AiError, Chat, LanguageModel, type Response } from "effect/ai"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Environment from "./Environment.js"
 import * as Steps from "./Steps.js"
@@ -42,7 +42,8 @@ const withEnvironment = <A, E, R>(quiet: boolean, f: (env: Environment.Environme
 const registryOf = (env: Environment.Environment, file: Option.Option<string>) =>
   Effect.gen(function* () {
     const config = Option.isSome(file) ? yield* ModelsConfig.load(file.value) : {}
-    const backends = yield* ProviderRegistry.backendEntries(config.providers ?? {})
+    // through the recording fetch, so `probe` records a models.yaml backend's traffic like Kimi's or GLM's
+    const backends = yield* ProviderRegistry.backendEntries(config.providers ?? {}, { fetch: env.fetch })
     const entries: Array<ProviderRegistry.ProviderEntry> = [
       {
         name: "kimi",
@@ -244,6 +245,46 @@ const chat = Command.make(
 // probe
 // =============================================================================
 
+/** A response body as far as it goes: the text read until it ended, failed (an aborted or dropped stream) or stalled. */
+const readBody = async (response: globalThis.Response): Promise<{ readonly text: string; readonly error?: string }> => {
+  if (response.body === null) return { text: "" }
+  const reader = response.body.getReader()
+  const decoder = new TextDecoder()
+  let text = ""
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return { text: text + decoder.decode() }
+      text += decoder.decode(value, { stream: true })
+    }
+  } catch (error) {
+    return { text, error: error instanceof Error ? error.message : String(error) }
+  }
+}
+
+/** The trace lines of a body: one `chunk` line per SSE event (its data), or the whole body (a JSON error body). */
+const traceLines = (body: { readonly text: string; readonly error?: string }): Array<string> => {
+  const lines: Array<string> = []
+  for (const block of body.text.split(/\r?\n\r?\n/)) {
+    if (block.trim() === "") continue
+    const data = block
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith("data:"))
+      .map((l) => l.slice(5).trimStart())
+      .join("\n")
+    lines.push(JSON.stringify({ kind: "chunk", data: data === "" ? block : data }))
+  }
+  if (body.error !== undefined) lines.push(JSON.stringify({ kind: "body-error", message: body.error }))
+  return lines
+}
+
+/** Waits for the pending body reads, at most `ms` (a stalled body must not keep probe from writing its trace). */
+const settle = (pending: ReadonlyArray<Promise<void>>, ms: number) =>
+  Promise.race([
+    Promise.allSettled(pending).then(() => undefined),
+    new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+  ])
+
 const probe = Command.make(
   "probe",
   {
@@ -267,6 +308,11 @@ const probe = Command.make(
         const pending: Array<Promise<void>> = []
         env.tap((sent, response) => {
           lines.push(JSON.stringify({ kind: "request", url: sent.url, body: sent.body }))
+          if (response instanceof Error) {
+            const cause = response.cause instanceof Error ? `: ${response.cause.message}` : ""
+            lines.push(JSON.stringify({ kind: "fetch-error", message: `${response.message}${cause}` }))
+            return
+          }
           lines.push(
             JSON.stringify({
               kind: "response",
@@ -274,26 +320,23 @@ const probe = Command.make(
               headers: Object.fromEntries([...response.headers].filter(([name]) => !/authorization|cookie/i.test(name)))
             })
           )
-          pending.push(
-            response.text().then((text) => {
-              for (const block of text.split(/\r?\n\r?\n/)) {
-                if (block.trim() === "") continue
-                const data = block
-                  .split(/\r?\n/)
-                  .filter((l) => l.startsWith("data:"))
-                  .map((l) => l.slice(5).trimStart())
-                  .join("\n")
-                lines.push(JSON.stringify({ kind: "chunk", data: data === "" ? block : data }))
-              }
-            })
-          )
+          pending.push(readBody(response).then((body) => void lines.push(...traceLines(body))))
         })
-        const parts = yield* Stream.runCollect(
+        const exit = yield* Stream.runCollect(
           LanguageModel.streamText({ prompt }).pipe(ProviderRegistry.provideRouteStream(registry, route))
-        ).pipe(Effect.ensuring(Effect.sync(() => env.tap(undefined))))
-        yield* Effect.promise(() => Promise.all(pending))
+        ).pipe(Effect.ensuring(Effect.sync(() => env.tap(undefined))), Effect.exit)
+        // the bodies of failed calls too: error bodies and truncated streams are what a recording is for
+        yield* Effect.promise(() => settle(pending, 2_000))
         fs.writeFileSync(target, `${lines.join("\n")}\n`)
-        const summary = ResponseSummary.fromParts(parts)
+        if (Exit.isFailure(exit)) {
+          const error = Cause.squash(exit.cause)
+          const described = AiError.isAiError(error) ? ProviderError.describe(error) : undefined
+          if (asJson) {
+            Ui.print(JSON.stringify({ trace: target, lines: lines.length, error: described ?? String(error) }, null, 2))
+          } else Ui.line(`wrote ${lines.length} lines to ${target} (the call failed)`)
+          return yield* Effect.failCause(exit.cause)
+        }
+        const summary = ResponseSummary.fromParts(exit.value)
         if (asJson) Ui.print(JSON.stringify({ trace: target, lines: lines.length, summary }, null, 2))
         else Ui.line(`wrote ${lines.length} lines to ${target}\n${summary.text}`)
       })
