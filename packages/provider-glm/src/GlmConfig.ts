@@ -19,7 +19,7 @@ import { WebSearchArgs } from "./internal/webSearch.js"
  * The thinking switch (GLM-4.5 and newer).
  *
  * - `type`: `"enabled"` (the API default: hybrid models decide whether to think) or `"disabled"`. Disabling is
- *   refused before sending on models that always think (glm-5.3, the vision thinking models).
+ *   refused before sending on models that always think (glm-5.3, glm-4.7, the vision thinking models).
  * - `clear_thinking`: `true` (the API default on the general endpoint) drops earlier turns' reasoning server-side;
  *   `false` is Preserved Thinking: every earlier assistant turn's `reasoning_content` is replayed unmodified. The
  *   coding-plan endpoint preserves thinking by default, so Conduit replays reasoning there unless this is `true`.
