@@ -1,4 +1,9 @@
+/**
+ * The built demo (`dist/main.js`) as a newcomer runs it, with the test runner's provider keys removed, so every
+ * provider is simulated (in-process MSW mocks; nothing reaches the network) unless a test sets a key itself.
+ */
 import { execFile } from "node:child_process"
+import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
@@ -8,10 +13,13 @@ const env = Object.fromEntries(
   Object.entries(process.env).filter(([name]) => !/^(MOONSHOT|KIMI|ZAI|ZHIPUAI)_/.test(name))
 ) as NodeJS.ProcessEnv
 
-const run = (args: ReadonlyArray<string>) =>
+const run = (args: ReadonlyArray<string>, extra: NodeJS.ProcessEnv = {}) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [main, ...args], { env, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
+    execFile(
+      process.execPath,
+      [main, ...args],
+      { env: { ...env, ...extra }, timeout: 120_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
     )
   })
 
@@ -34,6 +42,53 @@ describe("demo", () => {
     )
     expect(stdout).toContain("Every step behaved as described.")
     expect(code).toBe(0)
+    // the summary table: its header names the columns, one row per step, every row ok
+    const lines = stdout.split("\n")
+    const header = lines[lines.indexOf("Summary") + 1] ?? ""
+    expect(header.trim().split(/\s+/)).toEqual([
+      "step",
+      "provider",
+      "model",
+      "result",
+      "tokens",
+      "cached",
+      "attempts",
+      "ms"
+    ])
+    const rows = lines.slice(lines.indexOf("Summary") + 3).filter((line) => /^\d\. /.test(line))
+    expect(rows).toHaveLength(9)
+    for (const row of rows) expect(row).toMatch(/\sok\s+(–|\d+)\s+(–|\d+)\s+(–|\d+)\s+\d+$/)
+    // step 8: all 20 per-request rows and the lifecycle events per kind
+    expect(stdout.match(/session-\d\/turn-\d/g)).toHaveLength(20)
+    expect(stdout).toMatch(
+      /lifecycle events: created 20 · queued \d+ · running 20 · completed 20 · failed 0 · released 20/
+    )
+  }, 120_000)
+
+  it("exits non-zero when a step does not behave as described (Kimi live against an endpoint that refuses connections)", async () => {
+    // a port that was free a moment ago: connections to it are refused, so the live Kimi steps fail
+    const port = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, "127.0.0.1", () => {
+        const address = server.address() as net.AddressInfo
+        server.close(() => resolve(address.port))
+      })
+    })
+    const { stdout, code } = await run([], {
+      MOONSHOT_API_KEY: "sk-test-not-a-key",
+      MOONSHOT_BASE_URL: `http://127.0.0.1:${port}/v1`
+    })
+    expect(stdout.split("\n")[0]).toMatch(/^Mode: Kimi live/)
+    expect(stdout).toContain("Some steps did not behave as described.")
+    const rows = stdout
+      .split("\n")
+      .slice(stdout.split("\n").indexOf("Summary") + 3)
+      .filter((line) => /^\d\. /.test(line))
+    expect(rows).toHaveLength(9)
+    expect(rows.find((row) => row.startsWith("1. "))).toMatch(/\sfailed\s/)
+    // GLM is still simulated: its steps stay ok
+    expect(rows.find((row) => row.startsWith("2. "))).toMatch(/\sok\s/)
+    expect(stdout).not.toContain("sk-test-not-a-key")
+    expect(code).toBe(1)
   }, 120_000)
 
   it("lists the catalog as a table and as JSON", async () => {
@@ -48,6 +103,25 @@ describe("demo", () => {
     const { stdout, code } = await run(["chat", "--model", "glm/glm-4.6", "Hello"])
     expect(code).toBe(0)
     expect(stdout).toMatch(/\d+ in \(\d+ cached\), \d+ out/)
+  })
+
+  it("chats in a named session with one prompt, human and JSON output", async () => {
+    const human = await run(["chat", "--session", "demo-session", "--model", "kimi/kimi-k2.6", "Hello"])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toMatch(/\d+ in \(\d+ cached\), \d+ out/)
+    const { stdout, code } = await run([
+      "chat",
+      "--session",
+      "demo-session",
+      "--model",
+      "glm/glm-4.6",
+      "--json",
+      "Hello"
+    ])
+    expect(code).toBe(0)
+    const answer = JSON.parse(stdout.slice(stdout.indexOf("{")))
+    expect(answer.text.length).toBeGreaterThan(0)
+    expect(answer.metadata).toMatchObject({ provider: "glm", model: "glm-4.6", attempts: 1 })
   })
 
   it("probes one call into a JSONL trace", async () => {
