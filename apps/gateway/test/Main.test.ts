@@ -103,6 +103,42 @@ describe("dist/main.js", () => {
     expect(await child.exited).toBe(0)
   }, 30_000)
 
+  it("with a Z.ai key: calls ZAI_BASE_URL (Z.ai's wire flavour) in stream and non-stream mode", async () => {
+    const child = run({
+      PORT: "0",
+      ZAI_API_KEY: "zai-live-secret.456",
+      ZAI_BASE_URL: upstream.baseURL("zai"),
+      CONDUIT_SIMULATE: "0"
+    })
+    try {
+      const url = await listening(child)
+      expect(child.lines[0]).toMatchObject({
+        msg: "conduit gateway: kimi disabled, glm live",
+        providers: { kimi: { mode: "disabled" }, glm: { mode: "live" } }
+      })
+      expect(child.lines[0].providers.glm.detail).toContain(upstream.baseURL("zai"))
+      const answer = await sdk(url).chat.completions.create({
+        model: "glm/glm-4.6",
+        messages: [{ role: "user", content: "through ZAI_BASE_URL" }]
+      })
+      expect(answer.choices[0]?.message.content).toBe("live0 live1 live2 ")
+      expect(upstream.records.get("through ZAI_BASE_URL")?.attempts).toBe(1)
+      const stream = await sdk(url).chat.completions.create({
+        model: "glm/glm-4.6",
+        messages: [{ role: "user", content: "streamed through ZAI_BASE_URL" }],
+        stream: true
+      })
+      let text = ""
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ""
+      expect(text).toBe("live0 live1 live2 ")
+      expect(upstream.records.get("streamed through ZAI_BASE_URL")?.attempts).toBe(1)
+      expect(JSON.stringify(child.lines)).not.toContain("zai-live-secret")
+    } finally {
+      child.process.kill("SIGTERM")
+    }
+    expect(await child.exited).toBe(0)
+  }, 30_000)
+
   it("refuses a public HOST without keys", async () => {
     const child = run({ HOST: "0.0.0.0", PORT: "0" })
     expect(await child.exited).toBe(1)
