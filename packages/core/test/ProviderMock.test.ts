@@ -52,7 +52,8 @@ const fixtures: ConformanceFixtures = {
     reasoning: { chunks: [chunk({ content: "x" }), chunk({}, "stop")], reasoning: "", text: "x" },
     toolCall: {
       chunks: [
-        chunk({ tool_calls: [{ index: 0, ...toolCall("call_1", "get_weather", { location: "Oslo" }) }] }),
+        chunk({ tool_calls: [{ index: 0, ...toolCall("call_1", "get_weather", "") }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"location":"Oslo"}' } }] }),
         chunk({}, "tool_calls")
       ],
       location: "Oslo"
@@ -119,6 +120,10 @@ describe("ProviderMock", () => {
     const tool = { type: "function", function: { name: "get_weather", parameters: { type: "object" } } } as const
     const result = await client.chat({ prompt: "Weather?", tools: [tool], ...fast })
     expect(result.toolCalls.map((call) => call.name)).toEqual(["get_weather"])
+    const streamed: Array<PromiseClient.StreamPart> = []
+    for await (const part of client.stream({ prompt: "Weather?", tools: [tool], ...fast })) streamed.push(part)
+    const calls = streamed.filter((part) => part.type === "tool-call")
+    expect(calls.map((call) => [call.name, call.params])).toEqual([["get_weather", { location: "Oslo" }]])
   })
 
   it("answers an unknown model with the provider's not-found body; aliases are known", async () => {

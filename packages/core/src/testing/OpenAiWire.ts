@@ -13,7 +13,8 @@
  * - `completion(message, finish, usage?)`: a `chat.completion` body (the message's role is `assistant`; usage
  *   defaults to 10 prompt + 3 completion tokens).
  * - `error(message, type, code)`: an OpenAI error body `{ error: { message, type, code, param } }`.
- * - `toolCall(id, name, args)`: a complete `tool_calls` entry (arguments JSON-encoded).
+ * - `toolCall(id, name, args)`: a `tool_calls` entry; `args` JSON-encoded unless it is a string (sent verbatim, so
+ *   `""` opens a streamed call whose arguments follow in later deltas).
  *
  * @since 0.1.0
  */
@@ -60,6 +61,10 @@ export const shapes = (options: {
       usage
     }),
     error: (message, type, code) => ({ error: { message, type, code, param: null } }),
-    toolCall: (id, name, args) => ({ id, type: "function", function: { name, arguments: JSON.stringify(args) } })
+    toolCall: (id, name, args) => ({
+      id,
+      type: "function",
+      function: { name, arguments: typeof args === "string" ? args : JSON.stringify(args) }
+    })
   }
 }
