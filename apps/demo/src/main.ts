@@ -144,7 +144,8 @@ const modelFlag = Flag.String("model").pipe(
 const streamAnswer = (
   env: Environment.Environment,
   stream: Stream.Stream<Response.AnyPart, unknown, never>,
-  asJson: boolean
+  asJson: boolean,
+  session?: () => SessionManager.RunMetadata | undefined
 ) =>
   Effect.gen(function* () {
     const spinner = asJson ? { stop: () => {} } : Ui.spinner("waiting for the first token")
@@ -174,11 +175,16 @@ const streamAnswer = (
       })
     ).pipe(Effect.ensuring(Effect.sync(() => spinner.stop())))
     const summary = ResponseSummary.fromParts(parts)
-    if (asJson) Ui.print(JSON.stringify(summary, null, 2))
+    const run = session?.()
+    if (asJson) Ui.print(JSON.stringify(run === undefined ? summary : { ...summary, session: run }, null, 2))
     else
       Ui.line(
         Ui.dim(
-          `\n[${summary.usage.inputTokens} in (${summary.usage.cachedInputTokens} cached), ${summary.usage.outputTokens} out, ${Ui.ms(Number(summary.metadata.durationMs))}]`
+          `\n[${summary.usage.inputTokens} in (${summary.usage.cachedInputTokens} cached), ${summary.usage.outputTokens} out, ${Ui.ms(Number(summary.metadata.durationMs))}${
+            run === undefined
+              ? ""
+              : `; session ${run.sessionId}, request ${run.requestId}, queued ${Ui.ms(run.queuedMs)}, ${run.attempts} attempt${run.attempts === 1 ? "" : "s"}`
+          }]`
         )
       )
     void env
@@ -209,8 +215,10 @@ const chat = Command.make(
         const route = yield* registry.resolve(model)
         const manager = yield* SessionManager.SessionManager
         const chatSession = yield* Chat.empty
-        const turn = (text: string) =>
-          manager
+        const turn = (text: string) => {
+          // with --session, the request's metadata (session, request id, queue time, attempts) follows the answer
+          let ended: SessionManager.RunMetadata | undefined
+          return manager
             .runStream(
               chatSession
                 .streamText({ prompt: text })
@@ -219,20 +227,39 @@ const chat = Command.make(
                 unknown,
                 never
               >,
-              Option.isSome(session) ? { sessionId: session.value } : {}
+              Option.isSome(session)
+                ? { sessionId: session.value, onEnd: (end) => Effect.sync(() => void (ended = end.metadata)) }
+                : {}
             )
-            .pipe((stream) => streamAnswer(env, stream as Stream.Stream<Response.AnyPart, unknown, never>, asJson))
+            .pipe((stream) =>
+              streamAnswer(
+                env,
+                stream as Stream.Stream<Response.AnyPart, unknown, never>,
+                asJson,
+                Option.isSome(session) ? () => ended : undefined
+              )
+            )
+        }
         if (Option.isSome(prompt)) {
           yield* turn(prompt.value)
           return
         }
-        const rl = readline.createInterface({ input: process.stdin, output: process.stdout })
+        // Lines are read through readline's async iterator, which buffers them: piped input (several lines at once)
+        // gives every turn, and the end of the input (Ctrl-D, a closed pipe) ends the session.
+        const tty = process.stdin.isTTY === true
+        const rl = readline.createInterface(
+          tty ? { input: process.stdin, output: process.stdout } : { input: process.stdin }
+        )
+        rl.setPrompt(Ui.cyan("> "))
+        const lines = rl[Symbol.asyncIterator]()
         Ui.line(Ui.dim(`Chatting with ${model}. An empty line or Ctrl-D ends the session.`))
         try {
           while (true) {
-            const text = yield* Effect.promise(() => rl.question(Ui.cyan("> ")).catch(() => ""))
-            if (text.trim() === "") break
-            yield* turn(text)
+            if (tty) rl.prompt()
+            else if (!asJson) Ui.write(Ui.cyan("> "))
+            const next = yield* Effect.promise(() => lines.next())
+            if (next.done === true || next.value.trim() === "") break
+            yield* turn(next.value)
           }
         } finally {
           rl.close()

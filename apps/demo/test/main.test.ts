@@ -13,14 +13,15 @@ const env = Object.fromEntries(
   Object.entries(process.env).filter(([name]) => !/^(MOONSHOT|KIMI|ZAI|ZHIPUAI)_/.test(name))
 ) as NodeJS.ProcessEnv
 
-const run = (args: ReadonlyArray<string>, extra: NodeJS.ProcessEnv = {}) =>
+const run = (args: ReadonlyArray<string>, extra: NodeJS.ProcessEnv = {}, stdin?: string) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [main, ...args],
       { env: { ...env, ...extra }, timeout: 120_000 },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
     )
+    child.stdin?.end(stdin ?? "")
   })
 
 describe("demo", () => {
@@ -122,6 +123,23 @@ describe("demo", () => {
     const answer = JSON.parse(stdout.slice(stdout.indexOf("{")))
     expect(answer.text.length).toBeGreaterThan(0)
     expect(answer.metadata).toMatchObject({ provider: "glm", model: "glm-4.6", attempts: 1 })
+    expect(answer.session).toMatchObject({ sessionId: "demo-session", attempts: 1 })
+    expect(human.stdout).toContain("session demo-session, request req_")
+  })
+
+  it("interactive chat answers every piped line in one session, and ends at the end of the input", async () => {
+    const { stdout, code } = await run(
+      ["chat", "--session", "piped", "--model", "kimi/kimi-k2.6"],
+      {},
+      "Hello\nAnd again\n"
+    )
+    expect(code).toBe(0)
+    const turns = stdout.match(/session piped, request req_/g) ?? []
+    expect(turns).toHaveLength(2)
+    // the second turn carries the first as history: more input tokens
+    const inputs = [...stdout.matchAll(/\[(\d+) in /g)].map((match) => Number(match[1]))
+    expect(inputs).toHaveLength(2)
+    expect(inputs[1]!).toBeGreaterThan(inputs[0]!)
   })
 
   it("probes one call into a JSONL trace", async () => {
