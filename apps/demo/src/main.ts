@@ -228,7 +228,13 @@ const chat = Command.make(
                 never
               >,
               Option.isSome(session)
-                ? { sessionId: session.value, onEnd: (end) => Effect.sync(() => void (ended = end.metadata)) }
+                ? {
+                    sessionId: session.value,
+                    onEnd: (end) =>
+                      Effect.sync(() => {
+                        ended = end.metadata
+                      })
+                  }
                 : {}
             )
             .pipe((stream) =>
