@@ -265,6 +265,12 @@ export interface ProviderSpec {
     | undefined
   readonly countTokens?: ((request: ChatCompletions.WireRequest) => Effect.Effect<number, AiError.AiError>) | undefined
   readonly includeUsageInStream?: boolean | undefined
+  /**
+   * Wraps the transport of one model's calls, once per model service: for wire quirks below the Chat Completions
+   * shapes (Zhipu's GLM-Z1 and GLM-4.5V write reasoning inline in `content`; their wrapper moves it to
+   * `reasoning_content` before core converts the response). Default: the client as is.
+   */
+  readonly transport?: ((client: OpenAiCompatClientShape, model: string) => OpenAiCompatClientShape) | undefined
 }
 
 /**
@@ -581,6 +587,17 @@ const addUsage = (state: CallState, usage: Usage.TokenUsage | undefined) => {
   if (usage !== undefined) state.usage = state.usage === undefined ? usage : Usage.sum(state.usage, usage)
 }
 
+/** The total-timeout failure of a call (the limit spans retries, continuations and server rounds). */
+const totalTimeoutError = (spec: ProviderSpec, totalMs: number, state: CallState, method: string) =>
+  ProviderError.timeout({
+    kind: "total",
+    limitMs: totalMs,
+    provider: spec.name,
+    requestId: state.requestId,
+    module: "LanguageModel",
+    method
+  })
+
 const totalTimeout = <A, R>(
   effect: Effect.Effect<A, AiError.AiError, R>,
   spec: ProviderSpec,
@@ -592,17 +609,7 @@ const totalTimeout = <A, R>(
     : effect.pipe(
         Effect.timeoutOrElse({
           duration: totalMs,
-          orElse: () =>
-            Effect.fail(
-              ProviderError.timeout({
-                kind: "total",
-                limitMs: totalMs,
-                provider: spec.name,
-                requestId: state.requestId,
-                module: "LanguageModel",
-                method: "generateText"
-              })
-            )
+          orElse: () => Effect.fail(totalTimeoutError(spec, totalMs, state, "generateText"))
         })
       )
 
@@ -1026,16 +1033,7 @@ const stream = (
         : Stream.interruptWhen(
             parts,
             Effect.flatMap(Effect.sleep(totalMs), () =>
-              Effect.fail(
-                ProviderError.timeout({
-                  kind: "total",
-                  limitMs: totalMs,
-                  provider: spec.name,
-                  requestId: state.requestId,
-                  module: "LanguageModel",
-                  method: "streamText"
-                })
-              )
+              Effect.fail(totalTimeoutError(spec, totalMs, state, "streamText"))
             )
           )
     })
@@ -1073,7 +1071,8 @@ export const make = (params: {
   readonly model: string
   readonly config?: ModelConfig | undefined
 }): Effect.Effect<LanguageModel.LanguageModel> => {
-  const { spec, client, model } = params
+  const { spec, model } = params
+  const client = spec.transport === undefined ? params.client : spec.transport(params.client, model)
   const modelConfig = params.config ?? {}
   return LanguageModel.make({
     generateText: (options) =>

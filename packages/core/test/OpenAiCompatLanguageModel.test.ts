@@ -888,3 +888,32 @@ describe("the first-token timeout waits for a token, not for the first chunk", (
     expect(recorder.count).toBe(1)
   })
 })
+
+describe("the transport hook", () => {
+  it("wraps each model's transport (once per model service), for wire quirks below the Chat Completions shapes", async () => {
+    const seen: Array<string> = []
+    const provider = makeProvider({
+      transport: (client, model) => {
+        seen.push(model)
+        return {
+          ...client,
+          createChatCompletion: (request, headers) =>
+            Effect.map(client.createChatCompletion(request, headers), (response) => ({
+              ...response,
+              body: {
+                ...response.body,
+                choices: response.body.choices.map((choice) => ({
+                  ...choice,
+                  message: { ...choice.message, content: String(choice.message?.content).toUpperCase() }
+                }))
+              }
+            }))
+        }
+      }
+    })
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("quiet words", "stop"))))
+    const exit = await run(LanguageModel.generateText({ prompt: "hi" }), layerOf(provider))
+    expect(Exit.isSuccess(exit) && exit.value.text).toBe("QUIET WORDS")
+    expect(seen).toEqual(["small"])
+  })
+})

@@ -70,7 +70,7 @@ export const make = (
     const { exactPreflight, ...modelConfig } = config
     return OpenAiCompatLanguageModel.make({
       spec: spec(client, { exactPreflight }),
-      client: GlmProvider.transportFor(client, model),
+      client,
       model,
       config: modelConfig
     })

@@ -24,12 +24,11 @@
 import {
   type ChatCompletions,
   type OpenAiCompatClient,
-  OpenAiCompatLanguageModel,
-  OpenAiCompatProvider,
-  PromiseClient
+  type OpenAiCompatLanguageModel,
+  OpenAiCompatProvider
 } from "@conduit-llm/core"
-import { Effect, Layer, type Redacted, Result } from "effect"
-import { type AiError, LanguageModel, Model } from "effect/ai"
+import { Effect, type Redacted, Result } from "effect"
+import type { AiError } from "effect/ai"
 import * as GlmError from "./GlmError.js"
 import * as GlmModels from "./GlmModels.js"
 import * as InlineThinking from "./internal/inlineThinking.js"
@@ -215,14 +214,15 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
   finishReasons,
   finishFailures,
   extraParts: WebSearch.extraParts,
-  continuation: "instruction"
+  continuation: "instruction",
+  transport: (client, model) => transportFor(client, model)
 }
 
 /**
- * The transport a model's calls go through: the client itself, or, for models that write reasoning inline in
- * `content` (`<think>…</think>`, GLM-4.5V's box markers; `GlmModels.GlmFeatures.inlineThinking` / `boxMarkers`), the
- * client with that content split into `reasoning_content` before core converts the response (core's builder has no
- * content-rewriting hook). Unknown ids get the client as is.
+ * The transport a model's calls go through (the declarations' `transport` hook, which core applies to every model
+ * service): the client itself, or, for models that write reasoning inline in `content` (`<think>…</think>`, GLM-4.5V's
+ * box markers; `GlmModels.GlmFeatures.inlineThinking` / `boxMarkers`), the client with that content split into
+ * `reasoning_content` before core converts the response. Unknown ids get the client as is.
  *
  * @since 0.1.0
  */
@@ -234,39 +234,12 @@ export const transportFor = <C extends OpenAiCompatClient.OpenAiCompatClientShap
   })
 }
 
-const base = OpenAiCompatProvider.make(declarations)
-
-const layer = (model: string, config?: OpenAiCompatLanguageModel.ModelConfig) =>
-  Layer.effect(
-    LanguageModel.LanguageModel,
-    Effect.flatMap(Effect.service(base.Client), (client) =>
-      OpenAiCompatLanguageModel.make({ spec: declarations, client: transportFor(client, model), model, config })
-    )
-  )
-
 /**
  * The provider core builds from the declarations (`Client` tag, `makeClient`, `clientLayer`, `clientLayerConfig`,
  * `layer`, `model`, `promise`), used generically by the gateway and the registry. It behaves like `GlmClient` and
- * `GlmLanguageModel` (every GLM behaviour is a declaration core runs, and `layer` / `model` / `promise` go through
- * {@link transportFor} for inline reasoning); those add only the option of the exact pre-flight counter
- * (`GlmLanguageModel.Config.exactPreflight`).
+ * `GlmLanguageModel` (every GLM behaviour is a declaration core runs, inline reasoning included); those add only the
+ * option of the exact pre-flight counter (`GlmLanguageModel.Config.exactPreflight`).
  *
  * @since 0.1.0
  */
-export const provider: OpenAiCompatProvider.Provider<typeof name> = {
-  ...base,
-  layer,
-  model: (model, config) => Model.make(name, model, layer(model, config)),
-  promise: (options, listModels) => {
-    const client = base.makeClient(options)
-    const clientLayer = Layer.succeed(base.Client, client)
-    return {
-      ...PromiseClient.make({
-        layer: (model) => Layer.provide(layer(model), clientLayer),
-        defaultModel: declarations.defaultModel,
-        listModels: () => (listModels ? listModels(client) : Effect.succeed(declarations.catalog.list))
-      }),
-      client
-    }
-  }
-}
+export const provider: OpenAiCompatProvider.Provider<typeof name> = OpenAiCompatProvider.make(declarations)
