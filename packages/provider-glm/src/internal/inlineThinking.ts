@@ -5,8 +5,8 @@
  * `ChatCompletionResponseMessage.content`). Which model does what is a catalog feature (`GlmFeatures.inlineThinking`,
  * `GlmFeatures.boxMarkers`).
  *
- * Core's provider builder has no hook that rewrites a response's content (`extraParts` only adds parts), so the
- * transform wraps the transport handed to core's `OpenAiCompatLanguageModel.make`: the text inside `<think>` moves to
+ * The transform wraps the model's transport (the declarations' `transport` hook, applied by core's
+ * `OpenAiCompatLanguageModel.make`), below the Chat Completions shapes: the text inside `<think>` moves to
  * `reasoning_content` (so core emits `reasoning` parts, replays it, caches it), the tags are dropped, and the box
  * markers are removed with the boxed text kept. A stream is split with a small state machine ({@link push},
  * {@link end}) that holds back a possible partial tag at the end of a delta, so a tag split across chunks is
