@@ -13,8 +13,8 @@
  *   was aborted by the client (for "abort reaches the upstream" assertions).
  * - {@link chatCompletions}: a handler for `POST {baseURL}/chat/completions` answering with a function of the call.
  *
- * Servers must be started with `onUnhandledFrame: "error"` (msw 3; the msw 2 option name `onUnhandledRequest` is
- * silently ignored and lets requests reach the network).
+ * Servers must be started with `onUnhandledFrame: "error"` (msw 3; msw 2's name for that option is silently
+ * ignored and lets requests reach the network).
  *
  * @since 0.1.0
  */

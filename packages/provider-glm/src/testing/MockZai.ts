@@ -13,7 +13,7 @@
  *   `GET /files/{id}/content`, `DELETE /files/{id}`), async chat (`POST /async/chat/completions`, then
  *   `GET /async-result/{id}` answering `PROCESSING` `asyncPolls` times before `SUCCESS`), `GET /models`.
  *
- * Start the server with `onUnhandledFrame: "error"` (msw 3; the old `onUnhandledRequest` is silently ignored).
+ * Start the server with `onUnhandledFrame: "error"` (msw 3; msw 2's name for that option is silently ignored).
  *
  * @since 0.1.0
  */
