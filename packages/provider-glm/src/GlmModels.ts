@@ -124,6 +124,16 @@ const model = (
   glm: { toolStream: false, ...info.glm }
 })
 
+/** A GLM-4-era text model: no thinking, no context caching, the legacy sampling ranges. */
+const legacyText = (id: string, contextWindow: number, maxOutputTokens: number, source: string): GlmModelInfo =>
+  model(id, {
+    contextWindow,
+    maxOutputTokens,
+    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
+    sampling: legacySampling,
+    source
+  })
+
 // =============================================================================
 // The catalog
 // =============================================================================
@@ -359,150 +369,56 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     sampling: currentSampling(0.75, 0.9),
     source: "ZAI-DOCS-4.6 overview, concept-param; ZAI-OAS"
   }),
-  model("glm-4-plus", {
-    // BM-DOCS glm-4 page: 128K context, 4K max output.
-    contextWindow: 128_000,
-    maxOutputTokens: 4 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "BM-DOCS https://docs.bigmodel.cn/cn/guide/models/text/glm-4"
-  }),
-  model("glm-4-air-250414", {
-    // 128K context per the GLM-4 series page; output cap 16K UNCONFIRMED.
-    contextWindow: 128_000,
-    maxOutputTokens: 16 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "BM-DOCS GLM-4 series page; output cap UNCONFIRMED"
-  }),
-  model("glm-4-air", {
-    // Used by the docs.z.ai web-search-in-chat example. Context 128K, output 4K UNCONFIRMED.
-    contextWindow: 128_000,
-    maxOutputTokens: 4 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "ZAI-DOCS-4.6 web-search guide (model id); numbers UNCONFIRMED"
-  }),
-  model("glm-4-airx", {
-    // Context 8K and output 4K UNCONFIRMED (third-party tables).
-    contextWindow: 8 * K,
-    maxOutputTokens: 4 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-4-flash-250414", {
-    // 128K context per the GLM-4 series page; output cap 16K UNCONFIRMED. Free tier: requests over 8K context are
-    // throttled to 1% concurrency on Z.ai (ZAI-DOCS-4.6 rate-limits page).
-    contextWindow: 128_000,
-    maxOutputTokens: 16 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "BM-DOCS GLM-4 series page; output cap UNCONFIRMED"
-  }),
-  model("glm-4-flash", {
-    // Context 128K, output 4K UNCONFIRMED.
-    contextWindow: 128_000,
-    maxOutputTokens: 4 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-4-flashx-250414", {
-    // 128K context per the GLM-4 series page; output cap 16K UNCONFIRMED.
-    contextWindow: 128_000,
-    maxOutputTokens: 16 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "BM-DOCS GLM-4 series page; output cap UNCONFIRMED"
-  }),
-  model("glm-4-flashx", {
-    // ZAI-SDK-JAVA Constants (id). Context 128K, output 4K UNCONFIRMED.
-    contextWindow: 128_000,
-    maxOutputTokens: 4 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-4", {
-    // ZAI-SDK-JAVA Constants (id; the 2024 model of one-api#1141 and the SDK's stream test). Context 128K, output 4K
-    // UNCONFIRMED.
-    contextWindow: 128_000,
-    maxOutputTokens: 4 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-4-0520", {
-    // ZAI-SDK-JAVA Constants (id). Context 128K, output 4K UNCONFIRMED.
-    contextWindow: 128_000,
-    maxOutputTokens: 4 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-4-9b", {
-    // ZAI-SDK-JAVA Constants (id). Context 128K, output 4K UNCONFIRMED.
-    contextWindow: 128_000,
-    maxOutputTokens: 4 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-4-long", {
-    // 1M context (third-party tables, e.g. rifx) — UNCONFIRMED; output cap 4K UNCONFIRMED.
-    contextWindow: 1_000_000,
-    maxOutputTokens: 4 * K,
-    capabilities: { ...textCapabilities, thinking: "none", contextCaching: "none" },
-    sampling: legacySampling,
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-z1-air", {
-    // Reasoning models (April 2025): reasoning arrives inline as <think>…</think> in `content` on older
-    // versions. Context 32K and output 32K UNCONFIRMED (not in the stored official pages).
-    contextWindow: 32 * K,
-    maxOutputTokens: 32 * K,
-    capabilities: { ...textCapabilities, thinking: "always", contextCaching: "none" },
-    sampling: legacySampling,
-    glm: { inlineThinking: true },
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-z1-airx", {
-    contextWindow: 32 * K,
-    maxOutputTokens: 32 * K,
-    capabilities: { ...textCapabilities, thinking: "always", contextCaching: "none" },
-    sampling: legacySampling,
-    glm: { inlineThinking: true },
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-z1-flash", {
-    contextWindow: 32 * K,
-    maxOutputTokens: 32 * K,
-    capabilities: { ...textCapabilities, thinking: "always", contextCaching: "none" },
-    sampling: legacySampling,
-    glm: { inlineThinking: true },
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-4.1v-thinking-flash", {
-    // Vision reasoning model. Context 64K and output 16K UNCONFIRMED.
-    contextWindow: 64 * K,
-    maxOutputTokens: 16 * K,
-    capabilities: { ...visionCapabilities, video: false, contextCaching: "none" },
-    sampling: legacySampling,
-    // Inline <think> as the Vercel provider assumes for "thinking" ids (glm.md §7.3) — UNCONFIRMED officially.
-    glm: { inlineThinking: true },
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
-  model("glm-4.1v-thinking-flashx", {
-    // Vision reasoning model (ZAI-SDK-JAVA Constants id). Context 64K and output 16K UNCONFIRMED.
-    contextWindow: 64 * K,
-    maxOutputTokens: 16 * K,
-    capabilities: { ...visionCapabilities, video: false, contextCaching: "none" },
-    sampling: legacySampling,
-    // Inline <think> as the Vercel provider assumes for "thinking" ids (glm.md §7.3) — UNCONFIRMED officially.
-    glm: { inlineThinking: true },
-    source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
-  }),
+  // BM-DOCS glm-4 page: 128K context, 4K max output.
+  legacyText("glm-4-plus", 128_000, 4 * K, "BM-DOCS https://docs.bigmodel.cn/cn/guide/models/text/glm-4"),
+  // 128K context per the GLM-4 series page; output cap 16K UNCONFIRMED.
+  legacyText("glm-4-air-250414", 128_000, 16 * K, "BM-DOCS GLM-4 series page; output cap UNCONFIRMED"),
+  // Used by the docs.z.ai web-search-in-chat example. Context 128K, output 4K UNCONFIRMED.
+  legacyText("glm-4-air", 128_000, 4 * K, "ZAI-DOCS-4.6 web-search guide (model id); numbers UNCONFIRMED"),
+  // Context 8K and output 4K UNCONFIRMED (third-party tables).
+  legacyText("glm-4-airx", 8 * K, 4 * K, "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"),
+  // 128K context per the GLM-4 series page; output cap 16K UNCONFIRMED. Free tier: requests over 8K context are
+  // throttled to 1% concurrency on Z.ai (ZAI-DOCS-4.6 rate-limits page).
+  legacyText("glm-4-flash-250414", 128_000, 16 * K, "BM-DOCS GLM-4 series page; output cap UNCONFIRMED"),
+  // Context 128K, output 4K UNCONFIRMED.
+  legacyText("glm-4-flash", 128_000, 4 * K, "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"),
+  // 128K context per the GLM-4 series page; output cap 16K UNCONFIRMED.
+  legacyText("glm-4-flashx-250414", 128_000, 16 * K, "BM-DOCS GLM-4 series page; output cap UNCONFIRMED"),
+  // ZAI-SDK-JAVA Constants (id). Context 128K, output 4K UNCONFIRMED.
+  legacyText("glm-4-flashx", 128_000, 4 * K, "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"),
+  // ZAI-SDK-JAVA Constants (id; the 2024 model of one-api#1141 and the SDK's stream test). Context 128K, output 4K
+  // UNCONFIRMED.
+  legacyText("glm-4", 128_000, 4 * K, "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"),
+  // ZAI-SDK-JAVA Constants (id). Context 128K, output 4K UNCONFIRMED.
+  legacyText("glm-4-0520", 128_000, 4 * K, "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"),
+  // ZAI-SDK-JAVA Constants (id). Context 128K, output 4K UNCONFIRMED.
+  legacyText("glm-4-9b", 128_000, 4 * K, "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"),
+  // 1M context (third-party tables, e.g. rifx) — UNCONFIRMED; output cap 4K UNCONFIRMED.
+  legacyText("glm-4-long", 1_000_000, 4 * K, "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"),
+  // Reasoning models (April 2025): reasoning arrives inline as <think>…</think> in `content` on older versions.
+  // Context 32K and output 32K UNCONFIRMED (not in the stored official pages).
+  ...["glm-z1-air", "glm-z1-airx", "glm-z1-flash"].map((id) =>
+    model(id, {
+      contextWindow: 32 * K,
+      maxOutputTokens: 32 * K,
+      capabilities: { ...textCapabilities, thinking: "always", contextCaching: "none" },
+      sampling: legacySampling,
+      glm: { inlineThinking: true },
+      source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
+    })
+  ),
+  // Vision reasoning models (ZAI-SDK-JAVA Constants ids). Context 64K and output 16K UNCONFIRMED. Inline <think> as
+  // the Vercel provider assumes for "thinking" ids (glm.md §7.3) — UNCONFIRMED officially.
+  ...["glm-4.1v-thinking-flash", "glm-4.1v-thinking-flashx"].map((id) =>
+    model(id, {
+      contextWindow: 64 * K,
+      maxOutputTokens: 16 * K,
+      capabilities: { ...visionCapabilities, video: false, contextCaching: "none" },
+      sampling: legacySampling,
+      glm: { inlineThinking: true },
+      source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
+    })
+  ),
   model("glm-4v-plus-0111", {
     // Vision. Context 16K and output 8K UNCONFIRMED.
     contextWindow: 16 * K,
