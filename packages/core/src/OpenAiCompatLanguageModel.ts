@@ -113,6 +113,18 @@ export const withCallConfig =
       return yield* Effect.provideService(effect, CallConfig, mergeConfig(current, config))
     })
 
+/**
+ * The stream version of {@link withCallConfig} (for `LanguageModel.streamText(...)`).
+ *
+ * @since 0.1.0
+ */
+export const streamWithCallConfig =
+  (config: ModelConfig) =>
+  <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+    Stream.unwrap(
+      Effect.map(CallConfig, (current) => Stream.provideService(stream, CallConfig, mergeConfig(current, config)))
+    )
+
 const mergeContinuation = (
   base: ContinuationInput | boolean | undefined,
   over: ContinuationInput | boolean | undefined

@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import { OpenAiCompatLanguageModel } from "@conduit-llm/core"
-import { Effect, Schema, Stream } from "effect"
+import { type Effect, Schema, type Stream } from "effect"
 import { WebSearchArgs } from "./internal/webSearch.js"
 
 /**
@@ -100,13 +100,4 @@ export const withProviderOptions =
 export const streamWithProviderOptions =
   (options: ProviderOptions) =>
   <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
-    Stream.unwrap(
-      Effect.map(OpenAiCompatLanguageModel.CallConfig, (current) =>
-        stream.pipe(
-          Stream.provideService(
-            OpenAiCompatLanguageModel.CallConfig,
-            OpenAiCompatLanguageModel.mergeConfig(current, { providerOptions: options })
-          )
-        )
-      )
-    )
+    OpenAiCompatLanguageModel.streamWithCallConfig({ providerOptions: options })(stream)

@@ -28,7 +28,7 @@
  */
 
 import { OpenAiCompatLanguageModel } from "@conduit-llm/core"
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Schema, type Stream } from "effect"
 import { AiError } from "effect/ai"
 
 /**
@@ -192,20 +192,12 @@ export const streamWithProviderOptions =
     streamWithCallConfig({ providerOptions: options })(stream)
 
 /**
- * Runs a stream with per-call configuration merged over any already in context (core's `CallConfig`).
+ * Runs a stream with per-call configuration merged over any already in context (core's
+ * `OpenAiCompatLanguageModel.streamWithCallConfig`).
  *
  * @since 0.1.0
  */
-export const streamWithCallConfig =
-  (config: ModelConfig) =>
-  <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
-    Stream.unwrap(
-      Effect.gen(function* () {
-        const current = yield* OpenAiCompatLanguageModel.CallConfig
-        return Stream.provideService(
-          stream,
-          OpenAiCompatLanguageModel.CallConfig,
-          OpenAiCompatLanguageModel.mergeConfig(current, config as OpenAiCompatLanguageModel.ModelConfig)
-        )
-      })
-    )
+export const streamWithCallConfig: (
+  config: ModelConfig
+) => <A, E, R>(stream: Stream.Stream<A, E, R>) => Stream.Stream<A, E, R> = (config) =>
+  OpenAiCompatLanguageModel.streamWithCallConfig(config as OpenAiCompatLanguageModel.ModelConfig)
