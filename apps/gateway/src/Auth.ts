@@ -32,13 +32,15 @@ const anonymous: AuthResult = { _tag: "Ok", keyId: "anonymous" }
 const missing: AuthResult = { _tag: "Missing" }
 const invalid: AuthResult = { _tag: "Invalid" }
 
+const bearer = /^\s*bearer\s+(\S+)\s*$/i
+
 /**
  * The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, surrounding spaces ignored), or
  * `undefined` when the header is absent or uses another scheme.
  */
 export const bearerToken = (authorization: string | undefined): string | undefined => {
   if (authorization === undefined) return undefined
-  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(authorization)
+  const match = bearer.exec(authorization)
   return match?.[1]
 }
 

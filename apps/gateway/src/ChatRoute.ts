@@ -138,7 +138,8 @@ export const decodeRequest = (
   return Effect.succeed(request)
 }
 
-const identifier = /^[\w.:@/+=-]{1,128}$/
+/** A client-supplied identifier: 1 to 128 characters of letters, digits and `_ . : @ / + = -`. */
+export const identifier = /^[\w.:@/+=-]{1,128}$/
 
 /**
  * A client-supplied identifier header (`x-session-id`, `Idempotency-Key`, `x-request-id`): at most 128 characters
@@ -287,9 +288,8 @@ export const handle = (
       },
       onFallback: () => metrics.fallback(route.name)
     }
+    // the session manager adds the request and session ids
     const requestContext: RequestContext.RequestContextShape = {
-      requestId: info.requestId,
-      sessionId,
       onAttempt: () => {
         attempts++
         stepAttempts++

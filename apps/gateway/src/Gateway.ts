@@ -25,7 +25,7 @@ import { MemoryStore, RedisStore, ResponseCache } from "@conduit-llm/cache"
 import type { ModelsConfig, ProviderRegistry } from "@conduit-llm/core"
 import { Conversation, RateLimits, SessionManager } from "@conduit-llm/session"
 import { NodeHttpServer, NodeRedis } from "@effect/platform-node"
-import { Context, Deferred, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Option, type Scope } from "effect"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Auth from "./Auth.js"
 import * as ChatRoute from "./ChatRoute.js"
@@ -100,8 +100,6 @@ export interface App {
   readonly shutdown: Shutdown
 }
 
-const validRequestId = /^[\w.:@/+=-]{1,128}$/
-
 const json = (body: unknown, requestId: string, status = 200) =>
   HttpServerResponse.text(typeof body === "string" ? body : JSON.stringify(body), {
     status,
@@ -155,7 +153,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
       const path = query === -1 ? url : url.slice(0, query)
       const method = request.method
       const given = request.headers["x-request-id"]
-      const requestId = given !== undefined && validRequestId.test(given) ? given : `req_${crypto.randomUUID()}`
+      const requestId = given !== undefined && ChatRoute.identifier.test(given) ? given : `req_${crypto.randomUUID()}`
       const fields: Record<string, unknown> = {}
       const endpoint =
         path === "/v1/chat/completions"
@@ -268,13 +266,7 @@ export const services = (
   config: GatewayConfig
 ): Layer.Layer<SessionManager.SessionManager | ResponseCache.ResponseCacheStats, unknown> => {
   const redis =
-    config.redisUrl === undefined
-      ? undefined
-      : NodeRedis.layer({
-          url: Redacted.value(config.redisUrl),
-          disableOfflineQueue: true,
-          socket: { connectTimeout: 2_000 }
-        })
+    config.redisUrl === undefined ? undefined : NodeRedis.layer(RedisStore.clientOptions({ url: config.redisUrl }))
   const store =
     redis === undefined
       ? MemoryStore.layer()

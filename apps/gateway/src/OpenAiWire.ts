@@ -102,10 +102,6 @@ export const completion = (params: {
 /** The frame that ends a successful stream. */
 export const doneFrame = "data: [DONE]\n\n"
 
-/** Frames one SSE data event (a string is sent verbatim, anything else as JSON). */
-export const sseData = (value: unknown): string =>
-  `data: ${typeof value === "string" ? value : JSON.stringify(value)}\n\n`
-
 /**
  * The names calls of built-in tool declarations carry (`function.name` when the declaration has one, as Kimi's
  * `{ type: "builtin_function", function: { name: "$web_search" } }`, else its `type`, as GLM's `web_search`).

@@ -24,7 +24,7 @@ import {
   type OpenAiCompatProvider,
   ProviderRegistry
 } from "@conduit-llm/core"
-import { GlmClient, GlmLanguageModel, GlmProvider } from "@conduit-llm/provider-glm"
+import { GlmProvider } from "@conduit-llm/provider-glm"
 import { KimiProvider } from "@conduit-llm/provider-kimi"
 import { Config, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import type { LanguageModel } from "effect/ai"
@@ -227,32 +227,15 @@ export const kimi: ProviderModule = fromProvider(KimiProvider.provider, {
 })
 
 /**
- * Zhipu GLM / Z.ai (`@conduit-llm/provider-glm`): `ZAI_API_KEY` / `ZHIPUAI_API_KEY`, `ZAI_BASE_URL`; connected through
- * `GlmClient` and `GlmLanguageModel` (request ids in streams, the endpoint's thinking defaults), simulated by
+ * Zhipu GLM / Z.ai (`@conduit-llm/provider-glm`): `ZAI_API_KEY` / `ZHIPUAI_API_KEY`, `ZAI_BASE_URL`; the provider core
+ * builds from GLM's declarations (the same client and model as `GlmClient` / `GlmLanguageModel`), simulated by
  * `MockZai`.
  */
-export const glm: ProviderModule = {
-  name: GlmProvider.name,
-  catalog: GlmProvider.provider.catalog,
-  apiKeyEnv: GlmProvider.declarations.apiKeyEnv,
-  baseURLEnv: GlmProvider.declarations.baseURLEnv,
-  connect: (options) => {
-    const client = GlmClient.make({
-      apiKey: options.apiKey,
-      ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {})
-    })
-    const layer = Layer.succeed(GlmClient.GlmClient, client)
-    return {
-      baseURL: client.options.baseURL,
-      layer: (model, config) => Layer.provide(GlmLanguageModel.layer(model, config), layer)
-    }
-  },
-  simulation: {
-    ...glmSimulation,
-    handlers: () =>
-      import("@conduit-llm/provider-glm/testing").then(({ MockZai }) => MockZai.make(glmSimulation).handlers)
-  }
-}
+export const glm: ProviderModule = fromProvider(GlmProvider.provider, {
+  ...glmSimulation,
+  handlers: () =>
+    import("@conduit-llm/provider-glm/testing").then(({ MockZai }) => MockZai.make(glmSimulation).handlers)
+})
 
 /** The providers this gateway ships with: {@link kimi} and {@link glm}. */
 export const builtin: ReadonlyArray<ProviderModule> = [kimi, glm]

@@ -269,7 +269,15 @@ export const make = (options?: Options): Effect.Effect<ClaimableStore, never, Re
 export const layerRedis = (options?: Options): Layer.Layer<never, never, Redis.Redis> =>
   Layer.effect(CacheStore.CacheStore, make(options))
 
-const clientOptions = (options: LayerOptions | undefined) => {
+/**
+ * The `NodeRedis.layer` options {@link layer} opens its connection with (see {@link LayerOptions}: `url`, default
+ * `redis://127.0.0.1:6379`, a `Redacted` URL unwrapped here; `disableOfflineQueue: true`, so a command fails at once
+ * while disconnected; `socket.connectTimeout` in ms, default 2 s), for an application that opens the connection
+ * itself to share it with `RateLimiter` or `Chat` persistence.
+ *
+ * @since 0.1.0
+ */
+export const clientOptions = (options?: LayerOptions | undefined) => {
   const url = options?.url ?? defaults.url
   const connectTimeout = Duration.toMillis(Duration.fromInputUnsafe(options?.connectTimeout ?? defaults.connectTimeout))
   const extra = options?.client ?? {}
