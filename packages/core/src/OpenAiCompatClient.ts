@@ -21,7 +21,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Effect, Layer, Redacted, Schema, type Scope, Stream } from "effect"
+import { Cause, Clock, Context, Effect, Layer, Predicate, Redacted, Schema, type Scope, Stream } from "effect"
 import { AiError } from "effect/ai"
 import OpenAI from "openai"
 import * as ChatCompletions from "./ChatCompletions.js"
@@ -179,7 +179,10 @@ class ConduitOpenAI extends OpenAI {
 // rest record of every chunk costs as much again as everything else (4.7 µs vs 8.2 µs per chunk, bench/core).
 const isCompletion = Schema.is(ChatCompletions.ChatCompletion)
 const decodeCompletion = Schema.decodeUnknownEffect(ChatCompletions.ChatCompletion)
-const isErrorBody = Schema.is(ChatCompletions.ErrorBody)
+const isErrorBodySchema = Schema.is(ChatCompletions.ErrorBody)
+/** Runs on every stream chunk: the Schema check only when there is an `error` object to check. */
+const isErrorBody = (json: unknown): boolean =>
+  Predicate.isObject(json) && Predicate.isObject((json as { error?: unknown }).error) && isErrorBodySchema(json)
 const describeInvalid = (schema: Schema.Top, value: unknown): string => {
   const exit = Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown>)(value)
   return exit._tag === "Failure" ? String(exit.cause) : "unknown shape"
@@ -231,8 +234,10 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
       : undefined)
   const authHeaders = Effect.map(apiKey, (key) => ({ Authorization: `Bearer ${Redacted.value(key)}` }))
 
+  /** `method` names the operation in errors; `httpMethod` and `path` are what the error's target shows. */
   const call = <A>(
     method: string,
+    httpMethod: string,
     path: string,
     f: (options: { readonly signal: AbortSignal; readonly headers: Record<string, string> }) => Promise<A>,
     clientRequestId?: string
@@ -242,7 +247,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
         try: (signal) => f({ signal, headers }),
         catch: (error) =>
           ProviderError.fromSdkError(error, {
-            target: target(path, method.toUpperCase(), clientRequestId),
+            target: target(path, httpMethod, clientRequestId),
             table: config.errorTable,
             module: "OpenAiCompatClient",
             method
@@ -256,6 +261,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
   ) =>
     call(
       "createChatCompletion",
+      "POST",
       "/chat/completions",
       ({ signal, headers }) =>
         sdk.chat.completions
@@ -302,6 +308,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
       const body = { ...request, stream: true }
       const open = call(
         "streamChatCompletion",
+        "POST",
         "/chat/completions",
         ({ signal, headers }) => {
           signal.addEventListener("abort", () => controller.abort(), { once: true })
@@ -513,20 +520,25 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
     })
 
   const request = <A>(options: RequestOptions<A>) =>
-    call(`request ${options.method.toUpperCase()} ${options.path}`, options.path, async ({ signal, headers }) => {
-      const sdkOptions = {
-        ...(options.body !== undefined ? { body: options.body } : {}),
-        ...(options.query !== undefined ? { query: options.query } : {}),
-        headers: { ...headers, ...(options.headers ?? {}) },
-        signal,
-        ...(options.responseType === "text" || options.responseType === "bytes" ? { __binaryResponse: true } : {})
+    call(
+      `request ${options.method.toUpperCase()} ${options.path}`,
+      options.method.toUpperCase(),
+      options.path,
+      async ({ signal, headers }) => {
+        const sdkOptions = {
+          ...(options.body !== undefined ? { body: options.body } : {}),
+          ...(options.query !== undefined ? { query: options.query } : {}),
+          headers: { ...headers, ...(options.headers ?? {}) },
+          signal,
+          ...(options.responseType === "text" || options.responseType === "bytes" ? { __binaryResponse: true } : {})
+        }
+        const { data, response } = await sdk[options.method](options.path, sdkOptions as never).withResponse()
+        let body: unknown = data
+        if (options.responseType === "text") body = await (data as unknown as Response).text()
+        if (options.responseType === "bytes") body = new Uint8Array(await (data as unknown as Response).arrayBuffer())
+        return { body, headers: ProviderError.headersToRecord(response.headers) }
       }
-      const { data, response } = await sdk[options.method](options.path, sdkOptions as never).withResponse()
-      let body: unknown = data
-      if (options.responseType === "text") body = await (data as unknown as Response).text()
-      if (options.responseType === "bytes") body = new Uint8Array(await (data as unknown as Response).arrayBuffer())
-      return { body, headers: ProviderError.headersToRecord(response.headers) }
-    }).pipe(
+    ).pipe(
       Effect.flatMap(({ body, headers }) => {
         const requestId = ProviderError.requestIdFrom(headers, config.requestIdHeaders, body)
         if (options.schema === undefined) return Effect.succeed({ body: body as A, headers, requestId })

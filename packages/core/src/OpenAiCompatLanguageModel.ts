@@ -198,7 +198,13 @@ export interface FinishFailureRule extends ProviderError.ErrorRule {
 }
 
 /** The finish-failure rule for a raw finish reason, given whether the answer has any output. */
-const finishFailureFor = (
+/**
+ * The `finishFailures` rule that applies to a finish reason, given whether the answer had output (text, reasoning or
+ * tool calls; `onlyWithoutOutput` rules then do not apply), or `undefined` when the finish is an ordinary one.
+ *
+ * @since 0.1.0
+ */
+export const finishFailureFor = (
   spec: ProviderSpec,
   finishReason: string | undefined,
   hasOutput: boolean
@@ -207,9 +213,16 @@ const finishFailureFor = (
   return rule === undefined || (rule.onlyWithoutOutput === true && hasOutput) ? undefined : rule
 }
 
-const messageHasOutput = (message: ChatCompletions.ResponseMessage | null | undefined): boolean =>
+/**
+ * Whether a non-stream answer's message has output: non-empty text or reasoning (`reasoning_content`, or `reasoning`
+ * as some OpenAI-compatible hosts send), or tool calls. The stream path asks the chunk assembler the same question.
+ *
+ * @since 0.1.0
+ */
+export const messageHasOutput = (message: ChatCompletions.ResponseMessage | null | undefined): boolean =>
   (typeof message?.content === "string" && message.content !== "") ||
   (typeof message?.reasoning_content === "string" && message.reasoning_content !== "") ||
+  (typeof message?.reasoning === "string" && message.reasoning !== "") ||
   (message?.tool_calls?.length ?? 0) > 0
 
 /**
@@ -322,7 +335,13 @@ const continuationOf = (value: ModelConfig["continuation"]): ContinuationPolicy 
           maxTotalTokens: value.maxTotalTokens ?? defaultContinuation.maxTotalTokens
         }
 
-const jsonInstruction = (name: string, schema: unknown) =>
+/**
+ * The system message that asks for JSON output on a model without JSON-schema response format: the object name and
+ * the JSON Schema it must conform to.
+ *
+ * @since 0.1.0
+ */
+export const jsonInstruction = (name: string, schema: unknown): string =>
   `Respond with a single JSON object named "${name}" that conforms to this JSON Schema, and nothing else:\n${JSON.stringify(schema)}`
 
 const buildRequest = (
@@ -867,15 +886,15 @@ const streamSegment = (
             case "text-end":
             case "reasoning-start":
             case "reasoning-end":
-              part = { ...part, id: segment === 0 ? part.id : `${part.id}-c${segment}` }
+              if (segment > 0) part = { ...part, id: `${part.id}-c${segment}` }
               break
             case "text-delta":
               result.text += part.delta
-              part = { ...part, id: segment === 0 ? part.id : `${part.id}-c${segment}` }
+              if (segment > 0) part = { ...part, id: `${part.id}-c${segment}` }
               break
             case "reasoning-delta":
               result.reasoning += part.delta
-              part = { ...part, id: segment === 0 ? part.id : `${part.id}-c${segment}` }
+              if (segment > 0) part = { ...part, id: `${part.id}-c${segment}` }
               break
             case "tool-params-start":
               wireCalls.set(part.id, {
@@ -926,11 +945,8 @@ const streamSegment = (
           const finished = assembler.finish()
           if (Result.isFailure(finished)) return Effect.fail(finished.failure)
           const assembled = assembler.state()
-          const failing = finishFailureFor(
-            spec,
-            assembled.finishReason,
-            result.text !== "" || result.reasoning !== "" || result.toolCalls.length > 0
-          )
+          // (result.toolCalls is filled by track below, so the assembler says whether there was output)
+          const failing = finishFailureFor(spec, assembled.finishReason, assembled.sawContent)
           if (failing !== undefined) {
             return Effect.fail(
               ProviderError.finishFailure({

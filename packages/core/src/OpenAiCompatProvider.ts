@@ -23,7 +23,7 @@
  * @since 0.1.0
  */
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
-import { type AiError, LanguageModel, Model } from "effect/ai"
+import type { AiError, LanguageModel, Model } from "effect/ai"
 import type * as ModelCatalog from "./ModelCatalog.js"
 import * as OpenAiCompatClient from "./OpenAiCompatClient.js"
 import * as OpenAiCompatLanguageModel from "./OpenAiCompatLanguageModel.js"
@@ -187,12 +187,7 @@ export const make = <const Name extends string>(
     )
 
   const layer = (model: string, config?: OpenAiCompatLanguageModel.ModelConfig) =>
-    Layer.effect(
-      LanguageModel.LanguageModel,
-      Effect.flatMap(Effect.service(Client), (client) =>
-        OpenAiCompatLanguageModel.make({ spec: declarations, client, model, config })
-      )
-    )
+    OpenAiCompatLanguageModel.layer({ spec: declarations, clientTag: Client, model, config })
 
   return {
     name: declarations.name,
@@ -203,7 +198,14 @@ export const make = <const Name extends string>(
     clientLayer: (options) => Layer.succeed(Client, makeClient(options)),
     clientLayerConfig,
     layer,
-    model: (model, config) => Model.make(declarations.name, model, layer(model, config)),
+    model: (model, config) =>
+      OpenAiCompatLanguageModel.model({
+        provider: declarations.name,
+        spec: declarations,
+        clientTag: Client,
+        model,
+        config
+      }),
     promise: (options, listModels) => {
       const client = makeClient(options)
       const clientLayer = Layer.succeed(Client, client)

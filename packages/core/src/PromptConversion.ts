@@ -24,6 +24,7 @@ import { Effect, Predicate, Result } from "effect"
 import { AiError, type LanguageModel, type Prompt, Tool } from "effect/ai"
 import * as Base64 from "effect/encoding/Base64"
 import type * as ChatCompletions from "./ChatCompletions.js"
+import * as ProviderError from "./ProviderError.js"
 
 /**
  * When assistant `reasoning_content` is sent back to the provider.
@@ -59,15 +60,7 @@ export interface MessageOptions {
 }
 
 const fail = (provider: string, description: string, parameter?: string) =>
-  AiError.make({
-    module: "PromptConversion",
-    method: "toMessages",
-    reason: new AiError.InvalidRequestError({
-      description,
-      ...(parameter !== undefined ? { parameter } : {}),
-      metadata: { conduit: { kind: "preflight", provider } }
-    })
-  })
+  ProviderError.invalidRequest({ provider, description, parameter, module: "PromptConversion", method: "toMessages" })
 
 const wireExtras = (options: Prompt.ProviderOptions): Record<string, unknown> | undefined => {
   const conduit = options.conduit

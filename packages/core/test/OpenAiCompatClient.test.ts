@@ -78,6 +78,24 @@ describe("OpenAiCompatClient.request", () => {
     expect(ProviderError.describe(result.failure).status).toBe(400)
   })
 
+  it("a failed connection names the HTTP method and URL, not the operation", async () => {
+    server.use(
+      http.post(`${baseURL}/chat/completions`, () => HttpResponse.error()),
+      http.delete(`${baseURL}/files/f9`, () => HttpResponse.error())
+    )
+    const chat = await run(client.createChatCompletion({ model: "m", messages: [] }))
+    const deletion = await run(client.request({ method: "delete", path: "/files/f9" }))
+    if (chat._tag === "Success" || deletion._tag === "Success") throw new Error("expected failures")
+    for (const [result, method, path] of [
+      [chat, "POST", "/chat/completions"],
+      [deletion, "DELETE", "/files/f9"]
+    ] as const) {
+      const reason = result.failure.reason
+      expect(reason._tag).toBe("NetworkError")
+      expect(reason).toMatchObject({ method, url: `${baseURL}${path}` })
+    }
+  })
+
   it("use: the SDK escape hatch maps its errors the same way", async () => {
     server.use(
       http.get(`${baseURL}/models`, () => HttpResponse.json({ error: { message: "bad key" } }, { status: 401 }))

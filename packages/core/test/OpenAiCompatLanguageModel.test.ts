@@ -719,6 +719,34 @@ describe("hooks found missing while moving the providers onto core", () => {
       if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
       expect(exit.value).toMatchObject({ text: "partial", finishReason: "length" })
     })
+
+    it("stream: tool calls alone are output too (the stream path agrees with the non-stream one)", async () => {
+      server.use(
+        MockUpstream.chatCompletions(baseURL, () =>
+          MockUpstream.sse([
+            chunk({
+              role: "assistant",
+              tool_calls: [
+                { index: 0, id: "c1", type: "function", function: { name: "lookup", arguments: '{"q":"x"}' } }
+              ]
+            }),
+            chunk({}, "model_context_window_exceeded")
+          ])
+        )
+      )
+      const toolkit = Toolkit.make(
+        Tool.make("lookup", { parameters: Schema.Struct({ q: Schema.String }), success: Schema.String })
+      )
+      const exit = await run(
+        Effect.map(
+          Stream.runCollect(LanguageModel.streamText({ prompt: "x", toolkit, disableToolCallResolution: true })),
+          (parts) => ResponseSummary.fromParts([...parts])
+        ),
+        layer
+      )
+      if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+      expect(exit.value.toolCalls.map((call) => call.name)).toEqual(["lookup"])
+    })
   })
 })
 

@@ -10,7 +10,13 @@
  *
  * @since 0.1.0
  */
-import { ChatCompletions, type OpenAiCompatProvider, ProviderError, ResponseConversion } from "@conduit-llm/core"
+import {
+  ChatCompletions,
+  OpenAiCompatLanguageModel,
+  type OpenAiCompatProvider,
+  ProviderError,
+  ResponseConversion
+} from "@conduit-llm/core"
 import { Effect, Result, Schedule, Schema } from "effect"
 import { AiError, type Response } from "effect/ai"
 import { GlmClient } from "./GlmClient.js"
@@ -180,11 +186,6 @@ export const awaitResult = (
   )
 }
 
-const hasOutput = (message: ChatCompletions.ResponseMessage | null | undefined): boolean =>
-  (typeof message?.content === "string" && message.content !== "") ||
-  (typeof message?.reasoning_content === "string" && message.reasoning_content !== "") ||
-  (message?.tool_calls?.length ?? 0) > 0
-
 /**
  * The parts of a completed result (pure): `response-metadata`, `reasoning`, `text`, `tool-call`, web-search
  * `source` parts and `finish` with usage. The finish-failure rules of normal chat apply
@@ -198,8 +199,12 @@ const hasOutput = (message: ChatCompletions.ResponseMessage | null | undefined):
 export const toParts = (completed: AsyncResult): Result.Result<Array<Response.PartEncoded>, AiError.AiError> => {
   const choice = completed.choices?.[0]
   const raw = typeof choice?.finish_reason === "string" ? choice.finish_reason : undefined
-  const rule = raw === undefined ? undefined : GlmProvider.finishFailures[raw]
-  if (rule !== undefined && raw !== undefined && !(rule.onlyWithoutOutput === true && hasOutput(choice?.message))) {
+  const rule = OpenAiCompatLanguageModel.finishFailureFor(
+    GlmProvider.declarations,
+    raw,
+    OpenAiCompatLanguageModel.messageHasOutput(choice?.message)
+  )
+  if (rule !== undefined && raw !== undefined) {
     return Result.fail(
       ProviderError.finishFailure({
         provider: GlmProvider.name,
@@ -212,7 +217,7 @@ export const toParts = (completed: AsyncResult): Result.Result<Array<Response.Pa
   const features = completed.model ? GlmModels.get(completed.model)?.glm : undefined
   const body = InlineThinking.transformCompletion(
     { ...completed, choices: completed.choices ?? [] } as unknown as ChatCompletions.ChatCompletion,
-    { think: features?.inlineThinking === true, box: features?.boxMarkers === true }
+    InlineThinking.optionsOf(features)
   )
   return ResponseConversion.fromCompletion(body, {
     finishReasons: GlmProvider.finishReasons,

@@ -227,11 +227,7 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
  * @since 0.1.0
  */
 export const transportFor = <C extends OpenAiCompatClient.OpenAiCompatClientShape>(client: C, model: string): C => {
-  const features = GlmModels.get(model)?.glm
-  return InlineThinking.wrapClient(client, {
-    think: features?.inlineThinking === true,
-    box: features?.boxMarkers === true
-  })
+  return InlineThinking.wrapClient(client, InlineThinking.optionsOf(GlmModels.get(model)?.glm))
 }
 
 /**

@@ -43,10 +43,20 @@ const THINK_CLOSE = "</think>"
 const BOX_OPEN = "<|begin_of_box|>"
 const BOX_CLOSE = "<|end_of_box|>"
 
-const tagsOf = (options: InlineOptions): ReadonlyArray<string> => [
-  ...(options.think ? [THINK_OPEN, THINK_CLOSE] : []),
-  ...(options.box ? [BOX_OPEN, BOX_CLOSE] : [])
+// the tag lists of the four option combinations, built once (push runs per streamed delta)
+const tagLists: ReadonlyArray<ReadonlyArray<string>> = [
+  [],
+  [THINK_OPEN, THINK_CLOSE],
+  [BOX_OPEN, BOX_CLOSE],
+  [THINK_OPEN, THINK_CLOSE, BOX_OPEN, BOX_CLOSE]
 ]
+const tagsOf = (options: InlineOptions): ReadonlyArray<string> =>
+  tagLists[(options.think ? 1 : 0) + (options.box ? 2 : 0)]!
+
+/** The options a model's GLM catalog features call for (`inlineThinking`, `boxMarkers`; none when unknown). */
+export const optionsOf = (
+  features: { readonly inlineThinking?: boolean | undefined; readonly boxMarkers?: boolean | undefined } | undefined
+): InlineOptions => ({ think: features?.inlineThinking === true, box: features?.boxMarkers === true })
 
 /** The length of the longest suffix of `text` that is a proper prefix of one of the tags. */
 const partialTagLength = (text: string, tags: ReadonlyArray<string>): number => {

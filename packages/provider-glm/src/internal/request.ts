@@ -28,7 +28,7 @@
  *   default), on every assistant turn;
  * - `request_id`, `user_id`, `reasoning_effort`, `do_sample` are passed through.
  */
-import { type ChatCompletions, type ModelCatalog, ProviderError } from "@conduit-llm/core"
+import { type ChatCompletions, type ModelCatalog, OpenAiCompatLanguageModel, ProviderError } from "@conduit-llm/core"
 import { Exit, Result, Schema } from "effect"
 import type { AiError } from "effect/ai"
 import * as GlmConfig from "../GlmConfig.js"
@@ -51,9 +51,6 @@ const refuse = (description: string, parameter: string): Shaped =>
   Result.fail(ProviderError.invalidRequest({ provider: "glm", description, parameter }))
 
 const decodeOptions = Schema.decodeUnknownExit(GlmConfig.ProviderOptions)
-
-const jsonInstruction = (name: string, schema: unknown) =>
-  `Respond with a single JSON object named "${name}" that conforms to this JSON Schema, and nothing else:\n${JSON.stringify(schema)}`
 
 const inRange = (value: number, rule: ModelCatalog.SamplingRule): boolean =>
   (rule.min === undefined || (rule.exclusiveMin ? value > rule.min : value >= rule.min)) &&
@@ -148,7 +145,10 @@ export const shape = (draft: ChatCompletions.WireRequest, input: ShapeInput): Sh
         const spec = (format as { json_schema?: { name?: unknown; schema?: unknown } }).json_schema
         const name = typeof spec?.name === "string" ? spec.name : "response"
         body.response_format = { type: "json_object" }
-        body.messages = [{ role: "system", content: jsonInstruction(name, spec?.schema ?? {}) }, ...body.messages]
+        body.messages = [
+          { role: "system", content: OpenAiCompatLanguageModel.jsonInstruction(name, spec?.schema ?? {}) },
+          ...body.messages
+        ]
       }
     } else if (format.type !== "text") {
       return refuse(`GLM accepts response_format "text" or "json_object", not "${format.type}"`, "response_format")
