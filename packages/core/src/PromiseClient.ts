@@ -186,6 +186,18 @@ const rejection = (exit: Exit.Exit<unknown, AiError.AiError>, signal: AbortSigna
 }
 
 /**
+ * Runs an effect as a Promise the way the Promise face does: its value, or a rejection with a {@link ConduitError}
+ * for an `AiError`, the defect itself for a defect, an `Error` naming the interruption otherwise. For a provider's
+ * extra Promise methods (files, tokenizer, web search).
+ *
+ * @since 0.1.0
+ */
+export const run = <A>(effect: Effect.Effect<A, AiError.AiError>): Promise<A> =>
+  Effect.runPromiseExit(effect).then((exit) =>
+    Exit.isSuccess(exit) ? exit.value : Promise.reject(rejection(exit, undefined))
+  )
+
+/**
  * Builds a Promise client. One runtime (and one HTTP client) is kept per model id until `close`.
  *
  * @since 0.1.0

@@ -8,10 +8,7 @@
  * @since 0.1.0
  */
 import { type ModelCatalog, type OpenAiCompatProvider, PromiseClient } from "@conduit-llm/core"
-import { Effect, Exit, Layer, type Redacted } from "effect"
-import { AiError } from "effect/ai"
-import * as GlmClient from "./GlmClient.js"
-import * as GlmLanguageModel from "./GlmLanguageModel.js"
+import type { Redacted } from "effect"
 import * as GlmModels from "./GlmModels.js"
 import * as GlmProvider from "./GlmProvider.js"
 import * as GlmTokenizer from "./GlmTokenizer.js"
@@ -117,16 +114,6 @@ export interface GlmPromiseClient extends Omit<PromiseClient.PromiseClient, "lis
   readonly client: OpenAiCompatProvider.ProviderClient
 }
 
-const run = async <A>(effect: Effect.Effect<A, AiError.AiError>): Promise<A> => {
-  const exit = await Effect.runPromiseExit(effect)
-  if (Exit.isSuccess(exit)) return exit.value
-  for (const reason of exit.cause.reasons) {
-    if (reason._tag === "Fail" && AiError.isAiError(reason.error)) throw new PromiseClient.ConduitError(reason.error)
-    if (reason._tag === "Die") throw reason.defect instanceof Error ? reason.defect : new Error(String(reason.defect))
-  }
-  throw new Error(`the call was interrupted: ${String(exit.cause)}`)
-}
-
 /**
  * The Promise face: `createGlm({ apiKey, region?, plan?, baseURL? })`. A thin runtime over the Effect face (the same
  * `GlmLanguageModel`, retries, timeouts, guards), not a second implementation.
@@ -139,20 +126,17 @@ const run = async <A>(effect: Effect.Effect<A, AiError.AiError>): Promise<A> => 
  * @since 0.1.0
  */
 export const createGlm = (options: GlmOptions): GlmPromiseClient => {
-  const client = GlmClient.make(options)
-  const clientLayer = Layer.succeed(GlmClient.GlmClient, client)
-  const base = PromiseClient.make({
-    layer: (model) => Layer.provide(GlmLanguageModel.layer(model), clientLayer),
-    defaultModel: GlmProvider.declarations.defaultModel,
-    listModels: () => Effect.succeed(GlmModels.catalog.list)
-  })
+  const base = GlmProvider.provider.promise(options)
+  const client = base.client
   return {
     chat: base.chat,
     stream: base.stream,
     listModels: (listOptions) =>
-      listOptions?.live === true ? run(GlmModels.listLive(client)) : Promise.resolve(GlmModels.catalog.list),
-    webSearch: (request) => run(GlmWebSearch.searchWith(client, request)),
-    countTokens: (request) => run(GlmTokenizer.countWith(client, request)),
+      listOptions?.live === true
+        ? PromiseClient.run(GlmModels.listLive(client))
+        : Promise.resolve(GlmModels.catalog.list),
+    webSearch: (request) => PromiseClient.run(GlmWebSearch.searchWith(client, request)),
+    countTokens: (request) => PromiseClient.run(GlmTokenizer.countWith(client, request)),
     close: base.close,
     client
   }

@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { type ChatCompletions, type OpenAiCompatProvider, PromiseClient } from "@conduit-llm/core"
-import { Effect, Exit, Layer, type Redacted } from "effect"
+import { Effect, Layer, type Redacted } from "effect"
 import { type AiError, LanguageModel } from "effect/ai"
 import { KimiClient as KimiClientTag } from "./internal/service.js"
 import * as KimiClientModule from "./KimiClient.js"
@@ -169,15 +169,8 @@ export const createKimi = (options: CreateKimiOptions): KimiPromiseClient => {
     defaultModel,
     listModels: () => KimiModelsModule.listModelsWith(client, provider.catalog)
   })
-  const run = async <A>(effect: Effect.Effect<A, AiError.AiError, KimiClientTag>): Promise<A> => {
-    const exit = await Effect.runPromiseExit(Effect.provideService(effect, KimiClientTag, client))
-    if (Exit.isSuccess(exit)) return exit.value
-    for (const reason of exit.cause.reasons) {
-      if (reason._tag === "Fail") throw new PromiseClient.ConduitError(reason.error)
-      if (reason._tag === "Die") throw reason.defect instanceof Error ? reason.defect : new Error(String(reason.defect))
-    }
-    throw new Error(`the call was interrupted: ${String(exit.cause)}`)
-  }
+  const run = <A>(effect: Effect.Effect<A, AiError.AiError, KimiClientTag>): Promise<A> =>
+    PromiseClient.run(Effect.provideService(effect, KimiClientTag, client))
   return {
     ...base,
     client,
