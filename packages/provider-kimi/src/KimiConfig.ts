@@ -27,9 +27,9 @@
  * @since 0.1.0
  */
 
-import { OpenAiCompatLanguageModel } from "@conduit-llm/core"
+import { OpenAiCompatLanguageModel, ProviderError } from "@conduit-llm/core"
 import { Effect, Schema, type Stream } from "effect"
-import { AiError } from "effect/ai"
+import type { AiError } from "effect/ai"
 
 /**
  * `thinking`: a type, or `{ type, keep }`.
@@ -132,6 +132,26 @@ export interface ModelConfig extends Omit<OpenAiCompatLanguageModel.ModelConfig,
 }
 
 const decode = Schema.decodeUnknownExit(ProviderOptions)
+const decoded = new WeakMap<object, ReturnType<typeof decode>>()
+const noOptions = {}
+
+/**
+ * Decodes provider options (the merged model and call options) as an `Exit`, once per options object: core hands
+ * the same merged object to every hook of a call (request shaping, headers, replay policy), so one call decodes once.
+ *
+ * @since 0.1.0
+ */
+export const decodeProviderOptionsExit = (
+  input: Readonly<Record<string, unknown>> | undefined
+): ReturnType<typeof decode> => {
+  const key = input ?? noOptions
+  let exit = decoded.get(key)
+  if (exit === undefined) {
+    exit = decode(key)
+    decoded.set(key, exit)
+  }
+  return exit
+}
 
 /**
  * Decodes provider options (the merged model and call options). Fails with an `InvalidRequestError`
@@ -142,19 +162,18 @@ const decode = Schema.decodeUnknownExit(ProviderOptions)
 export const decodeProviderOptions = (
   input: Readonly<Record<string, unknown>> | undefined
 ): Effect.Effect<ProviderOptions, AiError.AiError> => {
-  const exit = decode(input ?? {})
-  if (exit._tag === "Success") return Effect.succeed(exit.value)
-  return Effect.fail(
-    AiError.make({
-      module: "KimiConfig",
-      method: "decodeProviderOptions",
-      reason: new AiError.InvalidRequestError({
-        description: `invalid Kimi provider options: ${String(exit.cause)}`,
-        parameter: "providerOptions",
-        metadata: { conduit: { kind: "preflight", provider: "kimi" } }
-      })
-    })
-  )
+  const exit = decodeProviderOptionsExit(input)
+  return exit._tag === "Success"
+    ? Effect.succeed(exit.value)
+    : Effect.fail(
+        ProviderError.invalidRequest({
+          provider: "kimi",
+          description: `invalid Kimi provider options: ${String(exit.cause)}`,
+          parameter: "providerOptions",
+          module: "KimiConfig",
+          method: "decodeProviderOptions"
+        })
+      )
 }
 
 /**

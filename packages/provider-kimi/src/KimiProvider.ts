@@ -28,7 +28,7 @@ import {
   type PromptConversion,
   TokenEstimator
 } from "@conduit-llm/core"
-import { Effect, Exit, Redacted, Result, Schema } from "effect"
+import { Effect, Exit, Redacted, Result } from "effect"
 import { AiError } from "effect/ai"
 import * as Messages from "./internal/messages.js"
 import { ExactCounter, Registry } from "./internal/references.js"
@@ -164,8 +164,6 @@ export const prepareRequest = (
     return shaped.success
   })
 
-const decodeOptions = Schema.decodeUnknownExit(KimiConfig.ProviderOptions)
-
 /**
  * Kimi's per-request headers for core (`requestHeaders`): the `X-Msh-Context-Cache`, `-Reset-TTL` and `-DryRun`
  * headers of a cache referenced with `contextCache: { cacheId, via: "headers" }`. Options that do not decode send
@@ -177,7 +175,7 @@ export const requestHeaders = (
   _request: ChatCompletions.WireRequest,
   context: OpenAiCompatLanguageModel.PrepareContext
 ): Readonly<Record<string, string>> | undefined => {
-  const options = decodeOptions(context.config.providerOptions ?? {})
+  const options = KimiConfig.decodeProviderOptionsExit(context.config.providerOptions)
   return Exit.isSuccess(options) ? Request.requestHeaders(options.value) : undefined
 }
 
@@ -194,7 +192,7 @@ const thinkingReplay: PromptConversion.ReasoningReplay = { mode: "always", place
  * @since 0.1.0
  */
 export const reasoningReplay = (context: OpenAiCompatLanguageModel.ReplayContext): PromptConversion.ReasoningReplay => {
-  const options = decodeOptions(context.config.providerOptions ?? {})
+  const options = KimiConfig.decodeProviderOptionsExit(context.config.providerOptions)
   if (Exit.isFailure(options)) return thinkingReplay // request shaping refuses the call
   const explicit = Request.wireThinking(KimiConfig.thinkingOf(options.value) ?? context.config.request?.thinking)
   const thinking = Thinking.resolve(context.model, KimiModels.traitsOf(context.model), explicit, true)
