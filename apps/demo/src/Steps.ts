@@ -256,15 +256,16 @@ const step3 = (env: Environment): Step<never> => ({
     const replayed = (bodies.at(-1)?.body?.messages as Array<Record<string, unknown>> | undefined)?.find(
       (m) => m.role === "assistant" && Array.isArray(m.tool_calls)
     )
-    const firstReasoning = ResponseSummary.fromParts(first.content).reasoning
+    const firstSummary = ResponseSummary.fromParts(first.content)
+    const firstReasoning = firstSummary.reasoning
     Ui.line(Ui.dim(`   replayed reasoning: "${String(replayed?.reasoning_content ?? "").slice(0, 70)}"`))
     const summary = ResponseSummary.fromParts(second.content)
     return {
       provider: "kimi",
       model: "kimi-k3",
-      tokens: tokensOf(ResponseSummary.fromParts(first.content)) + tokensOf(summary),
+      tokens: tokensOf(firstSummary) + tokensOf(summary),
       cachedTokens: summary.usage.cachedInputTokens,
-      attempts: (attemptsOf(ResponseSummary.fromParts(first.content)) ?? 0) + (attemptsOf(summary) ?? 0),
+      attempts: (attemptsOf(firstSummary) ?? 0) + (attemptsOf(summary) ?? 0),
       checks: [
         check("the model called get_weather", call?.name === "get_weather"),
         check(

@@ -142,7 +142,6 @@ const modelFlag = Flag.String("model").pipe(
 )
 
 const streamAnswer = (
-  env: Environment.Environment,
   stream: Stream.Stream<Response.AnyPart, unknown, never>,
   asJson: boolean,
   session?: () => SessionManager.RunMetadata | undefined
@@ -187,7 +186,6 @@ const streamAnswer = (
           }]`
         )
       )
-    void env
     return parts
   })
 
@@ -239,7 +237,6 @@ const chat = Command.make(
             )
             .pipe((stream) =>
               streamAnswer(
-                env,
                 stream as Stream.Stream<Response.AnyPart, unknown, never>,
                 asJson,
                 Option.isSome(session) ? () => ended : undefined
