@@ -3,16 +3,11 @@
  *
  * @internal
  */
-import type { CacheStore } from "@conduit-llm/core"
-import { Predicate } from "effect"
+import { type CacheStore, ProviderError } from "@conduit-llm/core"
 import { AiError } from "effect/ai"
 
-const conduitKind = (error: unknown): unknown => {
-  if (!AiError.isAiError(error)) return undefined
-  const metadata: unknown = (error.reason as { readonly metadata?: unknown }).metadata
-  if (!Predicate.isObject(metadata) || !Predicate.isObject(metadata.conduit)) return undefined
-  return metadata.conduit.kind
-}
+const conduitKind = (error: unknown): string | undefined =>
+  AiError.isAiError(error) ? ProviderError.conduitMetadata(error)?.kind : undefined
 
 /** @internal */
 export const idempotencyConflict = (idempotencyKey: string, method: string): AiError.AiError =>
