@@ -896,13 +896,13 @@ const streamSegment = (
               result.reasoning += part.delta
               if (segment > 0) part = { ...part, id: `${part.id}-c${segment}` }
               break
-            case "tool-params-start":
-              wireCalls.set(part.id, {
-                id: part.id,
-                name: resolved.toolNames.getProviderName(part.name),
-                arguments: ""
-              })
+            case "tool-params-start": {
+              const name = resolved.toolNames.getProviderName(part.name)
+              wireCalls.set(part.id, { id: part.id, name, arguments: "" })
+              // a provider-executed (server) tool, run by the provider in a server round
+              if (spec.serverTools?.names.includes(name)) part = { ...part, providerExecuted: true }
               break
+            }
             case "tool-params-delta": {
               const call = wireCalls.get(part.id)
               if (call !== undefined) wireCalls.set(part.id, { ...call, arguments: call.arguments + part.delta })
@@ -910,6 +910,9 @@ const streamSegment = (
             }
             case "tool-call":
               result.toolCalls.push(part)
+              if (spec.serverTools?.names.includes(resolved.toolNames.getProviderName(part.name))) {
+                part = { ...part, providerExecuted: true }
+              }
               break
             case "finish":
               result.finish = part
@@ -1067,23 +1070,6 @@ const stream = (
     })
   )
 
-/**
- * Marks the `tool-call` parts of provider-executed tools (in a streamed server round) as such.
- */
-const markServerToolCalls = (
-  spec: ProviderSpec,
-  stream: Stream.Stream<Response.StreamPartEncoded, AiError.AiError>,
-  toolNames: Tool.NameMapper<ReadonlyArray<Tool.Any>>
-): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>
-  spec.serverTools === undefined
-    ? stream
-    : Stream.map(stream, (part) =>
-        (part.type === "tool-call" || part.type === "tool-params-start") &&
-        spec.serverTools?.names.includes(toolNames.getProviderName(part.name))
-          ? { ...part, providerExecuted: true }
-          : part
-      )
-
 // =============================================================================
 // Constructors
 // =============================================================================
@@ -1123,7 +1109,7 @@ export const make = (params: {
           const callOptions = yield* ResponseCache.CallOptions
           return cache.stream(
             { provider: spec.name, request: cacheView(resolved.request), options: callOptions },
-            markServerToolCalls(spec, stream(spec, client, resolved), resolved.toolNames)
+            stream(spec, client, resolved)
           )
         })
       )
