@@ -1,4 +1,4 @@
-// Benchmark of @conduit-llm/cache (built dist): run `npx pnpm build` first, then `node bench/run.mjs cache`.
+// Benchmark of @conduitkit/cache (built dist): run `npx pnpm build` first, then `node bench/run.mjs cache`.
 //
 // 1. Memory store: get / set ops/s through the Effect API, against raw lru-cache in the same run (the baseline).
 // 2. 1,000,000 inserts (values of 100..3,000 characters) into a store bounded at 10,000 entries and 16 MiB: the
@@ -31,8 +31,8 @@ const { MemoryStore, RedisStore, ResponseCache } = await import(
   pathToFileURL(path.join(cacheDir, "dist/index.js")).href
 )
 const { Effect, Layer, Context } = await load("effect")
-const { CacheStore, ResponseCache: CoreResponseCache } = await load("@conduit-llm/core")
-const { RedisServer } = await load("@conduit-llm/core/testing")
+const { CacheStore, ResponseCache: CoreResponseCache } = await load("@conduitkit/core")
+const { RedisServer } = await load("@conduitkit/core/testing")
 const { LRUCache } = requireFromCache("lru-cache")
 const { createClient } = requireFromCache("redis")
 

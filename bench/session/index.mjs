@@ -1,4 +1,4 @@
-// Benchmarks of @conduit-llm/session (the built dist): run by `node bench/run.mjs session` after `npx pnpm build`.
+// Benchmarks of @conduitkit/session (the built dist): run by `node bench/run.mjs session` after `npx pnpm build`.
 //
 // 1. Admission overhead: the cost per request of SessionManager.run around a no-op, beside the same no-op run
 //    directly (baseline), in the same process. Requests run one after the other in batches of 1,000; the figure is the

@@ -17,7 +17,7 @@ export default function generator(plop: PlopTypes.NodePlopAPI): void {
   plop.setHelper("pascal", pascal)
   plop.setHelper("upper", (text: string) => text.toUpperCase().replace(/[^A-Z0-9]+/g, "_"))
   plop.setGenerator("provider", {
-    description: "A new OpenAI-compatible provider package on @conduit-llm/core's provider builder",
+    description: "A new OpenAI-compatible provider package on @conduitkit/core's provider builder",
     prompts: [
       {
         type: "input",
@@ -53,7 +53,7 @@ export default function generator(plop: PlopTypes.NodePlopAPI): void {
         type: "add",
         path: "{{ turbo.paths.root }}/.changeset/provider-{{ name }}-initial.md",
         template:
-          '---\n"@conduit-llm/provider-{{ name }}": minor\n---\n\nFirst release of the {{ displayName }} provider: an `effect/ai` model and a Promise client on `@conduit-llm/core`.\n'
+          '---\n"@conduitkit/provider-{{ name }}": minor\n---\n\nFirst release of the {{ displayName }} provider: an `effect/ai` model and a Promise client on `@conduitkit/core`.\n'
       }
     ]
   })

@@ -11,11 +11,11 @@
  *   in live mode too, and `probe` can write any provider's wire traffic. Keys are never printed.
  */
 
-import { MockUpstream } from "@conduit-llm/core/testing"
-import { GlmClient } from "@conduit-llm/provider-glm"
-import { MockZai } from "@conduit-llm/provider-glm/testing"
-import { KimiClient } from "@conduit-llm/provider-kimi"
-import { KimiMock } from "@conduit-llm/provider-kimi/testing"
+import { MockUpstream } from "@conduitkit/core/testing"
+import { GlmClient } from "@conduitkit/provider-glm"
+import { MockZai } from "@conduitkit/provider-glm/testing"
+import { KimiClient } from "@conduitkit/provider-kimi"
+import { KimiMock } from "@conduitkit/provider-kimi/testing"
 import { type Layer, Redacted } from "effect"
 import { setupServer } from "msw/node"
 

@@ -13,12 +13,12 @@ import {
   RequestContext,
   ResponseSummary,
   TokenEstimator
-} from "@conduit-llm/core"
-import { GlmLanguageModel, GlmModels, GlmWebSearch } from "@conduit-llm/provider-glm"
-import { MockZai } from "@conduit-llm/provider-glm/testing"
-import { KimiConfig, KimiFiles, KimiLanguageModel, KimiModels } from "@conduit-llm/provider-kimi"
-import { KimiScenarios } from "@conduit-llm/provider-kimi/testing"
-import { type SessionEvents, SessionManager } from "@conduit-llm/session"
+} from "@conduitkit/core"
+import { GlmLanguageModel, GlmModels, GlmWebSearch } from "@conduitkit/provider-glm"
+import { MockZai } from "@conduitkit/provider-glm/testing"
+import { KimiConfig, KimiFiles, KimiLanguageModel, KimiModels } from "@conduitkit/provider-kimi"
+import { KimiScenarios } from "@conduitkit/provider-kimi/testing"
+import { type SessionEvents, SessionManager } from "@conduitkit/session"
 import { Clock, Duration, Effect, Layer, PubSub, Schema, Stream } from "effect"
 import { LanguageModel, Prompt, type Response, Tool, Toolkit } from "effect/ai"
 import { type Environment, paced } from "./Environment.js"

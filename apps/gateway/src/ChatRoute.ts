@@ -31,8 +31,8 @@ import {
   ResponseSummary,
   TokenEstimator,
   WireInput
-} from "@conduit-llm/core"
-import type { Conversation, SessionManager } from "@conduit-llm/session"
+} from "@conduitkit/core"
+import type { Conversation, SessionManager } from "@conduitkit/session"
 import { ByteSize, Cause, Effect, Exit, Pull, Schema, SchemaIssue, Stream } from "effect"
 import { LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
 import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"

@@ -9,7 +9,7 @@
  * - `UnknownModelError` from the registry: 404 `model_not_found`.
  * - Anything else (a defect): 500 `internal_error`, with no detail leaked to the client.
  */
-import { ProviderError, ProviderRegistry } from "@conduit-llm/core"
+import { ProviderError, ProviderRegistry } from "@conduitkit/core"
 import { type Cause, Schema } from "effect"
 import { AiError } from "effect/ai"
 import * as OpenAiWire from "./OpenAiWire.js"

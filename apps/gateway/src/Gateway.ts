@@ -13,7 +13,7 @@
  * access log line (ids, model, provider, status, timings, token counts; never keys or bodies).
  *
  * State: in memory, or in Redis when `REDIS_URL` is set (response cache and idempotency keys through
- * `@conduit-llm/cache`'s `RedisStore`, which is also the `CacheStore` providers use for context-cache ids; rate limits
+ * `@conduitkit/cache`'s `RedisStore`, which is also the `CacheStore` providers use for context-cache ids; rate limits
  * through `RateLimits.layerRedis`; conversations through `Conversation.layerRedis`), one connection shared by all.
  *
  * Shutdown (SIGTERM, or closing the layer's scope): the listener closes at once, open requests and streams may
@@ -21,9 +21,9 @@
  * (`server_shutting_down`), and whatever is left is interrupted (upstream requests aborted) at the deadline.
  */
 import * as http from "node:http"
-import { MemoryStore, RedisStore, ResponseCache } from "@conduit-llm/cache"
-import type { ModelsConfig, ProviderRegistry } from "@conduit-llm/core"
-import { Conversation, RateLimits, SessionManager } from "@conduit-llm/session"
+import { MemoryStore, RedisStore, ResponseCache } from "@conduitkit/cache"
+import type { ModelsConfig, ProviderRegistry } from "@conduitkit/core"
+import { Conversation, RateLimits, SessionManager } from "@conduitkit/session"
 import { NodeHttpServer, NodeRedis } from "@effect/platform-node"
 import { Context, Deferred, Duration, Effect, Layer, Option, type Scope } from "effect"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -301,7 +301,7 @@ export const services = (
 
 /** The running gateway's handle (the app's state and the bound address). */
 export class Running extends Context.Service<Running, App & { readonly port: number; readonly url: string }>()(
-  "@conduit-llm/gateway/Running"
+  "@conduitkit/gateway/Running"
 ) {}
 
 /**

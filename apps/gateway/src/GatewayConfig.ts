@@ -22,13 +22,13 @@
  *
  * Provider variables (`MOONSHOT_API_KEY`, `ZAI_API_KEY`, base URLs) are read by `Providers`.
  */
-import type { RateLimits } from "@conduit-llm/session"
+import type { RateLimits } from "@conduitkit/session"
 import type { LogLevel as EffectLogLevel } from "effect"
 import { Config, Effect, Option, Redacted, Schema } from "effect"
 
 type LogLevel = EffectLogLevel.LogLevel
 
-/** Session manager limits (see `@conduit-llm/session` `SessionManager.Config`); times in ms. */
+/** Session manager limits (see `@conduitkit/session` `SessionManager.Config`); times in ms. */
 export interface SessionLimits {
   readonly maxConcurrent: number
   readonly maxConcurrentPerSession: number

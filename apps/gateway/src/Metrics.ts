@@ -31,7 +31,7 @@
  * | `conduit_gateway_session_queue_seconds` | summary | `quantile` (`0.5`, `0.95`) |
  * | `conduit_gateway_session_run_seconds` | summary | `quantile` (`0.5`, `0.95`) |
  */
-import type { SessionManager } from "@conduit-llm/session"
+import type { SessionManager } from "@conduitkit/session"
 import { Context, Metric } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 

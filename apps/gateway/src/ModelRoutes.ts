@@ -9,7 +9,7 @@
  * `provideRouteStream` use the registry's kept services (built once per route; a bounded cache, `maxCached`, for
  * names a client invents), with the route's fallbacks as an `ExecutionPlan`.
  */
-import { type ModelCatalog, type ModelsConfig, ProviderRegistry } from "@conduit-llm/core"
+import { type ModelCatalog, type ModelsConfig, ProviderRegistry } from "@conduitkit/core"
 import { Effect } from "effect"
 
 /**

@@ -17,7 +17,7 @@
  *   a stream that failed after it started.
  */
 
-import { type ChatCompletions, type ProviderError, type ResponseSummary, Usage } from "@conduit-llm/core"
+import { type ChatCompletions, type ProviderError, type ResponseSummary, Usage } from "@conduitkit/core"
 import type { Response } from "effect/ai"
 
 type Part = Response.AnyPart | Response.AnyPartEncoded

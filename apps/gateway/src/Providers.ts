@@ -23,9 +23,9 @@ import {
   type OpenAiCompatLanguageModel,
   type OpenAiCompatProvider,
   ProviderRegistry
-} from "@conduit-llm/core"
-import { GlmProvider } from "@conduit-llm/provider-glm"
-import { KimiProvider } from "@conduit-llm/provider-kimi"
+} from "@conduitkit/core"
+import { GlmProvider } from "@conduitkit/provider-glm"
+import { KimiProvider } from "@conduitkit/provider-kimi"
 import { Config, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import type { LanguageModel } from "effect/ai"
 import type { RequestHandler } from "msw"
@@ -216,25 +216,24 @@ const kimiSimulation = { baseURL: "https://api.moonshot.ai.simulated.invalid/v1"
 const glmSimulation = { baseURL: "https://api.z.ai.simulated.invalid/api/paas/v4", apiKey: "test-key" }
 
 /**
- * Moonshot Kimi (`@conduit-llm/provider-kimi`): `MOONSHOT_API_KEY` / `KIMI_API_KEY`, `MOONSHOT_BASE_URL`; simulated by
+ * Moonshot Kimi (`@conduitkit/provider-kimi`): `MOONSHOT_API_KEY` / `KIMI_API_KEY`, `MOONSHOT_BASE_URL`; simulated by
  * its testing entry point's `KimiMock` (Moonshot's validations and wire format) at a `.invalid` host, so a missing
  * handler can never reach the real API.
  */
 export const kimi: ProviderModule = fromProvider(KimiProvider.provider, {
   ...kimiSimulation,
   handlers: () =>
-    import("@conduit-llm/provider-kimi/testing").then(({ KimiMock }) => KimiMock.make(kimiSimulation).handlers)
+    import("@conduitkit/provider-kimi/testing").then(({ KimiMock }) => KimiMock.make(kimiSimulation).handlers)
 })
 
 /**
- * Zhipu GLM / Z.ai (`@conduit-llm/provider-glm`): `ZAI_API_KEY` / `ZHIPUAI_API_KEY`, `ZAI_BASE_URL`; the provider core
+ * Zhipu GLM / Z.ai (`@conduitkit/provider-glm`): `ZAI_API_KEY` / `ZHIPUAI_API_KEY`, `ZAI_BASE_URL`; the provider core
  * builds from GLM's declarations (the same client and model as `GlmClient` / `GlmLanguageModel`), simulated by
  * `MockZai`.
  */
 export const glm: ProviderModule = fromProvider(GlmProvider.provider, {
   ...glmSimulation,
-  handlers: () =>
-    import("@conduit-llm/provider-glm/testing").then(({ MockZai }) => MockZai.make(glmSimulation).handlers)
+  handlers: () => import("@conduitkit/provider-glm/testing").then(({ MockZai }) => MockZai.make(glmSimulation).handlers)
 })
 
 /** The providers this gateway ships with: {@link kimi} and {@link glm}. */

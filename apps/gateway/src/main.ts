@@ -7,7 +7,7 @@
  * `Gateway`) and exits 0. Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public
  * HOST without keys, a busy port, Redis unreachable) are logged as one JSON line and exit with code 1.
  */
-import { ModelsConfig } from "@conduit-llm/core"
+import { ModelsConfig } from "@conduitkit/core"
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, Layer } from "effect"
 import * as Gateway from "./Gateway.js"

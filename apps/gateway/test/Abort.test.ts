@@ -3,8 +3,8 @@
  * that reads slowly slows the upstream read instead of making the gateway buffer.
  */
 import * as http from "node:http"
-import { MockUpstream } from "@conduit-llm/core/testing"
-import { start as startUpstream, type MockUpstream as Upstream } from "@conduit-llm/mock-upstream"
+import { MockUpstream } from "@conduitkit/core/testing"
+import { start as startUpstream, type MockUpstream as Upstream } from "@conduitkit/mock-upstream"
 import { Redacted } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as Providers from "../src/Providers.js"

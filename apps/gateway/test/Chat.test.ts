@@ -3,7 +3,7 @@
  * results, reasoning replay, wire parameters, models.yaml names with fallbacks and defaults, headers, idempotency,
  * sessions and stored conversations. Upstreams are reference providers simulated with MSW.
  */
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import {
   chunk,

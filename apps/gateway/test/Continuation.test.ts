@@ -3,8 +3,8 @@
  * `finish_reason: "length"`, a route with continuation asks again with the partial answer and the client receives one
  * merged answer; the bare `provider/model` name (no continuation) returns the truncated answer as the upstream sent it.
  */
-import { ModelsConfig } from "@conduit-llm/core"
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { ModelsConfig } from "@conduitkit/core"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { Effect } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { chunk, client, completionBody, mswServer, respond, type Started, startGateway, usageChunk } from "./support.js"

@@ -2,7 +2,7 @@
  * Every documented error status, seen through the real `openai` SDK: the SDK raises its typed error with the status,
  * and the body is OpenAI's envelope `{ error: { message, type, code, param } }`.
  */
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { Redacted } from "effect"
 import OpenAI from "openai"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"

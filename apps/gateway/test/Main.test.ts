@@ -7,7 +7,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { start as startUpstream, type MockUpstream as Upstream } from "@conduit-llm/mock-upstream"
+import { start as startUpstream, type MockUpstream as Upstream } from "@conduitkit/mock-upstream"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { listening, run } from "./child.js"

@@ -1,4 +1,4 @@
-import { type ProviderError, ResponseSummary } from "@conduit-llm/core"
+import { type ProviderError, ResponseSummary } from "@conduitkit/core"
 import type { Response } from "effect/ai"
 import { describe, expect, it } from "vitest"
 import * as OpenAiWire from "../src/OpenAiWire.js"

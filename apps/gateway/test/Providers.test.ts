@@ -5,9 +5,9 @@
  * completed upstream of the client), GLM's thinking switch passed through, models.yaml `providerOptions` reaching the
  * request of their own provider only, and provider error codes mapped to OpenAI statuses.
  */
-import { MockUpstream } from "@conduit-llm/core/testing"
-import { MockZai, Scenarios as ZaiScenarios } from "@conduit-llm/provider-glm/testing"
-import { KimiMock, KimiScenarios } from "@conduit-llm/provider-kimi/testing"
+import { MockUpstream } from "@conduitkit/core/testing"
+import { MockZai, Scenarios as ZaiScenarios } from "@conduitkit/provider-glm/testing"
+import { KimiMock, KimiScenarios } from "@conduitkit/provider-kimi/testing"
 import { Redacted } from "effect"
 import OpenAI from "openai"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"

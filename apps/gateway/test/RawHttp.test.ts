@@ -5,7 +5,7 @@
  * real Kimi and GLM provider modules, over real sockets (no MSW in this file).
  */
 import * as http from "node:http"
-import { start as startUpstream, type MockUpstream as Upstream } from "@conduit-llm/mock-upstream"
+import { start as startUpstream, type MockUpstream as Upstream } from "@conduitkit/mock-upstream"
 import { Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Providers from "../src/Providers.js"

@@ -2,7 +2,7 @@
  * Two gateway instances on one real Redis behave as one: a rate limit counts requests on both, an idempotency key
  * used on one is replayed by the other, and a deterministic answer cached by one is a hit on the other.
  */
-import { MockUpstream, RedisServer } from "@conduit-llm/core/testing"
+import { MockUpstream, RedisServer } from "@conduitkit/core/testing"
 import { Redacted } from "effect"
 import OpenAI from "openai"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"

@@ -6,8 +6,8 @@
  * flavour), so nothing leaves the machine.
  */
 
-import { RedisServer } from "@conduit-llm/core/testing"
-import { start as startUpstream, type MockUpstream as Upstream } from "@conduit-llm/mock-upstream"
+import { RedisServer } from "@conduitkit/core/testing"
+import { start as startUpstream, type MockUpstream as Upstream } from "@conduitkit/mock-upstream"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Child, listening, run } from "./child.js"

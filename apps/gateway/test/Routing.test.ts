@@ -2,8 +2,8 @@
  * Provider wiring (live / simulated / disabled from the environment), model routes (built-in table restricted to
  * the configured providers, services built once per route), and the Prometheus metrics after real traffic.
  */
-import { ModelCatalog, ProviderRegistry } from "@conduit-llm/core"
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { ModelCatalog, ProviderRegistry } from "@conduitkit/core"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { LanguageModel } from "effect/ai"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"

@@ -2,7 +2,7 @@
  * `/metrics` carries the session manager's figures: requests running and queued while they are, then completed,
  * failed and timed-out totals and the p50/p95 of queue and run time.
  */
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import {
   client,

@@ -3,7 +3,7 @@
  * finishes within the grace period finishes normally, a longer one ends with a `server_shutting_down` error event
  * shortly before the deadline, and the gateway is gone by then.
  */
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { chunk, mswServer, readFrames, realFetch, respond, startGateway } from "./support.js"
 

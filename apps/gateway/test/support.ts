@@ -13,8 +13,8 @@ import {
   OpenAiCompatProvider,
   ProviderError,
   type ProviderRegistry
-} from "@conduit-llm/core"
-import { MockUpstream } from "@conduit-llm/core/testing"
+} from "@conduitkit/core"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { Context, type Layer, ManagedRuntime, Redacted } from "effect"
 import { http, passthrough } from "msw"
 import { setupServer } from "msw/node"

@@ -6,14 +6,14 @@
  * bound counts what is really held. The time source is Effect's `Clock`, so `TestClock` drives expiry in tests.
  *
  * ```ts
- * import { MemoryStore } from "@conduit-llm/cache"
+ * import { MemoryStore } from "@conduitkit/cache"
  *
  * const CacheLive = MemoryStore.layer({ capacity: 10_000, maxBytes: 64 * 1024 * 1024, defaultTtl: "1 hour" })
  * ```
  *
  * @since 0.1.0
  */
-import { CacheStore } from "@conduit-llm/core"
+import { CacheStore } from "@conduitkit/core"
 import { Clock, Duration, Effect, Layer, Option, type Schema } from "effect"
 import { LRUCache } from "lru-cache"
 import type { ClaimableStore, StoreStats } from "./Store.js"

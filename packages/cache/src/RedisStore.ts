@@ -20,7 +20,7 @@
  * not call it per request.
  *
  * ```ts
- * import { RedisStore } from "@conduit-llm/cache"
+ * import { RedisStore } from "@conduitkit/cache"
  *
  * const CacheLive = RedisStore.layer({ url: "redis://127.0.0.1:6379", prefix: "my-app:", failureMode: "open" })
  * const CacheFromEnv = RedisStore.layerConfig({ prefix: "my-app:" }) // reads REDIS_URL
@@ -28,7 +28,7 @@
  *
  * @since 0.1.0
  */
-import { CacheStore } from "@conduit-llm/core"
+import { CacheStore } from "@conduitkit/core"
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import {
   Cause,
@@ -168,7 +168,7 @@ export const makeWith = (
               )
             }
             return Effect.logWarning(`${message}; continuing without cache (fail-open)`).pipe(
-              Effect.annotateLogs({ module: "@conduit-llm/cache/RedisStore", operation }),
+              Effect.annotateLogs({ module: "@conduitkit/cache/RedisStore", operation }),
               Effect.andThen(Effect.sync(fallback))
             )
           })
@@ -221,7 +221,7 @@ export const makeWith = (
               undecodable++
               return send<number>("DEL", prefix + key).pipe(
                 Effect.andThen(Effect.logWarning("RedisStore: removed a value that is not valid JSON")),
-                Effect.annotateLogs({ module: "@conduit-llm/cache/RedisStore", operation: "get" }),
+                Effect.annotateLogs({ module: "@conduitkit/cache/RedisStore", operation: "get" }),
                 Effect.as(Option.none<Schema.Json>())
               )
             }
@@ -318,7 +318,7 @@ export const layer = (options?: LayerOptions): Layer.Layer<never, Redis.RedisErr
       if (Result.isFailure(first)) {
         yield* Effect.logWarning(
           "RedisStore: Redis is unreachable; serving without cache (fail-open) and reconnecting in the background"
-        ).pipe(Effect.annotateLogs({ module: "@conduit-llm/cache/RedisStore" }))
+        ).pipe(Effect.annotateLogs({ module: "@conduitkit/cache/RedisStore" }))
         yield* connect.pipe(Effect.retry(Schedule.spaced(reconnectInterval)), Effect.ignore, Effect.forkIn(scope))
       }
       return yield* makeWith(() => current, options)

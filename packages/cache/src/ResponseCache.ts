@@ -42,7 +42,7 @@
  * answer was paid for). An entry that no longer decodes is a miss and is removed.
  *
  * ```ts
- * import { MemoryStore, RedisStore, ResponseCache } from "@conduit-llm/cache"
+ * import { MemoryStore, RedisStore, ResponseCache } from "@conduitkit/cache"
  * import { Layer } from "effect"
  *
  * // one process
@@ -53,7 +53,7 @@
  *
  * @since 0.1.0
  */
-import { CacheStore, ResponseCache as CoreResponseCache } from "@conduit-llm/core"
+import { CacheStore, ResponseCache as CoreResponseCache } from "@conduitkit/core"
 import { Clock, Context, Duration, Effect, Layer, Option, type Scope, Stream } from "effect"
 import type { AiError, Response } from "effect/ai"
 import { isDeterministic, requestHash } from "./CacheKey.js"
@@ -184,7 +184,7 @@ export interface ResponseCacheWithStats extends CoreResponseCache.ResponseCacheS
  * @since 0.1.0
  */
 export class ResponseCacheStats extends Context.Service<ResponseCacheStats, { readonly stats: Effect.Effect<Stats> }>()(
-  "@conduit-llm/cache/ResponseCacheStats"
+  "@conduitkit/cache/ResponseCacheStats"
 ) {}
 
 /**
@@ -217,7 +217,7 @@ const makeShared = (store: CacheStore.CacheStoreShape, options: Options["crossIn
   if (options === false) return undefined
   const claims = Claims.make(store, {
     pendingTtl: Duration.fromInputUnsafe(options?.pendingTtl ?? defaults.crossInstance.pendingTtl),
-    module: "@conduit-llm/cache/ResponseCache",
+    module: "@conduitkit/cache/ResponseCache",
     what: "ResponseCache"
   })
   if (!claims.atomic) return undefined
@@ -294,7 +294,7 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
         Effect.catch((error) =>
           Effect.sync(() => counters.storeFailures++).pipe(
             Effect.andThen(Effect.logWarning(`ResponseCache: could not store a response: ${error.message}`)),
-            Effect.annotateLogs({ module: "@conduit-llm/cache/ResponseCache" })
+            Effect.annotateLogs({ module: "@conduitkit/cache/ResponseCache" })
           )
         )
       )
@@ -373,7 +373,7 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
             misses++
             yield* Effect.logWarning(
               `ResponseCache: another instance's identical call did not finish within ${shared.maxWait} ms; calling upstream`
-            ).pipe(Effect.annotateLogs({ module: "@conduit-llm/cache/ResponseCache" }))
+            ).pipe(Effect.annotateLogs({ module: "@conduitkit/cache/ResponseCache" }))
             return { stream: upstream }
           }
           yield* Effect.sleep(Duration.min(shared.pollInterval, Duration.millis(remaining)))

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import type { CacheStore } from "@conduit-llm/core"
+import type { CacheStore } from "@conduitkit/core"
 import type { Effect, Schema } from "effect"
 
 /**

@@ -1,5 +1,5 @@
 /**
- * @conduit-llm/cache: bounded in-memory (LRU + TTL) and Redis-backed stores for core's `CacheStore` service, a
+ * @conduitkit/cache: bounded in-memory (LRU + TTL) and Redis-backed stores for core's `CacheStore` service, a
  * response cache with single flight, and idempotency keys, for core's `ResponseCache` hook.
  *
  * @since 0.1.0

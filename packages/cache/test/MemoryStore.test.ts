@@ -1,4 +1,4 @@
-import { CacheStore } from "@conduit-llm/core"
+import { CacheStore } from "@conduitkit/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"

@@ -1,5 +1,5 @@
-import { CacheStore } from "@conduit-llm/core"
-import { RedisServer } from "@conduit-llm/core/testing"
+import { CacheStore } from "@conduitkit/core"
+import { RedisServer } from "@conduitkit/core/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Context, Duration, Effect, Exit, Layer, Logger, Option, References, Schema } from "effect"
 import { afterAll, beforeAll } from "vitest"
@@ -263,8 +263,8 @@ describe("RedisStore when Redis goes away", () => {
         assert.deepStrictEqual(
           open.map(({ level, annotations }) => [level, annotations.module, annotations.operation]),
           [
-            ["Warn", "@conduit-llm/cache/RedisStore", "get"],
-            ["Warn", "@conduit-llm/cache/RedisStore", "set"]
+            ["Warn", "@conduitkit/cache/RedisStore", "get"],
+            ["Warn", "@conduitkit/cache/RedisStore", "set"]
           ]
         )
         assert.match(open[0]!.message, /^Redis get failed: .+; continuing without cache \(fail-open\)$/)

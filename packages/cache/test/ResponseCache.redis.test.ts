@@ -1,8 +1,8 @@
 /**
  * The response cache and idempotency over a real redis-server: sharing between instances, and the failure modes.
  */
-import { CacheStore, ResponseCache as CoreResponseCache } from "@conduit-llm/core"
-import { RedisServer } from "@conduit-llm/core/testing"
+import { CacheStore, ResponseCache as CoreResponseCache } from "@conduitkit/core"
+import { RedisServer } from "@conduitkit/core/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Stream } from "effect"
 import type { AiError, Response } from "effect/ai"

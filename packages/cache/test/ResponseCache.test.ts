@@ -1,4 +1,4 @@
-import { CacheStore, ResponseCache as CoreResponseCache } from "@conduit-llm/core"
+import { CacheStore, ResponseCache as CoreResponseCache } from "@conduitkit/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { AiError, type Response } from "effect/ai"

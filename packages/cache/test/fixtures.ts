@@ -1,7 +1,7 @@
 /**
  * Shared test material: response parts as core's LanguageModel hands them to the hook, and a counting upstream.
  */
-import type { ResponseCache as CoreResponseCache } from "@conduit-llm/core"
+import type { ResponseCache as CoreResponseCache } from "@conduitkit/core"
 import { Deferred, Effect, Stream } from "effect"
 import { AiError, type Response } from "effect/ai"
 

@@ -4,7 +4,7 @@
  * idempotency records.
  *
  * Core defines only the interface and a small in-memory default (Effect's own `Cache`, bounded by entry count), so a
- * provider package works installed alone. `@conduit-llm/cache` supplies the production layers: a byte-bounded LRU
+ * provider package works installed alone. `@conduitkit/cache` supplies the production layers: a byte-bounded LRU
  * (`lru-cache`) for one process and a Redis store for several; swapping them is one layer.
  *
  * Values are JSON (`Schema.Json`); typed access goes through {@link getDecoded} / {@link setEncoded}, which encode
@@ -98,7 +98,7 @@ interface Stored {
 /**
  * An in-memory store on Effect's `Cache` (bounded by entry count, per-entry TTL, oldest entries evicted first).
  * Fine for one process and modest sizes; for byte bounds, eviction counters or several instances use the layers of
- * `@conduit-llm/cache`.
+ * `@conduitkit/cache`.
  *
  * @since 0.1.0
  */
@@ -179,7 +179,7 @@ export const makeMemory = (options?: {
  * @since 0.1.0
  */
 export const CacheStore: Context.Reference<CacheStoreShape> = Context.Reference<CacheStoreShape>(
-  "@conduit-llm/core/CacheStore",
+  "@conduitkit/core/CacheStore",
   { defaultValue: () => makeMemory() }
 )
 

@@ -150,7 +150,7 @@ export interface OpenAiCompatClientShape {
  * @since 0.1.0
  */
 export class OpenAiCompatClient extends Context.Service<OpenAiCompatClient, OpenAiCompatClientShape>()(
-  "@conduit-llm/core/OpenAiCompatClient"
+  "@conduitkit/core/OpenAiCompatClient"
 ) {}
 
 // =============================================================================

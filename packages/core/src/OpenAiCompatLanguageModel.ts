@@ -12,7 +12,7 @@
  *    instruction), wire parameters, then the provider's `prepareRequest` hook (sampling rules, thinking switch...).
  * 3. Optional pre-flight: estimated prompt tokens + `max_tokens` above the context window fails with
  *    `InvalidRequestError` (`constraint: "context_length_exceeded"`) before any HTTP call.
- * 4. Call through the `ResponseCache` hook (a pass-through unless `@conduit-llm/cache` provides one), with the
+ * 4. Call through the `ResponseCache` hook (a pass-through unless `@conduitkit/cache` provides one), with the
  *    `RetryPolicy` (streams only before their first part reached the caller) and the `TimeoutPolicy` (total across
  *    retries and continuations; first-token and idle per attempt).
  * 5. Provider-executed tool rounds (Moonshot `$web_search`: echo the arguments back) up to a bound, then
@@ -96,7 +96,7 @@ export interface ModelConfig {
  * @since 0.1.0
  */
 export const CallConfig: Context.Reference<ModelConfig> = Context.Reference<ModelConfig>(
-  "@conduit-llm/core/OpenAiCompatLanguageModel/CallConfig",
+  "@conduitkit/core/OpenAiCompatLanguageModel/CallConfig",
   { defaultValue: () => ({}) }
 )
 

@@ -12,12 +12,12 @@
  * - `layer(model, config)`, `model(model, config)`: `effect/ai` model constructors;
  * - `promise(options)`: the Promise face (`chat`, `stream`, `listModels`).
  *
- * The MSW testing handlers live in `@conduit-llm/core/testing` so this entry never loads `msw` (an optional peer):
+ * The MSW testing handlers live in `@conduitkit/core/testing` so this entry never loads `msw` (an optional peer):
  * `ProviderMock.make({ provider, fixtures })` answers chat (non-stream and SSE with `[DONE]`) and `/models` for a
  * provider built here, checks the key and the model, and answers the provider's own error bodies. A provider's
  * `./testing` entry exports them (`handlers`); kimi and glm have richer mocks of their own (`KimiMock`, `MockZai`).
  *
- * `@conduit-llm/provider-kimi` and `@conduit-llm/provider-glm` are built on it; a plain OpenAI-compatible backend is
+ * `@conduitkit/provider-kimi` and `@conduitkit/provider-glm` are built on it; a plain OpenAI-compatible backend is
  * a handful of declarations (see `docs/adding-a-provider.md`).
  *
  * @since 0.1.0
@@ -100,7 +100,7 @@ export interface Provider<Name extends string> {
   readonly name: Name
   readonly declarations: Declarations
   readonly catalog: ModelCatalog.Catalog
-  /** The client service tag (`@conduit-llm/provider-<name>/Client`). */
+  /** The client service tag (`@conduitkit/provider-<name>/Client`). */
   readonly Client: Context.Service<ProviderClient, ProviderClient>
   /** Builds a client (throws if no key is given: use `layerConfig` to read the environment). */
   readonly makeClient: (
@@ -135,7 +135,7 @@ const toRedacted = (key: string | Redacted.Redacted<string>) => (Redacted.isReda
 export const make = <const Name extends string>(
   declarations: Declarations & { readonly name: Name }
 ): Provider<Name> => {
-  const Client = Context.Service<ProviderClient, ProviderClient>(`@conduit-llm/provider-${declarations.name}/Client`)
+  const Client = Context.Service<ProviderClient, ProviderClient>(`@conduitkit/provider-${declarations.name}/Client`)
 
   const baseURLOf = (options: ClientOptions) =>
     options.baseURL ??

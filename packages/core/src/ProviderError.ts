@@ -387,7 +387,7 @@ export const requestIdFrom = (
  *
  * @since 0.1.0
  */
-export const rawBodyKey: unique symbol = Symbol.for("@conduit-llm/core/rawErrorBody")
+export const rawBodyKey: unique symbol = Symbol.for("@conduitkit/core/rawErrorBody")
 
 /**
  * Builds the {@link ErrorInfo} of an HTTP error from its parts (used for SDK errors and for error frames inside

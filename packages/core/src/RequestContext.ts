@@ -28,6 +28,6 @@ export interface RequestContextShape {
  * @since 0.1.0
  */
 export const RequestContext: Context.Reference<RequestContextShape> = Context.Reference<RequestContextShape>(
-  "@conduit-llm/core/RequestContext",
+  "@conduitkit/core/RequestContext",
   { defaultValue: () => ({}) }
 )

@@ -4,7 +4,7 @@
  * Core's OpenAI-compatible `LanguageModel` calls the {@link ResponseCache} service around each request with the
  * final wire request (after provider shaping, so it is the normalized request: model, messages, tools, sampling,
  * provider options) and the effect or stream that would call upstream. The default passes straight through.
- * `@conduit-llm/cache` supplies the real implementation (exact-match cache for deterministic requests, single
+ * `@conduitkit/cache` supplies the real implementation (exact-match cache for deterministic requests, single
  * flight for concurrent identical misses, idempotency keys, replay of streams from stored parts).
  *
  * Per-call behaviour is set with {@link CallOptions} (`Effect.provideService(CallOptions, {...})`), which the
@@ -36,7 +36,7 @@ export interface CallOptionsShape {
  * @since 0.1.0
  */
 export const CallOptions: Context.Reference<CallOptionsShape> = Context.Reference<CallOptionsShape>(
-  "@conduit-llm/core/ResponseCache/CallOptions",
+  "@conduitkit/core/ResponseCache/CallOptions",
   { defaultValue: () => ({}) }
 )
 
@@ -88,6 +88,6 @@ export const passthrough: ResponseCacheShape = {
  * @since 0.1.0
  */
 export const ResponseCache: Context.Reference<ResponseCacheShape> = Context.Reference<ResponseCacheShape>(
-  "@conduit-llm/core/ResponseCache",
+  "@conduitkit/core/ResponseCache",
   { defaultValue: () => passthrough }
 )

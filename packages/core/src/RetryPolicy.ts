@@ -53,7 +53,7 @@ export const defaults: RetryPolicy = { maxRetries: 2, baseDelayMs: 500, maxDelay
  * @since 0.1.0
  */
 export const CallRetryPolicy: Context.Reference<RetryPolicyInput> = Context.Reference<RetryPolicyInput>(
-  "@conduit-llm/core/RetryPolicy/CallRetryPolicy",
+  "@conduitkit/core/RetryPolicy/CallRetryPolicy",
   { defaultValue: () => ({}) }
 )
 

@@ -40,7 +40,7 @@ export const defaults: TimeoutPolicy = { firstTokenMs: 60_000, idleMs: 30_000, t
  * @since 0.1.0
  */
 export const CallTimeoutPolicy: Context.Reference<TimeoutPolicy> = Context.Reference<TimeoutPolicy>(
-  "@conduit-llm/core/TimeoutPolicy/CallTimeoutPolicy",
+  "@conduitkit/core/TimeoutPolicy/CallTimeoutPolicy",
   { defaultValue: () => ({}) }
 )
 

@@ -1,5 +1,5 @@
 /**
- * @conduit-llm/core: the plumbing every Conduit provider shares. An `effect/ai` `LanguageModel` over the official
+ * @conduitkit/core: the plumbing every Conduit provider shares. An `effect/ai` `LanguageModel` over the official
  * `openai` SDK with typed errors, one retry policy, stream guards and timeouts, continuation, usage normalization,
  * token estimation, model catalogs and a registry, a Promise face, and the seams the cache and session packages
  * plug into.

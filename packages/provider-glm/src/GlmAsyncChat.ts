@@ -16,7 +16,7 @@ import {
   type OpenAiCompatProvider,
   ProviderError,
   ResponseConversion
-} from "@conduit-llm/core"
+} from "@conduitkit/core"
 import { Effect, Result, Schedule, Schema } from "effect"
 import { AiError, type Response } from "effect/ai"
 import { GlmClient } from "./GlmClient.js"

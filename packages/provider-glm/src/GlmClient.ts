@@ -23,7 +23,7 @@
  *
  * @since 0.1.0
  */
-import type { OpenAiCompatProvider } from "@conduit-llm/core"
+import type { OpenAiCompatProvider } from "@conduitkit/core"
 import type { Config, Context, Layer, Redacted } from "effect"
 import * as GlmProvider from "./GlmProvider.js"
 

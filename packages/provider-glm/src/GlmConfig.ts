@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { OpenAiCompatLanguageModel } from "@conduit-llm/core"
+import { OpenAiCompatLanguageModel } from "@conduitkit/core"
 import { type Effect, Schema, type Stream } from "effect"
 import { WebSearchArgs } from "./internal/webSearch.js"
 

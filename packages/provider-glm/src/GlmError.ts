@@ -28,7 +28,7 @@
  *
  * @since 0.1.0
  */
-import { ProviderError } from "@conduit-llm/core"
+import { ProviderError } from "@conduitkit/core"
 
 type Rule = ProviderError.ErrorRule
 

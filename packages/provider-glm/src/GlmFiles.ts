@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { type OpenAiCompatProvider, ProviderError } from "@conduit-llm/core"
+import { type OpenAiCompatProvider, ProviderError } from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import { AiError } from "effect/ai"
 import { GlmClient } from "./GlmClient.js"

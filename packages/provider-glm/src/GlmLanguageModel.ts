@@ -20,7 +20,7 @@ import {
   type OpenAiCompatLanguageModel as CoreLanguageModel,
   OpenAiCompatLanguageModel,
   type OpenAiCompatProvider
-} from "@conduit-llm/core"
+} from "@conduitkit/core"
 import { Effect, Layer } from "effect"
 import { LanguageModel, Model } from "effect/ai"
 import { GlmClient } from "./GlmClient.js"

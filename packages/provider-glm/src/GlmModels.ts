@@ -22,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import { ModelCatalog, type OpenAiCompatProvider } from "@conduit-llm/core"
+import { ModelCatalog, type OpenAiCompatProvider } from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import type { AiError } from "effect/ai"
 

@@ -26,7 +26,7 @@ import {
   type OpenAiCompatClient,
   type OpenAiCompatLanguageModel,
   OpenAiCompatProvider
-} from "@conduit-llm/core"
+} from "@conduitkit/core"
 import { Effect, type Redacted, Result } from "effect"
 import type { AiError } from "effect/ai"
 import * as GlmError from "./GlmError.js"

@@ -18,7 +18,7 @@ import {
   PromptConversion,
   ProviderError,
   TokenEstimator
-} from "@conduit-llm/core"
+} from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import { type AiError, Prompt, type Tool } from "effect/ai"
 import { GlmClient } from "./GlmClient.js"

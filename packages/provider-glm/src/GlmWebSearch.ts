@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { type OpenAiCompatProvider, ProviderError } from "@conduit-llm/core"
+import { type OpenAiCompatProvider, ProviderError } from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import { type AiError, type Response, Tool } from "effect/ai"
 import { GlmClient } from "./GlmClient.js"

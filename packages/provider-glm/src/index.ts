@@ -1,5 +1,5 @@
 /**
- * @conduit-llm/provider-glm: the Zhipu / Z.ai GLM provider for Conduit. An `effect/ai` `LanguageModel`
+ * @conduitkit/provider-glm: the Zhipu / Z.ai GLM provider for Conduit. An `effect/ai` `LanguageModel`
  * (`GlmLanguageModel`) and a Promise client ({@link createGlm}) over core's OpenAI-compatible transport, with the
  * GLM model catalog, request shaping (sampling ranges, one stop word, forced `tool_choice` per model, `tool_stream`,
  * thinking and reasoning replay), the code-based error table, web search with source parts, files, the exact
@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { type ModelCatalog, type OpenAiCompatProvider, PromiseClient } from "@conduit-llm/core"
+import { type ModelCatalog, type OpenAiCompatProvider, PromiseClient } from "@conduitkit/core"
 import type { Redacted } from "effect"
 import * as GlmModels from "./GlmModels.js"
 import * as GlmProvider from "./GlmProvider.js"

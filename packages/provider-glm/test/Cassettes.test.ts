@@ -6,8 +6,8 @@
  * response (text, reasoning, tool calls with their odd ids, finish reason, usage with cached and reasoning tokens,
  * request id). Also the octollm and docs.z.ai response and stream examples.
  */
-import { type ChatCompletions, ResponseSummary, WireInput } from "@conduit-llm/core"
-import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
+import { type ChatCompletions, ResponseSummary, WireInput } from "@conduitkit/core"
+import { MockUpstream, Recordings } from "@conduitkit/core/testing"
 import { Effect, Layer, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
 import { setupServer } from "msw/node"

@@ -1,7 +1,7 @@
 /**
  * Core's provider conformance suite, run against GLM with the authored scenario data of the testing entry point.
  */
-import { Conformance } from "@conduit-llm/core/testing"
+import { Conformance } from "@conduitkit/core/testing"
 import { Layer } from "effect"
 import * as GlmClient from "../src/GlmClient.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"

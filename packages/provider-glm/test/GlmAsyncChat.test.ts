@@ -3,8 +3,8 @@
  * against the mock.
  */
 
-import type { OpenAiCompatProvider } from "@conduit-llm/core"
-import { ProviderError } from "@conduit-llm/core"
+import type { OpenAiCompatProvider } from "@conduitkit/core"
+import { ProviderError } from "@conduitkit/core"
 import { it as effectIt } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer } from "effect"
 import { AiError } from "effect/ai"

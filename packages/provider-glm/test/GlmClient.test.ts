@@ -3,7 +3,7 @@
  * never leaking.
  */
 
-import { ProviderError } from "@conduit-llm/core"
+import { ProviderError } from "@conduitkit/core"
 import { it as effectIt } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Layer, Redacted, Result } from "effect"
 import { AiError, LanguageModel } from "effect/ai"

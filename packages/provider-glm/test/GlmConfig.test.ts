@@ -1,7 +1,7 @@
 /**
  * Provider options: decoding, and the per-call helpers merging over the model's options.
  */
-import { OpenAiCompatLanguageModel } from "@conduit-llm/core"
+import { OpenAiCompatLanguageModel } from "@conduitkit/core"
 import { Effect, Exit, Schema, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import * as GlmConfig from "../src/GlmConfig.js"

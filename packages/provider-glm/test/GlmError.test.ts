@@ -2,8 +2,8 @@
  * The GLM error table: every recorded error body classified by code (never by message), and the retry behaviour it
  * drives through the transport.
  */
-import { ProviderError, RetryPolicy } from "@conduit-llm/core"
-import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
+import { ProviderError, RetryPolicy } from "@conduitkit/core"
+import { MockUpstream, Recordings } from "@conduitkit/core/testing"
 import { Effect, Exit, Layer, Stream } from "effect"
 import { type AiError, LanguageModel } from "effect/ai"
 import { setupServer } from "msw/node"

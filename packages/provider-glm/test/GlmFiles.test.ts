@@ -1,7 +1,7 @@
 /**
  * Files: the pure upload checks (purposes, extensions, sizes) and the API round trip against the mock.
  */
-import { ProviderError } from "@conduit-llm/core"
+import { ProviderError } from "@conduitkit/core"
 import { Effect, Exit, Layer } from "effect"
 import type { AiError } from "effect/ai"
 import { HttpResponse, http } from "msw"

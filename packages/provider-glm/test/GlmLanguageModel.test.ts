@@ -2,8 +2,8 @@
  * GLM models end to end against MSW: finish reasons, the GLM transport behaviour, thinking and reasoning replay,
  * tools and tool_stream, web search sources, request ids, and refusals before any HTTP call.
  */
-import { OpenAiCompatLanguageModel, ProviderError, ResponseSummary, RetryPolicy } from "@conduit-llm/core"
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { OpenAiCompatLanguageModel, ProviderError, ResponseSummary, RetryPolicy } from "@conduitkit/core"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { Effect, Exit, Layer, Schema, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, Tool, Toolkit } from "effect/ai"
 import { setupServer } from "msw/node"

@@ -2,8 +2,8 @@
  * The declarations: finish reasons over every value seen on the wire, and the provider core builds from them, which
  * behaves like `GlmClient` + `GlmLanguageModel` (the same scenarios through both).
  */
-import { FinishReason, ProviderError, ResponseSummary, RetryPolicy } from "@conduit-llm/core"
-import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
+import { FinishReason, ProviderError, ResponseSummary, RetryPolicy } from "@conduitkit/core"
+import { MockUpstream, Recordings } from "@conduitkit/core/testing"
 import { Effect, Exit, Layer, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response } from "effect/ai"
 import { setupServer } from "msw/node"

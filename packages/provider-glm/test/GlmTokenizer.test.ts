@@ -1,8 +1,8 @@
 /**
  * The `/tokenizer` exact counter, and its use in the pre-flight context-window check.
  */
-import { TokenEstimator } from "@conduit-llm/core"
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { TokenEstimator } from "@conduitkit/core"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { Effect, Exit, Layer } from "effect"
 import { LanguageModel } from "effect/ai"
 import { http } from "msw"

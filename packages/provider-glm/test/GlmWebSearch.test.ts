@@ -2,7 +2,7 @@
  * Web search: the tool object, results as source parts, and the standalone `/web_search` API (replaying the
  * docs.z.ai response example in place).
  */
-import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
+import { MockUpstream, Recordings } from "@conduitkit/core/testing"
 import { Effect, Exit } from "effect"
 import { Tool } from "effect/ai"
 import { http } from "msw"

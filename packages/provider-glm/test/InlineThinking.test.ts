@@ -3,8 +3,8 @@
  * `<|begin_of_box|>…<|end_of_box|>` markers. The splitter is pure and chunking-independent; the models whose catalog
  * entry says so get reasoning parts, streamed or not; other models' content is left alone.
  */
-import { RetryPolicy } from "@conduit-llm/core"
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { RetryPolicy } from "@conduitkit/core"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { Effect, Exit, Layer, Stream } from "effect"
 import { LanguageModel, type Response } from "effect/ai"
 import { setupServer } from "msw/node"

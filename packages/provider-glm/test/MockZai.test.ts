@@ -3,8 +3,8 @@
  * have the recorded shape, and the other endpoints answer.
  */
 
-import { Sse } from "@conduit-llm/core"
-import { Recordings } from "@conduit-llm/core/testing"
+import { Sse } from "@conduitkit/core"
+import { Recordings } from "@conduitkit/core/testing"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as MockZai from "../src/testing/MockZai.js"

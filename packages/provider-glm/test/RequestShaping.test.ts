@@ -1,7 +1,7 @@
 /**
  * The pure request shaping (`internal/request.ts`), table-driven: each GLM quirk has a row named after it.
  */
-import type { ChatCompletions, ModelCatalog } from "@conduit-llm/core"
+import type { ChatCompletions, ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import { AiError } from "effect/ai"
 import { describe, expect, it } from "vitest"

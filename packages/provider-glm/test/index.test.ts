@@ -2,7 +2,7 @@
  * The Promise face: `createGlm({ apiKey, region?, plan?, baseURL? })` with chat, stream, listModels, webSearch and
  * countTokens, over the MSW mock of Z.ai.
  */
-import { PromiseClient } from "@conduit-llm/core"
+import { PromiseClient } from "@conduitkit/core"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { createGlm, GlmModels } from "../src/index.js"

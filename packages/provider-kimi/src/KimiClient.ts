@@ -16,13 +16,13 @@
  *
  * @since 0.1.0
  */
-import type { OpenAiCompatProvider } from "@conduit-llm/core"
+import type { OpenAiCompatProvider } from "@conduitkit/core"
 import { Config, Effect, Layer, Option, type Redacted } from "effect"
 import { KimiClient } from "./internal/service.js"
 import * as KimiProvider from "./KimiProvider.js"
 
 /**
- * The client service tag (`@conduit-llm/provider-kimi/Client`): core's `ProviderClient` (chat, streams, `request`,
+ * The client service tag (`@conduitkit/provider-kimi/Client`): core's `ProviderClient` (chat, streams, `request`,
  * `use`) and the options it was built with, key excluded.
  *
  * @since 0.1.0

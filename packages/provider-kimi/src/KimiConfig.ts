@@ -27,7 +27,7 @@
  * @since 0.1.0
  */
 
-import { OpenAiCompatLanguageModel, ProviderError } from "@conduit-llm/core"
+import { OpenAiCompatLanguageModel, ProviderError } from "@conduitkit/core"
 import { Effect, Schema, type Stream } from "effect"
 import type { AiError } from "effect/ai"
 

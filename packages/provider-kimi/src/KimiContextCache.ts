@@ -34,7 +34,7 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { CacheStore, type ChatCompletions, ProviderError } from "@conduit-llm/core"
+import { CacheStore, type ChatCompletions, ProviderError } from "@conduitkit/core"
 import { Clock, Effect, Layer, Option, Schema } from "effect"
 import type { AiError } from "effect/ai"
 import { type CacheReference, cacheHeaders, cacheMessageContent } from "./internal/messages.js"
@@ -586,7 +586,7 @@ export const makeRegistry = (client: KimiClient["Service"], options: RegistryOpt
 
 /**
  * Installs the registry (with the client from context) for calls that ask for `contextCache: { auto: true }`.
- * The `CacheStore` is read per call, so a store layer from `@conduit-llm/cache` applies when provided.
+ * The `CacheStore` is read per call, so a store layer from `@conduitkit/cache` applies when provided.
  *
  * @since 0.1.0
  */

@@ -29,7 +29,7 @@
  *
  * @since 0.1.0
  */
-import { ProviderError } from "@conduit-llm/core"
+import { ProviderError } from "@conduitkit/core"
 import type { AiError } from "effect/ai"
 
 /**

@@ -21,7 +21,7 @@
  */
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
-import { ProviderError } from "@conduit-llm/core"
+import { ProviderError } from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import { AiError, Prompt } from "effect/ai"
 import { KimiClient } from "./internal/service.js"

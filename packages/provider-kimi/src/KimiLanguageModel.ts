@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { OpenAiCompatLanguageModel, type OpenAiCompatProvider } from "@conduit-llm/core"
+import { OpenAiCompatLanguageModel, type OpenAiCompatProvider } from "@conduitkit/core"
 import { Effect, Layer } from "effect"
 import { LanguageModel, Model } from "effect/ai"
 import { KimiClient } from "./internal/service.js"

@@ -23,7 +23,7 @@
  * @since 0.1.0
  */
 
-import { ModelCatalog, type OpenAiCompatClient } from "@conduit-llm/core"
+import { ModelCatalog, type OpenAiCompatClient } from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import type { AiError } from "effect/ai"
 import { KimiClient } from "./internal/service.js"

@@ -27,7 +27,7 @@ import {
   OpenAiCompatProvider,
   type PromptConversion,
   TokenEstimator
-} from "@conduit-llm/core"
+} from "@conduitkit/core"
 import { Effect, Exit, Redacted, Result } from "effect"
 import { AiError } from "effect/ai"
 import * as Messages from "./internal/messages.js"
@@ -59,7 +59,7 @@ export const baseURLs = {
  *
  * @since 0.1.0
  */
-export const defaultUserAgent = "conduit-llm-provider-kimi/0.1.0 (+https://github.com/conduit-llm/conduit)"
+export const defaultUserAgent = "conduitkit-provider-kimi/0.1.0 (+https://github.com/conduitkit/conduit)"
 
 /**
  * The default model of the open platform and of the Kimi Code plan.

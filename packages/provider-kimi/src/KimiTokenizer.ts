@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { type ChatCompletions, PromptConversion } from "@conduit-llm/core"
+import { type ChatCompletions, PromptConversion } from "@conduitkit/core"
 import { Effect, Layer, Schema } from "effect"
 import { AiError, Prompt } from "effect/ai"
 import { ExactCounter } from "./internal/references.js"

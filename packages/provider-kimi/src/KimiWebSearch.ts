@@ -19,7 +19,7 @@
  *
  * @since 0.1.0
  */
-import type { OpenAiCompatLanguageModel, ResponseSummary } from "@conduit-llm/core"
+import type { OpenAiCompatLanguageModel, ResponseSummary } from "@conduitkit/core"
 import { Schema } from "effect"
 import { type Response, Tool } from "effect/ai"
 import { webSearchDeclaration } from "./internal/tools.js"

@@ -1,5 +1,5 @@
 /**
- * @conduit-llm/provider-kimi: the Moonshot Kimi provider for Conduit.
+ * @conduitkit/provider-kimi: the Moonshot Kimi provider for Conduit.
  *
  * - Effect face: `KimiLanguageModel.model("kimi-k3")` is an `effect/ai` model (`Chat`, `Toolkit`, `generateObject`,
  *   `ExecutionPlan` work unchanged) over a `KimiClient` (`KimiClient.layerConfig()` reads `MOONSHOT_API_KEY`).
@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { type ChatCompletions, type OpenAiCompatProvider, PromiseClient } from "@conduit-llm/core"
+import { type ChatCompletions, type OpenAiCompatProvider, PromiseClient } from "@conduitkit/core"
 import { Effect, Layer, type Redacted } from "effect"
 import { type AiError, LanguageModel } from "effect/ai"
 import { KimiClient as KimiClientTag } from "./internal/service.js"

@@ -3,7 +3,7 @@
  * recorded wire shapes (finish chunk with the usage inside `choices[0]`, trailing `choices: []` usage chunk, both
  * cached-token spellings, Moonshot's error bodies and 429 headers).
  */
-import { Conformance } from "@conduit-llm/core/testing"
+import { Conformance } from "@conduitkit/core/testing"
 import { KimiScenarios } from "../src/testing/index.js"
 import { modelLayer } from "./helpers.js"
 

@@ -1,4 +1,4 @@
-import { OpenAiCompatLanguageModel } from "@conduit-llm/core"
+import { OpenAiCompatLanguageModel } from "@conduitkit/core"
 import { Effect, Exit, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import * as KimiConfig from "../src/KimiConfig.js"

@@ -1,5 +1,5 @@
-import { CacheStore, ResponseSummary } from "@conduit-llm/core"
-import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
+import { CacheStore, ResponseSummary } from "@conduitkit/core"
+import { MockUpstream, Recordings } from "@conduitkit/core/testing"
 import { it as effectIt } from "@effect/vitest"
 import { Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import { LanguageModel, Prompt } from "effect/ai"

@@ -1,5 +1,5 @@
-import { ProviderError } from "@conduit-llm/core"
-import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
+import { ProviderError } from "@conduitkit/core"
+import { MockUpstream, Recordings } from "@conduitkit/core/testing"
 import { Duration } from "effect"
 import { LanguageModel } from "effect/ai"
 import { setupServer } from "msw/node"
@@ -297,7 +297,7 @@ describe("Moonshot errors through the model (MSW)", () => {
     expect(summary(error).message).toContain(KimiError.codingGateDescription)
     expect(KimiError.isAccessGate(error)).toBe(true)
     expect(chatCalls(mock)).toHaveLength(1)
-    expect(chatCalls(mock)[0]?.headers["user-agent"]).toMatch(/^conduit-llm-provider-kimi\//)
+    expect(chatCalls(mock)[0]?.headers["user-agent"]).toMatch(/^conduitkit-provider-kimi\//)
   })
 
   it("a wrong key: 401 invalid_authentication_error, not retried, explaining the platforms", async () => {

@@ -2,8 +2,8 @@
  * The Kimi model end to end against the Moonshot-like MSW handlers: each quirk of issue 4 has a test named after
  * it, and the handlers answer with Moonshot's real 400 bodies when a request would fail upstream.
  */
-import { ProviderError, ResponseSummary } from "@conduit-llm/core"
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { ProviderError, ResponseSummary } from "@conduitkit/core"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { Effect, Exit, Schema, Stream } from "effect"
 import { LanguageModel, Prompt, Tool, Toolkit } from "effect/ai"
 import { setupServer } from "msw/node"

@@ -1,5 +1,5 @@
-import type { ModelCatalog } from "@conduit-llm/core"
-import { Recordings } from "@conduit-llm/core/testing"
+import type { ModelCatalog } from "@conduitkit/core"
+import { Recordings } from "@conduitkit/core/testing"
 import { Effect, Exit, Schema } from "effect"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"

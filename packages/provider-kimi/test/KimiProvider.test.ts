@@ -1,4 +1,4 @@
-import type { ModelCatalog, OpenAiCompatLanguageModel } from "@conduit-llm/core"
+import type { ModelCatalog, OpenAiCompatLanguageModel } from "@conduitkit/core"
 import { Effect, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
 import * as KimiClient from "../src/KimiClient.js"

@@ -9,7 +9,7 @@
  * A manifest at the end accounts for every other recording (error bodies, cache objects, ...) and the test that
  * reads it, so a new chat recording cannot go unreplayed.
  */
-import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
+import { MockUpstream, Recordings } from "@conduitkit/core/testing"
 import { Exit, Schema } from "effect"
 import { LanguageModel, Tool, Toolkit } from "effect/ai"
 import { setupServer } from "msw/node"

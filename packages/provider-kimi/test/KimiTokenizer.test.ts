@@ -1,5 +1,5 @@
-import { TokenEstimator } from "@conduit-llm/core"
-import { MockUpstream, Recordings } from "@conduit-llm/core/testing"
+import { TokenEstimator } from "@conduitkit/core"
+import { MockUpstream, Recordings } from "@conduitkit/core/testing"
 import { Effect, Layer, Schema } from "effect"
 import { LanguageModel } from "effect/ai"
 import { http } from "msw"

@@ -1,4 +1,4 @@
-import { ResponseSummary } from "@conduit-llm/core"
+import { ResponseSummary } from "@conduitkit/core"
 import { Schema } from "effect"
 import { LanguageModel, Tool, Toolkit } from "effect/ai"
 import { setupServer } from "msw/node"

@@ -1,7 +1,7 @@
 /**
  * Shared test helpers: model layers against a test base URL, running effects to an `Exit`, and reading failures.
  */
-import { type OpenAiCompatProvider, ProviderError, ResponseSummary, RetryPolicy } from "@conduit-llm/core"
+import { type OpenAiCompatProvider, ProviderError, ResponseSummary, RetryPolicy } from "@conduitkit/core"
 import { Effect, Exit, Layer, Stream } from "effect"
 import { AiError, type LanguageModel, type Response } from "effect/ai"
 import * as KimiClient from "../src/KimiClient.js"

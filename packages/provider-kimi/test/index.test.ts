@@ -1,7 +1,7 @@
 /**
  * The Promise face (`createKimi`) against the Moonshot-like MSW handlers.
  */
-import { PromiseClient } from "@conduit-llm/core"
+import { PromiseClient } from "@conduitkit/core"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { createKimi, KimiModels, KimiProvider, KimiWebSearch } from "../src/index.js"

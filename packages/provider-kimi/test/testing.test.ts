@@ -2,7 +2,7 @@
  * The testing entry point: the MSW handlers answer like Moonshot (their error bodies equal the recorded ones), and
  * the authored scenario data has exactly the recorded wire shapes.
  */
-import { Recordings } from "@conduit-llm/core/testing"
+import { Recordings } from "@conduitkit/core/testing"
 import { Result } from "effect"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"

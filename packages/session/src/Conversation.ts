@@ -91,7 +91,7 @@ export class Conversation extends Context.Service<
     /** Forgets the conversation. */
     readonly clear: (sessionId: string) => Effect.Effect<void, ConversationError>
   }
->()("@conduit-llm/session/Conversation") {}
+>()("@conduitkit/session/Conversation") {}
 
 /**
  * Builds the service on the `BackingPersistence` in the context.

@@ -136,7 +136,7 @@ export class RateLimits extends Context.Service<
      */
     readonly acquire: (request: Request) => Effect.Effect<Reservation, RateLimitExceededError | RateLimitStoreError>
   }
->()("@conduit-llm/session/RateLimits") {}
+>()("@conduitkit/session/RateLimits") {}
 
 interface Check {
   readonly scope: "key" | "model"

@@ -4,7 +4,7 @@
  * interruption).
  *
  * ```ts
- * import { SessionManager } from "@conduit-llm/session"
+ * import { SessionManager } from "@conduitkit/session"
  *
  * const program = Effect.gen(function* () {
  *   const sessions = yield* SessionManager.SessionManager
@@ -30,7 +30,7 @@
  *
  * @since 0.1.0
  */
-import { RequestContext } from "@conduit-llm/core"
+import { RequestContext } from "@conduitkit/core"
 import type { Clock } from "effect"
 import { Cause, Context, Duration, Effect, Exit, Layer, Option, PubSub, type Scope, Stream } from "effect"
 import { Admission, Decision, Ticket, TicketState } from "./internal/admission.js"
@@ -257,7 +257,7 @@ export class SessionManager extends Context.Service<
     /** The sessions remembered (idle ones beyond the TTL are expired first). */
     readonly sessions: Effect.Effect<ReadonlyArray<SessionInfo>>
   }
->()("@conduit-llm/session/SessionManager") {}
+>()("@conduitkit/session/SessionManager") {}
 
 const defaults = {
   maxConcurrent: 200,

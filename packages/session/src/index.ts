@@ -1,5 +1,5 @@
 /**
- * @conduit-llm/session: request lifecycle, concurrency control, rate limits and conversation sessions for Conduit.
+ * @conduitkit/session: request lifecycle, concurrency control, rate limits and conversation sessions for Conduit.
  *
  * @since 0.1.0
  */

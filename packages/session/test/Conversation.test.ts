@@ -1,5 +1,5 @@
-import { PromptConversion } from "@conduit-llm/core"
-import { RedisServer } from "@conduit-llm/core/testing"
+import { PromptConversion } from "@conduitkit/core"
+import { RedisServer } from "@conduitkit/core/testing"
 import { NodeRedis } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Layer, Schema, Stream } from "effect"

@@ -1,4 +1,4 @@
-import { RedisServer } from "@conduit-llm/core/testing"
+import { RedisServer } from "@conduitkit/core/testing"
 import { NodeRedis } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer, Result, Stream } from "effect"

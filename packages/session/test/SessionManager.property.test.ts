@@ -6,7 +6,7 @@
  * outcome its caller saw, the turns of each session started in arrival order without exceeding the per-session
  * limit, and no fiber left (every fiber started inside the scenario has ended once the manager's scope is closed).
  */
-import { RequestContext } from "@conduit-llm/core"
+import { RequestContext } from "@conduitkit/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Metric, PubSub, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"

@@ -1,4 +1,4 @@
-import { RequestContext } from "@conduit-llm/core"
+import { RequestContext } from "@conduitkit/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, PubSub, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"

@@ -160,7 +160,7 @@ describe("turbo gen provider", () => {
       expect(fs.existsSync(path.join(pkgDir(), file)), file).toBe(true)
     }
     expect(fs.readFileSync(path.join(copy, ".changeset/provider-acme-initial.md"), "utf8")).toContain(
-      '"@conduit-llm/provider-acme": minor'
+      '"@conduitkit/provider-acme": minor'
     )
     const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir(), "package.json"), "utf8"))
     expect(Object.keys(manifest.exports)).toEqual([".", "./testing", "./package.json"])
@@ -180,7 +180,7 @@ describe("turbo gen provider", () => {
   })
 
   it("builds the filled provider and passes the conformance suite, the mock's tests and the filled declarations", () => {
-    const output = pnpm(["test", "--filter=@conduit-llm/provider-acme"], copy)
+    const output = pnpm(["test", "--filter=@conduitkit/provider-acme"], copy)
     // conformance.test.ts: 18 conformance scenarios + 2 tests of the generated ./testing mock; filled.test.ts: 2
     expect(output).toMatch(/Test Files\s+.*2 passed/)
     expect(output).toMatch(/Tests\s+.*22 passed/)

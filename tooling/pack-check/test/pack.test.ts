@@ -102,11 +102,11 @@ const exportNames = async (specifier: string): Promise<ReadonlyArray<string>> =>
 describe("packed libraries installed with npm outside the workspace", () => {
   it("finds the libraries to check", () => {
     expect(libraries.map((library) => library.name).sort()).toEqual([
-      "@conduit-llm/cache",
-      "@conduit-llm/core",
-      "@conduit-llm/provider-glm",
-      "@conduit-llm/provider-kimi",
-      "@conduit-llm/session"
+      "@conduitkit/cache",
+      "@conduitkit/core",
+      "@conduitkit/provider-glm",
+      "@conduitkit/provider-kimi",
+      "@conduitkit/session"
     ])
   })
 

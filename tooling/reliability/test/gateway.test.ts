@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as MockUpstream from "@conduit-llm/mock-upstream"
+import * as MockUpstream from "@conduitkit/mock-upstream"
 import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 

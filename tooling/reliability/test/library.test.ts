@@ -4,9 +4,9 @@
  * property breaks. Background: ../shared/reference/perf.md §3–5.
  */
 
-import { ProviderError, ResponseSummary, TimeoutPolicy } from "@conduit-llm/core"
-import * as MockUpstream from "@conduit-llm/mock-upstream"
-import { KimiClient, KimiLanguageModel } from "@conduit-llm/provider-kimi"
+import { ProviderError, ResponseSummary, TimeoutPolicy } from "@conduitkit/core"
+import * as MockUpstream from "@conduitkit/mock-upstream"
+import { KimiClient, KimiLanguageModel } from "@conduitkit/provider-kimi"
 import { Effect, Exit, Layer, ManagedRuntime, Stream } from "effect"
 import { LanguageModel } from "effect/ai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"

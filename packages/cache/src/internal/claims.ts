@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import type { CacheStore } from "@conduit-llm/core"
+import type { CacheStore } from "@conduitkit/core"
 import { Duration, Effect, type Schema, Stream } from "effect"
 import { isClaimable } from "../Store.js"
 

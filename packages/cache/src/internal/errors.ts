@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { type CacheStore, ProviderError } from "@conduit-llm/core"
+import { type CacheStore, ProviderError } from "@conduitkit/core"
 import { AiError } from "effect/ai"
 
 const conduitKind = (error: unknown): string | undefined =>

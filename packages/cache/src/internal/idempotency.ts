@@ -14,7 +14,7 @@
  *
  * @internal
  */
-import { CacheStore } from "@conduit-llm/core"
+import { CacheStore } from "@conduitkit/core"
 import { Clock, Duration, Effect, Option, Schema, type Scope, Stream } from "effect"
 import type { AiError } from "effect/ai"
 import { sha256Hex } from "../CacheKey.js"
@@ -86,7 +86,7 @@ export interface Idempotency {
 /** @internal */
 export const storeKey = (idempotencyKey: string): string => `idempotency:v1:${sha256Hex(idempotencyKey)}`
 
-const logged = (message: string) => Claims.logged("@conduit-llm/cache/Idempotency", message)
+const logged = (message: string) => Claims.logged("@conduitkit/cache/Idempotency", message)
 
 /** @internal */
 export const make = (config: Config, counters: Counters, scope: Scope.Scope): Idempotency => {
@@ -94,7 +94,7 @@ export const make = (config: Config, counters: Counters, scope: Scope.Scope): Id
   const flights = Flights.make<Part, AiError.AiError>(scope)
   const claims = Claims.make(store, {
     pendingTtl: config.pendingTtl,
-    module: "@conduit-llm/cache/Idempotency",
+    module: "@conduitkit/cache/Idempotency",
     what: "Idempotency"
   })
 

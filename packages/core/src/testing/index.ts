@@ -1,5 +1,5 @@
 /**
- * Test helpers of @conduit-llm/core: recorded-fixture access, MSW building blocks for OpenAI-compatible upstreams,
+ * Test helpers of @conduitkit/core: recorded-fixture access, MSW building blocks for OpenAI-compatible upstreams,
  * a real Redis server for integration tests, and the provider conformance suite.
  *
  * Requires `msw` (and `vitest` for the conformance suite) in the consuming project.

@@ -12,7 +12,7 @@
  * {@link end}) that holds back a possible partial tag at the end of a delta, so a tag split across chunks is
  * recognised and any chunking gives the same parts.
  */
-import type { ChatCompletions, OpenAiCompatClient } from "@conduit-llm/core"
+import type { ChatCompletions, OpenAiCompatClient } from "@conduitkit/core"
 import { Effect, Stream } from "effect"
 
 /** Which inline markup to undo. */

@@ -28,7 +28,7 @@
  *   default), on every assistant turn;
  * - `request_id`, `user_id`, `reasoning_effort`, `do_sample` are passed through.
  */
-import { type ChatCompletions, type ModelCatalog, OpenAiCompatLanguageModel, ProviderError } from "@conduit-llm/core"
+import { type ChatCompletions, type ModelCatalog, OpenAiCompatLanguageModel, ProviderError } from "@conduitkit/core"
 import { Exit, Result, Schema } from "effect"
 import type { AiError } from "effect/ai"
 import * as GlmConfig from "../GlmConfig.js"

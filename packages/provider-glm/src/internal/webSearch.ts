@@ -5,7 +5,7 @@
  * Sources: ZAI-OAS `WebSearchObject`; ZAI-DOCS-4.6 `67_docs_z_ai_guides_tools_web-search.md`; fixture
  * `glm/docs/zai_docs_web_search_in_chat_response_example.json` (top-level `web_search` array).
  */
-import type { ChatCompletions } from "@conduit-llm/core"
+import type { ChatCompletions } from "@conduitkit/core"
 import { Schema } from "effect"
 import { type Response, Tool } from "effect/ai"
 

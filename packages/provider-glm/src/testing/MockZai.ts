@@ -18,8 +18,8 @@
  * @since 0.1.0
  */
 import { createHmac } from "node:crypto"
-import { TokenEstimator } from "@conduit-llm/core"
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { TokenEstimator } from "@conduitkit/core"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { type HttpHandler, HttpResponse, http } from "msw"
 import * as GlmModels from "../GlmModels.js"
 import * as Scenarios from "./Scenarios.js"

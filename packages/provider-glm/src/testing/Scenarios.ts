@@ -21,7 +21,7 @@
  *
  * @since 0.1.0
  */
-import type { Conformance } from "@conduit-llm/core/testing"
+import type { Conformance } from "@conduitkit/core/testing"
 
 // =============================================================================
 // Builders

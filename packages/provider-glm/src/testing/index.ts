@@ -1,5 +1,5 @@
 /**
- * Test helpers of @conduit-llm/provider-glm: an MSW mock of the Z.ai API and the scenario data it speaks (authored
+ * Test helpers of @conduitkit/provider-glm: an MSW mock of the Z.ai API and the scenario data it speaks (authored
  * in this repository to reproduce the recorded wire shapes), including core's conformance fixtures for GLM.
  *
  * Requires `msw` (and `vitest` for core's conformance suite) in the consuming project.

@@ -12,7 +12,7 @@
  * - Context cache by message: `{ role: "cache", content: "cache_id=…;reset_ttl=…" }` (or `tag=`) first; the
  *   cached messages and tools are substituted server-side, so `tools` must be absent ([DOC-EN-25] "Context Caching").
  */
-import type { ChatCompletions, ModelCatalog } from "@conduit-llm/core"
+import type { ChatCompletions, ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import { refuse, type Shaped } from "./refusal.js"
 

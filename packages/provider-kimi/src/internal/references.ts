@@ -4,7 +4,7 @@
  * pre-flight check. Both default to "not installed"; `KimiContextCache.layerRegistry` and
  * `KimiTokenizer.layerExactPreflight` install them.
  */
-import type { ChatCompletions } from "@conduit-llm/core"
+import type { ChatCompletions } from "@conduitkit/core"
 import { Context, type Effect } from "effect"
 import type { AiError } from "effect/ai"
 
@@ -34,7 +34,7 @@ export interface RegistryShape {
 
 /** The installed registry (default: none). */
 export const Registry: Context.Reference<RegistryShape | undefined> = Context.Reference<RegistryShape | undefined>(
-  "@conduit-llm/provider-kimi/ContextCacheRegistry",
+  "@conduitkit/provider-kimi/ContextCacheRegistry",
   { defaultValue: () => undefined }
 )
 
@@ -42,6 +42,6 @@ export const Registry: Context.Reference<RegistryShape | undefined> = Context.Re
 export const ExactCounter: Context.Reference<
   ((request: ChatCompletions.WireRequest) => Effect.Effect<number, AiError.AiError>) | undefined
 > = Context.Reference<((request: ChatCompletions.WireRequest) => Effect.Effect<number, AiError.AiError>) | undefined>(
-  "@conduit-llm/provider-kimi/ExactCounter",
+  "@conduitkit/provider-kimi/ExactCounter",
   { defaultValue: () => undefined }
 )

@@ -1,7 +1,7 @@
 /**
  * A request Conduit refuses before sending, and how pure request shaping reports it.
  */
-import { ProviderError } from "@conduit-llm/core"
+import { ProviderError } from "@conduitkit/core"
 import { Result } from "effect"
 import type { AiError } from "effect/ai"
 

@@ -7,7 +7,7 @@
  * extras (`max_completion_tokens` sent as `max_tokens`, `store` dropped, `prompt_cache_key`, `safety_identifier`).
  * A cache referenced by headers is sent through core's `requestHeaders` hook ({@link requestHeaders}).
  */
-import type { ChatCompletions, ModelCatalog } from "@conduit-llm/core"
+import type { ChatCompletions, ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import * as KimiConfig from "../KimiConfig.js"
 import * as KimiModels from "../KimiModels.js"

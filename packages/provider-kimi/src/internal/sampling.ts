@@ -11,7 +11,7 @@
  * - `stop`: at most 5 strings of at most 32 bytes (UTF-8) each; live: 6 strings → 400 `stop array too long. Expected
  *   an array with maximum length 5, but got 6` ([DOC-EN-25]; [HALRO] §10.2 #12).
  */
-import type { ModelCatalog } from "@conduit-llm/core"
+import type { ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import type * as KimiModels from "../KimiModels.js"
 import { refuse, type Shaped } from "./refusal.js"

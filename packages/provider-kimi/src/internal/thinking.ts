@@ -10,7 +10,7 @@
  *   not ask for it, refused when they did;
  * - unknown models: whatever the caller sets is sent, nothing is refused, and thinking counts as unknown.
  */
-import type { ModelCatalog } from "@conduit-llm/core"
+import type { ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import type * as KimiModels from "../KimiModels.js"
 import { refuse, type Shaped } from "./refusal.js"

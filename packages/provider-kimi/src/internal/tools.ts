@@ -15,7 +15,7 @@
  *   `anyOf` moves into the branches (400 "when using anyOf, type should be defined in anyOf items instead of the
  *   parent schema"). kimi.md §11.7.
  */
-import type { ModelCatalog } from "@conduit-llm/core"
+import type { ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import type * as KimiModels from "../KimiModels.js"
 import { refuse, type Shaped } from "./refusal.js"

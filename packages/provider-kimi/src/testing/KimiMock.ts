@@ -31,8 +31,8 @@
  *
  * @since 0.1.0
  */
-import { TokenEstimator } from "@conduit-llm/core"
-import { MockUpstream } from "@conduit-llm/core/testing"
+import { TokenEstimator } from "@conduitkit/core"
+import { MockUpstream } from "@conduitkit/core/testing"
 import { type HttpHandler, HttpResponse, http } from "msw"
 import * as KimiModels from "../KimiModels.js"
 import * as KimiScenarios from "./KimiScenarios.js"

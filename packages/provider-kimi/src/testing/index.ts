@@ -1,9 +1,9 @@
 /**
- * Test helpers of @conduit-llm/provider-kimi: MSW handlers that behave like Moonshot's API, and the authored wire
+ * Test helpers of @conduitkit/provider-kimi: MSW handlers that behave like Moonshot's API, and the authored wire
  * data they answer with. Requires `msw` (an optional peer dependency) in the consuming project.
  *
  * ```ts
- * import { KimiMock } from "@conduit-llm/provider-kimi/testing"
+ * import { KimiMock } from "@conduitkit/provider-kimi/testing"
  * import { setupServer } from "msw/node"
  *
  * const mock = KimiMock.make({ apiKey: "sk-test" })

@@ -1,4 +1,4 @@
-import type { ChatCompletions, ModelCatalog } from "@conduit-llm/core"
+import type { ChatCompletions, ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Request from "../../src/internal/request.js"

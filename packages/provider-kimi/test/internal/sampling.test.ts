@@ -1,4 +1,4 @@
-import { ModelCatalog } from "@conduit-llm/core"
+import { ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Sampling from "../../src/internal/sampling.js"
