@@ -5,7 +5,7 @@ import { Conformance } from "@conduitkit/core/testing"
 import { Layer } from "effect"
 import * as GlmClient from "../src/GlmClient.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
-import * as Scenarios from "../src/testing/Scenarios.js"
+import * as Scenarios from "../src/testing/GlmScenarios.js"
 
 const baseURL = "https://conformance.z.ai.test/api/paas/v4"
 

@@ -13,8 +13,8 @@ import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as GlmAsyncChat from "../src/GlmAsyncChat.js"
 import * as GlmClient from "../src/GlmClient.js"
-import * as MockZai from "../src/testing/MockZai.js"
-import * as Scenarios from "../src/testing/Scenarios.js"
+import * as MockZai from "../src/testing/GlmMock.js"
+import * as Scenarios from "../src/testing/GlmScenarios.js"
 
 /** A client whose `GET /async-result/{id}` answers the given statuses in turn (the last one repeats). */
 const scripted = (statuses: ReadonlyArray<string>) => {

@@ -14,7 +14,7 @@ import * as GlmClient from "../src/GlmClient.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmProvider from "../src/GlmProvider.js"
 import * as Jwt from "../src/internal/jwt.js"
-import * as MockZai from "../src/testing/MockZai.js"
+import * as MockZai from "../src/testing/GlmMock.js"
 
 const server = setupServer()
 beforeAll(() => server.listen({ onUnhandledFrame: "error" }))

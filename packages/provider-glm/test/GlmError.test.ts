@@ -11,8 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as GlmClient from "../src/GlmClient.js"
 import * as GlmError from "../src/GlmError.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
-import * as MockZai from "../src/testing/MockZai.js"
-import * as Scenarios from "../src/testing/Scenarios.js"
+import * as MockZai from "../src/testing/GlmMock.js"
+import * as Scenarios from "../src/testing/GlmScenarios.js"
 
 type Reason = ProviderError.ErrorRule["reason"]
 

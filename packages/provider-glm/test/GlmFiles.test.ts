@@ -9,7 +9,7 @@ import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as GlmClient from "../src/GlmClient.js"
 import * as GlmFiles from "../src/GlmFiles.js"
-import * as MockZai from "../src/testing/MockZai.js"
+import * as MockZai from "../src/testing/GlmMock.js"
 
 const MB = 1_024 * 1_024
 const server = setupServer()

@@ -12,8 +12,8 @@ import * as GlmClient from "../src/GlmClient.js"
 import * as GlmConfig from "../src/GlmConfig.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmWebSearch from "../src/GlmWebSearch.js"
-import * as MockZai from "../src/testing/MockZai.js"
-import * as Scenarios from "../src/testing/Scenarios.js"
+import * as MockZai from "../src/testing/GlmMock.js"
+import * as Scenarios from "../src/testing/GlmScenarios.js"
 
 const baseURL = "https://api.z.ai/api/paas/v4"
 const server = setupServer()

@@ -13,8 +13,8 @@ import * as GlmClient from "../src/GlmClient.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmModels from "../src/GlmModels.js"
 import * as GlmProvider from "../src/GlmProvider.js"
-import * as MockZai from "../src/testing/MockZai.js"
-import * as Scenarios from "../src/testing/Scenarios.js"
+import * as MockZai from "../src/testing/GlmMock.js"
+import * as Scenarios from "../src/testing/GlmScenarios.js"
 
 const server = setupServer()
 beforeAll(() => server.listen({ onUnhandledFrame: "error" }))

@@ -5,8 +5,8 @@ import type { ChatCompletions, ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import { AiError } from "effect/ai"
 import { describe, expect, it } from "vitest"
-import * as GlmModels from "../src/GlmModels.js"
-import { type ShapeInput, shape } from "../src/internal/request.js"
+import * as GlmModels from "../../src/GlmModels.js"
+import { type ShapeInput, shape } from "../../src/internal/request.js"
 
 const info = (id: string): ModelCatalog.ModelInfo => {
   const found = GlmModels.get(id)

@@ -372,8 +372,8 @@ Recordings.describeRecordings("glm/octollm and glm/docs examples replayed throug
 Recordings.describeRecordings("scenario data is ours, not the recordings'", () => {
   // The recordings are third-party data: the scenarios and the mock reproduce their shapes with values we authored.
   it("no tool-call id or usage of src/testing appears in a recording", async () => {
-    const Scenarios = await import("../src/testing/Scenarios.js")
-    const MockZai = await import("../src/testing/MockZai.js")
+    const Scenarios = await import("../src/testing/GlmScenarios.js")
+    const MockZai = await import("../src/testing/GlmMock.js")
     const authored = JSON.stringify(Scenarios)
     const mockBody = await MockZai.defaultChat({
       model: "glm-4.6",

@@ -22,7 +22,7 @@ import { TokenEstimator } from "@conduitkit/core"
 import { MockUpstream } from "@conduitkit/core/testing"
 import { type HttpHandler, HttpResponse, http } from "msw"
 import * as GlmModels from "../GlmModels.js"
-import * as Scenarios from "./Scenarios.js"
+import * as Scenarios from "./GlmScenarios.js"
 
 /**
  * Options of {@link make}.

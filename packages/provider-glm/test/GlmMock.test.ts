@@ -7,8 +7,8 @@ import { Sse } from "@conduitkit/core"
 import { Recordings } from "@conduitkit/core/testing"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import * as MockZai from "../src/testing/MockZai.js"
-import * as Scenarios from "../src/testing/Scenarios.js"
+import * as MockZai from "../src/testing/GlmMock.js"
+import * as Scenarios from "../src/testing/GlmScenarios.js"
 
 const base = "https://api.z.ai/api/paas/v4"
 const server = setupServer()
