@@ -13,7 +13,7 @@
 
 import { MockUpstream } from "@conduitkit/core/testing"
 import { GlmClient } from "@conduitkit/provider-glm"
-import { MockZai } from "@conduitkit/provider-glm/testing"
+import { GlmMock } from "@conduitkit/provider-glm/testing"
 import { KimiClient } from "@conduitkit/provider-kimi"
 import { KimiMock } from "@conduitkit/provider-kimi/testing"
 import { type Layer, Redacted } from "effect"
@@ -29,9 +29,9 @@ export interface Sent {
 }
 
 /** A per-step responder for the simulated Kimi upstream (`undefined`: the mock's default answer). */
-export type KimiResponder = NonNullable<KimiMock.MockOptions["respond"]>
+export type KimiResponder = NonNullable<KimiMock.Options["respond"]>
 /** A per-step responder for the simulated Z.ai upstream. */
-export type GlmResponder = NonNullable<MockZai.Options["chat"]>
+export type GlmResponder = NonNullable<GlmMock.Options["chat"]>
 
 export interface Environment {
   readonly kimi: Mode
@@ -111,7 +111,7 @@ export const start = (): Environment => {
       ? KimiMock.make({ apiKey: SIMULATED_KEY, respond: (call) => kimiResponder?.(call) }).handlers
       : []),
     ...(glm === "simulated"
-      ? MockZai.make({ apiKey: SIMULATED_KEY, chat: (call) => glmResponder?.(call) }).handlers
+      ? GlmMock.make({ apiKey: SIMULATED_KEY, chat: (call) => glmResponder?.(call) }).handlers
       : [])
   ]
   const server = setupServer(...handlers)

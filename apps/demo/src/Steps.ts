@@ -15,7 +15,7 @@ import {
   TokenEstimator
 } from "@conduitkit/core"
 import { GlmLanguageModel, GlmModels, GlmWebSearch } from "@conduitkit/provider-glm"
-import { MockZai } from "@conduitkit/provider-glm/testing"
+import { GlmMock } from "@conduitkit/provider-glm/testing"
 import { KimiConfig, KimiFiles, KimiLanguageModel, KimiModels } from "@conduitkit/provider-kimi"
 import { KimiScenarios } from "@conduitkit/provider-kimi/testing"
 import { type SessionEvents, SessionManager } from "@conduitkit/session"
@@ -520,7 +520,7 @@ const step8 = (env: Environment, json: boolean): Step<never> => ({
     "The session manager runs sessions in parallel and the turns of one session in order, with metadata per request.",
   run: Effect.gen(function* () {
     env.onGlm((call) => {
-      const response = MockZai.defaultChat(call.body as never)
+      const response = GlmMock.defaultChat(call.body as never)
       return new Promise((resolve) => setTimeout(() => resolve(response), 40 + (call.index % 5) * 15))
     })
     const manager = yield* SessionManager.SessionManager

@@ -229,11 +229,11 @@ export const kimi: ProviderModule = fromProvider(KimiProvider.provider, {
 /**
  * Zhipu GLM / Z.ai (`@conduitkit/provider-glm`): `ZAI_API_KEY` / `ZHIPUAI_API_KEY`, `ZAI_BASE_URL`; the provider core
  * builds from GLM's declarations (the same client and model as `GlmClient` / `GlmLanguageModel`), simulated by
- * `MockZai`.
+ * `GlmMock`.
  */
 export const glm: ProviderModule = fromProvider(GlmProvider.provider, {
   ...glmSimulation,
-  handlers: () => import("@conduitkit/provider-glm/testing").then(({ MockZai }) => MockZai.make(glmSimulation).handlers)
+  handlers: () => import("@conduitkit/provider-glm/testing").then(({ GlmMock }) => GlmMock.make(glmSimulation).handlers)
 })
 
 /** The providers this gateway ships with: {@link kimi} and {@link glm}. */

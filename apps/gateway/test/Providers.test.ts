@@ -6,7 +6,7 @@
  * request of their own provider only, and provider error codes mapped to OpenAI statuses.
  */
 import { MockUpstream } from "@conduitkit/core/testing"
-import { MockZai, Scenarios as ZaiScenarios } from "@conduitkit/provider-glm/testing"
+import { GlmMock, GlmScenarios } from "@conduitkit/provider-glm/testing"
 import { KimiMock, KimiScenarios } from "@conduitkit/provider-kimi/testing"
 import { Redacted } from "effect"
 import OpenAI from "openai"
@@ -224,9 +224,9 @@ describe("Kimi (simulated by KimiMock)", () => {
   })
 })
 
-describe("GLM (simulated by MockZai)", () => {
+describe("GLM (simulated by GlmMock)", () => {
   it("thinking switched on by a provider extra streams reasoning_content", async () => {
-    const mock = MockZai.make(glm.simulation)
+    const mock = GlmMock.make(glm.simulation)
     server.use(...mock.handlers)
     const stream = await client(gateway).chat.completions.create({
       model: "glm/glm-4.6",
@@ -235,13 +235,13 @@ describe("GLM (simulated by MockZai)", () => {
       ...({ thinking: { type: "enabled" } } as object)
     })
     const { content, reasoning } = await collect(stream as AsyncIterable<OpenAI.ChatCompletionChunk>)
-    expect(reasoning).toBe(ZaiScenarios.reasoning.reasoning)
-    expect(content).toBe(ZaiScenarios.reasoning.text)
+    expect(reasoning).toBe(GlmScenarios.reasoning.reasoning)
+    expect(content).toBe(GlmScenarios.reasoning.text)
     expect(mock.recorder.last().body).toMatchObject({ thinking: { type: "enabled" } })
   })
 
   it("calls the declared tool, then answers from its result (stream and non-stream)", async () => {
-    server.use(...MockZai.make(glm.simulation).handlers)
+    server.use(...GlmMock.make(glm.simulation).handlers)
     const first = await client(gateway).chat.completions.create({
       model: "glm/glm-4.6",
       messages: [{ role: "user", content: "Weather in Paris?" }],
@@ -265,9 +265,9 @@ describe("GLM (simulated by MockZai)", () => {
   })
 
   it("maps Zhipu's error codes: 1113 insufficient balance is 429 insufficient_quota, tried once", async () => {
-    const mock = MockZai.make({
+    const mock = GlmMock.make({
       ...glm.simulation,
-      chat: () => MockZai.errorResponse(ZaiScenarios.errors.insufficientBalanceEn)
+      chat: () => GlmMock.errorResponse(GlmScenarios.errors.insufficientBalanceEn)
     })
     server.use(...mock.handlers)
     const error = await failure(
@@ -298,7 +298,7 @@ describe("models.yaml providerOptions", () => {
     try {
       let failKimi = false
       const kimiRecorder = new MockUpstream.Recorder()
-      const zai = MockZai.make(glm.simulation)
+      const zai = GlmMock.make(glm.simulation)
       server.use(
         ...KimiMock.make({
           ...kimi.simulation,
@@ -325,9 +325,9 @@ describe("models.yaml providerOptions", () => {
 
       // the fallback: GLM's own option, not Kimi's
       failKimi = true
-      expect((await ask("both")).content).toBe(ZaiScenarios.reasoning.text)
+      expect((await ask("both")).content).toBe(GlmScenarios.reasoning.text)
       expect(zai.recorder.last().body).toMatchObject({ thinking: { type: "enabled" } })
-      expect((await ask("both", true)).content).toBe(ZaiScenarios.reasoning.text)
+      expect((await ask("both", true)).content).toBe(GlmScenarios.reasoning.text)
       expect(zai.recorder.last().body).toMatchObject({ thinking: { type: "enabled" } })
       expect(zai.recorder.count).toBe(2)
 

@@ -15,7 +15,7 @@
  * The MSW testing handlers live in `@conduitkit/core/testing` so this entry never loads `msw` (an optional peer):
  * `ProviderMock.make({ provider, fixtures })` answers chat (non-stream and SSE with `[DONE]`) and `/models` for a
  * provider built here, checks the key and the model, and answers the provider's own error bodies. A provider's
- * `./testing` entry exports them (`handlers`); kimi and glm have richer mocks of their own (`KimiMock`, `MockZai`).
+ * `./testing` entry exports them (`handlers`); kimi and glm have richer mocks of their own (`KimiMock`, `GlmMock`).
  *
  * `@conduitkit/provider-kimi` and `@conduitkit/provider-glm` are built on it; a plain OpenAI-compatible backend is
  * a handful of declarations (see `docs/adding-a-provider.md`).

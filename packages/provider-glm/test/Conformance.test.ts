@@ -5,7 +5,7 @@ import { Conformance } from "@conduitkit/core/testing"
 import { Layer } from "effect"
 import * as GlmClient from "../src/GlmClient.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
-import * as Scenarios from "../src/testing/GlmScenarios.js"
+import * as GlmScenarios from "../src/testing/GlmScenarios.js"
 
 const baseURL = "https://conformance.z.ai.test/api/paas/v4"
 
@@ -13,5 +13,5 @@ Conformance.runProviderConformance({
   name: "glm",
   baseURL,
   layer: GlmLanguageModel.layer("glm-4.6").pipe(Layer.provide(GlmClient.layer({ apiKey: "test-key", baseURL }))),
-  fixtures: Scenarios.conformance
+  fixtures: GlmScenarios.conformance
 })

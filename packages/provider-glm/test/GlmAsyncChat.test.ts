@@ -13,8 +13,8 @@ import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as GlmAsyncChat from "../src/GlmAsyncChat.js"
 import * as GlmClient from "../src/GlmClient.js"
-import * as MockZai from "../src/testing/GlmMock.js"
-import * as Scenarios from "../src/testing/GlmScenarios.js"
+import * as GlmMock from "../src/testing/GlmMock.js"
+import * as GlmScenarios from "../src/testing/GlmScenarios.js"
 
 /** A client whose `GET /async-result/{id}` answers the given statuses in turn (the last one repeats). */
 const scripted = (statuses: ReadonlyArray<string>) => {
@@ -27,7 +27,7 @@ const scripted = (statuses: ReadonlyArray<string>) => {
         const status = statuses[Math.min(polls.length - 1, statuses.length - 1)] ?? "PROCESSING"
         const body =
           status === "SUCCESS"
-            ? { ...Scenarios.reasoning.body, task_status: status }
+            ? { ...GlmScenarios.reasoning.body, task_status: status }
             : { id: "task-1", request_id: "req-async-1", task_status: status }
         return { body, headers: {}, requestId: undefined }
       })
@@ -99,7 +99,7 @@ describe("awaitResult", () => {
 describe("toParts: the finish-failure rules of normal chat", () => {
   const completed = (message: Record<string, unknown>, finish: string) =>
     ({
-      ...Scenarios.completion(Scenarios.responseId(0xa51), "glm-4.6", message, finish, Scenarios.usage(20, 3)),
+      ...GlmScenarios.completion(GlmScenarios.responseId(0xa51), "glm-4.6", message, finish, GlmScenarios.usage(20, 3)),
       task_status: "SUCCESS"
     }) as unknown as GlmAsyncChat.AsyncResult
 
@@ -115,7 +115,7 @@ describe("toParts: the finish-failure rules of normal chat", () => {
       kind: "finish-network-error",
       code: "network_error",
       retryable: true,
-      requestId: Scenarios.responseId(0xa51)
+      requestId: GlmScenarios.responseId(0xa51)
     })
   })
 
@@ -130,12 +130,12 @@ describe("toParts: the finish-failure rules of normal chat", () => {
 
   it("async chat: inline <think> reasoning of a glm-z1 model becomes a reasoning part", () => {
     const parts = GlmAsyncChat.toParts({
-      ...Scenarios.completion(
-        Scenarios.responseId(0xa52),
+      ...GlmScenarios.completion(
+        GlmScenarios.responseId(0xa52),
         "glm-z1-air",
         { content: "<think>why</think>so" },
         "stop",
-        Scenarios.usage(5, 5)
+        GlmScenarios.usage(5, 5)
       ),
       task_status: "SUCCESS"
     } as unknown as GlmAsyncChat.AsyncResult)
@@ -155,7 +155,7 @@ describe("against the mock", () => {
   const layer = GlmClient.layer({ apiKey: "test-key" })
 
   it("submits, polls and converts the answer", async () => {
-    const zai = MockZai.make({ asyncPolls: 2 })
+    const zai = GlmMock.make({ asyncPolls: 2 })
     server.use(...zai.handlers)
     const result = await Effect.runPromise(
       GlmAsyncChat.generate(
@@ -173,7 +173,7 @@ describe("against the mock", () => {
     expect(submitted?.body).toMatchObject({ stop: ["END"], temperature: 0.5, thinking: { type: "enabled" } })
     expect(zai.recorder.calls.filter((call) => call.url.includes("/async-result/"))).toHaveLength(3)
     const text = result.parts.find((part) => part.type === "text")
-    expect(text?.type === "text" && text.text).toBe(Scenarios.reasoning.text)
+    expect(text?.type === "text" && text.text).toBe(GlmScenarios.reasoning.text)
   })
 
   it("async chat: Preserved Thinking follows the language model's isCodingClient (plan coding behind a proxy URL)", async () => {
@@ -184,7 +184,7 @@ describe("against the mock", () => {
       { role: "user" as const, content: "again" }
     ]
     const submitWith = async (options: GlmClient.Options) => {
-      const zai = MockZai.make({ baseURL: proxy })
+      const zai = GlmMock.make({ baseURL: proxy })
       server.use(...zai.handlers)
       await Effect.runPromise(
         GlmAsyncChat.submit({ request: { model: "glm-4.6", messages } }).pipe(
@@ -199,7 +199,7 @@ describe("against the mock", () => {
   })
 
   it("refuses what the shaping refuses, before submitting", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const exit = await Effect.runPromiseExit(
       GlmAsyncChat.submit({

@@ -14,7 +14,7 @@ import * as GlmClient from "../src/GlmClient.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmProvider from "../src/GlmProvider.js"
 import * as Jwt from "../src/internal/jwt.js"
-import * as MockZai from "../src/testing/GlmMock.js"
+import * as GlmMock from "../src/testing/GlmMock.js"
 
 const server = setupServer()
 beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
@@ -69,7 +69,7 @@ describe("endpoints", () => {
 
 describe("configuration from the environment", () => {
   it("reads ZAI_API_KEY, and sends Accept-Language: en-US,en", async () => {
-    const zai = MockZai.make({ apiKey: "zai-secret" })
+    const zai = GlmMock.make({ apiKey: "zai-secret" })
     server.use(...zai.handlers)
     const exit = await chatWith(GlmClient.layerConfig(), { ZAI_API_KEY: "zai-secret", ZHIPUAI_API_KEY: "other" })
     expect(Exit.isSuccess(exit)).toBe(true)
@@ -78,13 +78,13 @@ describe("configuration from the environment", () => {
   })
 
   it("falls back to ZHIPUAI_API_KEY", async () => {
-    const zai = MockZai.make({ apiKey: "zhipu-secret" })
+    const zai = GlmMock.make({ apiKey: "zhipu-secret" })
     server.use(...zai.handlers)
     expect(Exit.isSuccess(await chatWith(GlmClient.layerConfig(), { ZHIPUAI_API_KEY: "zhipu-secret" }))).toBe(true)
   })
 
   it("ZAI_BASE_URL overrides region and plan", async () => {
-    const zai = MockZai.make({ baseURL: "https://gateway.test/glm/v4" })
+    const zai = GlmMock.make({ baseURL: "https://gateway.test/glm/v4" })
     server.use(...zai.handlers)
     const exit = await chatWith(GlmClient.layerConfig({ region: "cn", plan: "coding" }), {
       ZAI_API_KEY: "test-key",
@@ -95,7 +95,7 @@ describe("configuration from the environment", () => {
   })
 
   it("the coding plan from options reaches the coding endpoint", async () => {
-    const zai = MockZai.make({ baseURL: "https://open.bigmodel.cn/api/coding/paas/v4" })
+    const zai = GlmMock.make({ baseURL: "https://open.bigmodel.cn/api/coding/paas/v4" })
     server.use(...zai.handlers)
     const exit = await chatWith(GlmClient.layerConfig({ region: "cn", plan: "coding" }), { ZAI_API_KEY: "test-key" })
     expect(Exit.isSuccess(exit)).toBe(true)
@@ -115,7 +115,7 @@ describe("configuration from the environment", () => {
 
 describe("auth errors with the real bodies", () => {
   it("a missing key is 1001 (MissingKey), a wrong key 1002 (InvalidKey)", async () => {
-    const zai = MockZai.make({ apiKey: "right" })
+    const zai = GlmMock.make({ apiKey: "right" })
     server.use(...zai.handlers)
     const wrong = failure(await chatWith(GlmClient.layer({ apiKey: "wrong" })))
     expect(wrong.reason).toMatchObject({ _tag: "AuthenticationError", kind: "InvalidKey" })
@@ -171,7 +171,7 @@ describe("JWT mode", () => {
   })
 
   it("sends a token the server verifies, never the raw key", async () => {
-    const zai = MockZai.make({ apiKey: "unused", jwt: { id: "a1b2c3d4e5f6", secret: "s3cr3tS3cr3t" } })
+    const zai = GlmMock.make({ apiKey: "unused", jwt: { id: "a1b2c3d4e5f6", secret: "s3cr3tS3cr3t" } })
     server.use(...zai.handlers)
     const exit = await chatWith(GlmClient.layer({ apiKey: key, auth: "jwt" }))
     expect(Exit.isSuccess(exit)).toBe(true)
@@ -181,7 +181,7 @@ describe("JWT mode", () => {
   })
 
   it("a malformed key fails with an authentication error and nothing is sent", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const error = failure(await chatWith(GlmClient.layer({ apiKey: "no-dot-key", auth: "jwt" })))
     expect(error.reason._tag).toBe("AuthenticationError")
@@ -189,7 +189,7 @@ describe("JWT mode", () => {
   })
 
   it("an expired token is answered 1003 and classified as an expired key", async () => {
-    const zai = MockZai.make({ jwt: { id: "a1b2c3d4e5f6", secret: "s3cr3tS3cr3t" } })
+    const zai = GlmMock.make({ jwt: { id: "a1b2c3d4e5f6", secret: "s3cr3tS3cr3t" } })
     server.use(...zai.handlers)
     const error = failure(
       await chatWith(GlmClient.layer({ apiKey: key, auth: "jwt", jwt: { ttlMs: 0, renewBeforeMs: 0 } }))

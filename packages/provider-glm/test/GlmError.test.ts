@@ -11,8 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as GlmClient from "../src/GlmClient.js"
 import * as GlmError from "../src/GlmError.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
-import * as MockZai from "../src/testing/GlmMock.js"
-import * as Scenarios from "../src/testing/GlmScenarios.js"
+import * as GlmMock from "../src/testing/GlmMock.js"
+import * as GlmScenarios from "../src/testing/GlmScenarios.js"
 
 type Reason = ProviderError.ErrorRule["reason"]
 
@@ -172,12 +172,12 @@ const failure = (exit: Exit.Exit<unknown, AiError.AiError>): AiError.AiError => 
 }
 
 /** Answers with `first` on the first call and the text scenario afterwards. */
-const thenText = (first: Scenarios.WireError) => {
+const thenText = (first: GlmScenarios.WireError) => {
   const recorder = new MockUpstream.Recorder()
   server.use(
     MockUpstream.chatCompletions(
       baseURL,
-      ({ index }) => (index === 0 ? MockZai.errorResponse(first) : MockUpstream.json(Scenarios.text.body)),
+      ({ index }) => (index === 0 ? GlmMock.errorResponse(first) : MockUpstream.json(GlmScenarios.text.body)),
       recorder
     )
   )
@@ -186,8 +186,8 @@ const thenText = (first: Scenarios.WireError) => {
 
 describe("GlmError through the transport", () => {
   it.each([
-    ["1113 insufficient balance sent as 429 is not retried (English body)", Scenarios.errors.insufficientBalanceEn],
-    ["1113 insufficient balance sent as 429 is not retried (Chinese body)", Scenarios.errors.insufficientBalanceCn]
+    ["1113 insufficient balance sent as 429 is not retried (English body)", GlmScenarios.errors.insufficientBalanceEn],
+    ["1113 insufficient balance sent as 429 is not retried (Chinese body)", GlmScenarios.errors.insufficientBalanceCn]
   ])("%s", async (_name, error) => {
     const recorder = thenText(error)
     const failed = failure(await generate())
@@ -197,24 +197,24 @@ describe("GlmError through the transport", () => {
   })
 
   it.each([
-    ["1302 concurrency is retried (English body)", Scenarios.errors.concurrencyEn],
-    ["1302 concurrency is retried (Chinese body)", Scenarios.errors.concurrencyCn],
-    ["1305 model overloaded is retried", Scenarios.errors.overloadedCn],
-    ["a 500 is retried", Scenarios.errors.serverError]
+    ["1302 concurrency is retried (English body)", GlmScenarios.errors.concurrencyEn],
+    ["1302 concurrency is retried (Chinese body)", GlmScenarios.errors.concurrencyCn],
+    ["1305 model overloaded is retried", GlmScenarios.errors.overloadedCn],
+    ["a 500 is retried", GlmScenarios.errors.serverError]
   ])("%s", async (_name, error) => {
     const recorder = thenText(error)
     const exit = await generate()
-    expect(Exit.isSuccess(exit) && exit.value.text).toBe(Scenarios.text.text)
+    expect(Exit.isSuccess(exit) && exit.value.text).toBe(GlmScenarios.text.text)
     expect(recorder.count).toBe(2)
   })
 
   it("1303 is retryable: a 429 with code 1303 is a retryable RateLimitError, retried", async () => {
-    const recorder = thenText(Scenarios.errors.frequencyEn)
+    const recorder = thenText(GlmScenarios.errors.frequencyEn)
     const exit = await generate()
-    expect(Exit.isSuccess(exit) && exit.value.text).toBe(Scenarios.text.text)
+    expect(Exit.isSuccess(exit) && exit.value.text).toBe(GlmScenarios.text.text)
     expect(recorder.count).toBe(2)
 
-    server.use(MockUpstream.chatCompletions(baseURL, () => MockZai.errorResponse(Scenarios.errors.frequencyEn)))
+    server.use(MockUpstream.chatCompletions(baseURL, () => GlmMock.errorResponse(GlmScenarios.errors.frequencyEn)))
     const failed = failure(await generate())
     expect(ProviderError.describe(failed)).toMatchObject({
       reason: "RateLimitError",
@@ -225,8 +225,8 @@ describe("GlmError through the transport", () => {
   })
 
   it.each([
-    ["1261 prompt too long is a context-length error (api.z.ai body)", Scenarios.errors.promptTooLongEn],
-    ["1261 prompt too long is a context-length error (open.bigmodel.cn body)", Scenarios.errors.promptTooLongCn]
+    ["1261 prompt too long is a context-length error (api.z.ai body)", GlmScenarios.errors.promptTooLongEn],
+    ["1261 prompt too long is a context-length error (open.bigmodel.cn body)", GlmScenarios.errors.promptTooLongCn]
   ])("%s", async (_name, error) => {
     const recorder = thenText(error)
     const failed = failure(await generate())
@@ -237,12 +237,12 @@ describe("GlmError through the transport", () => {
   })
 
   it.each([
-    ["1301 content policy", Scenarios.errors.contentPolicyCn, "ContentPolicyError"],
-    ["1211 unknown model", Scenarios.errors.unknownModelEn, "InvalidRequestError"],
-    ["1211 unknown model (Chinese)", Scenarios.errors.unknownModelCn, "InvalidRequestError"],
-    ["1214 invalid parameter", Scenarios.errors.invalidParameterCn, "InvalidRequestError"],
-    ["1000-series auth: 1002 invalid key", Scenarios.errors.invalidKey, "AuthenticationError"],
-    ["1000-series auth: 1000 authentication failed (Chinese)", Scenarios.errors.authFailedCn, "AuthenticationError"]
+    ["1301 content policy", GlmScenarios.errors.contentPolicyCn, "ContentPolicyError"],
+    ["1211 unknown model", GlmScenarios.errors.unknownModelEn, "InvalidRequestError"],
+    ["1211 unknown model (Chinese)", GlmScenarios.errors.unknownModelCn, "InvalidRequestError"],
+    ["1214 invalid parameter", GlmScenarios.errors.invalidParameterCn, "InvalidRequestError"],
+    ["1000-series auth: 1002 invalid key", GlmScenarios.errors.invalidKey, "AuthenticationError"],
+    ["1000-series auth: 1000 authentication failed (Chinese)", GlmScenarios.errors.authFailedCn, "AuthenticationError"]
   ])("%s is not retried", async (_name, error, reason) => {
     const recorder = thenText(error)
     expect(failure(await generate()).reason._tag).toBe(reason)

@@ -9,7 +9,7 @@ import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as GlmClient from "../src/GlmClient.js"
 import * as GlmFiles from "../src/GlmFiles.js"
-import * as MockZai from "../src/testing/GlmMock.js"
+import * as GlmMock from "../src/testing/GlmMock.js"
 
 const MB = 1_024 * 1_024
 const server = setupServer()
@@ -40,7 +40,7 @@ describe("the files API", () => {
   const layer = GlmClient.layer({ apiKey: "test-key" })
 
   it("uploads (multipart), lists, reads and deletes a file", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const text = "这是一份测试文档。"
     const program = Effect.gen(function* () {
@@ -87,7 +87,7 @@ describe("the files API", () => {
   })
 
   it("refuses an oversized upload before sending", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const exit = await Effect.runPromiseExit(
       GlmFiles.upload({ file: new Uint8Array(21 * MB), filename: "big.bin", purpose: "code-interpreter" }).pipe(
@@ -99,7 +99,7 @@ describe("the files API", () => {
   })
 
   it("uses BigModel's limits for a cn client", async () => {
-    const zai = MockZai.make({ baseURL: "https://open.bigmodel.cn/api/paas/v4" })
+    const zai = GlmMock.make({ baseURL: "https://open.bigmodel.cn/api/paas/v4" })
     server.use(...zai.handlers)
     const exit = await Effect.runPromiseExit(
       GlmFiles.upload({ file: new Uint8Array(21 * MB), filename: "a.bin", purpose: "agent" }).pipe(
@@ -111,7 +111,7 @@ describe("the files API", () => {
   })
 
   it("maps a missing file to the error table (no retry)", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const exit = await Effect.runPromiseExit(GlmFiles.remove("file-404").pipe(Effect.provide(layer)))
     expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/InvalidRequestError/)

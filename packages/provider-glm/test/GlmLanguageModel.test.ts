@@ -12,8 +12,8 @@ import * as GlmClient from "../src/GlmClient.js"
 import * as GlmConfig from "../src/GlmConfig.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmWebSearch from "../src/GlmWebSearch.js"
-import * as MockZai from "../src/testing/GlmMock.js"
-import * as Scenarios from "../src/testing/GlmScenarios.js"
+import * as GlmMock from "../src/testing/GlmMock.js"
+import * as GlmScenarios from "../src/testing/GlmScenarios.js"
 
 const baseURL = "https://api.z.ai/api/paas/v4"
 const server = setupServer()
@@ -75,13 +75,19 @@ const failure = (exit: Exit.Exit<unknown, AiError.AiError>): AiError.AiError => 
 const summaryOf = (parts: ReadonlyArray<Response.AnyPart>) => ResponseSummary.fromParts(parts)
 
 const textChunks = (id: string, text: string) =>
-  Scenarios.pieces(text).map((p) => Scenarios.chunk(id, "glm-4.6", { content: p }))
+  GlmScenarios.pieces(text).map((p) => GlmScenarios.chunk(id, "glm-4.6", { content: p }))
 
 describe("finish reasons", () => {
   it("finish_reason sensitive is a content-filter finish (non-stream)", async () => {
     respond(() =>
       MockUpstream.json(
-        Scenarios.completion(Scenarios.responseId(40), "glm-4.6", { content: "" }, "sensitive", Scenarios.usage(5, 0))
+        GlmScenarios.completion(
+          GlmScenarios.responseId(40),
+          "glm-4.6",
+          { content: "" },
+          "sensitive",
+          GlmScenarios.usage(5, 0)
+        )
       )
     )
     const response = success(await generate(LanguageModel.generateText({ prompt: "hi" })))
@@ -89,11 +95,11 @@ describe("finish reasons", () => {
   })
 
   it("finish_reason sensitive is a content-filter finish (stream)", async () => {
-    const id = Scenarios.responseId(41)
+    const id = GlmScenarios.responseId(41)
     respond(() =>
       MockUpstream.sse([
         ...textChunks(id, "Partial"),
-        Scenarios.finishChunk(id, "glm-4.6", "sensitive", Scenarios.usage(5, 2))
+        GlmScenarios.finishChunk(id, "glm-4.6", "sensitive", GlmScenarios.usage(5, 2))
       ])
     )
     const summary = summaryOf(success(await collect(LanguageModel.streamText({ prompt: "hi" }))))
@@ -106,26 +112,26 @@ describe("finish reasons", () => {
     const recorder = respond(({ index }) =>
       index === 0
         ? MockUpstream.json(
-            Scenarios.completion(
-              Scenarios.responseId(42),
+            GlmScenarios.completion(
+              GlmScenarios.responseId(42),
               "glm-4.6",
               { content: "half an ans" },
               "network_error",
-              Scenarios.usage(5, 3)
+              GlmScenarios.usage(5, 3)
             )
           )
-        : MockUpstream.json(Scenarios.text.body)
+        : MockUpstream.json(GlmScenarios.text.body)
     )
     const response = success(await generate(LanguageModel.generateText({ prompt: "hi" })))
-    expect(response.text).toBe(Scenarios.text.text)
+    expect(response.text).toBe(GlmScenarios.text.text)
     expect(recorder.count).toBe(2)
   })
 
   it("network_error finish: a non-streaming answer that keeps failing is a retryable InternalProviderError", async () => {
-    const id = Scenarios.responseId(49)
+    const id = GlmScenarios.responseId(49)
     const recorder = respond(() =>
       MockUpstream.json(
-        Scenarios.completion(id, "glm-4.6", { content: "half" }, "network_error", Scenarios.usage(5, 1))
+        GlmScenarios.completion(id, "glm-4.6", { content: "half" }, "network_error", GlmScenarios.usage(5, 1))
       )
     )
     const error = failure(await generate(LanguageModel.generateText({ prompt: "hi" })))
@@ -141,24 +147,24 @@ describe("finish reasons", () => {
   })
 
   it("network_error finish: a stream failing before its first part is retried", async () => {
-    const id = Scenarios.responseId(43)
+    const id = GlmScenarios.responseId(43)
     const recorder = respond(({ index }) =>
       index === 0
-        ? MockUpstream.sse([Scenarios.finishChunk(id, "glm-4.6", "network_error", Scenarios.usage(5, 0))])
-        : MockUpstream.sse(Scenarios.text.chunks)
+        ? MockUpstream.sse([GlmScenarios.finishChunk(id, "glm-4.6", "network_error", GlmScenarios.usage(5, 0))])
+        : MockUpstream.sse(GlmScenarios.text.chunks)
     )
     const summary = summaryOf(success(await collect(LanguageModel.streamText({ prompt: "hi" }))))
-    expect(summary.text).toBe(Scenarios.text.text)
+    expect(summary.text).toBe(GlmScenarios.text.text)
     expect(recorder.count).toBe(2)
   })
 
   it("network_error finish: after streamed text, the stream fails (never a silent short answer)", async () => {
-    const id = Scenarios.responseId(44)
+    const id = GlmScenarios.responseId(44)
     const recorder = respond(() =>
       MockUpstream.sse(
         [
           ...textChunks(id, "The answer is"),
-          Scenarios.finishChunk(id, "glm-4.6", "network_error", Scenarios.usage(5, 3))
+          GlmScenarios.finishChunk(id, "glm-4.6", "network_error", GlmScenarios.usage(5, 3))
         ],
         { delayMs: 5 }
       )
@@ -176,12 +182,12 @@ describe("finish reasons", () => {
   it("model_context_window_exceeded with no output is a context-length error, not retried", async () => {
     const recorder = respond(() =>
       MockUpstream.json(
-        Scenarios.completion(
-          Scenarios.responseId(45),
+        GlmScenarios.completion(
+          GlmScenarios.responseId(45),
           "glm-4.6",
           { content: "" },
           "model_context_window_exceeded",
-          Scenarios.usage(200_000, 0)
+          GlmScenarios.usage(200_000, 0)
         )
       )
     )
@@ -192,11 +198,11 @@ describe("finish reasons", () => {
   })
 
   it("model_context_window_exceeded after some output is a length finish", async () => {
-    const id = Scenarios.responseId(46)
+    const id = GlmScenarios.responseId(46)
     respond(() =>
       MockUpstream.sse([
         ...textChunks(id, "A long answer"),
-        Scenarios.finishChunk(id, "glm-4.6", "model_context_window_exceeded", Scenarios.usage(199_000, 1000))
+        GlmScenarios.finishChunk(id, "glm-4.6", "model_context_window_exceeded", GlmScenarios.usage(199_000, 1000))
       ])
     )
     const summary = summaryOf(success(await collect(LanguageModel.streamText({ prompt: "hi" }))))
@@ -205,9 +211,11 @@ describe("finish reasons", () => {
   })
 
   it("model_context_window_exceeded with no output fails a stream with a context-length error", async () => {
-    const id = Scenarios.responseId(47)
+    const id = GlmScenarios.responseId(47)
     respond(() =>
-      MockUpstream.sse([Scenarios.finishChunk(id, "glm-4.6", "model_context_window_exceeded", Scenarios.usage(9, 0))])
+      MockUpstream.sse([
+        GlmScenarios.finishChunk(id, "glm-4.6", "model_context_window_exceeded", GlmScenarios.usage(9, 0))
+      ])
     )
     const error = failure(await collect(LanguageModel.streamText({ prompt: "hi" })))
     expect(ProviderError.describe(error)).toMatchObject({ reason: "InvalidRequestError", contextLength: true })
@@ -228,19 +236,19 @@ describe("thinking and reasoning replay", () => {
   ])
 
   it("reasoning replayed when clear_thinking is false", async () => {
-    const recorder = respond(() => MockUpstream.json(Scenarios.reasoning.body))
+    const recorder = respond(() => MockUpstream.json(GlmScenarios.reasoning.body))
     const thinking = { type: "enabled", clear_thinking: false } as const
     const response = success(
       await generate(LanguageModel.generateText({ prompt: history }).pipe(GlmConfig.withProviderOptions({ thinking })))
     )
-    expect(response.text).toBe(Scenarios.reasoning.text)
+    expect(response.text).toBe(GlmScenarios.reasoning.text)
     const sent = recorder.last().body as { thinking: unknown; messages: Array<{ reasoning_content?: string }> }
     expect(sent.thinking).toEqual(thinking)
     expect(sent.messages[1]?.reasoning_content).toBe("They ask who I am.")
   })
 
   it("reasoning of a plain turn is not replayed when thinking is cleared (general endpoint default)", async () => {
-    const recorder = respond(() => MockUpstream.json(Scenarios.reasoning.body))
+    const recorder = respond(() => MockUpstream.json(GlmScenarios.reasoning.body))
     success(await generate(LanguageModel.generateText({ prompt: history })))
     const sent = recorder.last().body as { messages: Array<{ reasoning_content?: string }> }
     expect(sent.messages[1]?.reasoning_content).toBeUndefined()
@@ -248,7 +256,7 @@ describe("thinking and reasoning replay", () => {
 
   it("the coding plan replays reasoning by default (Preserved Thinking is its default)", async () => {
     const coding = "https://api.z.ai/api/coding/paas/v4"
-    const recorder = respond(() => MockUpstream.json(Scenarios.reasoning.body), coding)
+    const recorder = respond(() => MockUpstream.json(GlmScenarios.reasoning.body), coding)
     success(
       await generate(LanguageModel.generateText({ prompt: history }), modelLayer("glm-4.6", {}, { plan: "coding" }))
     )
@@ -257,7 +265,7 @@ describe("thinking and reasoning replay", () => {
   })
 
   it("model-level provider options are sent, and call options merge over them", async () => {
-    const recorder = respond(() => MockUpstream.json(Scenarios.text.body))
+    const recorder = respond(() => MockUpstream.json(GlmScenarios.text.body))
     const layer = modelLayer("glm-4.6", { providerOptions: { thinking: { type: "disabled" }, user_id: "user-000001" } })
     success(
       await generate(
@@ -273,7 +281,7 @@ describe("thinking and reasoning replay", () => {
   })
 
   it("streams reasoning before the answer", async () => {
-    respond(() => MockUpstream.sse(Scenarios.reasoning.chunks))
+    respond(() => MockUpstream.sse(GlmScenarios.reasoning.chunks))
     const summary = summaryOf(
       success(
         await collect(
@@ -283,15 +291,15 @@ describe("thinking and reasoning replay", () => {
         )
       )
     )
-    expect(summary.reasoning).toBe(Scenarios.reasoning.reasoning)
-    expect(summary.text).toBe(Scenarios.reasoning.text)
+    expect(summary.reasoning).toBe(GlmScenarios.reasoning.reasoning)
+    expect(summary.text).toBe(GlmScenarios.reasoning.text)
     expect(summary.usage).toMatchObject({ cachedInputTokens: 4, reasoningTokens: 40 })
   })
 })
 
 describe("tools", () => {
   const mock = () => {
-    const zai = MockZai.make({ baseURL })
+    const zai = GlmMock.make({ baseURL })
     server.use(...zai.handlers)
     return zai
   }
@@ -336,7 +344,7 @@ describe("tools", () => {
   })
 
   it("multi-tool turns: the recorded shape (complete calls, one chunk each) yields both calls", async () => {
-    respond(() => MockUpstream.sse(Scenarios.multiTool.chunks))
+    respond(() => MockUpstream.sse(GlmScenarios.multiTool.chunks))
     const summary = summaryOf(
       success(
         await collect(
@@ -348,12 +356,12 @@ describe("tools", () => {
         )
       )
     )
-    expect(summary.toolCalls.map(({ name, params }) => ({ name, params }))).toEqual(Scenarios.multiTool.calls)
+    expect(summary.toolCalls.map(({ name, params }) => ({ name, params }))).toEqual(GlmScenarios.multiTool.calls)
     expect(summary.text).toBe("\n\nI'll add and multiply 2 and 3.\n")
   })
 
   it("tool calls with odd ids (call_-<signed decimal>) keep their ids", async () => {
-    respond(() => MockUpstream.json(Scenarios.toolCall.body))
+    respond(() => MockUpstream.json(GlmScenarios.toolCall.body))
     const response = success(
       await generate(
         LanguageModel.generateText({
@@ -368,13 +376,13 @@ describe("tools", () => {
 
   // glm.md §3: `function.arguments` is a JSON string on the wire (ZAI-OAS declares an object).
   it("tool-call arguments arrive as a JSON string (non-stream): parsed into params", async () => {
-    const wire = Scenarios.toolCall.body as unknown as {
+    const wire = GlmScenarios.toolCall.body as unknown as {
       choices: Array<{ message: { tool_calls: Array<{ function: { arguments: unknown } }> } }>
     }
     expect(wire.choices.flatMap((c) => c.message.tool_calls.map((call) => typeof call.function.arguments))).toEqual([
       "string"
     ])
-    respond(() => MockUpstream.json(Scenarios.toolCall.body))
+    respond(() => MockUpstream.json(GlmScenarios.toolCall.body))
     const response = success(
       await generate(
         LanguageModel.generateText({
@@ -385,17 +393,17 @@ describe("tools", () => {
       )
     )
     expect(response.toolCalls.map((call) => [call.name, call.params])).toEqual([
-      ["get_weather", { location: Scenarios.toolCall.location }]
+      ["get_weather", { location: GlmScenarios.toolCall.location }]
     ])
   })
 
   it("tool-call arguments arrive as a JSON string (stream, complete in one delta): parsed into params", async () => {
-    const chunks = Scenarios.toolCall.chunks as unknown as ReadonlyArray<{
+    const chunks = GlmScenarios.toolCall.chunks as unknown as ReadonlyArray<{
       choices: Array<{ delta: { tool_calls?: Array<{ function: { arguments: unknown } }> } }>
     }>
     const wire = chunks.flatMap((chunk) => chunk.choices.flatMap((c) => c.delta.tool_calls ?? []))
     expect(wire.map((call) => typeof call.function.arguments)).toEqual(["string"])
-    respond(() => MockUpstream.sse(Scenarios.toolCall.chunks))
+    respond(() => MockUpstream.sse(GlmScenarios.toolCall.chunks))
     const summary = summaryOf(
       success(
         await collect(
@@ -409,12 +417,12 @@ describe("tools", () => {
       )
     )
     expect(summary.toolCalls.map((call) => [call.name, call.params])).toEqual([
-      ["get_weather", { location: Scenarios.toolCall.location }]
+      ["get_weather", { location: GlmScenarios.toolCall.location }]
     ])
   })
 
   it("forced tool_choice refused up front on glm-4.6 (no HTTP call)", async () => {
-    const recorder = respond(() => MockUpstream.json(Scenarios.toolCall.body))
+    const recorder = respond(() => MockUpstream.json(GlmScenarios.toolCall.body))
     const error = failure(
       await generate(
         LanguageModel.generateText({
@@ -430,7 +438,7 @@ describe("tools", () => {
   })
 
   it("forced tool_choice sent on glm-4.5", async () => {
-    const recorder = respond(() => MockUpstream.json(Scenarios.toolCall.body))
+    const recorder = respond(() => MockUpstream.json(GlmScenarios.toolCall.body))
     success(
       await generate(
         LanguageModel.generateText({
@@ -452,9 +460,9 @@ describe("tools", () => {
   // (https://github.com/Smana/runlore/issues/391). The reasoning delta is a chunk, so core's first-token timeout is
   // already satisfied: the idle timeout (gap between chunks) is the one that ends the hang.
   it("forced tool_choice hang: one reasoning delta then a stall ends with core's idle timeout", async () => {
-    const id = Scenarios.responseId(0x4f1)
+    const id = GlmScenarios.responseId(0x4f1)
     const recorder = respond(() =>
-      MockUpstream.sse([Scenarios.chunk(id, "glm-4.6", { reasoning_content: "Let me call" })], { stallAfter: 1 })
+      MockUpstream.sse([GlmScenarios.chunk(id, "glm-4.6", { reasoning_content: "Let me call" })], { stallAfter: 1 })
     )
     const started = Date.now()
     const error = failure(
@@ -516,7 +524,7 @@ describe("tools", () => {
 
 describe("web search", () => {
   it("web_search results become source parts (toolkit tool)", async () => {
-    const recorder = respond(() => MockUpstream.json(Scenarios.webSearchBody))
+    const recorder = respond(() => MockUpstream.json(GlmScenarios.webSearchBody))
     const search = GlmWebSearch.tool({ count: 5, search_recency_filter: "oneDay" })
     const response = success(
       await generate(
@@ -538,7 +546,7 @@ describe("web search", () => {
     ])
     const sources = response.content.filter((part) => part.type === "source")
     expect(sources.map((part) => [part.id, part.sourceType === "url" ? String(part.url) : "", part.title])).toEqual(
-      Scenarios.webSearch.results.map((result) => [result.refer, result.link, result.title])
+      GlmScenarios.webSearch.results.map((result) => [result.refer, result.link, result.title])
     )
     expect(sources[0]?.metadata).toEqual({
       glm: {
@@ -546,14 +554,14 @@ describe("web search", () => {
         media: "Weather Example",
         publishDate: "2026-01-01",
         icon: "https://example.org/icon-weather.png",
-        content: Scenarios.webSearch.results[0].content
+        content: GlmScenarios.webSearch.results[0].content
       }
     })
-    expect(response.text).toBe(Scenarios.webSearch.text)
+    expect(response.text).toBe(GlmScenarios.webSearch.text)
   })
 
   it("web_search results on a stream chunk become source parts", async () => {
-    const zai = MockZai.make({ baseURL })
+    const zai = GlmMock.make({ baseURL })
     server.use(...zai.handlers)
     const summary = summaryOf(
       success(
@@ -563,25 +571,25 @@ describe("web search", () => {
       )
     )
     expect(summary.sources.map((source) => source.id)).toEqual(["ref_1", "ref_2"])
-    expect(summary.text).toBe(Scenarios.webSearch.text)
+    expect(summary.text).toBe(GlmScenarios.webSearch.text)
   })
 })
 
 describe("request ids", () => {
   it("the response id reaches the finish metadata of a stream (chunks carry only id)", async () => {
-    respond(() => MockUpstream.sse(Scenarios.text.chunks))
+    respond(() => MockUpstream.sse(GlmScenarios.text.chunks))
     const summary = summaryOf(success(await collect(LanguageModel.streamText({ prompt: "hi" }))))
-    expect(summary.metadata.requestId).toBe(Scenarios.text.chunks[0]?.id)
+    expect(summary.metadata.requestId).toBe(GlmScenarios.text.chunks[0]?.id)
   })
 
   it("the response request_id reaches the metadata of a non-streaming answer", async () => {
-    respond(() => MockUpstream.json(Scenarios.text.body))
+    respond(() => MockUpstream.json(GlmScenarios.text.body))
     const response = success(await generate(LanguageModel.generateText({ prompt: "hi" })))
-    expect(summaryOf(response.content).metadata.requestId).toBe(Scenarios.text.body.request_id)
+    expect(summaryOf(response.content).metadata.requestId).toBe(GlmScenarios.text.body.request_id)
   })
 
   it("a client request_id reaches the error of a failed call", async () => {
-    respond(() => MockZai.errorResponse(Scenarios.errors.insufficientBalanceEn))
+    respond(() => GlmMock.errorResponse(GlmScenarios.errors.insufficientBalanceEn))
     const error = failure(
       await generate(
         LanguageModel.generateText({ prompt: "hi" }).pipe(
@@ -593,7 +601,7 @@ describe("request ids", () => {
   })
 
   it("a client request_id reaches the error of a failed stream", async () => {
-    respond(() => MockZai.errorResponse(Scenarios.errors.insufficientBalanceEn))
+    respond(() => GlmMock.errorResponse(GlmScenarios.errors.insufficientBalanceEn))
     const error = failure(
       await collect(
         LanguageModel.streamText({ prompt: "hi" }).pipe(
@@ -605,7 +613,7 @@ describe("request ids", () => {
   })
 
   it("a request id the server gave is kept over the client's request_id", async () => {
-    const wire = Scenarios.errors.insufficientBalanceEn
+    const wire = GlmScenarios.errors.insufficientBalanceEn
     respond(() => MockUpstream.error(wire.status, wire.body, { "x-request-id": "server-000001" }))
     const error = failure(
       await generate(
@@ -616,7 +624,7 @@ describe("request ids", () => {
   })
 
   it("the first chunk's id is the request id of a stream error after it (chunks carry only id)", async () => {
-    const id = Scenarios.responseId(48)
+    const id = GlmScenarios.responseId(48)
     respond(() =>
       MockUpstream.sse([...textChunks(id, "Partial"), { error: { code: "1234", message: "网络错误" } }], { delayMs: 1 })
     )
@@ -631,7 +639,7 @@ describe("refusals before any HTTP call", () => {
     ["temperature out of range", { request: { temperature: 2 } }],
     ["invalid provider options", { providerOptions: { request_id: "x" } as never }]
   ])("%s", async (_name, config) => {
-    const recorder = respond(() => MockUpstream.json(Scenarios.text.body))
+    const recorder = respond(() => MockUpstream.json(GlmScenarios.text.body))
     const error = failure(
       await generate(
         LanguageModel.generateText({ prompt: "hi" }).pipe(
@@ -644,7 +652,7 @@ describe("refusals before any HTTP call", () => {
   })
 
   it("temperature 0 becomes do_sample false on the wire (glm-4-plus)", async () => {
-    const recorder = respond(() => MockUpstream.json(Scenarios.text.body))
+    const recorder = respond(() => MockUpstream.json(GlmScenarios.text.body))
     success(
       await generate(
         LanguageModel.generateText({ prompt: "hi" }),
@@ -657,7 +665,7 @@ describe("refusals before any HTTP call", () => {
   })
 
   it("disabling thinking on glm-5.3 is refused up front", async () => {
-    const recorder = respond(() => MockUpstream.json(Scenarios.text.body))
+    const recorder = respond(() => MockUpstream.json(GlmScenarios.text.body))
     const error = failure(
       await generate(
         LanguageModel.generateText({ prompt: "hi" }),

@@ -7,8 +7,8 @@ import { Sse } from "@conduitkit/core"
 import { Recordings } from "@conduitkit/core/testing"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import * as MockZai from "../src/testing/GlmMock.js"
-import * as Scenarios from "../src/testing/GlmScenarios.js"
+import * as GlmMock from "../src/testing/GlmMock.js"
+import * as GlmScenarios from "../src/testing/GlmScenarios.js"
 
 const base = "https://api.z.ai/api/paas/v4"
 const server = setupServer()
@@ -30,14 +30,14 @@ const events = async (response: Response) => Sse.decodeAll(await response.text()
 
 Recordings.describeRecordings("auth errors with the real bodies", () => {
   it("no Authorization header: 401 with the body the crawler recorded from api.z.ai", async () => {
-    server.use(...MockZai.make().handlers)
+    server.use(...GlmMock.make().handlers)
     const response = await post("/chat/completions", { model: "glm-4.6", messages: [] }, null)
     expect(response.status).toBe(401)
     expect(await response.json()).toEqual(Recordings.readJson("glm/errors/zai_GET_api_paas_v4_no_auth_1001.json"))
   })
 
   it("a wrong key: 401 with the body of the docs' transcript", async () => {
-    server.use(...MockZai.make().handlers)
+    server.use(...GlmMock.make().handlers)
     const response = await post("/chat/completions", { model: "glm-4.6", messages: [] }, "wrong")
     const transcript = Recordings.readText("glm/errors/zai_docs_http401_1002_curl_transcript.txt")
     expect(response.status).toBe(401)
@@ -47,7 +47,7 @@ Recordings.describeRecordings("auth errors with the real bodies", () => {
 
 describe("chat streams in the recorded shape", () => {
   it("role on every text delta, finish and usage together on the last chunk, then [DONE]", async () => {
-    server.use(...MockZai.make().handlers)
+    server.use(...GlmMock.make().handlers)
     const data = await events(
       await post("/chat/completions", { model: "glm-4.6", stream: true, messages: [{ role: "user", content: "hi" }] })
     )
@@ -63,7 +63,7 @@ describe("chat streams in the recorded shape", () => {
   })
 
   it("tool calls arrive complete, one chunk per call, without role; several tools make a multi-tool turn", async () => {
-    server.use(...MockZai.make().handlers)
+    server.use(...GlmMock.make().handlers)
     const fn = (name: string) => ({
       type: "function",
       function: { name, parameters: { type: "object", properties: { a: { type: "integer" }, b: { type: "integer" } } } }
@@ -88,7 +88,7 @@ describe("chat streams in the recorded shape", () => {
   })
 
   it("answers with the tool result after a tool turn", async () => {
-    server.use(...MockZai.make().handlers)
+    server.use(...GlmMock.make().handlers)
     const response = await post("/chat/completions", {
       model: "glm-4.6",
       messages: [
@@ -105,8 +105,8 @@ describe("chat streams in the recorded shape", () => {
 
   it("a custom answer per call, and error responses by code", async () => {
     server.use(
-      ...MockZai.make({
-        chat: ({ index }) => (index === 0 ? MockZai.errorResponse(Scenarios.errors.concurrencyCn) : undefined)
+      ...GlmMock.make({
+        chat: ({ index }) => (index === 0 ? GlmMock.errorResponse(GlmScenarios.errors.concurrencyCn) : undefined)
       }).handlers
     )
     const first = await post("/chat/completions", { model: "glm-4.6", messages: [{ role: "user", content: "hi" }] })
@@ -118,7 +118,7 @@ describe("chat streams in the recorded shape", () => {
 
 describe("other endpoints", () => {
   it("async tasks answer PROCESSING, then SUCCESS with the answer", async () => {
-    server.use(...MockZai.make({ asyncPolls: 1 }).handlers)
+    server.use(...GlmMock.make({ asyncPolls: 1 }).handlers)
     const task: Wire = await (
       await post("/async/chat/completions", { model: "glm-4.6", messages: [{ role: "user", content: "hi" }] })
     ).json()
@@ -126,6 +126,6 @@ describe("other endpoints", () => {
     expect(((await (await poll()).json()) as Wire).task_status).toBe("PROCESSING")
     const done: Wire = await (await poll()).json()
     expect(done.task_status).toBe("SUCCESS")
-    expect(done.choices[0].message.content).toBe(Scenarios.text.text)
+    expect(done.choices[0].message.content).toBe(GlmScenarios.text.text)
   })
 })

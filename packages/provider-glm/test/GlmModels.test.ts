@@ -13,8 +13,8 @@ import * as GlmClient from "../src/GlmClient.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmModels from "../src/GlmModels.js"
 import * as GlmProvider from "../src/GlmProvider.js"
-import * as MockZai from "../src/testing/GlmMock.js"
-import * as Scenarios from "../src/testing/GlmScenarios.js"
+import * as GlmMock from "../src/testing/GlmMock.js"
+import * as GlmScenarios from "../src/testing/GlmScenarios.js"
 
 const server = setupServer()
 beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
@@ -103,7 +103,7 @@ describe("lookup", () => {
     server.use(
       MockUpstream.chatCompletions(
         "https://api.z.ai/api/paas/v4",
-        () => MockUpstream.json(Scenarios.text.body),
+        () => MockUpstream.json(GlmScenarios.text.body),
         recorder
       )
     )
@@ -141,7 +141,7 @@ describe("pre-flight with the catalogued context window", () => {
     server.use(
       MockUpstream.chatCompletions(
         "https://api.z.ai/api/paas/v4",
-        () => MockUpstream.json(Scenarios.text.body),
+        () => MockUpstream.json(GlmScenarios.text.body),
         recorder
       )
     )
@@ -183,7 +183,7 @@ describe("catalog lifecycle", () => {
     server.use(
       MockUpstream.chatCompletions(
         "https://api.z.ai/api/paas/v4",
-        () => MockUpstream.json(Scenarios.text.body),
+        () => MockUpstream.json(GlmScenarios.text.body),
         recorder
       )
     )
@@ -220,14 +220,14 @@ describe("catalog lifecycle", () => {
 
   it("catalog lifecycle: a deprecated entry is still served", async () => {
     const { exit, recorder } = await generateWith("glm-4-deprecated-test")
-    expect(Exit.isSuccess(exit) && exit.value.text).toBe(Scenarios.text.text)
+    expect(Exit.isSuccess(exit) && exit.value.text).toBe(GlmScenarios.text.text)
     expect(recorder.count).toBe(1)
   })
 })
 
 describe("listLive", () => {
   it("merges the account's models with the catalog (unknown ids with defaults)", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(
       http.get("https://api.z.ai/api/paas/v4/models", () =>
         MockUpstream.json({

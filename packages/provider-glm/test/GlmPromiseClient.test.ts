@@ -6,8 +6,8 @@ import { PromiseClient } from "@conduitkit/core"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { createGlm, GlmModels } from "../src/index.js"
-import * as MockZai from "../src/testing/GlmMock.js"
-import * as Scenarios from "../src/testing/GlmScenarios.js"
+import * as GlmMock from "../src/testing/GlmMock.js"
+import * as GlmScenarios from "../src/testing/GlmScenarios.js"
 
 const server = setupServer()
 beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
@@ -25,18 +25,18 @@ const weatherTool = {
 
 describe("createGlm", () => {
   it("chat: text with metadata, on the coding plan endpoint", async () => {
-    const zai = MockZai.make({ baseURL: "https://api.z.ai/api/coding/paas/v4" })
+    const zai = GlmMock.make({ baseURL: "https://api.z.ai/api/coding/paas/v4" })
     server.use(...zai.handlers)
     const glm = createGlm({ apiKey: "test-key", plan: "coding" })
     const result = await glm.chat({ model: "glm-4.6", prompt: "hello" })
-    expect(result.text).toBe(Scenarios.text.text)
+    expect(result.text).toBe(GlmScenarios.text.text)
     expect(result.metadata).toMatchObject({ provider: "glm", model: "glm-4.6", streamed: false, attempts: 1 })
     expect(result.metadata.requestId).toMatch(/^\d{14}[0-9a-f]{16}$/)
     await glm.close()
   })
 
   it("chat: thinking and a tool call with the default model", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const glm = createGlm({ apiKey: "test-key" })
     const result = await glm.chat({
@@ -44,7 +44,7 @@ describe("createGlm", () => {
       tools: [weatherTool],
       providerOptions: { thinking: { type: "enabled" } }
     })
-    expect(result.reasoning).toBe(Scenarios.reasoning.reasoning)
+    expect(result.reasoning).toBe(GlmScenarios.reasoning.reasoning)
     expect(result.toolCalls.map((call) => [call.name, call.params])).toEqual([
       ["get_weather", { location: "Florence, Italy" }]
     ])
@@ -53,7 +53,7 @@ describe("createGlm", () => {
   })
 
   it("stream: parts as an AsyncIterable, tool_stream on with tools", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const glm = createGlm({ apiKey: "test-key" })
     const types: Array<string> = []
@@ -68,7 +68,7 @@ describe("createGlm", () => {
   })
 
   it("a { type: web_search } tool is sent with the web_search defaults, and results come back as sources", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const glm = createGlm({ apiKey: "test-key" })
     const result = await glm.chat({
@@ -80,13 +80,13 @@ describe("createGlm", () => {
       { type: "web_search", web_search: { enable: true, search_engine: "search-prime", search_result: true, count: 3 } }
     ])
     expect(result.sources.map((source) => [source.id, source.url])).toEqual(
-      Scenarios.webSearch.results.map((r) => [r.refer, r.link])
+      GlmScenarios.webSearch.results.map((r) => [r.refer, r.link])
     )
     await glm.close()
   })
 
   it("requests without built-in tools send only their function tools; a bad web_search tool is refused", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const glm = createGlm({ apiKey: "test-key" })
     await glm.chat({ model: "glm-4.6", prompt: "Weather?", tools: [weatherTool] })
@@ -102,7 +102,7 @@ describe("createGlm", () => {
   })
 
   it("listModels: the catalog, or the account's models with live: true", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const glm = createGlm({ apiKey: "test-key" })
     expect(await glm.listModels()).toBe(GlmModels.catalog.list)
@@ -112,18 +112,18 @@ describe("createGlm", () => {
   })
 
   it("webSearch and countTokens", async () => {
-    const zai = MockZai.make({ baseURL: "https://open.bigmodel.cn/api/paas/v4" })
+    const zai = GlmMock.make({ baseURL: "https://open.bigmodel.cn/api/paas/v4" })
     server.use(...zai.handlers)
     const glm = createGlm({ apiKey: "test-key", region: "cn" })
     const search = await glm.webSearch({ search_query: "Florence weather" })
-    expect(search.results).toHaveLength(Scenarios.webSearch.results.length)
+    expect(search.results).toHaveLength(GlmScenarios.webSearch.results.length)
     expect(search.intents[0]?.query).toBe("Florence weather")
     const count = await glm.countTokens({ model: "glm-4.6", messages: [{ role: "user", content: "你好" }] })
     expect(count.totalTokens).toBeGreaterThan(0)
   })
 
   it("failures reject with ConduitError carrying the reason, status and retryability", async () => {
-    const zai = MockZai.make({ chat: () => MockZai.errorResponse(Scenarios.errors.insufficientBalanceCn) })
+    const zai = GlmMock.make({ chat: () => GlmMock.errorResponse(GlmScenarios.errors.insufficientBalanceCn) })
     server.use(...zai.handlers)
     const glm = createGlm({ apiKey: "test-key" })
     const error = await glm.chat({ prompt: "hi", retry: { maxRetries: 2, baseDelayMs: 1 } }).catch((e: unknown) => e)

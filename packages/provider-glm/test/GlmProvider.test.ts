@@ -12,8 +12,8 @@ import * as GlmClient from "../src/GlmClient.js"
 import * as GlmConfig from "../src/GlmConfig.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmProvider from "../src/GlmProvider.js"
-import * as MockZai from "../src/testing/GlmMock.js"
-import * as Scenarios from "../src/testing/GlmScenarios.js"
+import * as GlmMock from "../src/testing/GlmMock.js"
+import * as GlmScenarios from "../src/testing/GlmScenarios.js"
 
 describe("finish reasons", () => {
   it.each([
@@ -54,14 +54,16 @@ describe("the provider core builds", () => {
   afterAll(() => server.close())
 
   it("serves a model through core's own layer (declarations only)", async () => {
-    server.use(MockUpstream.chatCompletions(GlmProvider.baseURLs.default, () => MockUpstream.json(Scenarios.text.body)))
+    server.use(
+      MockUpstream.chatCompletions(GlmProvider.baseURLs.default, () => MockUpstream.json(GlmScenarios.text.body))
+    )
     const provider = GlmProvider.provider
     const response = await Effect.runPromise(
       LanguageModel.generateText({ prompt: "hi" }).pipe(
         Effect.provide(provider.layer("glm-4.6").pipe(Layer.provide(provider.clientLayer({ apiKey: "test-key" }))))
       )
     )
-    expect(response.text).toBe(Scenarios.text.text)
+    expect(response.text).toBe(GlmScenarios.text.text)
     expect(provider.name).toBe("glm")
   })
 
@@ -78,7 +80,7 @@ describe("the provider core builds", () => {
   ])
   const replayed = async (url: string, options: Omit<GlmProvider.ClientOptions, "apiKey">) => {
     const recorder = new MockUpstream.Recorder()
-    server.use(MockUpstream.chatCompletions(url, () => MockUpstream.json(Scenarios.text.body), recorder))
+    server.use(MockUpstream.chatCompletions(url, () => MockUpstream.json(GlmScenarios.text.body), recorder))
     const provider = GlmProvider.provider
     await Effect.runPromise(
       LanguageModel.generateText({ prompt: history }).pipe(
@@ -119,7 +121,7 @@ describe("GlmProvider.provider behaves like GlmClient and GlmLanguageModel", () 
     GlmLanguageModel.layer("glm-4.6").pipe(Layer.provide(GlmClient.layer({ apiKey: "test-key" })))
 
   const textChunks = (id: string, text: string) =>
-    Scenarios.pieces(text).map((p) => Scenarios.chunk(id, "glm-4.6", { content: p }))
+    GlmScenarios.pieces(text).map((p) => GlmScenarios.chunk(id, "glm-4.6", { content: p }))
 
   /** What a caller observes: the answer (text, finish, raw finish, request id, attempts) or the error's summary. */
   const outcome = (exit: Exit.Exit<ReadonlyArray<Response.AnyPart>, AiError.AiError>) => {
@@ -172,12 +174,12 @@ describe("GlmProvider.provider behaves like GlmClient and GlmLanguageModel", () 
     return { ...outcome(exit), requests: recorder.count }
   }
 
-  const id = Scenarios.responseId(60)
-  const networkError = (tokens = Scenarios.usage(5, 0)) =>
-    MockUpstream.sse([Scenarios.finishChunk(id, "glm-4.6", "network_error", tokens)])
+  const id = GlmScenarios.responseId(60)
+  const networkError = (tokens = GlmScenarios.usage(5, 0)) =>
+    MockUpstream.sse([GlmScenarios.finishChunk(id, "glm-4.6", "network_error", tokens)])
   const windowExceeded = (message: Record<string, unknown>) =>
     MockUpstream.json(
-      Scenarios.completion(id, "glm-4.6", message, "model_context_window_exceeded", Scenarios.usage(200_000, 0))
+      GlmScenarios.completion(id, "glm-4.6", message, "model_context_window_exceeded", GlmScenarios.usage(200_000, 0))
     )
   const scenarios: ReadonlyArray<
     readonly [
@@ -191,8 +193,8 @@ describe("GlmProvider.provider behaves like GlmClient and GlmLanguageModel", () 
     [
       "network_error before any output in a stream: retried",
       "stream",
-      ({ index }) => (index === 0 ? networkError() : MockUpstream.sse(Scenarios.text.chunks)),
-      { ok: true, text: Scenarios.text.text, finishReason: "stop", requests: 2 }
+      ({ index }) => (index === 0 ? networkError() : MockUpstream.sse(GlmScenarios.text.chunks)),
+      { ok: true, text: GlmScenarios.text.text, finishReason: "stop", requests: 2 }
     ],
     [
       "network_error in a non-streaming answer: retried",
@@ -200,10 +202,10 @@ describe("GlmProvider.provider behaves like GlmClient and GlmLanguageModel", () 
       ({ index }) =>
         index === 0
           ? MockUpstream.json(
-              Scenarios.completion(id, "glm-4.6", { content: "half" }, "network_error", Scenarios.usage(5, 1))
+              GlmScenarios.completion(id, "glm-4.6", { content: "half" }, "network_error", GlmScenarios.usage(5, 1))
             )
-          : MockUpstream.json(Scenarios.text.body),
-      { ok: true, text: Scenarios.text.text, finishReason: "stop", requests: 2 }
+          : MockUpstream.json(GlmScenarios.text.body),
+      { ok: true, text: GlmScenarios.text.text, finishReason: "stop", requests: 2 }
     ],
     [
       "network_error after streamed text: fails, not retried",
@@ -212,7 +214,7 @@ describe("GlmProvider.provider behaves like GlmClient and GlmLanguageModel", () 
         MockUpstream.sse(
           [
             ...textChunks(id, "The answer is"),
-            Scenarios.finishChunk(id, "glm-4.6", "network_error", Scenarios.usage(5, 3))
+            GlmScenarios.finishChunk(id, "glm-4.6", "network_error", GlmScenarios.usage(5, 3))
           ],
           { delayMs: 5 }
         ),
@@ -237,7 +239,7 @@ describe("GlmProvider.provider behaves like GlmClient and GlmLanguageModel", () 
       "stream",
       () =>
         MockUpstream.sse([
-          Scenarios.finishChunk(id, "glm-4.6", "model_context_window_exceeded", Scenarios.usage(9, 0))
+          GlmScenarios.finishChunk(id, "glm-4.6", "model_context_window_exceeded", GlmScenarios.usage(9, 0))
         ]),
       {
         ok: false,
@@ -261,20 +263,20 @@ describe("GlmProvider.provider behaves like GlmClient and GlmLanguageModel", () 
       () =>
         MockUpstream.sse([
           ...textChunks(id, "A long answer"),
-          Scenarios.finishChunk(id, "glm-4.6", "model_context_window_exceeded", Scenarios.usage(199_000, 1000))
+          GlmScenarios.finishChunk(id, "glm-4.6", "model_context_window_exceeded", GlmScenarios.usage(199_000, 1000))
         ]),
       { ok: true, text: "A long answer", finishReason: "length", rawFinishReason: "model_context_window_exceeded" }
     ],
     [
       "request id of a stream: the response id",
       "stream",
-      () => MockUpstream.sse(Scenarios.text.chunks),
-      { ok: true, requestId: Scenarios.text.chunks[0]?.id }
+      () => MockUpstream.sse(GlmScenarios.text.chunks),
+      { ok: true, requestId: GlmScenarios.text.chunks[0]?.id }
     ],
     [
       "request id of a failed call: the client's request_id",
       "generate",
-      () => MockZai.errorResponse(Scenarios.errors.insufficientBalanceEn),
+      () => GlmMock.errorResponse(GlmScenarios.errors.insufficientBalanceEn),
       { ok: false, reason: "QuotaExhaustedError", requestId: "my-request-61" },
       "my-request-61"
     ]

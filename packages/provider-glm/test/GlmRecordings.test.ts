@@ -372,10 +372,10 @@ Recordings.describeRecordings("glm/octollm and glm/docs examples replayed throug
 Recordings.describeRecordings("scenario data is ours, not the recordings'", () => {
   // The recordings are third-party data: the scenarios and the mock reproduce their shapes with values we authored.
   it("no tool-call id or usage of src/testing appears in a recording", async () => {
-    const Scenarios = await import("../src/testing/GlmScenarios.js")
-    const MockZai = await import("../src/testing/GlmMock.js")
-    const authored = JSON.stringify(Scenarios)
-    const mockBody = await MockZai.defaultChat({
+    const GlmScenarios = await import("../src/testing/GlmScenarios.js")
+    const GlmMock = await import("../src/testing/GlmMock.js")
+    const authored = JSON.stringify(GlmScenarios)
+    const mockBody = await GlmMock.defaultChat({
       model: "glm-4.6",
       messages: [{ role: "user", content: "add" }],
       tools: [{ type: "function", function: { name: "add", parameters: { properties: { a: { type: "number" } } } } }]

@@ -11,8 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as GlmClient from "../src/GlmClient.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmTokenizer from "../src/GlmTokenizer.js"
-import * as MockZai from "../src/testing/GlmMock.js"
-import * as Scenarios from "../src/testing/GlmScenarios.js"
+import * as GlmMock from "../src/testing/GlmMock.js"
+import * as GlmScenarios from "../src/testing/GlmScenarios.js"
 
 const baseURL = "https://api.z.ai/api/paas/v4"
 const server = setupServer()
@@ -97,7 +97,7 @@ describe("count", () => {
 describe("exact pre-flight", () => {
   const chat = () => {
     const recorder = new MockUpstream.Recorder()
-    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(Scenarios.text.body), recorder))
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(GlmScenarios.text.body), recorder))
     return recorder
   }
   // long enough that core's cheap bound (3 x the JSON length) does not settle it without counting
@@ -148,7 +148,7 @@ describe("exact pre-flight", () => {
   })
 
   it("uses the mock's tokenizer too (testing entry point)", async () => {
-    const zai = MockZai.make()
+    const zai = GlmMock.make()
     server.use(...zai.handlers)
     const count = await Effect.runPromise(
       GlmTokenizer.count({ model: "glm-4.6", messages: [{ role: "user", content: "hello" }] }).pipe(

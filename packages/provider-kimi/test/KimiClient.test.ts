@@ -13,7 +13,7 @@ beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
 afterEach(() => server.resetHandlers())
 afterAll(() => server.close())
 
-const mockAt = (baseURL: string, options: KimiMock.MockOptions = {}) => {
+const mockAt = (baseURL: string, options: KimiMock.Options = {}) => {
   const mock = KimiMock.make({ baseURL, ...options })
   server.use(...mock.handlers)
   return mock

@@ -21,7 +21,7 @@ beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
 afterEach(() => server.resetHandlers())
 afterAll(() => server.close())
 
-const mockWith = (options: KimiMock.MockOptions = {}) => {
+const mockWith = (options: KimiMock.Options = {}) => {
   const mock = KimiMock.make({ serveRetired: true, ...options })
   server.use(...mock.handlers)
   return mock
@@ -353,7 +353,7 @@ describe("the prefix registry", () => {
   )
 
   /** A mock whose clock moves with the TestClock. */
-  const clockedMock = (options: KimiMock.MockOptions = {}) => {
+  const clockedMock = (options: KimiMock.Options = {}) => {
     let seconds = 1_800_000_000
     const mock = mockWith({ nowSeconds: () => seconds, ...options })
     const advance = (by: number) =>

@@ -212,7 +212,7 @@ describe("Moonshot errors through the model (MSW)", () => {
   afterEach(() => server.resetHandlers())
   afterAll(() => server.close())
 
-  const mockWith = (reply: (index: number) => KimiMock.MockReply, options: KimiMock.MockOptions = {}) => {
+  const mockWith = (reply: (index: number) => KimiMock.MockReply, options: KimiMock.Options = {}) => {
     const mock = KimiMock.make({ respond: ({ index }) => reply(index), ...options })
     server.use(...mock.handlers)
     return mock

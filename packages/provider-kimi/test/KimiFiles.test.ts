@@ -32,7 +32,7 @@ const write = (name: string, content: string) => {
 const run = <A>(effect: Effect.Effect<A, unknown, KimiClient.KimiClient>) =>
   Effect.runPromiseExit(effect.pipe(Effect.provide(KimiClient.layer({ apiKey: testKey }))))
 
-const mockWith = (options: KimiMock.MockOptions = {}) => {
+const mockWith = (options: KimiMock.Options = {}) => {
   const mock = KimiMock.make(options)
   server.use(...mock.handlers)
   return mock

@@ -13,7 +13,7 @@ beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
 afterEach(() => server.resetHandlers())
 afterAll(() => server.close())
 
-const mockWith = (options: KimiMock.MockOptions = {}) => {
+const mockWith = (options: KimiMock.Options = {}) => {
   const mock = KimiMock.make(options)
   server.use(...mock.handlers)
   return mock

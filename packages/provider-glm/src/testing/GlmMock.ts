@@ -22,7 +22,7 @@ import { TokenEstimator } from "@conduitkit/core"
 import { MockUpstream } from "@conduitkit/core/testing"
 import { type HttpHandler, HttpResponse, http } from "msw"
 import * as GlmModels from "../GlmModels.js"
-import * as Scenarios from "./GlmScenarios.js"
+import * as GlmScenarios from "./GlmScenarios.js"
 
 /**
  * Options of {@link make}.
@@ -48,18 +48,18 @@ export interface Options {
  *
  * @since 0.1.0
  */
-export interface MockZai {
+export interface Mock {
   readonly baseURL: string
   readonly handlers: ReadonlyArray<HttpHandler>
   readonly recorder: MockUpstream.Recorder
 }
 
 /**
- * An error response as Zhipu sends it (see `Scenarios.errors`).
+ * An error response as Zhipu sends it (see `GlmScenarios.errors`).
  *
  * @since 0.1.0
  */
-export const errorResponse = (error: Scenarios.WireError): Response =>
+export const errorResponse = (error: GlmScenarios.WireError): Response =>
   MockUpstream.error(error.status, error.body, error.headers ?? {})
 
 type Body = Record<string, unknown>
@@ -117,7 +117,7 @@ const lastMessage = (body: Body) => {
 }
 
 let counter = 0
-const nextId = () => Scenarios.responseId(0x10000 + ++counter)
+const nextId = () => GlmScenarios.responseId(0x10000 + ++counter)
 
 /**
  * The default chat answer for a request body (see the module docs). Pure apart from fresh ids.
@@ -131,7 +131,7 @@ export const defaultChat = (body: Body): Response => {
   const thinking = (body.thinking as { type?: unknown } | undefined)?.type === "enabled"
   const last = lastMessage(body)
   const tools = functionTools(body)
-  const reasoning = thinking ? Scenarios.reasoning.reasoning : undefined
+  const reasoning = thinking ? GlmScenarios.reasoning.reasoning : undefined
 
   // After tool results: answer with their content.
   if (last?.role === "tool" || tools.length === 0 || hasWebSearch(body)) {
@@ -139,15 +139,15 @@ export const defaultChat = (body: Body): Response => {
       last?.role === "tool"
         ? `\n\nThe tool answered: ${String(last.content)}.`
         : hasWebSearch(body)
-          ? Scenarios.webSearch.text
+          ? GlmScenarios.webSearch.text
           : thinking
-            ? Scenarios.reasoning.text
-            : Scenarios.text.text
-    const webSearch = hasWebSearch(body) ? { web_search: Scenarios.webSearch.results } : {}
-    const tokens = Scenarios.usage(40, 30, 0, reasoning === undefined ? undefined : 20)
+            ? GlmScenarios.reasoning.text
+            : GlmScenarios.text.text
+    const webSearch = hasWebSearch(body) ? { web_search: GlmScenarios.webSearch.results } : {}
+    const tokens = GlmScenarios.usage(40, 30, 0, reasoning === undefined ? undefined : 20)
     if (!streaming) {
       return MockUpstream.json(
-        Scenarios.completion(
+        GlmScenarios.completion(
           id,
           model,
           { content: answer, ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}) },
@@ -160,18 +160,18 @@ export const defaultChat = (body: Body): Response => {
     return MockUpstream.sse([
       ...(reasoning === undefined
         ? []
-        : Scenarios.pieces(reasoning).map((piece) => Scenarios.chunk(id, model, { reasoning_content: piece }))),
-      ...Scenarios.pieces(answer).map((piece) => Scenarios.chunk(id, model, { content: piece })),
-      { ...Scenarios.finishChunk(id, model, "stop", tokens), ...webSearch }
+        : GlmScenarios.pieces(reasoning).map((piece) => GlmScenarios.chunk(id, model, { reasoning_content: piece }))),
+      ...GlmScenarios.pieces(answer).map((piece) => GlmScenarios.chunk(id, model, { content: piece })),
+      { ...GlmScenarios.finishChunk(id, model, "stop", tokens), ...webSearch }
     ])
   }
 
   // Tool calls: one per declared function tool (at most two).
   const called = tools.slice(0, 2)
-  const tokens = Scenarios.usage(171, 66, 32)
+  const tokens = GlmScenarios.usage(171, 66, 32)
   if (!streaming) {
     return MockUpstream.json(
-      Scenarios.completion(
+      GlmScenarios.completion(
         id,
         model,
         {
@@ -195,26 +195,26 @@ export const defaultChat = (body: Body): Response => {
     const args = argumentsFor(tool)
     if (!fragmented) {
       return [
-        Scenarios.chunk(id, model, {
+        GlmScenarios.chunk(id, model, {
           tool_calls: [{ id: callId, index, type: "function", function: { name, arguments: args } }]
         })
       ]
     }
     return [
-      Scenarios.chunk(id, model, {
+      GlmScenarios.chunk(id, model, {
         tool_calls: [{ id: callId, index, type: "function", function: { name, arguments: "" } }]
       }),
-      ...Scenarios.pieces(args, 5).map((piece) =>
-        Scenarios.chunk(id, model, { tool_calls: [{ index, function: { arguments: piece } }] })
+      ...GlmScenarios.pieces(args, 5).map((piece) =>
+        GlmScenarios.chunk(id, model, { tool_calls: [{ index, function: { arguments: piece } }] })
       )
     ]
   })
   return MockUpstream.sse([
     ...(reasoning === undefined
       ? []
-      : Scenarios.pieces(reasoning).map((piece) => Scenarios.chunk(id, model, { reasoning_content: piece }))),
+      : GlmScenarios.pieces(reasoning).map((piece) => GlmScenarios.chunk(id, model, { reasoning_content: piece }))),
     ...callChunks,
-    Scenarios.finishChunk(id, model, "tool_calls", tokens)
+    GlmScenarios.finishChunk(id, model, "tool_calls", tokens)
   ])
 }
 
@@ -237,14 +237,14 @@ const verifyJwt = (token: string, secret: string, now: number): "ok" | "invalid"
 
 const authFailure = (request: Request, options: Options): Response | undefined => {
   const token = (request.headers.get("authorization") ?? "").trim().replace(/^Bearer\b\s*/i, "")
-  if (token === "") return errorResponse(Scenarios.errors.missingKey)
+  if (token === "") return errorResponse(GlmScenarios.errors.missingKey)
   if (token === (options.apiKey ?? "test-key")) return undefined
   if (options.jwt !== undefined && token.split(".").length === 3) {
     const verdict = verifyJwt(token, options.jwt.secret, Date.now())
     if (verdict === "ok") return undefined
-    if (verdict === "expired") return errorResponse(Scenarios.errors.expiredToken)
+    if (verdict === "expired") return errorResponse(GlmScenarios.errors.expiredToken)
   }
-  return errorResponse(Scenarios.errors.invalidKey)
+  return errorResponse(GlmScenarios.errors.invalidKey)
 }
 
 // =============================================================================
@@ -256,7 +256,7 @@ const authFailure = (request: Request, options: Options): Response | undefined =
  *
  * @since 0.1.0
  */
-export const make = (options: Options = {}): MockZai => {
+export const make = (options: Options = {}): Mock => {
   const baseURL = (options.baseURL ?? "https://api.z.ai/api/paas/v4").replace(/\/$/, "")
   const recorder = new MockUpstream.Recorder()
   const files = new Map<string, { readonly meta: Record<string, unknown>; readonly bytes: Uint8Array }>()
@@ -297,7 +297,7 @@ export const make = (options: Options = {}): MockZai => {
       guarded(async (request) => {
         const body = (await request.clone().json()) as Body
         const messages = (body.messages as ReadonlyArray<TokenEstimator.EstimatedMessage> | undefined) ?? []
-        if (messages.length === 0) return errorResponse(Scenarios.errors.invalidParameterEn)
+        if (messages.length === 0) return errorResponse(GlmScenarios.errors.invalidParameterEn)
         const prompt = TokenEstimator.estimateMessages(messages)
         const id = nextId()
         return MockUpstream.json({
@@ -313,9 +313,9 @@ export const make = (options: Options = {}): MockZai => {
       guarded(async (request) => {
         const body = (await request.clone().json()) as Body
         if (typeof body.search_query !== "string" || body.search_query === "") {
-          return errorResponse(Scenarios.errors.invalidParameterEn)
+          return errorResponse(GlmScenarios.errors.invalidParameterEn)
         }
-        return MockUpstream.json(Scenarios.webSearchApiBody)
+        return MockUpstream.json(GlmScenarios.webSearchApiBody)
       })
     ),
     http.post(
@@ -325,7 +325,7 @@ export const make = (options: Options = {}): MockZai => {
         const file = form.get("file")
         const purpose = form.get("purpose")
         if (!(file instanceof Blob) || typeof purpose !== "string") {
-          return errorResponse(Scenarios.errors.invalidParameterEn)
+          return errorResponse(GlmScenarios.errors.invalidParameterEn)
         }
         const bytes = new Uint8Array(await file.arrayBuffer())
         const id = `file-${1_000_000 + ++fileCount}`
@@ -406,3 +406,10 @@ export const make = (options: Options = {}): MockZai => {
   ]
   return { baseURL, handlers, recorder }
 }
+
+/**
+ * The handlers of a fresh mock (see {@link make}).
+ *
+ * @since 0.1.0
+ */
+export const handlers = (options: Options = {}): ReadonlyArray<HttpHandler> => make(options).handlers

@@ -13,10 +13,10 @@
  *
  * @since 0.1.0
  */
-export * as MockZai from "./GlmMock.js"
+export * as GlmMock from "./GlmMock.js"
 /**
  * Authored scenario data reproducing the recorded wire shapes (bodies, chunks, error bodies, conformance fixtures).
  *
  * @since 0.1.0
  */
-export * as Scenarios from "./GlmScenarios.js"
+export * as GlmScenarios from "./GlmScenarios.js"

@@ -14,7 +14,7 @@ import * as GlmLanguageModel from "../../src/GlmLanguageModel.js"
 import * as GlmModels from "../../src/GlmModels.js"
 import * as GlmProvider from "../../src/GlmProvider.js"
 import * as InlineThinking from "../../src/internal/inlineThinking.js"
-import * as Scenarios from "../../src/testing/GlmScenarios.js"
+import * as GlmScenarios from "../../src/testing/GlmScenarios.js"
 
 const baseURL = "https://api.z.ai/api/paas/v4"
 const server = setupServer()
@@ -130,8 +130,8 @@ describe("inline <think> splitter (pure)", () => {
         expect(viaPush(deltas, options)).toEqual(expected)
         let state = InlineThinking.initial
         const chunks = [
-          ...deltas.map((delta) => Scenarios.chunk("id", "glm-z1-air", { content: delta })),
-          Scenarios.finishChunk("id", "glm-z1-air", "stop", Scenarios.usage(3, 4))
+          ...deltas.map((delta) => GlmScenarios.chunk("id", "glm-z1-air", { content: delta })),
+          GlmScenarios.finishChunk("id", "glm-z1-air", "stop", GlmScenarios.usage(3, 4))
         ].flatMap((chunk) => {
           const [next, out] = InlineThinking.transformChunk(state, chunk, options)
           state = next
@@ -182,10 +182,10 @@ describe("inline <think> reasoning end to end", () => {
       .join("")
 
   const z1Chunks = (model: string) => [
-    ...["<th", "ink>", ...Scenarios.pieces(reasoning, 5), "</thi", "nk>", ...Scenarios.pieces(answer, 7)].map((piece) =>
-      Scenarios.chunk(Scenarios.responseId(0x7a1), model, { content: piece })
+    ...["<th", "ink>", ...GlmScenarios.pieces(reasoning, 5), "</thi", "nk>", ...GlmScenarios.pieces(answer, 7)].map(
+      (piece) => GlmScenarios.chunk(GlmScenarios.responseId(0x7a1), model, { content: piece })
     ),
-    Scenarios.finishChunk(Scenarios.responseId(0x7a1), model, "stop", Scenarios.usage(11, 37))
+    GlmScenarios.finishChunk(GlmScenarios.responseId(0x7a1), model, "stop", GlmScenarios.usage(11, 37))
   ]
 
   it("the catalog marks the inline-reasoning models", () => {
@@ -199,12 +199,12 @@ describe("inline <think> reasoning end to end", () => {
   it("inline <think> reasoning (glm-z1-air, non-stream): reasoning part, clean text", async () => {
     reply(() =>
       MockUpstream.json(
-        Scenarios.completion(
-          Scenarios.responseId(0x7a0),
+        GlmScenarios.completion(
+          GlmScenarios.responseId(0x7a0),
           "glm-z1-air",
           { content: z1Content },
           "stop",
-          Scenarios.usage(11, 37)
+          GlmScenarios.usage(11, 37)
         )
       )
     )
@@ -226,12 +226,12 @@ describe("inline <think> reasoning end to end", () => {
   it("glm-4.5v box markers: stripped (stream and non-stream), the inline <think> becomes reasoning", async () => {
     reply(() =>
       MockUpstream.json(
-        Scenarios.completion(
-          Scenarios.responseId(0x7a2),
+        GlmScenarios.completion(
+          GlmScenarios.responseId(0x7a2),
           "glm-4.5v",
           { content: visionContent },
           "stop",
-          Scenarios.usage(9, 9)
+          GlmScenarios.usage(9, 9)
         )
       )
     )
@@ -241,10 +241,10 @@ describe("inline <think> reasoning end to end", () => {
 
     reply(() =>
       MockUpstream.sse([
-        ...Scenarios.pieces(visionContent, 3).map((piece) =>
-          Scenarios.chunk(Scenarios.responseId(0x7a3), "glm-4.5v", { content: piece })
+        ...GlmScenarios.pieces(visionContent, 3).map((piece) =>
+          GlmScenarios.chunk(GlmScenarios.responseId(0x7a3), "glm-4.5v", { content: piece })
         ),
-        Scenarios.finishChunk(Scenarios.responseId(0x7a3), "glm-4.5v", "stop", Scenarios.usage(9, 9))
+        GlmScenarios.finishChunk(GlmScenarios.responseId(0x7a3), "glm-4.5v", "stop", GlmScenarios.usage(9, 9))
       ])
     )
     const parts = await streamParts("glm-4.5v")
@@ -255,12 +255,12 @@ describe("inline <think> reasoning end to end", () => {
   it("inline <think> reasoning: a model without the catalog flag keeps its content as is", async () => {
     reply(() =>
       MockUpstream.json(
-        Scenarios.completion(
-          Scenarios.responseId(0x7a4),
+        GlmScenarios.completion(
+          GlmScenarios.responseId(0x7a4),
           "glm-4.6",
           { content: z1Content },
           "stop",
-          Scenarios.usage(11, 37)
+          GlmScenarios.usage(11, 37)
         )
       )
     )

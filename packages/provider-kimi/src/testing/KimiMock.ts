@@ -104,7 +104,7 @@ export interface MockState {
  *
  * @since 0.1.0
  */
-export interface MockOptions {
+export interface Options {
   readonly baseURL?: string | undefined
   readonly apiKey?: string | ((key: string) => boolean) | undefined
   readonly respond?: ((call: MockChatCall) => MockReply | Promise<MockReply>) | undefined
@@ -308,7 +308,7 @@ const defaultReply = (call: MockChatCall): KimiScenarios.Scenario => {
   }
 }
 
-const now = (options: MockOptions) => options.nowSeconds?.() ?? Math.floor(Date.now() / 1000)
+const now = (options: Options) => options.nowSeconds?.() ?? Math.floor(Date.now() / 1000)
 
 let idCounter = 0
 const nextId = (prefix: string, length: number) => {
@@ -333,7 +333,7 @@ const notFound = (what: string) => ({
  *
  * @since 0.1.0
  */
-export const make = (options: MockOptions = {}): Mock => {
+export const make = (options: Options = {}): Mock => {
   const baseURL = (options.baseURL ?? "https://api.moonshot.ai/v1").replace(/\/$/, "")
   const recorder = options.recorder ?? new MockUpstream.Recorder()
   const state: MockState = { files: new Map(), caches: new Map(), tags: new Map() }
@@ -765,4 +765,4 @@ export const make = (options: MockOptions = {}): Mock => {
  *
  * @since 0.1.0
  */
-export const handlers = (options: MockOptions = {}): ReadonlyArray<HttpHandler> => make(options).handlers
+export const handlers = (options: Options = {}): ReadonlyArray<HttpHandler> => make(options).handlers
