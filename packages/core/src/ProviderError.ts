@@ -16,11 +16,15 @@
  *   never are, whatever HTTP status they came with (quota errors often arrive as 429).
  * - {@link describe} flattens an error for the gateway and the Promise face.
  *
+ * This module is the taxonomy (the shapes, the tables' vocabulary, the classification, Conduit's own failures);
+ * the mapping from headers, wire bodies and SDK errors to reasons lives in `internal/errors.ts` and is re-exported
+ * here where it is public.
+ *
  * @since 0.1.0
  */
 import { Duration, Predicate } from "effect"
 import { AiError } from "effect/ai"
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import * as Internal from "./internal/errors.js"
 
 // =============================================================================
 // Metadata
@@ -62,17 +66,7 @@ export interface ConduitErrorMetadata {
  */
 export type TimeoutKind = "firstToken" | "idle" | "total"
 
-const stripUndefined = (record: Record<string, unknown>): Record<string, AiError.ProviderMetadata[string]> => {
-  const out: Record<string, AiError.ProviderMetadata[string]> = {}
-  for (const [key, value] of Object.entries(record)) {
-    if (value !== undefined) out[key] = value as AiError.ProviderMetadata[string]
-  }
-  return out
-}
-
-const metadataOf = (conduit: ConduitErrorMetadata): AiError.ProviderMetadata => ({
-  conduit: stripUndefined(conduit) as AiError.ProviderMetadata[string]
-})
+const metadataOf = Internal.metadataOf
 
 /**
  * Reads `metadata.conduit` of an error or reason, if it has one.
@@ -202,134 +196,6 @@ export const openAiTable: ErrorTable = (info) => {
   }
 }
 
-const redactHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [key, value] of Object.entries(headers)) {
-    out[key] = /authorization|cookie|api-key|token/i.test(key) ? "<redacted>" : value
-  }
-  return out
-}
-
-const truncate = (text: string | undefined, max = 2_000): string | undefined =>
-  text === undefined ? undefined : text.length > max ? `${text.slice(0, max)}…` : text
-
-/**
- * Builds the `effect/ai` reason for a classified wire error, with HTTP context (headers redacted, body truncated
- * to 2,000 characters) and `metadata.conduit`.
- *
- * @since 0.1.0
- */
-export const reasonFromRule = (rule: ErrorRule, info: ErrorInfo): AiError.AiErrorReason => {
-  const retryAfterMs = info.retryAfter === undefined ? undefined : Duration.toMillis(info.retryAfter)
-  const metadata = metadataOf({
-    kind: rule.kind ?? "http",
-    provider: info.provider,
-    status: info.status,
-    type: info.type,
-    code: info.code,
-    requestId: info.requestId,
-    retryable: rule.retryable,
-    retryAfterMs,
-    contextLength: rule.contextLength
-  })
-  const http = {
-    response: { status: info.status, headers: redactHeaders(info.headers) },
-    ...(info.body !== undefined ? { body: truncate(info.body) } : {})
-  }
-  const description = AiError.buildErrorDescription({
-    status: info.status,
-    message: rule.description ?? info.message,
-    method: info.method,
-    url: info.url,
-    errorCode: info.code,
-    errorType: info.type,
-    requestId: info.requestId,
-    body: truncate(info.body, 200)
-  })
-  switch (rule.reason) {
-    case "RateLimitError":
-      return new AiError.RateLimitError({
-        ...(info.retryAfter !== undefined ? { retryAfter: info.retryAfter } : {}),
-        metadata: { ...metadata, description },
-        http
-      })
-    case "QuotaExhaustedError":
-      return new AiError.QuotaExhaustedError({ metadata: { ...metadata, description }, http })
-    case "AuthenticationError":
-      return new AiError.AuthenticationError({
-        kind: rule.authKind ?? (info.status === 403 ? "InsufficientPermissions" : "InvalidKey"),
-        description,
-        metadata,
-        http
-      })
-    case "ContentPolicyError":
-      return new AiError.ContentPolicyError({ description, metadata, http })
-    case "InvalidRequestError":
-      return new AiError.InvalidRequestError({
-        description,
-        ...(info.param !== undefined ? { parameter: info.param } : {}),
-        ...(rule.contextLength ? { constraint: "context_length_exceeded" } : {}),
-        metadata,
-        http
-      })
-    case "InternalProviderError":
-      return new AiError.InternalProviderError({ description, metadata, http })
-    case "InvalidResponseError":
-      return new AiError.InvalidResponseError({ description, metadata, http })
-    case "UnknownError":
-      return new AiError.UnknownError({ description, metadata, http })
-  }
-}
-
-// =============================================================================
-// Retry-After
-// =============================================================================
-
-/**
- * Parses the server's retry advice: `retry-after-ms` (milliseconds), then `retry-after` (seconds, fractional
- * allowed, or an HTTP date), then Moonshot's `x-retry-after` (seconds). Negative, unparseable or past values give
- * `undefined`. `now` is the current time in ms (for HTTP dates).
- *
- * @since 0.1.0
- */
-export const retryAfterFromHeaders = (
-  headers: Readonly<Record<string, string>>,
-  now: number = Date.now()
-): Duration.Duration | undefined => {
-  const ms = headers["retry-after-ms"]
-  if (ms !== undefined) {
-    const value = Number(ms)
-    if (ms.trim() !== "" && Number.isFinite(value) && value >= 0) return Duration.millis(value)
-  }
-  for (const name of ["retry-after", "x-retry-after"]) {
-    const raw = headers[name]
-    if (raw === undefined || raw.trim() === "") continue
-    const seconds = Number(raw)
-    if (Number.isFinite(seconds)) {
-      if (seconds >= 0) return Duration.millis(seconds * 1000)
-      continue
-    }
-    const date = Date.parse(raw)
-    if (Number.isFinite(date) && date >= now) return Duration.millis(date - now)
-  }
-  return undefined
-}
-
-/**
- * The retry advice an error carries (`RateLimitError.retryAfter`, else `metadata.conduit.retryAfterMs`).
- *
- * @since 0.1.0
- */
-export const retryAfterOf = (error: AiError.AiError): Duration.Duration | undefined => {
-  if (error.reason._tag === "RateLimitError" && error.reason.retryAfter !== undefined) return error.reason.retryAfter
-  const ms = conduitMetadata(error)?.retryAfterMs
-  return typeof ms === "number" ? Duration.millis(ms) : undefined
-}
-
-// =============================================================================
-// SDK errors
-// =============================================================================
-
 /**
  * Where a request was going, for error context.
  *
@@ -345,18 +211,16 @@ export interface RequestTarget {
   readonly clientRequestId?: string | undefined
 }
 
+// =============================================================================
+// Mapping (implemented in internal/errors.ts)
+// =============================================================================
+
 /**
  * Headers of a fetch `Headers`-like object as a plain record with lower-case keys.
  *
  * @since 0.1.0
  */
-export const headersToRecord = (headers: Headers | undefined | null): Record<string, string> => {
-  const out: Record<string, string> = {}
-  headers?.forEach((value, key) => {
-    out[key.toLowerCase()] = value
-  })
-  return out
-}
+export const headersToRecord = Internal.headersToRecord
 
 /**
  * The provider's request id from response headers (`x-request-id` and the provider's own names, e.g. Moonshot's
@@ -364,30 +228,14 @@ export const headersToRecord = (headers: Headers | undefined | null): Record<str
  *
  * @since 0.1.0
  */
-export const requestIdFrom = (
-  headers: Readonly<Record<string, string>>,
-  names: ReadonlyArray<string> | undefined,
-  body?: unknown
-): string | undefined => {
-  for (const name of [...(names ?? []), "x-request-id", "request-id"]) {
-    const value = headers[name]
-    if (value !== undefined && value !== "") return value
-  }
-  if (Predicate.isObject(body)) {
-    const direct = (body as { request_id?: unknown }).request_id
-    if (typeof direct === "string") return direct
-    const nested = (body as { error?: { request_id?: unknown } }).error?.request_id
-    if (typeof nested === "string") return nested
-  }
-  return undefined
-}
+export const requestIdFrom = Internal.requestIdFrom
 
 /**
  * The raw error body the SDK saw (kept by core's transport; see `OpenAiCompatClient`).
  *
  * @since 0.1.0
  */
-export const rawBodyKey: unique symbol = Symbol.for("@conduitkit/core/rawErrorBody")
+export const rawBodyKey: typeof Internal.rawBodyKey = Internal.rawBodyKey
 
 /**
  * Builds the {@link ErrorInfo} of an HTTP error from its parts (used for SDK errors and for error frames inside
@@ -395,37 +243,7 @@ export const rawBodyKey: unique symbol = Symbol.for("@conduitkit/core/rawErrorBo
  *
  * @since 0.1.0
  */
-export const errorInfo = (params: {
-  readonly target: RequestTarget
-  readonly status: number
-  readonly headers: Readonly<Record<string, string>>
-  readonly body: unknown
-  readonly bodyText?: string | undefined
-  readonly now?: number | undefined
-}): ErrorInfo => {
-  const body = params.body
-  const envelope = Predicate.isObject(body)
-    ? Predicate.isObject((body as { error?: unknown }).error)
-      ? (body as { error: Record<string, unknown> }).error
-      : (body as Record<string, unknown>)
-    : undefined
-  const asString = (value: unknown) =>
-    typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined
-  return {
-    provider: params.target.provider,
-    method: params.target.method,
-    url: params.target.url,
-    status: params.status,
-    type: asString(envelope?.type) || undefined,
-    code: asString(envelope?.code) || undefined,
-    message: asString(envelope?.message) ?? asString(envelope?.msg),
-    param: asString(envelope?.param),
-    headers: params.headers,
-    body: params.bodyText ?? (body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body)),
-    requestId: requestIdFrom(params.headers, params.target.requestIdHeaders, body) ?? params.target.clientRequestId,
-    retryAfter: retryAfterFromHeaders(params.headers, params.now)
-  }
-}
+export const errorInfo = Internal.errorInfo
 
 /**
  * Converts anything the `openai` SDK (or a `fetch` under it) throws into an `AiError`:
@@ -443,59 +261,34 @@ export const fromSdkError = (
     readonly module: string
     readonly method: string
   }
-): AiError.AiError => {
-  const { target, module, method } = params
-  if (AiError.isAiError(error)) return error
-  const make = (reason: AiError.AiErrorReason) => AiError.make({ module, method, reason })
-  if (error instanceof APIUserAbortError) {
-    return make(
-      new AiError.UnknownError({
-        description: "the request was aborted",
-        metadata: metadataOf({ kind: "aborted", provider: target.provider })
-      })
-    )
-  }
-  if (error instanceof APIConnectionError || error instanceof APIConnectionTimeoutError) {
-    const cause = (error as { cause?: unknown }).cause
-    return make(
-      new AiError.NetworkError({
-        reason: "TransportError",
-        method: target.method,
-        url: target.url,
-        description: `${error.message}${cause instanceof Error ? `: ${cause.message}` : ""}`,
-        cause: error
-      })
-    )
-  }
-  if (error instanceof APIError && typeof error.status === "number") {
-    const headers = headersToRecord(error.headers)
-    const raw = (error as unknown as Record<symbol, unknown>)[rawBodyKey]
-    const body = raw !== undefined ? raw : error.error !== undefined ? { error: error.error } : undefined
-    const info = errorInfo({
-      target,
-      status: error.status,
-      headers,
-      body: typeof raw === "string" ? (safeJson(raw) ?? raw) : body,
-      bodyText: typeof raw === "string" ? raw : undefined
-    })
-    const rule = params.table(info) ?? defaultRule(info.status)
-    return make(reasonFromRule(rule, info))
-  }
-  return make(
-    new AiError.UnknownError({
-      description: error instanceof Error ? error.message : String(error),
-      metadata: metadataOf({ kind: "unknown", provider: target.provider })
-    })
-  )
-}
+): AiError.AiError =>
+  Internal.fromSdkError(error, {
+    target: params.target,
+    classify: (info) => params.table(info) ?? defaultRule(info.status),
+    module: params.module,
+    method: params.method
+  })
 
-const safeJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
+/**
+ * Parses the server's retry advice: `retry-after-ms` (milliseconds), then `retry-after` (seconds, fractional
+ * allowed, or an HTTP date), then Moonshot's `x-retry-after` (seconds). Negative, unparseable or past values give
+ * `undefined`. `now` is the current time in ms (for HTTP dates).
+ *
+ * @since 0.1.0
+ */
+export const retryAfterFromHeaders = Internal.retryAfterFromHeaders
+
+/**
+ * Builds the `effect/ai` reason for a classified wire error, with HTTP context (headers redacted, body truncated
+ * to 2,000 characters) and `metadata.conduit`.
+ *
+ * @since 0.1.0
+ */
+export const reasonFromRule = Internal.reasonFromRule
+
+// =============================================================================
+// Conduit's own failures
+// =============================================================================
 
 /**
  * A `finish_reason` that means the generation failed (Zhipu `network_error`: the upstream broke mid-generation),
@@ -534,10 +327,6 @@ export const finishFailure = (params: {
       }
     )
   })
-
-// =============================================================================
-// Conduit's own failures
-// =============================================================================
 
 const describeTimeout = (kind: TimeoutKind, limitMs: number): string =>
   kind === "firstToken"
@@ -661,6 +450,17 @@ export const isRetryable = (error: AiError.AiError): boolean => {
     default:
       return false
   }
+}
+
+/**
+ * The retry advice an error carries (`RateLimitError.retryAfter`, else `metadata.conduit.retryAfterMs`).
+ *
+ * @since 0.1.0
+ */
+export const retryAfterOf = (error: AiError.AiError): Duration.Duration | undefined => {
+  if (error.reason._tag === "RateLimitError" && error.reason.retryAfter !== undefined) return error.reason.retryAfter
+  const ms = conduitMetadata(error)?.retryAfterMs
+  return typeof ms === "number" ? Duration.millis(ms) : undefined
 }
 
 /**
