@@ -1,0 +1,118 @@
+/**
+ * Running admitted work: an effect or a stream gets the request's `RequestContext` (ids, and an attempt counter
+ * chained to any observer already there) and its execution timeout; the request ends (permits given back) whatever
+ * happens to the work.
+ *
+ * @internal
+ */
+import { RequestContext } from "@conduitkit/core"
+import { Duration, Effect, Stream } from "effect"
+import type { RateLimits as RateLimitsService } from "../RateLimits.js"
+import { ExecutionTimeoutError, type SessionError } from "../SessionError.js"
+import type { Completed, RunOptions } from "../SessionManager.js"
+import { acquire } from "./acquire.js"
+import type { Lifecycle } from "./lifecycle.js"
+import type { Request } from "./request.js"
+import { toMillis } from "./settings.js"
+
+const withContext = (request: Request) => (outer: RequestContext.RequestContextShape) => ({
+  ...outer,
+  requestId: request.requestId,
+  sessionId: request.sessionId,
+  onAttempt: (attempt: number) => {
+    request.attempts++
+    outer.onAttempt?.(attempt)
+  }
+})
+
+const timeoutOf = (lifecycle: Lifecycle, options: RunOptions<never>): number =>
+  options.timeout === undefined ? lifecycle.settings.timeoutMs : toMillis(options.timeout)
+
+const executionTimeout = (request: Request, ms: number): Effect.Effect<never, ExecutionTimeoutError> =>
+  Effect.suspend(() => {
+    const error = new ExecutionTimeoutError({
+      requestId: request.requestId,
+      sessionId: request.sessionId,
+      timeoutMs: ms
+    })
+    request.timeoutError = error
+    return Effect.fail(error)
+  })
+
+/** Runs `effect` as one request (see `SessionManager.run`). */
+export const run = <A, E, R>(
+  lifecycle: Lifecycle,
+  rateLimits: RateLimitsService["Service"] | undefined,
+  effect: Effect.Effect<A, E, R>,
+  options: RunOptions<A>
+): Effect.Effect<Completed<A>, E | SessionError, R> =>
+  Effect.acquireUseRelease(
+    acquire(lifecycle, rateLimits, options),
+    (request) => {
+      let body: Effect.Effect<A, E | SessionError, R> = Effect.updateService(
+        effect,
+        RequestContext.RequestContext,
+        withContext(request)
+      )
+      const ms = timeoutOf(lifecycle, options)
+      if (Number.isFinite(ms)) {
+        body = Effect.timeoutOrElse(body, {
+          duration: Duration.millis(ms),
+          orElse: () => executionTimeout(request, ms)
+        })
+      }
+      return Effect.map(body, (value) => {
+        request.endedNanos = request.clock.monotonicTimeNanosUnsafe()
+        const actual = options.rateLimit?.actualTokens
+        if (actual !== undefined) request.usageTokens = actual(value)
+        return { value, metadata: request.runMetadata() }
+      })
+    },
+    (request, exit) => lifecycle.finish(request, exit, options.onEnd)
+  )
+
+const wrapStream = <A, E, R>(
+  lifecycle: Lifecycle,
+  request: Request,
+  stream: Stream.Stream<A, E, R>,
+  options: RunOptions<A>
+): Stream.Stream<A, E | SessionError, R> => {
+  let body: Stream.Stream<A, E | SessionError, R> = Stream.updateService(
+    stream,
+    RequestContext.RequestContext,
+    withContext(request)
+  )
+  const actual = options.rateLimit?.actualTokens
+  if (actual !== undefined) {
+    body = Stream.map(body, (element) => {
+      const tokens = actual(element)
+      if (tokens !== undefined) request.usageTokens = (request.usageTokens ?? 0) + tokens
+      return element
+    })
+  }
+  const ms = timeoutOf(lifecycle, options)
+  if (Number.isFinite(ms)) {
+    body = Stream.interruptWhen(body, Effect.andThen(Effect.sleep(Duration.millis(ms)), executionTimeout(request, ms)))
+  }
+  return body
+}
+
+/** Runs `stream` as one request, admitted when first pulled (see `SessionManager.runStream`). */
+export const runStream = <A, E, R>(
+  lifecycle: Lifecycle,
+  rateLimits: RateLimitsService["Service"] | undefined,
+  stream: Stream.Stream<A, E, R>,
+  options: RunOptions<A>
+): Stream.Stream<A, E | SessionError, R> =>
+  Stream.scoped(
+    Stream.unwrap(
+      Effect.uninterruptible(
+        Effect.flatMap(acquire(lifecycle, rateLimits, options), (request) =>
+          Effect.as(
+            Effect.addFinalizer((exit) => lifecycle.finish(request, exit, options.onEnd)),
+            wrapStream(lifecycle, request, stream, options)
+          )
+        )
+      )
+    )
+  )
