@@ -67,15 +67,11 @@ const admit = (
     wait = Effect.timeoutOrElse(wait, {
       duration: Duration.millis(waitMs),
       orElse: () =>
-        Effect.suspend(() => {
-          const error = new QueueTimeoutError({
-            requestId: request.requestId,
-            sessionId: request.sessionId,
-            timeoutMs: waitMs
-          })
-          request.timeoutError = error
-          return Effect.fail(error)
-        })
+        Effect.suspend(() =>
+          request.timeOut(
+            new QueueTimeoutError({ requestId: request.requestId, sessionId: request.sessionId, timeoutMs: waitMs })
+          )
+        )
     })
   }
   return Effect.matchCauseEffect(Effect.interruptible(wait), {

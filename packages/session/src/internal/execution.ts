@@ -29,15 +29,11 @@ const timeoutOf = (lifecycle: Lifecycle, options: RunOptions<never>): number =>
   options.timeout === undefined ? lifecycle.settings.timeoutMs : toMillis(options.timeout)
 
 const executionTimeout = (request: Request, ms: number): Effect.Effect<never, ExecutionTimeoutError> =>
-  Effect.suspend(() => {
-    const error = new ExecutionTimeoutError({
-      requestId: request.requestId,
-      sessionId: request.sessionId,
-      timeoutMs: ms
-    })
-    request.timeoutError = error
-    return Effect.fail(error)
-  })
+  Effect.suspend(() =>
+    request.timeOut(
+      new ExecutionTimeoutError({ requestId: request.requestId, sessionId: request.sessionId, timeoutMs: ms })
+    )
+  )
 
 /** Runs `effect` as one request (see `SessionManager.run`). */
 export const run = <A, E, R>(

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import type { Clock } from "effect"
+import { type Clock, Effect } from "effect"
 import type * as RateLimits from "../RateLimits.js"
 import type { ExecutionTimeoutError, QueueTimeoutError } from "../SessionError.js"
 import type { RunMetadata } from "../SessionManager.js"
@@ -44,6 +44,12 @@ export class Request extends Ticket {
     if (this.startedNanos === undefined) return 0
     const end = this.endedNanos ?? this.clock.monotonicTimeNanosUnsafe()
     return nanosToMs(end - this.startedNanos)
+  }
+
+  /** Records `error` as this request's own timeout (so its end is classified `timed-out`) and fails with it. */
+  timeOut<E extends ExecutionTimeoutError | QueueTimeoutError>(error: E): Effect.Effect<never, E> {
+    this.timeoutError = error
+    return Effect.fail(error)
   }
 
   runMetadata(): RunMetadata {
