@@ -3,16 +3,165 @@
  *
  * - {@link GatewayError}: failures the gateway itself detects (authentication, body size, malformed JSON, invalid
  *   UTF-8, schema violations, unknown routes), carrying their final HTTP answer.
- * - Model failures (`AiError`) go through `OpenAiWire.fromSummary` (the provider error table).
+ * - Model failures (`AiError`) go through {@link fromSummary} (the provider error table).
  * - Session failures: rate limit and queue full 429 with `Retry-After`, queue timeout 503, execution timeout 504,
  *   rate-limit or conversation store down 503.
  * - `UnknownModelError` from the registry: 404 `model_not_found`.
  * - Anything else (a defect): 500 `internal_error`, with no detail leaked to the client.
+ *
+ * {@link errorResponse} is the HTTP response of an {@link HttpError}.
  */
 import { ProviderError, ProviderRegistry } from "@conduitkit/core"
 import { type Cause, Schema } from "effect"
 import { AiError } from "effect/ai"
-import * as OpenAiWire from "./OpenAiWire.js"
+import { HttpServerResponse } from "effect/http"
+
+// =============================================================================
+// OpenAI error envelopes
+// =============================================================================
+
+/** An OpenAI error envelope with its HTTP status and extra response headers (lower-case names). */
+export interface HttpError {
+  readonly status: number
+  readonly body: {
+    readonly error: {
+      readonly message: string
+      readonly type: string
+      readonly code: string | null
+      readonly param: string | null
+    }
+  }
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/** Builds an {@link HttpError}. */
+export const httpError = (
+  status: number,
+  message: string,
+  type: string,
+  code: string | null = null,
+  param: string | null = null,
+  headers: Readonly<Record<string, string>> = {}
+): HttpError => ({ status, body: { error: { message, type, code, param } }, headers })
+
+/**
+ * `Retry-After` (whole seconds, rounded up, at least 1) and `retry-after-ms` for a delay in ms; no headers when the
+ * delay is unknown.
+ */
+export const retryAfterHeaders = (ms: number | undefined): Record<string, string> =>
+  ms === undefined || !Number.isFinite(ms)
+    ? {}
+    : {
+        "retry-after": String(Math.max(1, Math.ceil(ms / 1000))),
+        "retry-after-ms": String(Math.max(0, Math.ceil(ms)))
+      }
+
+const timeoutCodes: Record<string, string> = {
+  firstToken: "first_token_timeout",
+  idle: "idle_timeout",
+  total: "total_timeout"
+}
+
+/**
+ * The HTTP answer for a model failure (see the README's error table). `param` names the offending request field
+ * when the failure knows it.
+ *
+ * | failure | status | type / code |
+ * |---|---|---|
+ * | idempotency conflict | 409 | `invalid_request_error` / `idempotency_conflict` |
+ * | timeout (first token, idle, total) | 504 | `timeout` / `first_token_timeout`, `idle_timeout`, `total_timeout` |
+ * | prompt too long | 400 | `invalid_request_error` / `context_length_exceeded` |
+ * | retired or unknown upstream model | 404 | `invalid_request_error` / `model_not_found` |
+ * | other invalid request | 400 | `invalid_request_error` / provider code |
+ * | content policy | 400 | `invalid_request_error` / `content_policy_violation` |
+ * | upstream permission denied (403) | 403 | `permission_error` / `upstream_permission_denied` |
+ * | upstream rejected the gateway's key | 502 | `upstream_error` / `upstream_authentication_failed` |
+ * | quota or balance exhausted | 429 | `insufficient_quota` / `insufficient_quota` (no Retry-After) |
+ * | rate limited | 429 | `rate_limit_error` / `rate_limit_exceeded`, `Retry-After` passed through |
+ * | upstream overloaded (503, 529) or cache store down | 503 | `upstream_error` / `upstream_overloaded`, `cache_unavailable` |
+ * | network failure | 502 | `upstream_error` / `upstream_unreachable` |
+ * | truncated stream, other upstream failure | 502 | `upstream_error` / `upstream_stream_truncated`, `upstream_error` |
+ */
+export const fromSummary = (
+  summary: ProviderError.ErrorSummary,
+  param: string | null = summary.param ?? null
+): HttpError => {
+  const message = summary.message
+  if (summary.kind === "idempotency-conflict") {
+    return httpError(409, message, "invalid_request_error", "idempotency_conflict", "idempotency-key")
+  }
+  if (summary.kind === "timeout") {
+    return httpError(504, message, "timeout", timeoutCodes[summary.timeout ?? "total"] ?? "total_timeout")
+  }
+  if (summary.kind === "cache-unavailable") {
+    return httpError(503, message, "upstream_error", "cache_unavailable")
+  }
+  switch (summary.reason) {
+    case "InvalidRequestError":
+    case "InvalidUserInputError":
+    case "UnsupportedSchemaError":
+      if (summary.contextLength) {
+        return httpError(400, message, "invalid_request_error", "context_length_exceeded", param ?? "messages")
+      }
+      if (summary.kind === "retired-model" || summary.status === 404) {
+        return httpError(404, message, "invalid_request_error", "model_not_found", "model")
+      }
+      return httpError(400, message, "invalid_request_error", summary.code ?? null, param)
+    case "ContentPolicyError":
+      return httpError(400, message, "invalid_request_error", "content_policy_violation")
+    case "AuthenticationError":
+      return summary.status === 403
+        ? httpError(403, message, "permission_error", "upstream_permission_denied")
+        : httpError(
+            502,
+            `the upstream provider rejected the gateway's credentials: ${message}`,
+            "upstream_error",
+            "upstream_authentication_failed"
+          )
+    case "QuotaExhaustedError":
+      return httpError(429, message, "insufficient_quota", "insufficient_quota")
+    case "RateLimitError":
+      return httpError(
+        429,
+        message,
+        "rate_limit_error",
+        "rate_limit_exceeded",
+        null,
+        retryAfterHeaders(summary.retryAfterMs)
+      )
+    case "InternalProviderError":
+      return summary.status === 503 || summary.status === 529
+        ? httpError(
+            503,
+            message,
+            "upstream_error",
+            "upstream_overloaded",
+            null,
+            retryAfterHeaders(summary.retryAfterMs)
+          )
+        : httpError(502, message, "upstream_error", "upstream_error")
+    case "NetworkError":
+      return httpError(502, message, "upstream_error", "upstream_unreachable")
+    default:
+      return httpError(
+        502,
+        message,
+        "upstream_error",
+        summary.kind === "truncated-stream" ? "upstream_stream_truncated" : "upstream_error"
+      )
+  }
+}
+
+/** The JSON response of an {@link HttpError}, with the request id. */
+export const errorResponse = (http: HttpError, requestId: string): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(JSON.stringify(http.body), {
+    status: http.status,
+    headers: { "content-type": "application/json", ...http.headers, "x-request-id": requestId }
+  })
+
+// =============================================================================
+// Failures the gateway detects, and the HTTP answer of any failure
+// =============================================================================
 
 /** A failure detected by the gateway, with its HTTP answer. */
 export class GatewayError extends Schema.TaggedError<GatewayError>()("GatewayError", {
@@ -23,8 +172,8 @@ export class GatewayError extends Schema.TaggedError<GatewayError>()("GatewayErr
   param: Schema.NullOr(Schema.String)
 }) {
   /** The HTTP answer. */
-  toHttp(): OpenAiWire.HttpError {
-    return OpenAiWire.httpError(this.status, this.message, this.type, this.code, this.param)
+  toHttp(): HttpError {
+    return httpError(this.status, this.message, this.type, this.code, this.param)
   }
 }
 
@@ -98,7 +247,7 @@ export const emptyStream = new GatewayError({
   param: null
 })
 
-const internal = OpenAiWire.httpError(500, "The gateway failed unexpectedly.", "server_error", "internal_error")
+const internal = httpError(500, "The gateway failed unexpectedly.", "server_error", "internal_error")
 
 const tagOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
@@ -109,66 +258,56 @@ const tagOf = (error: unknown): string | undefined =>
  * The HTTP answer for a failure value (the `E` of a failed request). Returns `undefined` for values it does not know
  * (the caller answers 500 and logs them).
  */
-export const toHttp = (error: unknown): OpenAiWire.HttpError | undefined => {
+export const toHttp = (error: unknown): HttpError | undefined => {
   if (error instanceof GatewayError) return error.toHttp()
   if (AiError.isAiError(error)) {
-    return OpenAiWire.fromSummary(ProviderError.describe(error))
+    return fromSummary(ProviderError.describe(error))
   }
   if (error instanceof ProviderRegistry.UnknownModelError) {
-    return OpenAiWire.httpError(404, error.message, "invalid_request_error", "model_not_found", "model")
+    return httpError(404, error.message, "invalid_request_error", "model_not_found", "model")
   }
   const value = error as Record<string, unknown>
   switch (tagOf(error)) {
     case "RateLimitExceededError":
-      return OpenAiWire.httpError(
+      return httpError(
         429,
         String(value.message),
         "rate_limit_error",
         "rate_limit_exceeded",
         null,
-        OpenAiWire.retryAfterHeaders(Number(value.retryAfterMs))
+        retryAfterHeaders(Number(value.retryAfterMs))
       )
     case "QueueFullError":
-      return OpenAiWire.httpError(
+      return httpError(
         429,
         "The gateway is at capacity: too many requests are waiting. Retry shortly.",
         "rate_limit_error",
         "queue_full",
         null,
-        OpenAiWire.retryAfterHeaders(1000)
+        retryAfterHeaders(1000)
       )
     case "QueueTimeoutError":
-      return OpenAiWire.httpError(
+      return httpError(
         503,
         `The request waited ${value.timeoutMs} ms for a free slot (queue timeout).`,
         "server_error",
         "queue_timeout",
         null,
-        OpenAiWire.retryAfterHeaders(1000)
+        retryAfterHeaders(1000)
       )
     case "ExecutionTimeoutError":
-      return OpenAiWire.httpError(
+      return httpError(
         504,
         `The request did not finish within the gateway's request timeout of ${value.timeoutMs} ms.`,
         "timeout",
         "request_timeout"
       )
     case "MetadataTooLargeError":
-      return OpenAiWire.httpError(400, String(value.message), "invalid_request_error", "metadata_too_large")
+      return httpError(400, String(value.message), "invalid_request_error", "metadata_too_large")
     case "RateLimitStoreError":
-      return OpenAiWire.httpError(
-        503,
-        "The rate-limit store is unavailable.",
-        "server_error",
-        "rate_limit_store_unavailable"
-      )
+      return httpError(503, "The rate-limit store is unavailable.", "server_error", "rate_limit_store_unavailable")
     case "ConversationError":
-      return OpenAiWire.httpError(
-        503,
-        "The conversation store is unavailable.",
-        "server_error",
-        "conversation_store_unavailable"
-      )
+      return httpError(503, "The conversation store is unavailable.", "server_error", "conversation_store_unavailable")
     default:
       return undefined
   }
@@ -178,9 +317,7 @@ export const toHttp = (error: unknown): OpenAiWire.HttpError | undefined => {
  * The HTTP answer for a failed request's cause: its first failure (see {@link toHttp}), else 500. `known` is false
  * for defects and unknown failures, which the caller should log with the cause.
  */
-export const fromCause = (
-  cause: Cause.Cause<unknown>
-): { readonly http: OpenAiWire.HttpError; readonly known: boolean } => {
+export const fromCause = (cause: Cause.Cause<unknown>): { readonly http: HttpError; readonly known: boolean } => {
   for (const reason of cause.reasons) {
     if (reason._tag === "Fail") {
       const http = toHttp(reason.error)

@@ -28,7 +28,9 @@ import { NodeHttpServer, NodeRedis } from "@effect/platform-node"
 import { Context, Deferred, Duration, Effect, Layer, Option, type Scope } from "effect"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Auth from "./Auth.js"
+import * as ChatRequest from "./ChatRequest.js"
 import * as ChatRoute from "./ChatRoute.js"
+import type * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
 import type { GatewayConfig } from "./GatewayConfig.js"
 import * as Log from "./Log.js"
@@ -142,7 +144,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
     const status = (
       options.status ?? options.providers.map((entry) => ({ name: entry.name, mode: entry.mode ?? "live" }))
     ).map(({ name, mode }) => ({ name, mode }))
-    const deps: ChatRoute.Dependencies = { config, routes, sessions, conversations, metrics, shutdown }
+    const deps: Engine.Dependencies = { config, routes, sessions, conversations, metrics, shutdown }
 
     const dispatch = (
       request: HttpServerRequest.HttpServerRequest
@@ -153,7 +155,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
       const path = query === -1 ? url : url.slice(0, query)
       const method = request.method
       const given = request.headers["x-request-id"]
-      const requestId = given !== undefined && ChatRoute.identifier.test(given) ? given : `req_${crypto.randomUUID()}`
+      const requestId = given !== undefined && ChatRequest.identifier.test(given) ? given : `req_${crypto.randomUUID()}`
       const fields: Record<string, unknown> = {}
       const endpoint =
         path === "/v1/chat/completions"
@@ -190,7 +192,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
         const http = error.toHttp()
         metrics.error(endpoint, http.body.error.code ?? http.body.error.type)
         fields.error = http.body.error.code
-        const response = ChatRoute.errorResponse(http, requestId)
+        const response = Errors.errorResponse(http, requestId)
         return Effect.as(
           done(http.status),
           shutdown.draining() ? HttpServerResponse.setHeader(response, "connection", "close") : response

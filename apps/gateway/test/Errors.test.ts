@@ -2,10 +2,12 @@
  * Every documented error status, seen through the real `openai` SDK: the SDK raises its typed error with the status,
  * and the body is OpenAI's envelope `{ error: { message, type, code, param } }`.
  */
+import type { ProviderError } from "@conduitkit/core"
 import { MockUpstream } from "@conduitkit/core/testing"
 import { Redacted } from "effect"
 import OpenAI from "openai"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as Errors from "../src/Errors.js"
 import { chunk, client, completionBody, errorBody, mswServer, respond, type Started, startGateway } from "./support.js"
 
 const server = mswServer()
@@ -270,3 +272,197 @@ const defaults = {
   queueTimeoutMs: 60_000,
   requestTimeoutMs: undefined
 }
+
+const summary = (overrides: Partial<ProviderError.ErrorSummary>): ProviderError.ErrorSummary => ({
+  reason: "UnknownError",
+  message: "boom",
+  retryable: false,
+  kind: "http",
+  provider: "kimi",
+  status: undefined,
+  type: undefined,
+  code: undefined,
+  requestId: undefined,
+  retryAfterMs: undefined,
+  timeout: undefined,
+  limitMs: undefined,
+  contextLength: false,
+  param: undefined,
+  ...overrides
+})
+
+describe("fromSummary: the error table", () => {
+  const rows: ReadonlyArray<{
+    readonly name: string
+    readonly input: Partial<ProviderError.ErrorSummary>
+    readonly status: number
+    readonly type: string
+    readonly code: string | null
+    readonly headers?: Record<string, string>
+  }> = [
+    {
+      name: "invalid request",
+      input: { reason: "InvalidRequestError", status: 400, code: "invalid_value" },
+      status: 400,
+      type: "invalid_request_error",
+      code: "invalid_value"
+    },
+    {
+      name: "context length",
+      input: { reason: "InvalidRequestError", status: 400, contextLength: true },
+      status: 400,
+      type: "invalid_request_error",
+      code: "context_length_exceeded"
+    },
+    {
+      name: "upstream 404 model",
+      input: { reason: "InvalidRequestError", status: 404 },
+      status: 404,
+      type: "invalid_request_error",
+      code: "model_not_found"
+    },
+    {
+      name: "retired model",
+      input: { reason: "InvalidRequestError", kind: "retired-model" },
+      status: 404,
+      type: "invalid_request_error",
+      code: "model_not_found"
+    },
+    {
+      name: "content policy",
+      input: { reason: "ContentPolicyError", status: 400 },
+      status: 400,
+      type: "invalid_request_error",
+      code: "content_policy_violation"
+    },
+    {
+      name: "upstream 403",
+      input: { reason: "AuthenticationError", status: 403 },
+      status: 403,
+      type: "permission_error",
+      code: "upstream_permission_denied"
+    },
+    {
+      name: "upstream 401 (the gateway's key)",
+      input: { reason: "AuthenticationError", status: 401 },
+      status: 502,
+      type: "upstream_error",
+      code: "upstream_authentication_failed"
+    },
+    {
+      name: "quota",
+      input: { reason: "QuotaExhaustedError", status: 429 },
+      status: 429,
+      type: "insufficient_quota",
+      code: "insufficient_quota"
+    },
+    {
+      name: "rate limit with advice",
+      input: { reason: "RateLimitError", status: 429, retryAfterMs: 2500 },
+      status: 429,
+      type: "rate_limit_error",
+      code: "rate_limit_exceeded",
+      headers: { "retry-after": "3", "retry-after-ms": "2500" }
+    },
+    {
+      name: "rate limit without advice",
+      input: { reason: "RateLimitError", status: 429 },
+      status: 429,
+      type: "rate_limit_error",
+      code: "rate_limit_exceeded",
+      headers: {}
+    },
+    {
+      name: "overloaded 503",
+      input: { reason: "InternalProviderError", status: 503, retryAfterMs: 1000 },
+      status: 503,
+      type: "upstream_error",
+      code: "upstream_overloaded",
+      headers: { "retry-after": "1", "retry-after-ms": "1000" }
+    },
+    {
+      name: "overloaded 529",
+      input: { reason: "InternalProviderError", status: 529 },
+      status: 503,
+      type: "upstream_error",
+      code: "upstream_overloaded"
+    },
+    {
+      name: "upstream 500",
+      input: { reason: "InternalProviderError", status: 500 },
+      status: 502,
+      type: "upstream_error",
+      code: "upstream_error"
+    },
+    {
+      name: "network",
+      input: { reason: "NetworkError", kind: undefined },
+      status: 502,
+      type: "upstream_error",
+      code: "upstream_unreachable"
+    },
+    {
+      name: "truncated stream",
+      input: { reason: "InvalidResponseError", kind: "truncated-stream" },
+      status: 502,
+      type: "upstream_error",
+      code: "upstream_stream_truncated"
+    },
+    {
+      name: "first-token timeout",
+      input: { reason: "InternalProviderError", kind: "timeout", timeout: "firstToken" },
+      status: 504,
+      type: "timeout",
+      code: "first_token_timeout"
+    },
+    {
+      name: "idle timeout",
+      input: { reason: "InternalProviderError", kind: "timeout", timeout: "idle" },
+      status: 504,
+      type: "timeout",
+      code: "idle_timeout"
+    },
+    {
+      name: "total timeout",
+      input: { reason: "InternalProviderError", kind: "timeout", timeout: "total" },
+      status: 504,
+      type: "timeout",
+      code: "total_timeout"
+    },
+    {
+      name: "idempotency conflict",
+      input: { reason: "InvalidRequestError", kind: "idempotency-conflict" },
+      status: 409,
+      type: "invalid_request_error",
+      code: "idempotency_conflict"
+    },
+    {
+      name: "cache store down (fail-closed)",
+      input: { reason: "InternalProviderError", kind: "cache-unavailable" },
+      status: 503,
+      type: "upstream_error",
+      code: "cache_unavailable"
+    }
+  ]
+  for (const row of rows) {
+    it(row.name, () => {
+      const http = Errors.fromSummary(summary(row.input))
+      expect(http.status).toBe(row.status)
+      expect(http.body.error.type).toBe(row.type)
+      expect(http.body.error.code).toBe(row.code)
+      expect(http.body.error.message.length).toBeGreaterThan(0)
+      if (row.headers !== undefined) expect(http.headers).toEqual(row.headers)
+    })
+  }
+
+  it("names the offending parameter when the failure knows it", () => {
+    const http = Errors.fromSummary(summary({ reason: "InvalidRequestError", status: 400 }), "temperature")
+    expect(http.body.error.param).toBe("temperature")
+  })
+
+  it("rounds Retry-After up to whole seconds and never below one", () => {
+    expect(Errors.retryAfterHeaders(1)).toEqual({ "retry-after": "1", "retry-after-ms": "1" })
+    expect(Errors.retryAfterHeaders(1001)).toEqual({ "retry-after": "2", "retry-after-ms": "1001" })
+    expect(Errors.retryAfterHeaders(undefined)).toEqual({})
+  })
+})

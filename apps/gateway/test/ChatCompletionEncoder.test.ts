@@ -1,202 +1,9 @@
-import { type ProviderError, ResponseSummary } from "@conduitkit/core"
+import { ResponseSummary } from "@conduitkit/core"
 import type { Response } from "effect/ai"
 import { describe, expect, it } from "vitest"
-import * as OpenAiWire from "../src/OpenAiWire.js"
+import * as ChatCompletionEncoder from "../src/ChatCompletionEncoder.js"
+import * as Errors from "../src/Errors.js"
 import type { Json } from "./support.js"
-
-const summary = (overrides: Partial<ProviderError.ErrorSummary>): ProviderError.ErrorSummary => ({
-  reason: "UnknownError",
-  message: "boom",
-  retryable: false,
-  kind: "http",
-  provider: "kimi",
-  status: undefined,
-  type: undefined,
-  code: undefined,
-  requestId: undefined,
-  retryAfterMs: undefined,
-  timeout: undefined,
-  limitMs: undefined,
-  contextLength: false,
-  param: undefined,
-  ...overrides
-})
-
-describe("fromSummary: the error table", () => {
-  const rows: ReadonlyArray<{
-    readonly name: string
-    readonly input: Partial<ProviderError.ErrorSummary>
-    readonly status: number
-    readonly type: string
-    readonly code: string | null
-    readonly headers?: Record<string, string>
-  }> = [
-    {
-      name: "invalid request",
-      input: { reason: "InvalidRequestError", status: 400, code: "invalid_value" },
-      status: 400,
-      type: "invalid_request_error",
-      code: "invalid_value"
-    },
-    {
-      name: "context length",
-      input: { reason: "InvalidRequestError", status: 400, contextLength: true },
-      status: 400,
-      type: "invalid_request_error",
-      code: "context_length_exceeded"
-    },
-    {
-      name: "upstream 404 model",
-      input: { reason: "InvalidRequestError", status: 404 },
-      status: 404,
-      type: "invalid_request_error",
-      code: "model_not_found"
-    },
-    {
-      name: "retired model",
-      input: { reason: "InvalidRequestError", kind: "retired-model" },
-      status: 404,
-      type: "invalid_request_error",
-      code: "model_not_found"
-    },
-    {
-      name: "content policy",
-      input: { reason: "ContentPolicyError", status: 400 },
-      status: 400,
-      type: "invalid_request_error",
-      code: "content_policy_violation"
-    },
-    {
-      name: "upstream 403",
-      input: { reason: "AuthenticationError", status: 403 },
-      status: 403,
-      type: "permission_error",
-      code: "upstream_permission_denied"
-    },
-    {
-      name: "upstream 401 (the gateway's key)",
-      input: { reason: "AuthenticationError", status: 401 },
-      status: 502,
-      type: "upstream_error",
-      code: "upstream_authentication_failed"
-    },
-    {
-      name: "quota",
-      input: { reason: "QuotaExhaustedError", status: 429 },
-      status: 429,
-      type: "insufficient_quota",
-      code: "insufficient_quota"
-    },
-    {
-      name: "rate limit with advice",
-      input: { reason: "RateLimitError", status: 429, retryAfterMs: 2500 },
-      status: 429,
-      type: "rate_limit_error",
-      code: "rate_limit_exceeded",
-      headers: { "retry-after": "3", "retry-after-ms": "2500" }
-    },
-    {
-      name: "rate limit without advice",
-      input: { reason: "RateLimitError", status: 429 },
-      status: 429,
-      type: "rate_limit_error",
-      code: "rate_limit_exceeded",
-      headers: {}
-    },
-    {
-      name: "overloaded 503",
-      input: { reason: "InternalProviderError", status: 503, retryAfterMs: 1000 },
-      status: 503,
-      type: "upstream_error",
-      code: "upstream_overloaded",
-      headers: { "retry-after": "1", "retry-after-ms": "1000" }
-    },
-    {
-      name: "overloaded 529",
-      input: { reason: "InternalProviderError", status: 529 },
-      status: 503,
-      type: "upstream_error",
-      code: "upstream_overloaded"
-    },
-    {
-      name: "upstream 500",
-      input: { reason: "InternalProviderError", status: 500 },
-      status: 502,
-      type: "upstream_error",
-      code: "upstream_error"
-    },
-    {
-      name: "network",
-      input: { reason: "NetworkError", kind: undefined },
-      status: 502,
-      type: "upstream_error",
-      code: "upstream_unreachable"
-    },
-    {
-      name: "truncated stream",
-      input: { reason: "InvalidResponseError", kind: "truncated-stream" },
-      status: 502,
-      type: "upstream_error",
-      code: "upstream_stream_truncated"
-    },
-    {
-      name: "first-token timeout",
-      input: { reason: "InternalProviderError", kind: "timeout", timeout: "firstToken" },
-      status: 504,
-      type: "timeout",
-      code: "first_token_timeout"
-    },
-    {
-      name: "idle timeout",
-      input: { reason: "InternalProviderError", kind: "timeout", timeout: "idle" },
-      status: 504,
-      type: "timeout",
-      code: "idle_timeout"
-    },
-    {
-      name: "total timeout",
-      input: { reason: "InternalProviderError", kind: "timeout", timeout: "total" },
-      status: 504,
-      type: "timeout",
-      code: "total_timeout"
-    },
-    {
-      name: "idempotency conflict",
-      input: { reason: "InvalidRequestError", kind: "idempotency-conflict" },
-      status: 409,
-      type: "invalid_request_error",
-      code: "idempotency_conflict"
-    },
-    {
-      name: "cache store down (fail-closed)",
-      input: { reason: "InternalProviderError", kind: "cache-unavailable" },
-      status: 503,
-      type: "upstream_error",
-      code: "cache_unavailable"
-    }
-  ]
-  for (const row of rows) {
-    it(row.name, () => {
-      const http = OpenAiWire.fromSummary(summary(row.input))
-      expect(http.status).toBe(row.status)
-      expect(http.body.error.type).toBe(row.type)
-      expect(http.body.error.code).toBe(row.code)
-      expect(http.body.error.message.length).toBeGreaterThan(0)
-      if (row.headers !== undefined) expect(http.headers).toEqual(row.headers)
-    })
-  }
-
-  it("names the offending parameter when the failure knows it", () => {
-    const http = OpenAiWire.fromSummary(summary({ reason: "InvalidRequestError", status: 400 }), "temperature")
-    expect(http.body.error.param).toBe("temperature")
-  })
-
-  it("rounds Retry-After up to whole seconds and never below one", () => {
-    expect(OpenAiWire.retryAfterHeaders(1)).toEqual({ "retry-after": "1", "retry-after-ms": "1" })
-    expect(OpenAiWire.retryAfterHeaders(1001)).toEqual({ "retry-after": "2", "retry-after-ms": "1001" })
-    expect(OpenAiWire.retryAfterHeaders(undefined)).toEqual({})
-  })
-})
 
 describe("finishReason", () => {
   const rows: ReadonlyArray<readonly [Response.FinishReason, unknown, string]> = [
@@ -208,7 +15,8 @@ describe("finishReason", () => {
     ["unknown", "network_error", "stop"]
   ]
   for (const [reason, raw, expected] of rows) {
-    it(`${reason} / ${String(raw)} → ${expected}`, () => expect(OpenAiWire.finishReason(reason, raw)).toBe(expected))
+    it(`${reason} / ${String(raw)} → ${expected}`, () =>
+      expect(ChatCompletionEncoder.finishReason(reason, raw)).toBe(expected))
   }
 })
 
@@ -235,7 +43,8 @@ const parse = (frames: string) =>
     })
 
 describe("makeStreamEncoder", () => {
-  const encoder = () => OpenAiWire.makeStreamEncoder({ id: "chatcmpl-1", created: 1700000000, model: "fast" })
+  const encoder = () =>
+    ChatCompletionEncoder.makeStreamEncoder({ id: "chatcmpl-1", created: 1700000000, model: "fast" })
 
   it("sends role once, then content and reasoning deltas, then the finish reason", () => {
     const e = encoder()
@@ -331,11 +140,11 @@ describe("makeStreamEncoder", () => {
   })
 
   it("holds a streamed call of a declared built-in until its tool-call part: dropped when provider-executed, else sent whole", () => {
-    const e = OpenAiWire.makeStreamEncoder({
+    const e = ChatCompletionEncoder.makeStreamEncoder({
       id: "chatcmpl-1",
       created: 1,
       model: "kimi/kimi-k2.6",
-      builtinTools: OpenAiWire.builtinToolNames([
+      builtinTools: ChatCompletionEncoder.builtinToolNames([
         { type: "builtin_function", function: { name: "$web_search" } },
         { type: "web_search", web_search: { enable: true } }
       ])
@@ -362,7 +171,7 @@ describe("makeStreamEncoder", () => {
         ]
       }
     ])
-    expect([...OpenAiWire.builtinToolNames([{ type: "web_search" }])]).toEqual(["web_search"])
+    expect([...ChatCompletionEncoder.builtinToolNames([{ type: "web_search" }])]).toEqual(["web_search"])
   })
 
   it("a finish with nothing before it still carries the role", () => {
@@ -371,7 +180,7 @@ describe("makeStreamEncoder", () => {
   })
 
   it("escapes ids and model names that need it", () => {
-    const e = OpenAiWire.makeStreamEncoder({ id: 'a"b', created: 1, model: "x\\y" })
+    const e = ChatCompletionEncoder.makeStreamEncoder({ id: 'a"b', created: 1, model: "x\\y" })
     const [chunk] = parse(
       e.push({ type: "text-delta", id: "t", delta: "ok" } as Response.AnyPartEncoded)
     ) as Array<Json>
@@ -387,7 +196,7 @@ describe("completion", () => {
       { type: "tool-call", id: "call_1", name: "get_weather", params: { location: "Paris" } },
       finish("tool-calls")
     ] as unknown as ReadonlyArray<Response.AnyPartEncoded>
-    const body = OpenAiWire.completion({
+    const body = ChatCompletionEncoder.completion({
       id: "chatcmpl-2",
       created: 5,
       model: "kimi/kimi-k3",
@@ -423,7 +232,7 @@ describe("completion", () => {
   })
 
   it("the error event is an SSE `error` frame with the OpenAI envelope", () => {
-    const frame = OpenAiWire.errorEvent(OpenAiWire.httpError(502, "gone", "upstream_error", "upstream_error"))
+    const frame = ChatCompletionEncoder.errorEvent(Errors.httpError(502, "gone", "upstream_error", "upstream_error"))
     expect(frame).toBe(
       'event: error\ndata: {"error":{"message":"gone","type":"upstream_error","code":"upstream_error","param":null}}\n\n'
     )

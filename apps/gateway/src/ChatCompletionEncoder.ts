@@ -1,6 +1,6 @@
 /**
- * Pure encoding of `effect/ai` response parts as OpenAI Chat Completions objects, and of failures as OpenAI error
- * envelopes with an HTTP status.
+ * Pure encoding of `effect/ai` response parts as OpenAI Chat Completions objects: `chat.completion` for an answer,
+ * `chat.completion.chunk` SSE frames for a stream.
  *
  * - Non-stream: {@link completion} builds one `chat.completion` with `message.content`, `message.reasoning_content`
  *   (kept, so clients can send it back), `tool_calls`, `finish_reason` and `usage` including
@@ -9,16 +9,18 @@
  *   first chunk carries `role`, deltas carry `content` / `reasoning_content` / `tool_calls` fragments (by index), the
  *   finish chunk carries `finish_reason`, and with `stream_options.include_usage` a final `choices: []` usage chunk
  *   precedes `data: [DONE]`. The chunk envelope (`id`, `object`, `created`, `model`) is serialized once per stream,
- *   so a text delta costs one `JSON.stringify` of the delta string.
+ *   so a text delta costs one `JSON.stringify` of the delta string. {@link errorEvent} is the final frame of a stream
+ *   that failed after it started.
  * - Provider-executed tool calls and results (Moonshot `$web_search` round trips, handled upstream of the client) are
  *   not shown to clients. A streamed call of a built-in the client declared (`builtinTools`) is held until its
  *   `tool-call` part tells whether the provider executed it (providers stream a call's arguments before they know).
- * - Errors: {@link fromSummary} is the error → HTTP table (see the README), {@link errorEvent} the final SSE frame of
- *   a stream that failed after it started.
+ *
+ * The error envelopes themselves (`HttpError`, the error → HTTP table) are in `Errors`.
  */
 
-import { type ChatCompletions, type ProviderError, type ResponseSummary, Usage } from "@conduitkit/core"
+import { type ChatCompletions, type ResponseSummary, Usage } from "@conduitkit/core"
 import type { Response } from "effect/ai"
+import type { HttpError } from "./Errors.js"
 
 type Part = Response.AnyPart | Response.AnyPartEncoded
 
@@ -208,142 +210,6 @@ export const makeStreamEncoder = (params: {
         ? `data: ${envelope}[],"usage":${JSON.stringify(usage(finishUsage))}}\n\n${doneFrame}`
         : doneFrame,
     usage: () => finishUsage
-  }
-}
-
-// =============================================================================
-// Errors
-// =============================================================================
-
-/** An OpenAI error envelope with its HTTP status and extra response headers (lower-case names). */
-export interface HttpError {
-  readonly status: number
-  readonly body: {
-    readonly error: {
-      readonly message: string
-      readonly type: string
-      readonly code: string | null
-      readonly param: string | null
-    }
-  }
-  readonly headers: Readonly<Record<string, string>>
-}
-
-/** Builds an {@link HttpError}. */
-export const httpError = (
-  status: number,
-  message: string,
-  type: string,
-  code: string | null = null,
-  param: string | null = null,
-  headers: Readonly<Record<string, string>> = {}
-): HttpError => ({ status, body: { error: { message, type, code, param } }, headers })
-
-/**
- * `Retry-After` (whole seconds, rounded up, at least 1) and `retry-after-ms` for a delay in ms; no headers when the
- * delay is unknown.
- */
-export const retryAfterHeaders = (ms: number | undefined): Record<string, string> =>
-  ms === undefined || !Number.isFinite(ms)
-    ? {}
-    : {
-        "retry-after": String(Math.max(1, Math.ceil(ms / 1000))),
-        "retry-after-ms": String(Math.max(0, Math.ceil(ms)))
-      }
-
-const timeoutCodes: Record<string, string> = {
-  firstToken: "first_token_timeout",
-  idle: "idle_timeout",
-  total: "total_timeout"
-}
-
-/**
- * The HTTP answer for a model failure (see the README's error table). `param` names the offending request field
- * when the failure knows it.
- *
- * | failure | status | type / code |
- * |---|---|---|
- * | idempotency conflict | 409 | `invalid_request_error` / `idempotency_conflict` |
- * | timeout (first token, idle, total) | 504 | `timeout` / `first_token_timeout`, `idle_timeout`, `total_timeout` |
- * | prompt too long | 400 | `invalid_request_error` / `context_length_exceeded` |
- * | retired or unknown upstream model | 404 | `invalid_request_error` / `model_not_found` |
- * | other invalid request | 400 | `invalid_request_error` / provider code |
- * | content policy | 400 | `invalid_request_error` / `content_policy_violation` |
- * | upstream permission denied (403) | 403 | `permission_error` / `upstream_permission_denied` |
- * | upstream rejected the gateway's key | 502 | `upstream_error` / `upstream_authentication_failed` |
- * | quota or balance exhausted | 429 | `insufficient_quota` / `insufficient_quota` (no Retry-After) |
- * | rate limited | 429 | `rate_limit_error` / `rate_limit_exceeded`, `Retry-After` passed through |
- * | upstream overloaded (503, 529) or cache store down | 503 | `upstream_error` / `upstream_overloaded`, `cache_unavailable` |
- * | network failure | 502 | `upstream_error` / `upstream_unreachable` |
- * | truncated stream, other upstream failure | 502 | `upstream_error` / `upstream_stream_truncated`, `upstream_error` |
- */
-export const fromSummary = (
-  summary: ProviderError.ErrorSummary,
-  param: string | null = summary.param ?? null
-): HttpError => {
-  const message = summary.message
-  if (summary.kind === "idempotency-conflict") {
-    return httpError(409, message, "invalid_request_error", "idempotency_conflict", "idempotency-key")
-  }
-  if (summary.kind === "timeout") {
-    return httpError(504, message, "timeout", timeoutCodes[summary.timeout ?? "total"] ?? "total_timeout")
-  }
-  if (summary.kind === "cache-unavailable") {
-    return httpError(503, message, "upstream_error", "cache_unavailable")
-  }
-  switch (summary.reason) {
-    case "InvalidRequestError":
-    case "InvalidUserInputError":
-    case "UnsupportedSchemaError":
-      if (summary.contextLength) {
-        return httpError(400, message, "invalid_request_error", "context_length_exceeded", param ?? "messages")
-      }
-      if (summary.kind === "retired-model" || summary.status === 404) {
-        return httpError(404, message, "invalid_request_error", "model_not_found", "model")
-      }
-      return httpError(400, message, "invalid_request_error", summary.code ?? null, param)
-    case "ContentPolicyError":
-      return httpError(400, message, "invalid_request_error", "content_policy_violation")
-    case "AuthenticationError":
-      return summary.status === 403
-        ? httpError(403, message, "permission_error", "upstream_permission_denied")
-        : httpError(
-            502,
-            `the upstream provider rejected the gateway's credentials: ${message}`,
-            "upstream_error",
-            "upstream_authentication_failed"
-          )
-    case "QuotaExhaustedError":
-      return httpError(429, message, "insufficient_quota", "insufficient_quota")
-    case "RateLimitError":
-      return httpError(
-        429,
-        message,
-        "rate_limit_error",
-        "rate_limit_exceeded",
-        null,
-        retryAfterHeaders(summary.retryAfterMs)
-      )
-    case "InternalProviderError":
-      return summary.status === 503 || summary.status === 529
-        ? httpError(
-            503,
-            message,
-            "upstream_error",
-            "upstream_overloaded",
-            null,
-            retryAfterHeaders(summary.retryAfterMs)
-          )
-        : httpError(502, message, "upstream_error", "upstream_error")
-    case "NetworkError":
-      return httpError(502, message, "upstream_error", "upstream_unreachable")
-    default:
-      return httpError(
-        502,
-        message,
-        "upstream_error",
-        summary.kind === "truncated-stream" ? "upstream_stream_truncated" : "upstream_error"
-      )
   }
 }
 

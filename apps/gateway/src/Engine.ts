@@ -1,0 +1,460 @@
+/**
+ * The engine every front door runs on: one {@link Call} (a prompt and its call configuration, whatever protocol it
+ * came in) through the route, the session, the response cache and the model, with the gateway's metrics and access
+ * log fields. A front door (`ChatRoute` for OpenAI Chat Completions; an Anthropic Messages route or an MCP server the
+ * same way) parses its protocol into a `Call`, runs it with {@link generate} or {@link stream}, and encodes the
+ * answer in its protocol; none of them re-implements a policy.
+ *
+ * 1. Resolve the model name in the route table (`UnknownModelError` otherwise).
+ * 2. Run the call through the `SessionManager`: the client's session id (scoped to its key) names the session
+ *    (ordering, concurrency, rate limits; with conversations on, its stored history is prepended and the new turn
+ *    saved); core's `RequestContext` counts upstream attempts, `ResponseCache.CallOptions` carries the idempotency
+ *    key (scoped to the client's key) and the cache mode, and the route's fallbacks run as core's `ExecutionPlan`.
+ * 3. Record what happened: attempts and fallbacks, the provider that answered, token counts, cache and idempotency
+ *    hits (metrics and the request's log fields).
+ *
+ * A stream is pulled, not pushed: {@link stream} pulls the first batch before it returns (so a failure before any
+ * output is an ordinary failure of the effect), then hands the front door a pull that ends at the shutdown deadline
+ * with {@link ShuttingDown}.
+ */
+import {
+  ResponseCache as CoreResponseCache,
+  OpenAiCompatLanguageModel,
+  ProviderRegistry,
+  RequestContext,
+  ResponseSummary,
+  Usage
+} from "@conduitkit/core"
+import type { Conversation, SessionError, SessionManager } from "@conduitkit/session"
+import { type Cause, Effect, Exit, Pull, type Scope, Stream } from "effect"
+import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
+import * as Errors from "./Errors.js"
+import type { GatewayConfig } from "./GatewayConfig.js"
+import type { GatewayMetrics } from "./Metrics.js"
+import type { ModelRoutes } from "./ModelRoutes.js"
+
+/** A stream part of a call without a toolkit of its own (the gateway never runs tools). */
+export type StreamPart = Response.StreamPart<Record<string, never>>
+
+/** What the engine needs from the gateway. */
+export interface Dependencies {
+  readonly config: GatewayConfig
+  readonly routes: ModelRoutes
+  readonly sessions: SessionManager.SessionManager["Service"]
+  readonly conversations: Conversation.Conversation["Service"] | undefined
+  readonly metrics: GatewayMetrics
+  /** Whether the gateway is shutting down, and an effect that completes at the shutdown deadline. */
+  readonly shutdown: { readonly draining: () => boolean; readonly deadline: Effect.Effect<void> }
+}
+
+/** The request as the server saw it, and where a route reports what happened (once, at the very end). */
+export interface RequestInfo {
+  readonly requestId: string
+  readonly keyId: string
+  /** `performance.now()` at arrival. */
+  readonly startedAt: number
+  /** The access log line's fields. */
+  readonly fields: Record<string, unknown>
+  /** Records the final status, once (for streams: when the stream ends, however it ends). */
+  readonly done: (status: number) => Effect.Effect<void>
+}
+
+/**
+ * One model call, as a front door parsed it.
+ *
+ * - `model`: the name the client asked for (a models.yaml name, `provider/model`, or a catalog alias).
+ * - `prompt`: the new turn (with conversations on, the session's stored history is prepended).
+ * - `config`: core's per-call configuration (`CallConfig`): wire parameters, built-in provider tools.
+ * - `toolkit`, `toolChoice`, `toolCallValidation`: the tools the model may call (the client runs them, never the
+ *   gateway) and how their calls are validated.
+ * - `sessionId`, `idempotencyKey`: the client's values (1 to 128 identifier characters); the engine scopes both to
+ *   the client's key. `cacheMode`: the response cache mode (default `auto`).
+ * - `tokenEstimate`: the tokens the call may use (prompt estimate plus its output limit), for token rate limits;
+ *   called only when those are configured.
+ */
+export interface Call {
+  readonly model: string
+  readonly prompt: Prompt.Prompt
+  readonly config: OpenAiCompatLanguageModel.ModelConfig
+  readonly toolkit: Toolkit.Any | undefined
+  readonly toolChoice: LanguageModel.ToolChoice<string>
+  readonly toolCallValidation: "strict" | "deferred"
+  readonly sessionId: string | undefined
+  readonly idempotencyKey: string | undefined
+  readonly cacheMode: CoreResponseCache.CallOptionsShape["mode"]
+  readonly tokenEstimate: () => number
+}
+
+// =============================================================================
+// Shared by both modes
+// =============================================================================
+
+/** The usage `tokens` count of a finish part (for settling token rate limits). */
+const usageTotal = (part: { readonly type: string; readonly usage?: unknown }): number | undefined => {
+  if (part.type !== "finish") return undefined
+  const usage = part.usage as { inputTokens?: { total?: number }; outputTokens?: { total?: number } } | undefined
+  return (usage?.inputTokens?.total ?? 0) + (usage?.outputTokens?.total ?? 0)
+}
+
+const sumUsage = (parts: ReadonlyArray<{ readonly type: string; readonly usage?: unknown }>): number | undefined => {
+  for (const part of parts) {
+    const total = usageTotal(part)
+    if (total !== undefined) return total
+  }
+  return undefined
+}
+
+const conduitOf = (part: { readonly metadata?: unknown }): Record<string, unknown> | undefined => {
+  const conduit = (part.metadata as { conduit?: unknown } | undefined)?.conduit
+  return typeof conduit === "object" && conduit !== null ? (conduit as Record<string, unknown>) : undefined
+}
+
+const recordAnswer = (
+  metrics: GatewayMetrics,
+  fields: Record<string, unknown>,
+  provider: string,
+  usage: Usage.TokenUsage,
+  metadata: Readonly<Record<string, unknown>>
+) => {
+  fields.provider = provider
+  fields.inputTokens = usage.inputTokens
+  fields.outputTokens = usage.outputTokens
+  if (usage.cachedInputTokens > 0) fields.cachedTokens = usage.cachedInputTokens
+  if (usage.reasoningTokens > 0) fields.reasoningTokens = usage.reasoningTokens
+  metrics.tokens(provider, {
+    input: usage.inputTokens,
+    cached: usage.cachedInputTokens,
+    output: usage.outputTokens,
+    reasoning: usage.reasoningTokens
+  })
+  if (metadata.idempotency === "replayed" || metadata.idempotency === "joined") {
+    fields.idempotency = metadata.idempotency
+    metrics.cacheHit("idempotent")
+  } else if (metadata.cache === "hit") {
+    fields.cache = "hit"
+    metrics.cacheHit("response")
+  }
+}
+
+/**
+ * What a call can fail with: the route table (`UnknownModelError`), session admission and timeout, the conversation
+ * store, the model (`AiError`), or the gateway (a stream that ended before any part).
+ */
+export type Failure =
+  | ProviderRegistry.UnknownModelError
+  | SessionError.SessionError
+  | Conversation.ConversationError
+  | AiError.AiError
+  | Errors.GatewayError
+
+/** A resolved call: its route, the services it runs with, and the counters of its steps and attempts. */
+interface Prepared {
+  readonly route: ProviderRegistry.Route
+  readonly observer: ProviderRegistry.RouteObserver
+  readonly requestContext: RequestContext.RequestContextShape
+  readonly callOptions: CoreResponseCache.CallOptionsShape
+  /** The session id, scoped to the client's key. */
+  readonly sessionId: string | undefined
+  /** The conversation store, when conversations are on and the call names a session. */
+  readonly conversations: Conversation.Conversation["Service"] | undefined
+  readonly rateLimit: { readonly key: string; readonly model: string; readonly tokens?: number } | undefined
+  /** The provider of the step that runs now. */
+  readonly provider: () => string
+  /** Upstream attempts so far. */
+  readonly attempts: () => number
+  /** Puts attempts (and fallbacks, when a fallback ran) in the log fields. */
+  readonly finishAttempts: () => void
+}
+
+const prepare = (
+  deps: Dependencies,
+  call: Call,
+  info: RequestInfo,
+  streaming: boolean
+): Effect.Effect<Prepared, ProviderRegistry.UnknownModelError> => {
+  const { config, metrics } = deps
+  const fields = info.fields
+  fields.model = call.model.length > 200 ? `${call.model.slice(0, 200)}…` : call.model
+  fields.stream = streaming
+  return Effect.map(deps.routes.resolve(call.model), (route) => {
+    const sessionId = call.sessionId !== undefined ? `${info.keyId}:${call.sessionId}` : undefined
+    if (call.sessionId !== undefined) fields.sessionId = call.sessionId
+    // which step of the route runs, how many upstream attempts were made
+    const steps = [route, ...route.fallbacks]
+    let step = 0
+    let stepsStarted = 0
+    let attempts = 0
+    let stepAttempts = 0
+    const provider = () => steps[step]?.provider ?? route.provider
+    const rateLimits = config.rateLimits
+    return {
+      route,
+      observer: {
+        onStep: (index) => {
+          step = index
+          stepsStarted++
+          stepAttempts = 0
+        },
+        onFallback: () => metrics.fallback(route.name)
+      },
+      // the session manager adds the request and session ids
+      requestContext: {
+        onAttempt: () => {
+          attempts++
+          stepAttempts++
+          metrics.attempt(provider())
+          if (stepAttempts > 1) metrics.retry(provider(), 1)
+        }
+      },
+      callOptions: {
+        ...(call.idempotencyKey !== undefined ? { idempotencyKey: `${info.keyId}:${call.idempotencyKey}` } : {}),
+        ...(call.cacheMode !== undefined ? { mode: call.cacheMode } : {})
+      },
+      sessionId,
+      conversations: sessionId !== undefined ? deps.conversations : undefined,
+      rateLimit:
+        rateLimits === undefined
+          ? undefined
+          : {
+              key: info.keyId,
+              model: route.name,
+              ...(rateLimits.perKey?.tokensPerMinute !== undefined || rateLimits.perModel?.tokensPerMinute !== undefined
+                ? { tokens: call.tokenEstimate() }
+                : {})
+            },
+      provider,
+      attempts: () => attempts,
+      finishAttempts: () => {
+        fields.attempts = attempts
+        if (stepsStarted > 1) fields.fallbacks = stepsStarted - 1
+      }
+    }
+  })
+}
+
+const withHistory = (history: Prompt.Prompt, newTurn: Prompt.Prompt) =>
+  history.content.length === 0 ? newTurn : Prompt.concat(history, newTurn)
+
+// =============================================================================
+// Non-stream
+// =============================================================================
+
+/**
+ * A finished answer: its summary (text, reasoning, tool calls, finish reason, usage, metadata), the provider that
+ * answered, and the upstream attempts the session manager counted.
+ */
+export interface Answer {
+  readonly summary: ResponseSummary.Summary
+  readonly provider: string
+  readonly attempts: number
+}
+
+/**
+ * Runs a call to its whole answer and records it (metrics, log fields). Fails with the call's failure: routing
+ * (`UnknownModelError`), session admission, the conversation store, or the model's `AiError`.
+ */
+export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Effect.Effect<Answer, Failure> =>
+  Effect.gen(function* () {
+    const prepared = yield* prepare(deps, call, info, false)
+    const { conversations, sessionId } = prepared
+    const run = (prompt: Prompt.Prompt) =>
+      ProviderRegistry.provideRoute(
+        deps.routes.registry,
+        prepared.route,
+        prepared.observer
+      )(
+        LanguageModel.generateText({
+          prompt,
+          toolkit: call.toolkit,
+          toolChoice: call.toolChoice,
+          disableToolCallResolution: true,
+          toolCallValidation: call.toolCallValidation
+        } as never) as Effect.Effect<
+          LanguageModel.GenerateTextResponse<Record<string, never>>,
+          never,
+          LanguageModel.LanguageModel
+        >
+      )
+    const work =
+      conversations === undefined || sessionId === undefined
+        ? run(call.prompt)
+        : Effect.gen(function* () {
+            const history = yield* conversations.history(sessionId)
+            const response = yield* run(withHistory(history, call.prompt))
+            yield* conversations.append(sessionId, {
+              prompt: call.prompt,
+              response: response.content as ReadonlyArray<Response.AnyPart>
+            })
+            return response
+          })
+    const rateLimit = prepared.rateLimit
+    const { value, metadata } = yield* deps.sessions
+      .run(
+        work.pipe(
+          Effect.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
+          Effect.provideService(CoreResponseCache.CallOptions, prepared.callOptions)
+        ),
+        {
+          sessionId,
+          requestId: info.requestId,
+          ...(rateLimit !== undefined
+            ? { rateLimit: { ...rateLimit, actualTokens: (response) => sumUsage(response.content) } }
+            : {})
+        }
+      )
+      .pipe(Effect.provideService(RequestContext.RequestContext, prepared.requestContext))
+    const summary = ResponseSummary.fromParts(value.content as ReadonlyArray<Response.AnyPart>)
+    const provider = summary.metadata.provider ?? prepared.provider()
+    recordAnswer(deps.metrics, info.fields, provider, summary.usage, summary.metadata)
+    prepared.finishAttempts()
+    return { summary, provider, attempts: metadata.attempts } satisfies Answer
+  })
+
+// =============================================================================
+// Stream
+// =============================================================================
+
+/** The failure of {@link Streaming.pull} at the shutdown deadline. */
+export class ShuttingDown {
+  readonly _tag = "ShuttingDown"
+}
+
+/**
+ * A stream that produced its first batch.
+ *
+ * - `first`: the first batch of parts.
+ * - `pull`: the next batch; fails with `Cause.Done` at the end, with {@link ShuttingDown} at the shutdown deadline
+ *   (only while draining), or with the call's failure.
+ * - `provider`, `attempts`: the provider of the first part and the upstream attempts made before it.
+ * - `close`: records the answer (the provider that finished it, its usage, cache hits) and the attempts, once the
+ *   front door is done with the stream, however it ended.
+ */
+export interface Streaming {
+  readonly first: ReadonlyArray<StreamPart>
+  readonly pull: Effect.Effect<ReadonlyArray<StreamPart>, Cause.Done | ShuttingDown | Failure>
+  readonly provider: string
+  readonly attempts: number
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * Starts a streamed call and pulls its first batch (the stream lives as long as the scope). Fails like
+ * {@link generate} when the call fails before its first part, and with `Errors.emptyStream` when the stream ends
+ * without any part.
+ */
+export const stream = (
+  deps: Dependencies,
+  call: Call,
+  info: RequestInfo
+): Effect.Effect<Streaming, Failure, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { metrics } = deps
+    const prepared = yield* prepare(deps, call, info, true)
+    const { conversations, sessionId } = prepared
+    const partsFor = (prompt: Prompt.Prompt) =>
+      ProviderRegistry.provideRouteStream(
+        deps.routes.registry,
+        prepared.route,
+        prepared.observer
+      )(
+        // effect/ai reuses its stream-part decoder only when a toolkit is given (measured ~30 µs less per stream), so
+        // a request without tools passes the empty toolkit
+        LanguageModel.streamText({
+          prompt,
+          toolkit: call.toolkit ?? Toolkit.empty,
+          toolChoice: call.toolChoice,
+          disableToolCallResolution: true,
+          toolCallValidation: call.toolCallValidation
+        } as never) as Stream.Stream<StreamPart, never, LanguageModel.LanguageModel>
+      )
+    let parts: Stream.Stream<StreamPart, AiError.AiError | Conversation.ConversationError> = partsFor(call.prompt)
+    if (conversations !== undefined && sessionId !== undefined) {
+      const seen: Array<StreamPart> = []
+      parts = Stream.unwrap(
+        Effect.map(conversations.history(sessionId), (history) =>
+          Stream.concat(
+            Stream.mapArray(partsFor(withHistory(history, call.prompt)), (batch) => {
+              seen.push(...batch)
+              return batch
+            }),
+            Stream.fromEffectDrain(
+              conversations.append(sessionId, {
+                prompt: call.prompt,
+                response: seen as ReadonlyArray<Response.AnyPart>
+              })
+            )
+          )
+        )
+      )
+    }
+    const rateLimit = prepared.rateLimit
+    const sessioned = deps.sessions
+      .runStream(
+        parts.pipe(
+          Stream.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
+          Stream.provideService(CoreResponseCache.CallOptions, prepared.callOptions)
+        ),
+        {
+          sessionId,
+          requestId: info.requestId,
+          ...(rateLimit !== undefined ? { rateLimit: { ...rateLimit, actualTokens: usageTotal } } : {})
+        }
+      )
+      .pipe(Stream.provideService(RequestContext.RequestContext, prepared.requestContext))
+
+    const upstream = yield* Stream.toPull(sessioned)
+    const first = yield* Effect.exit(upstream)
+    if (Exit.isFailure(first)) {
+      if (Pull.isDoneCause(first.cause)) return yield* Errors.emptyStream
+      return yield* Effect.failCause(first.cause as Cause.Cause<Failure>) // not done: the call's failure
+    }
+
+    // ---- the first part is there: from here on the front door owns the response ----
+    const attempts = prepared.attempts()
+    const firstTokenSeconds = (performance.now() - info.startedAt) / 1000
+    let provider = prepared.provider()
+    let finish: { readonly usage: Usage.TokenUsage; readonly metadata: Record<string, unknown> | undefined } | undefined
+    const observe = (batch: ReadonlyArray<StreamPart>): ReadonlyArray<StreamPart> => {
+      for (const part of batch) {
+        if (part.type === "response-metadata") {
+          const named = conduitOf(part)?.provider
+          if (typeof named === "string") provider = named
+        } else if (part.type === "finish") {
+          finish = {
+            usage: Usage.fromResponseUsage(part.usage as unknown as typeof Response.Usage.Encoded),
+            metadata: conduitOf(part)
+          }
+        }
+      }
+      return batch
+    }
+    observe(first.value)
+    const firstProvider = provider
+    metrics.streamOpened()
+    metrics.firstToken(firstProvider, firstTokenSeconds)
+    const next = Effect.map(upstream, observe)
+    return {
+      first: first.value,
+      pull: Effect.suspend(() =>
+        deps.shutdown.draining()
+          ? Effect.raceFirst(next, Effect.andThen(deps.shutdown.deadline, Effect.fail(new ShuttingDown())))
+          : next
+      ),
+      provider: firstProvider,
+      attempts,
+      close: Effect.sync(() => {
+        metrics.streamClosed()
+        if (finish !== undefined) {
+          const named = finish.metadata?.provider
+          recordAnswer(
+            metrics,
+            info.fields,
+            typeof named === "string" ? named : provider,
+            finish.usage,
+            finish.metadata ?? {}
+          )
+        }
+        prepared.finishAttempts()
+      })
+    } satisfies Streaming
+  })
