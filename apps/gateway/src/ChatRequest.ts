@@ -8,14 +8,15 @@
  *   `always` or `never`).
  * - Body: checked against core's `ChatCompletionRequest` schema (400 naming the field), at least one message, `n` at
  *   most 1; then converted with core's `WireInput`: messages to a `Prompt` (assistant `reasoning_content` becomes
- *   reasoning that is replayed upstream), function tools to a toolkit the model may call but never runs, built-in
- *   provider tools (Kimi's `$web_search`, GLM's `web_search`) to `CallConfig.extraTools` (appended to the wire tools
- *   as sent, their server rounds completed by the provider), everything else (`temperature`, `max_tokens`,
- *   `response_format`, provider extras...) to `CallConfig.request` wire parameters.
+ *   reasoning that is replayed upstream); tools to wire declarations in `CallConfig.extraTools`, with no effect/ai
+ *   toolkit (function tools, which the client runs and the provider's schema rules still apply to, then built-in
+ *   provider tools such as Kimi's `$web_search` and GLM's `web_search`, as sent, their server rounds completed by the
+ *   provider); `tool_choice` and everything else (`temperature`, `max_tokens`, `response_format`, provider
+ *   extras...) to `CallConfig.request` wire parameters.
  */
 import { ChatCompletions, TokenEstimator, WireInput } from "@conduitkit/core"
 import { Cause, Effect, Exit, Result, Schema, SchemaIssue } from "effect"
-import { type AiError, Toolkit } from "effect/ai"
+import type { AiError } from "effect/ai"
 import type * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
 
@@ -112,8 +113,8 @@ export const decodeRequest = (
 }
 
 /**
- * core's `WireInput` conversions only fail (no services, no I/O) but are typed as `Effect`: their outcome, evaluated
- * at once, as a `Result`.
+ * core's `WireInput.toPrompt` only fails (no services, no I/O) but is typed as `Effect`: its outcome, evaluated at
+ * once, as a `Result`.
  */
 const evaluate = <A, E>(effect: Effect.Effect<A, E>): Result.Result<A, E> => {
   const exit = Effect.runSyncExit(effect)
@@ -147,21 +148,21 @@ export const parse = (
   Result.gen(function* () {
     const request = yield* decodeRequest(body)
     const prompt = yield* evaluate(WireInput.toPrompt(request.messages))
-    const { tools, builtin } = yield* evaluate(WireInput.toTools(request.tools))
+    const { functions, builtin } = yield* WireInput.splitTools(request.tools)
+    const toolChoice = WireInput.toWireToolChoice(request.tool_choice, functions)
     return {
       call: {
         model: request.model,
         prompt,
-        // function tools go through the toolkit (the provider normalizes their schemas); built-in provider tools
-        // (Kimi's `$web_search`, GLM's `web_search`) have no effect/ai form and are appended to the wire tools as sent
+        // tools go to the model as wire declarations (function tools first, then built-in provider tools such as
+        // Kimi's `$web_search` and GLM's `web_search`): the client runs its functions, the provider its built-ins
         config: {
-          request: WireInput.passThroughParameters(request),
-          ...(builtin.length > 0 ? { extraTools: builtin } : {})
+          request: {
+            ...(toolChoice !== undefined ? { tool_choice: toolChoice } : {}),
+            ...WireInput.passThroughParameters(request)
+          },
+          ...(functions.length > 0 || builtin.length > 0 ? { extraTools: [...functions, ...builtin] } : {})
         },
-        toolkit: tools.length > 0 ? Toolkit.make(...tools) : undefined,
-        toolChoice: WireInput.toToolChoice(request.tool_choice),
-        // a built-in's server round comes back as provider-executed calls of a tool the toolkit does not declare
-        toolCallValidation: builtin.length > 0 ? "deferred" : "strict",
         sessionId: headers.sessionId,
         idempotencyKey: headers.idempotencyKey,
         cacheMode: headers.cacheMode,

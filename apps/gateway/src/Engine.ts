@@ -64,9 +64,9 @@ export interface RequestInfo {
  *
  * - `model`: the name the client asked for (a models.yaml name, `provider/model`, or a catalog alias).
  * - `prompt`: the new turn (with conversations on, the session's stored history is prepended).
- * - `config`: core's per-call configuration (`CallConfig`): wire parameters, built-in provider tools.
- * - `toolkit`, `toolChoice`, `toolCallValidation`: the tools the model may call (the client runs them, never the
- *   gateway) and how their calls are validated.
+ * - `config`: core's per-call configuration (`CallConfig`): wire parameters (`tool_choice` among them) and the wire
+ *   tool declarations (`extraTools`). The gateway never runs a tool: there is no toolkit, the model's calls are
+ *   returned as they come (effect/ai's deferred tool call validation).
  * - `sessionId`, `idempotencyKey`: the client's values (1 to 128 identifier characters); the engine scopes both to
  *   the client's key. `cacheMode`: the response cache mode (default `auto`).
  * - `tokenEstimate`: the tokens the call may use (prompt estimate plus its output limit), for token rate limits;
@@ -76,9 +76,6 @@ export interface Call {
   readonly model: string
   readonly prompt: Prompt.Prompt
   readonly config: OpenAiCompatLanguageModel.ModelConfig
-  readonly toolkit: Toolkit.Any | undefined
-  readonly toolChoice: LanguageModel.ToolChoice<string>
-  readonly toolCallValidation: "strict" | "deferred"
   readonly sessionId: string | undefined
   readonly idempotencyKey: string | undefined
   readonly cacheMode: CoreResponseCache.CallOptionsShape["mode"]
@@ -262,19 +259,7 @@ export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Eff
         deps.routes.registry,
         prepared.route,
         prepared.observer
-      )(
-        LanguageModel.generateText({
-          prompt,
-          toolkit: call.toolkit,
-          toolChoice: call.toolChoice,
-          disableToolCallResolution: true,
-          toolCallValidation: call.toolCallValidation
-        } as never) as Effect.Effect<
-          LanguageModel.GenerateTextResponse<Record<string, never>>,
-          never,
-          LanguageModel.LanguageModel
-        >
-      )
+      )(LanguageModel.generateText({ prompt, disableToolCallResolution: true, toolCallValidation: "deferred" }))
     const work =
       conversations === undefined || sessionId === undefined
         ? run(call.prompt)
@@ -358,14 +343,13 @@ export const stream = (
         prepared.observer
       )(
         // effect/ai reuses its stream-part decoder only when a toolkit is given (measured ~30 µs less per stream), so
-        // a request without tools passes the empty toolkit
+        // the call passes the empty toolkit
         LanguageModel.streamText({
           prompt,
-          toolkit: call.toolkit ?? Toolkit.empty,
-          toolChoice: call.toolChoice,
+          toolkit: Toolkit.empty,
           disableToolCallResolution: true,
-          toolCallValidation: call.toolCallValidation
-        } as never) as Stream.Stream<StreamPart, never, LanguageModel.LanguageModel>
+          toolCallValidation: "deferred"
+        }) as Stream.Stream<StreamPart, never, LanguageModel.LanguageModel>
       )
     let parts: Stream.Stream<StreamPart, AiError.AiError | Conversation.ConversationError> = partsFor(call.prompt)
     if (conversations !== undefined && sessionId !== undefined) {

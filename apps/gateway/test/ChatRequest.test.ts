@@ -115,8 +115,6 @@ describe("parse: the call", () => {
       Prompt.fromMessages([Prompt.userMessage({ content: [Prompt.textPart({ text: "hi" })] })])
     )
     expect(chat.call.config).toEqual({ request: { temperature: 0.2, max_tokens: 50, user: "u" } })
-    expect(chat.call.toolkit).toBeUndefined()
-    expect(chat.call.toolCallValidation).toBe("strict")
     expect(chat.call.tokenEstimate()).toBeGreaterThan(50)
   })
 
@@ -137,18 +135,55 @@ describe("parse: the call", () => {
     expect(chat.call.config.request).toEqual({})
   })
 
-  it("function tools and tool_choice for the model; built-in tools appended to the wire tools as sent", () => {
+  it("tools as wire declarations (functions first, built-ins as sent), tool_choice as a wire parameter", () => {
     const webSearch = { type: "builtin_function", function: { name: "$web_search" } }
     const chat = parsed({
       model: "kimi/kimi-k2.6",
       messages: [user("weather?")],
-      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }, webSearch],
+      tools: [webSearch, { type: "function", function: { name: "get_weather", parameters: { type: "object" } } }],
       tool_choice: { type: "function", function: { name: "get_weather" } }
     })
-    expect(Object.keys(chat.call.toolkit?.tools ?? {})).toEqual(["get_weather"])
-    expect(chat.call.toolChoice).toEqual({ tool: "get_weather" })
-    expect(chat.call.config.extraTools).toEqual([webSearch])
-    expect(chat.call.toolCallValidation).toBe("deferred")
+    expect(chat.call.config).toEqual({
+      request: { tool_choice: { type: "function", function: { name: "get_weather" } } },
+      extraTools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }, webSearch]
+    })
     expect(chat.builtinTools).toEqual([webSearch])
+  })
+})
+
+describe("parse: tool_choice goes with function tools only", () => {
+  const fn = { type: "function", function: { name: "f", description: "does f", strict: true, extra: 1 } }
+  const rows: ReadonlyArray<readonly [string, ReadonlyArray<unknown>, unknown, unknown]> = [
+    ["no choice: auto", [fn], undefined, "auto"],
+    ["none", [fn], "none", "none"],
+    ["required", [fn], "required", "required"],
+    [
+      "a named function",
+      [fn],
+      { type: "function", function: { name: "f" } },
+      { type: "function", function: { name: "f" } }
+    ],
+    ["an unknown form: auto", [fn], { type: "allowed_tools" }, "auto"],
+    ["no function tool: omitted", [{ type: "web_search" }], "required", undefined]
+  ]
+  for (const [name, tools, choice, expected] of rows) {
+    it(name, () => {
+      const chat = parsed({
+        model: "m",
+        messages: [user("hi")],
+        tools,
+        ...(choice !== undefined ? { tool_choice: choice } : {})
+      })
+      expect(chat.call.config.request?.tool_choice).toEqual(expected)
+    })
+  }
+
+  it("a function declaration keeps its name and description, and gets an empty object schema when it has none", () => {
+    expect(parsed({ model: "m", messages: [user("hi")], tools: [fn] }).call.config.extraTools).toEqual([
+      {
+        type: "function",
+        function: { name: "f", description: "does f", parameters: { type: "object", properties: {} } }
+      }
+    ])
   })
 })

@@ -85,7 +85,11 @@ export interface ModelConfig {
   readonly timeouts?: TimeoutPolicy.TimeoutPolicy | undefined
   readonly continuation?: ContinuationInput | boolean | undefined
   readonly preflight?: boolean | undefined
-  /** Wire tool declarations appended as they are (built-in provider tools a client sent in OpenAI form). */
+  /**
+   * Wire tool declarations appended after the toolkit's: built-in provider tools, and function tools a caller already
+   * has in OpenAI form (the gateway's clients), which need no toolkit. Function declarations get the provider's
+   * schema rules (`transformToolSchema`, `toolStrict`); other tools are sent as they are.
+   */
   readonly extraTools?: ReadonlyArray<ChatCompletions.RequestTool> | undefined
 }
 
@@ -369,12 +373,13 @@ const buildRequest = (
       { reasoning: replay, providerName: spec.name },
       toolNames
     )
-    const tools = yield* PromptConversion.toTools(options.tools, options.toolChoice, {
+    const toolOptions: PromptConversion.ToolOptions = {
       providerName: spec.name,
       providerTool: spec.providerTool,
       transformSchema: spec.transformToolSchema,
       strict: spec.toolStrict
-    })
+    }
+    const tools = yield* PromptConversion.toTools(options.tools, options.toolChoice, toolOptions)
     let responseFormat: { readonly type: string; readonly [key: string]: unknown } | undefined
     if (options.responseFormat.type === "json") {
       const schema = Tool.getJsonSchemaFromSchema(options.responseFormat.schema)
@@ -391,7 +396,7 @@ const buildRequest = (
         ]
       }
     }
-    const extraTools = config.extraTools ?? []
+    const extraTools = PromptConversion.wireToolDeclarations(config.extraTools ?? [], toolOptions)
     const draft: ChatCompletions.WireRequest = {
       model: info.id,
       messages,

@@ -297,17 +297,76 @@ export const toTools = (
             })
           })
       })
-      const description = Tool.getDescription(tool)
-      const strict = Tool.getStrictMode(tool) ?? options.strict
-      wire.push({
-        type: "function",
-        function: {
-          name: tool.name,
-          ...(description !== undefined ? { description } : {}),
-          parameters: options.transformSchema ? options.transformSchema(schema) : schema,
-          ...(strict !== undefined ? { strict } : {})
-        }
-      })
+      wire.push(
+        functionDeclaration(
+          {
+            name: tool.name,
+            description: Tool.getDescription(tool),
+            parameters: schema,
+            strict: Tool.getStrictMode(tool)
+          },
+          options
+        )
+      )
     }
     return { tools: wire, tool_choice: choice }
+  })
+
+/**
+ * A function tool's wire declaration with the provider's rules applied: `options.transformSchema` rewrites its
+ * parameters JSON Schema; `strict` is the tool's own flag, else `options.strict` (omitted when both are unset).
+ *
+ * @since 0.1.0
+ */
+export const functionDeclaration = (
+  fn: {
+    readonly name: string
+    readonly description?: string | undefined
+    readonly parameters: Record<string, unknown>
+    readonly strict?: boolean | undefined
+  },
+  options: ToolOptions
+): ChatCompletions.RequestTool => {
+  const strict = fn.strict ?? options.strict
+  return {
+    type: "function",
+    function: {
+      name: fn.name,
+      ...(fn.description !== undefined ? { description: fn.description } : {}),
+      parameters: options.transformSchema ? options.transformSchema(fn.parameters) : fn.parameters,
+      ...(strict !== undefined ? { strict } : {})
+    }
+  }
+}
+
+/**
+ * Wire tool declarations a caller passes as they are (`ModelConfig.extraTools`): function declarations get the
+ * provider's rules as toolkit tools do (see {@link functionDeclaration}), other tools (built-in provider tools such
+ * as Moonshot `$web_search`, Zhipu `web_search`) are kept as sent.
+ *
+ * @since 0.1.0
+ */
+export const wireToolDeclarations = (
+  tools: ReadonlyArray<ChatCompletions.RequestTool>,
+  options: ToolOptions
+): Array<ChatCompletions.RequestTool> =>
+  tools.map((tool) => {
+    const fn = tool.function as
+      | {
+          readonly name?: unknown
+          readonly description?: unknown
+          readonly parameters?: unknown
+          readonly strict?: unknown
+        }
+      | undefined
+    if (tool.type !== "function" || typeof fn?.name !== "string" || !Predicate.isObject(fn.parameters)) return tool
+    return functionDeclaration(
+      {
+        name: fn.name,
+        description: typeof fn.description === "string" ? fn.description : undefined,
+        parameters: fn.parameters as Record<string, unknown>,
+        strict: typeof fn.strict === "boolean" ? fn.strict : undefined
+      },
+      options
+    )
   })

@@ -6,7 +6,8 @@
  *   parts (`data:` URLs become bytes-as-base64 with their media type; `http(s):` and `ms://` URLs stay URLs);
  *   assistant `reasoning_content` becomes a reasoning part (so reasoning a client sends back is replayed), its
  *   `tool_calls` tool-call parts; `tool` messages tool-result parts named after the call they answer.
- * - function tools → `Tool.dynamic` with the raw JSON Schema; `tool_choice` → `effect/ai` tool choice.
+ * - tools → function declarations for the wire, or `Tool.dynamic` tools with the raw JSON Schema, and built-in
+ *   provider tools; `tool_choice` → `effect/ai` tool choice.
  * - everything else that shapes the answer (sampling, `max_tokens`, `stop`, `response_format`, provider extras) is
  *   returned as wire parameters for `CallConfig.request`, so it reaches the provider unchanged.
  *
@@ -14,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import { AiError, type LanguageModel, Prompt, Tool } from "effect/ai"
 import type * as ChatCompletions from "./ChatCompletions.js"
 
@@ -174,9 +175,63 @@ export const toPrompt = (
   })
 
 /**
+ * The request's tools by kind. `functions`: each function tool as the declaration the model gets (its name, its
+ * description when a string, its parameters JSON Schema or an empty object schema when absent; other members are
+ * not sent), ready for `ModelConfig.extraTools` (no toolkit needed: the caller executes them). `builtin`: the
+ * built-in provider tools (any `type` other than `function`), as sent, for the provider to map. Fails with
+ * `InvalidRequestError` naming the tool when a function has no name.
+ *
+ * @since 0.1.0
+ */
+export const splitTools = (
+  tools: ReadonlyArray<ChatCompletions.RequestTool> | null | undefined
+): Result.Result<
+  { readonly functions: Array<FunctionTool>; readonly builtin: Array<ChatCompletions.RequestTool> },
+  AiError.AiError
+> => {
+  const functions: Array<FunctionTool> = []
+  const builtin: Array<ChatCompletions.RequestTool> = []
+  for (const [index, tool] of (tools ?? []).entries()) {
+    if (tool.type !== "function") {
+      builtin.push(tool)
+      continue
+    }
+    const fn = tool.function as { name?: unknown; description?: unknown; parameters?: unknown } | undefined
+    if (typeof fn?.name !== "string" || fn.name === "") {
+      return Result.fail(invalid(`tools[${index}].function.name must be a non-empty string`, `tools[${index}]`))
+    }
+    functions.push({
+      type: "function",
+      function: {
+        name: fn.name,
+        ...(typeof fn.description === "string" ? { description: fn.description } : {}),
+        parameters:
+          typeof fn.parameters === "object" && fn.parameters !== null
+            ? (fn.parameters as Record<string, unknown>)
+            : { type: "object", properties: {} }
+      }
+    })
+  }
+  return Result.succeed({ functions, builtin })
+}
+
+/**
+ * A function tool's wire declaration, as {@link splitTools} returns it.
+ *
+ * @since 0.1.0
+ */
+export type FunctionTool = {
+  readonly type: "function"
+  readonly function: {
+    readonly name: string
+    readonly description?: string
+    readonly parameters: Record<string, unknown>
+  }
+}
+
+/**
  * Function tools as `Tool.dynamic` tools (raw JSON Schema parameters, no local validation: the caller executes
- * them). Built-in provider tools (any `type` other than `function`) are returned in `builtin`, for the provider to
- * map.
+ * them), for callers that need a toolkit. Built-in provider tools and failures as in {@link splitTools}.
  *
  * @since 0.1.0
  */
@@ -186,29 +241,16 @@ export const toTools = (
   { readonly tools: Array<Tool.Any>; readonly builtin: Array<ChatCompletions.RequestTool> },
   AiError.AiError
 > =>
-  Effect.gen(function* () {
-    const out: Array<Tool.Any> = []
-    const builtin: Array<ChatCompletions.RequestTool> = []
-    for (const [index, tool] of (tools ?? []).entries()) {
-      if (tool.type !== "function") {
-        builtin.push(tool)
-        continue
-      }
-      const fn = tool.function as { name?: unknown; description?: unknown; parameters?: unknown } | undefined
-      if (typeof fn?.name !== "string" || fn.name === "") {
-        return yield* invalid(`tools[${index}].function.name must be a non-empty string`, `tools[${index}]`)
-      }
-      out.push(
+  Effect.map(Effect.fromResult(splitTools(tools)), ({ functions, builtin }) => ({
+    tools: functions.map(
+      ({ function: fn }) =>
         Tool.dynamic(fn.name, {
-          ...(typeof fn.description === "string" ? { description: fn.description } : {}),
-          parameters: (typeof fn.parameters === "object" && fn.parameters !== null
-            ? fn.parameters
-            : { type: "object", properties: {} }) as never
+          ...(fn.description !== undefined ? { description: fn.description } : {}),
+          parameters: fn.parameters as never
         }) as unknown as Tool.Any
-      )
-    }
-    return { tools: out, builtin }
-  })
+    ),
+    builtin
+  }))
 
 /**
  * A wire `tool_choice` as an `effect/ai` tool choice (`auto` when absent).
@@ -225,6 +267,23 @@ export const toToolChoice = (
     if (typeof name === "string") return { tool: name }
   }
   return "auto"
+}
+
+/**
+ * The wire `tool_choice` to send with the function declarations of {@link splitTools}: {@link toToolChoice}'s choice
+ * in wire form (`auto`, `none`, `required`, or `{ type: "function", function: { name } }`); `undefined` when there
+ * are no function tools (so providers that reject `tool_choice` without `tools` are fine), as for a toolkit.
+ *
+ * @since 0.1.0
+ */
+export const toWireToolChoice = (
+  choice: ChatCompletions.ChatCompletionRequest["tool_choice"],
+  functions: ReadonlyArray<FunctionTool>
+): string | Record<string, unknown> | undefined => {
+  if (functions.length === 0) return undefined
+  const normalized = toToolChoice(choice)
+  if (typeof normalized === "string") return normalized
+  return "tool" in normalized ? { type: "function", function: { name: normalized.tool } } : "auto"
 }
 
 const handled = new Set(["model", "messages", "tools", "tool_choice", "stream", "stream_options"])

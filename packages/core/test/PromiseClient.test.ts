@@ -1,4 +1,4 @@
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Result } from "effect"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as ModelCatalog from "../src/ModelCatalog.js"
@@ -230,6 +230,35 @@ describe("WireInput", () => {
       expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(message)
     })
   }
+
+  it("splits tools into function declarations and built-ins, and names a function tool without a name", () => {
+    const split = WireInput.splitTools([
+      { type: "function", function: { name: "f", parameters: { type: "object" }, strict: true } },
+      { type: "web_search", web_search: { enable: true } },
+      { type: "function", function: { name: "g" } }
+    ])
+    expect(split).toEqual(
+      Result.succeed({
+        functions: [
+          { type: "function", function: { name: "f", parameters: { type: "object" } } },
+          { type: "function", function: { name: "g", parameters: { type: "object", properties: {} } } }
+        ],
+        builtin: [{ type: "web_search", web_search: { enable: true } }]
+      })
+    )
+    const bad = WireInput.splitTools([{ type: "function", function: {} }])
+    expect(Result.isFailure(bad) && bad.failure.reason._tag).toBe("InvalidRequestError")
+  })
+
+  it("gives tool_choice in wire form only with function tools", () => {
+    const f = [{ type: "function" as const, function: { name: "f", parameters: {} } }]
+    expect(WireInput.toWireToolChoice(undefined, f)).toBe("auto")
+    expect(WireInput.toWireToolChoice({ type: "function", function: { name: "f" } }, f)).toEqual({
+      type: "function",
+      function: { name: "f" }
+    })
+    expect(WireInput.toWireToolChoice("required", [])).toBeUndefined()
+  })
 
   it("maps tool_choice and passes other parameters through", () => {
     expect(WireInput.toToolChoice({ type: "function", function: { name: "f" } })).toEqual({ tool: "f" })

@@ -149,3 +149,34 @@ describe("PromptConversion.toTools", () => {
     expect(Effect.runSync(PromptConversion.toTools([], "auto", { providerName: "p" }))).toEqual({})
   })
 })
+
+describe("PromptConversion.wireToolDeclarations", () => {
+  const upper = (schema: Record<string, unknown>) => ({ ...schema, normalized: true })
+  const fn = { type: "function", function: { name: "f", description: "d", parameters: { type: "object" } } }
+  const builtin = { type: "builtin_function", function: { name: "$web_search" } }
+
+  it("gives function declarations the provider's schema rules and keeps other tools as sent", () => {
+    expect(
+      PromptConversion.wireToolDeclarations([fn, builtin], { providerName: "p", transformSchema: upper, strict: false })
+    ).toEqual([
+      {
+        type: "function",
+        function: { name: "f", description: "d", parameters: { type: "object", normalized: true }, strict: false }
+      },
+      builtin
+    ])
+  })
+
+  it("declares a function tool in wire form as the toolkit path declares the same tool", () => {
+    const F = Tool.dynamic("f", { description: "d", parameters: { type: "object" } as never }) as unknown as Tool.Any
+    const options = { providerName: "p", transformSchema: upper }
+    expect(PromptConversion.wireToolDeclarations([fn], options)).toEqual(
+      Effect.runSync(PromptConversion.toTools([F], "auto", options)).tools
+    )
+  })
+
+  it("a declaration's own strict flag wins over the provider's", () => {
+    const strictFn = { type: "function", function: { ...fn.function, strict: true } }
+    expect(PromptConversion.wireToolDeclarations([strictFn], { providerName: "p", strict: false })).toEqual([strictFn])
+  })
+})
