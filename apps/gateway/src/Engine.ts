@@ -154,7 +154,8 @@ interface Prepared {
   readonly sessionId: string | undefined
   /** The conversation store, when conversations are on and the call names a session. */
   readonly conversations: Conversation.Conversation["Service"] | undefined
-  readonly rateLimit: { readonly key: string; readonly model: string; readonly tokens?: number } | undefined
+  /** The session manager's options of the call; `actualTokens` reads the used tokens from the work's value. */
+  readonly runOptions: <A>(actualTokens: (value: A) => number | undefined) => SessionManager.RunOptions<A>
   /** The provider of the step that runs now. */
   readonly provider: () => string
   /** Upstream attempts so far. */
@@ -184,6 +185,16 @@ const prepare = (
     let stepAttempts = 0
     const provider = () => steps[step]?.provider ?? route.provider
     const rateLimits = config.rateLimits
+    const rateLimit =
+      rateLimits === undefined
+        ? undefined
+        : {
+            key: info.keyId,
+            model: route.name,
+            ...(rateLimits.perKey?.tokensPerMinute !== undefined || rateLimits.perModel?.tokensPerMinute !== undefined
+              ? { tokens: call.tokenEstimate() }
+              : {})
+          }
     return {
       route,
       observer: {
@@ -209,16 +220,11 @@ const prepare = (
       },
       sessionId,
       conversations: sessionId !== undefined ? deps.conversations : undefined,
-      rateLimit:
-        rateLimits === undefined
-          ? undefined
-          : {
-              key: info.keyId,
-              model: route.name,
-              ...(rateLimits.perKey?.tokensPerMinute !== undefined || rateLimits.perModel?.tokensPerMinute !== undefined
-                ? { tokens: call.tokenEstimate() }
-                : {})
-            },
+      runOptions: (actualTokens) => ({
+        sessionId,
+        requestId: info.requestId,
+        ...(rateLimit !== undefined ? { rateLimit: { ...rateLimit, actualTokens } } : {})
+      }),
       provider,
       attempts: () => attempts,
       finishAttempts: () => {
@@ -254,12 +260,9 @@ export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Eff
   Effect.gen(function* () {
     const prepared = yield* prepare(deps, call, info, false)
     const { conversations, sessionId } = prepared
+    const onRoute = ProviderRegistry.provideRoute(deps.routes.registry, prepared.route, prepared.observer)
     const run = (prompt: Prompt.Prompt) =>
-      ProviderRegistry.provideRoute(
-        deps.routes.registry,
-        prepared.route,
-        prepared.observer
-      )(LanguageModel.generateText({ prompt, disableToolCallResolution: true, toolCallValidation: "deferred" }))
+      onRoute(LanguageModel.generateText({ prompt, disableToolCallResolution: true, toolCallValidation: "deferred" }))
     const work =
       conversations === undefined || sessionId === undefined
         ? run(call.prompt)
@@ -272,20 +275,13 @@ export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Eff
             })
             return response
           })
-    const rateLimit = prepared.rateLimit
     const { value, metadata } = yield* deps.sessions
       .run(
         work.pipe(
           Effect.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
           Effect.provideService(CoreResponseCache.CallOptions, prepared.callOptions)
         ),
-        {
-          sessionId,
-          requestId: info.requestId,
-          ...(rateLimit !== undefined
-            ? { rateLimit: { ...rateLimit, actualTokens: (response) => sumUsage(response.content) } }
-            : {})
-        }
+        prepared.runOptions((response) => sumUsage(response.content))
       )
       .pipe(Effect.provideService(RequestContext.RequestContext, prepared.requestContext))
     const summary = ResponseSummary.fromParts(value.content as ReadonlyArray<Response.AnyPart>)
@@ -336,12 +332,9 @@ export const stream = (
     const { metrics } = deps
     const prepared = yield* prepare(deps, call, info, true)
     const { conversations, sessionId } = prepared
+    const onRoute = ProviderRegistry.provideRouteStream(deps.routes.registry, prepared.route, prepared.observer)
     const partsFor = (prompt: Prompt.Prompt) =>
-      ProviderRegistry.provideRouteStream(
-        deps.routes.registry,
-        prepared.route,
-        prepared.observer
-      )(
+      onRoute(
         // effect/ai reuses its stream-part decoder only when a toolkit is given (measured ~30 µs less per stream), so
         // the call passes the empty toolkit
         LanguageModel.streamText({
@@ -371,18 +364,13 @@ export const stream = (
         )
       )
     }
-    const rateLimit = prepared.rateLimit
     const sessioned = deps.sessions
       .runStream(
         parts.pipe(
           Stream.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
           Stream.provideService(CoreResponseCache.CallOptions, prepared.callOptions)
         ),
-        {
-          sessionId,
-          requestId: info.requestId,
-          ...(rateLimit !== undefined ? { rateLimit: { ...rateLimit, actualTokens: usageTotal } } : {})
-        }
+        prepared.runOptions(usageTotal)
       )
       .pipe(Stream.provideService(RequestContext.RequestContext, prepared.requestContext))
 
