@@ -318,6 +318,113 @@ export interface Streaming {
   readonly close: Effect.Effect<void>
 }
 
+/** The call's parts through its route, its conversation (when on) and the session manager. */
+const streamParts = (deps: Dependencies, call: Call, prepared: Prepared): Stream.Stream<StreamPart, Failure> => {
+  const { conversations, sessionId } = prepared
+  const onRoute = ProviderRegistry.provideRouteStream(deps.routes.registry, prepared.route, prepared.observer)
+  const partsFor = (prompt: Prompt.Prompt) =>
+    onRoute(
+      // effect/ai reuses its stream-part decoder only when a toolkit is given (measured ~30 µs less per stream), so
+      // the call passes the empty toolkit
+      LanguageModel.streamText({
+        prompt,
+        toolkit: Toolkit.empty,
+        disableToolCallResolution: true,
+        toolCallValidation: "deferred"
+      }) as Stream.Stream<StreamPart, never, LanguageModel.LanguageModel>
+    )
+  let parts: Stream.Stream<StreamPart, AiError.AiError | Conversation.ConversationError> = partsFor(call.prompt)
+  if (conversations !== undefined && sessionId !== undefined) {
+    const seen: Array<StreamPart> = []
+    parts = Stream.unwrap(
+      Effect.map(conversations.history(sessionId), (history) =>
+        Stream.concat(
+          Stream.mapArray(partsFor(withHistory(history, call.prompt)), (batch) => {
+            seen.push(...batch)
+            return batch
+          }),
+          Stream.fromEffectDrain(
+            conversations.append(sessionId, {
+              prompt: call.prompt,
+              response: seen as ReadonlyArray<Response.AnyPart>
+            })
+          )
+        )
+      )
+    )
+  }
+  return deps.sessions
+    .runStream(
+      parts.pipe(
+        Stream.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
+        Stream.provideService(CoreResponseCache.CallOptions, prepared.callOptions)
+      ),
+      prepared.runOptions(usageTotal)
+    )
+    .pipe(Stream.provideService(RequestContext.RequestContext, prepared.requestContext))
+}
+
+/**
+ * The {@link Streaming} of a stream whose first batch arrived: it watches the parts for the provider that answers
+ * (`response-metadata`) and the usage of the `finish` part, and ends the upstream pull at the shutdown deadline.
+ */
+const started = (
+  deps: Dependencies,
+  prepared: Prepared,
+  info: RequestInfo,
+  upstream: Effect.Effect<ReadonlyArray<StreamPart>, Cause.Done | Failure>,
+  first: ReadonlyArray<StreamPart>
+): Streaming => {
+  const { metrics } = deps
+  const attempts = prepared.attempts()
+  const firstTokenSeconds = (performance.now() - info.startedAt) / 1000
+  let provider = prepared.provider()
+  let finish: { readonly usage: Usage.TokenUsage; readonly metadata: Record<string, unknown> | undefined } | undefined
+  const observe = (batch: ReadonlyArray<StreamPart>): ReadonlyArray<StreamPart> => {
+    for (const part of batch) {
+      if (part.type === "response-metadata") {
+        const named = conduitOf(part)?.provider
+        if (typeof named === "string") provider = named
+      } else if (part.type === "finish") {
+        finish = {
+          usage: Usage.fromResponseUsage(part.usage as unknown as typeof Response.Usage.Encoded),
+          metadata: conduitOf(part)
+        }
+      }
+    }
+    return batch
+  }
+  observe(first)
+  const firstProvider = provider
+  metrics.streamOpened()
+  metrics.firstToken(firstProvider, firstTokenSeconds)
+  const next = Effect.map(upstream, observe)
+  return {
+    first,
+    pull: Effect.suspend(() =>
+      deps.shutdown.draining()
+        ? Effect.raceFirst(next, Effect.andThen(deps.shutdown.deadline, Effect.fail(new ShuttingDown())))
+        : next
+    ),
+    provider: firstProvider,
+    attempts,
+    close: Effect.sync(() => {
+      metrics.streamClosed()
+      if (finish !== undefined) {
+        const named = finish.metadata?.provider
+        recordAnswer(
+          metrics,
+          info.fields,
+          typeof named === "string" ? named : provider,
+          finish.usage,
+          finish.metadata ?? {}
+        )
+      }
+      prepared.finishAttempts()
+    })
+  }
+}
+
 /**
  * Starts a streamed call and pulls its first batch (the stream lives as long as the scope). Fails like
  * {@link generate} when the call fails before its first part, and with `Errors.emptyStream` when the stream ends
@@ -329,104 +436,13 @@ export const stream = (
   info: RequestInfo
 ): Effect.Effect<Streaming, Failure, Scope.Scope> =>
   Effect.gen(function* () {
-    const { metrics } = deps
     const prepared = yield* prepare(deps, call, info, true)
-    const { conversations, sessionId } = prepared
-    const onRoute = ProviderRegistry.provideRouteStream(deps.routes.registry, prepared.route, prepared.observer)
-    const partsFor = (prompt: Prompt.Prompt) =>
-      onRoute(
-        // effect/ai reuses its stream-part decoder only when a toolkit is given (measured ~30 µs less per stream), so
-        // the call passes the empty toolkit
-        LanguageModel.streamText({
-          prompt,
-          toolkit: Toolkit.empty,
-          disableToolCallResolution: true,
-          toolCallValidation: "deferred"
-        }) as Stream.Stream<StreamPart, never, LanguageModel.LanguageModel>
-      )
-    let parts: Stream.Stream<StreamPart, AiError.AiError | Conversation.ConversationError> = partsFor(call.prompt)
-    if (conversations !== undefined && sessionId !== undefined) {
-      const seen: Array<StreamPart> = []
-      parts = Stream.unwrap(
-        Effect.map(conversations.history(sessionId), (history) =>
-          Stream.concat(
-            Stream.mapArray(partsFor(withHistory(history, call.prompt)), (batch) => {
-              seen.push(...batch)
-              return batch
-            }),
-            Stream.fromEffectDrain(
-              conversations.append(sessionId, {
-                prompt: call.prompt,
-                response: seen as ReadonlyArray<Response.AnyPart>
-              })
-            )
-          )
-        )
-      )
-    }
-    const sessioned = deps.sessions
-      .runStream(
-        parts.pipe(
-          Stream.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
-          Stream.provideService(CoreResponseCache.CallOptions, prepared.callOptions)
-        ),
-        prepared.runOptions(usageTotal)
-      )
-      .pipe(Stream.provideService(RequestContext.RequestContext, prepared.requestContext))
-
-    const upstream = yield* Stream.toPull(sessioned)
+    const upstream = yield* Stream.toPull(streamParts(deps, call, prepared))
     const first = yield* Effect.exit(upstream)
     if (Exit.isFailure(first)) {
       if (Pull.isDoneCause(first.cause)) return yield* Errors.emptyStream
       return yield* Effect.failCause(first.cause as Cause.Cause<Failure>) // not done: the call's failure
     }
-
-    // ---- the first part is there: from here on the front door owns the response ----
-    const attempts = prepared.attempts()
-    const firstTokenSeconds = (performance.now() - info.startedAt) / 1000
-    let provider = prepared.provider()
-    let finish: { readonly usage: Usage.TokenUsage; readonly metadata: Record<string, unknown> | undefined } | undefined
-    const observe = (batch: ReadonlyArray<StreamPart>): ReadonlyArray<StreamPart> => {
-      for (const part of batch) {
-        if (part.type === "response-metadata") {
-          const named = conduitOf(part)?.provider
-          if (typeof named === "string") provider = named
-        } else if (part.type === "finish") {
-          finish = {
-            usage: Usage.fromResponseUsage(part.usage as unknown as typeof Response.Usage.Encoded),
-            metadata: conduitOf(part)
-          }
-        }
-      }
-      return batch
-    }
-    observe(first.value)
-    const firstProvider = provider
-    metrics.streamOpened()
-    metrics.firstToken(firstProvider, firstTokenSeconds)
-    const next = Effect.map(upstream, observe)
-    return {
-      first: first.value,
-      pull: Effect.suspend(() =>
-        deps.shutdown.draining()
-          ? Effect.raceFirst(next, Effect.andThen(deps.shutdown.deadline, Effect.fail(new ShuttingDown())))
-          : next
-      ),
-      provider: firstProvider,
-      attempts,
-      close: Effect.sync(() => {
-        metrics.streamClosed()
-        if (finish !== undefined) {
-          const named = finish.metadata?.provider
-          recordAnswer(
-            metrics,
-            info.fields,
-            typeof named === "string" ? named : provider,
-            finish.usage,
-            finish.metadata ?? {}
-          )
-        }
-        prepared.finishAttempts()
-      })
-    } satisfies Streaming
+    // the first part is there: from here on the front door owns the response
+    return started(deps, prepared, info, upstream, first.value)
   })

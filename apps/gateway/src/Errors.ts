@@ -219,6 +219,16 @@ export const routeNotFound = (method: string, path: string) =>
     param: null
   })
 
+/** 404: `GET /v1/models/{name}` of a name that is not routable. */
+export const modelNotFound = (name: string) =>
+  new GatewayError({
+    status: 404,
+    message: `The model '${name}' does not exist or is not routable.`,
+    type: "invalid_request_error",
+    code: "model_not_found",
+    param: "model"
+  })
+
 /** 405: a known path with another method. */
 export const methodNotAllowed = (method: string, path: string, allowed: string) =>
   new GatewayError({

@@ -4,7 +4,7 @@
  * Routes:
  * - `POST /v1/chat/completions` (see `ChatRoute`);
  * - `GET /v1/models`, `GET /v1/models/{name}`: every routable name with its target, fallbacks, context window and
- *   capabilities (OpenAI list shape plus these fields);
+ *   capabilities (OpenAI list shape plus these fields; see `ModelsRoute`);
  * - `GET /healthz`: `{ status, providers }` (503 `shutting_down` once SIGTERM arrived);
  * - `GET /metrics`: Prometheus text (see `Metrics`), with the session manager's stats.
  *
@@ -36,6 +36,7 @@ import type { GatewayConfig } from "./GatewayConfig.js"
 import * as Log from "./Log.js"
 import * as Metrics from "./Metrics.js"
 import * as ModelRoutes from "./ModelRoutes.js"
+import * as ModelsRoute from "./ModelsRoute.js"
 import type * as Providers from "./Providers.js"
 
 /**
@@ -108,20 +109,54 @@ const json = (body: unknown, requestId: string, status = 200) =>
     headers: { "content-type": "application/json", "x-request-id": requestId }
   })
 
-/** A model listing entry in OpenAI's shape plus Conduit's fields. */
-const modelJson = (entry: ModelRoutes.Listing, modes: ReadonlyMap<string, string>) => ({
-  id: entry.name,
-  object: "model",
-  created: 0,
-  owned_by: entry.provider,
-  target: `${entry.provider}/${entry.model}`,
-  fallbacks: entry.fallbacks,
-  context_window: entry.info.contextWindow,
-  max_output_tokens: entry.info.maxOutputTokens,
-  capabilities: entry.info.capabilities,
-  lifecycle: entry.info.lifecycle.status,
-  ...(modes.has(entry.provider) ? { mode: modes.get(entry.provider) } : {})
-})
+/** The endpoint label of a path (metrics and logs). */
+const endpointOf = (path: string): string =>
+  path === "/v1/chat/completions"
+    ? "chat"
+    : path === "/v1/models" || path.startsWith("/v1/models/")
+      ? "models"
+      : path === "/healthz"
+        ? "healthz"
+        : path === "/metrics"
+          ? "metrics"
+          : "other"
+
+/**
+ * Reports a request once, whatever answered it: the request metrics and, except for `/healthz` and `/metrics`, one
+ * access log line with the request's `fields`.
+ */
+const reporter = (
+  metrics: Metrics.GatewayMetrics,
+  request: {
+    readonly requestId: string
+    readonly method: string
+    readonly path: string
+    readonly endpoint: string
+    readonly startedAt: number
+    readonly fields: Record<string, unknown>
+  }
+): ((status: number) => Effect.Effect<void>) => {
+  let reported = false
+  return (status) =>
+    Effect.suspend(() => {
+      if (reported) return Effect.void
+      reported = true
+      const ms = performance.now() - request.startedAt
+      metrics.requestEnded()
+      metrics.request(request.endpoint, status, ms / 1000, request.fields.stream === true)
+      if (request.endpoint === "healthz" || request.endpoint === "metrics") return Effect.void
+      return Effect.logInfo("request").pipe(
+        Effect.annotateLogs({
+          requestId: request.requestId,
+          method: request.method,
+          path: request.path,
+          status,
+          ms: Math.round(ms * 100) / 100,
+          ...request.fields
+        })
+      )
+    })
+}
 
 /**
  * Builds the handler over the session manager (and, when configured, conversations) in context.
@@ -138,9 +173,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
     const shutdown = yield* makeShutdown(config.shutdownGraceMs)
     const auth = Auth.make(config.apiKeys)
     const modes = new Map<string, string>(options.providers.map((entry) => [entry.name, entry.mode ?? "live"] as const))
-    const listing = routes.list().map((entry) => modelJson(entry, modes))
-    const listingJson = JSON.stringify({ object: "list", data: listing })
-    const byName = new Map(listing.map((entry) => [entry.id, JSON.stringify(entry)] as const))
+    const listing = ModelsRoute.make(routes, modes)
     const status = (
       options.status ?? options.providers.map((entry) => ({ name: entry.name, mode: entry.mode ?? "live" }))
     ).map(({ name, mode }) => ({ name, mode }))
@@ -157,37 +190,9 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
       const given = request.headers["x-request-id"]
       const requestId = given !== undefined && ChatRequest.identifier.test(given) ? given : `req_${crypto.randomUUID()}`
       const fields: Record<string, unknown> = {}
-      const endpoint =
-        path === "/v1/chat/completions"
-          ? "chat"
-          : path === "/v1/models" || path.startsWith("/v1/models/")
-            ? "models"
-            : path === "/healthz"
-              ? "healthz"
-              : path === "/metrics"
-                ? "metrics"
-                : "other"
-      let reported = false
+      const endpoint = endpointOf(path)
       metrics.requestStarted()
-      const done = (status: number): Effect.Effect<void> =>
-        Effect.suspend(() => {
-          if (reported) return Effect.void
-          reported = true
-          const ms = performance.now() - startedAt
-          metrics.requestEnded()
-          metrics.request(endpoint, status, ms / 1000, fields.stream === true)
-          if (endpoint === "healthz" || endpoint === "metrics") return Effect.void
-          return Effect.logInfo("request").pipe(
-            Effect.annotateLogs({
-              requestId,
-              method,
-              path,
-              status,
-              ms: Math.round(ms * 100) / 100,
-              ...fields
-            })
-          )
-        })
+      const done = reporter(metrics, { requestId, method, path, endpoint, startedAt, fields })
       const fail = (error: Errors.GatewayError) => {
         const http = error.toHttp()
         metrics.error(endpoint, http.body.error.code ?? http.body.error.type)
@@ -199,6 +204,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
         )
       }
       const answer = (response: HttpServerResponse.HttpServerResponse) => Effect.as(done(response.status), response)
+      const readOnly = method === "GET" || method === "HEAD"
 
       if (path.startsWith("/v1/")) {
         const result = auth.check(request.headers.authorization)
@@ -211,40 +217,22 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
           return ChatRoute.handle(deps, request, { requestId, keyId: result.keyId, startedAt, fields, done })
         }
         if (endpoint === "models") {
-          if (method !== "GET" && method !== "HEAD") return fail(Errors.methodNotAllowed(method, path, "GET"))
-          if (path === "/v1/models") return answer(json(listingJson, requestId))
-          const raw = path.slice("/v1/models/".length)
-          let name = raw
-          try {
-            name = decodeURIComponent(raw)
-          } catch {
-            // a malformed escape: look the name up as sent
-          }
-          const found = byName.get(name)
-          if (found === undefined) {
-            return fail(
-              new Errors.GatewayError({
-                status: 404,
-                message: `The model '${name}' does not exist or is not routable.`,
-                type: "invalid_request_error",
-                code: "model_not_found",
-                param: "model"
-              })
-            )
-          }
-          return answer(json(found, requestId))
+          if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
+          if (path === "/v1/models") return answer(json(listing.list, requestId))
+          const found = listing.lookup(path.slice("/v1/models/".length))
+          return found.json === undefined ? fail(Errors.modelNotFound(found.name)) : answer(json(found.json, requestId))
         }
         return fail(Errors.routeNotFound(method, path))
       }
       if (path === "/healthz") {
-        if (method !== "GET" && method !== "HEAD") return fail(Errors.methodNotAllowed(method, path, "GET"))
+        if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
         const draining = shutdown.draining()
         return answer(
           json({ status: draining ? "shutting_down" : "ok", providers: status }, requestId, draining ? 503 : 200)
         )
       }
       if (path === "/metrics") {
-        if (method !== "GET" && method !== "HEAD") return fail(Errors.methodNotAllowed(method, path, "GET"))
+        if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
         return Effect.flatMap(sessions.stats, (stats) =>
           answer(
             HttpServerResponse.text(metrics.render() + Metrics.renderSessions(stats), {
