@@ -12,9 +12,10 @@
  * on its fast path. Request-side schemas (`RequestMessage`, `ChatCompletionRequest`, ...) keep unknown fields
  * through decoding (the gateway passes provider extras on).
  *
- * Sources: https://platform.openai.com/docs/api-reference/chat, ../shared/reference/kimi.md §2–4 and glm.md §2–4;
- * fixtures `kimi/vercel-ai/moonshotai-usage-live.chunks.txt`, `kimi/vercel-ai/moonshotai-stream-choice-usage.chunks.txt`,
- * `glm/fantasy/*.yaml`, `glm/octollm/glm-4.6_stream_reasoning_chunks.sse`.
+ * Sources: https://platform.openai.com/docs/api-reference/chat, docs/providers/kimi.md#streaming, #usage and
+ * docs/providers/glm.md#responses, #streaming; fixtures `kimi/vercel-ai/moonshotai-usage-live.chunks.txt`,
+ * `kimi/vercel-ai/moonshotai-stream-choice-usage.chunks.txt`, `glm/fantasy/*.yaml`,
+ * `glm/octollm/glm-4.6_stream_reasoning_chunks.sse`.
  *
  * @since 0.1.0
  */
@@ -123,7 +124,7 @@ export const Choice = Schema.Struct({
 export type Choice = typeof Choice.Type
 
 /**
- * A search result Zhipu returns in the top-level `web_search` array (glm.md §3).
+ * A search result Zhipu returns in the top-level `web_search` array (docs/providers/glm.md#web-search).
  *
  * @since 0.1.0
  */

@@ -3,8 +3,9 @@
  *
  * Values seen on the wire: `stop`, `length`, `tool_calls` (OpenAI, Moonshot, Zhipu); `content_filter` (OpenAI);
  * `function_call` (legacy OpenAI); Zhipu's `sensitive` (content policy stop), `network_error` (the upstream failed
- * mid-generation) and `model_context_window_exceeded` (the context filled up). Sources: kimi.md §3, glm.md §3.
- * Providers pass extra entries for their own values; the raw string is always kept in the finish part's metadata.
+ * mid-generation) and `model_context_window_exceeded` (the context filled up). Sources:
+ * docs/providers/kimi.md#finish-reasons, docs/providers/glm.md#finish-reasons. Providers pass extra entries for their
+ * own values; the raw string is always kept in the finish part's metadata.
  *
  * @since 0.1.0
  */

@@ -17,7 +17,8 @@
  *   (`{"error":{...}}`, or `event: error`) is classified by the same table.
  *
  * Sources: openai-node 7 (`client.ts` `makeStatusError`, `APIPromise.asResponse`); ../shared/TOOLCHAIN.md pitfalls 6
- * and 7; kimi.md §3 ("until you receive data: [DONE] the message should be considered incomplete").
+ * and 7; docs/providers/kimi.md#streaming ("until you receive data: [DONE] the message should be considered
+ * incomplete").
  *
  * @since 0.1.0
  */

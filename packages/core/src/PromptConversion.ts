@@ -15,8 +15,8 @@
  * - Any message may carry extra wire fields in `options.conduit.wire` (for example Moonshot's `partial: true`),
  *   merged into the wire message last.
  *
- * Sources: https://platform.openai.com/docs/api-reference/chat/create; kimi.md §2.3, §2.5, §11.1, §11.5;
- * glm.md §2.1 (messages, thinking.clear_thinking).
+ * Sources: https://platform.openai.com/docs/api-reference/chat/create; docs/providers/kimi.md#messages,
+ * #thinking-and-reasoning-replay; docs/providers/glm.md#messages, #thinking (messages, thinking.clear_thinking).
  *
  * @since 0.1.0
  */

@@ -14,8 +14,9 @@
  * `ToolParameterValidationError` carrying the raw text, never a silently dropped call.
  *
  * Sources: fixtures `kimi/vercel-ai/synthetic/moonshotai-stream-indexless-tool-calls.chunks.txt`,
- * `glm/fantasy/*multi_tool_streaming*.yaml`, `kimi/vercel-ai/moonshotai-k3-required-tool-choice.json`; kimi.md §3,
- * glm.md §3–4; anchors.md §1.5 (Vercel throws on a missing id).
+ * `glm/fantasy/*multi_tool_streaming*.yaml`, `kimi/vercel-ai/moonshotai-k3-required-tool-choice.json`;
+ * docs/providers/kimi.md#streaming, docs/providers/glm.md#responses, #streaming; anchors.md §1.5 (Vercel throws on a
+ * missing id).
  *
  * @since 0.1.0
  */

@@ -10,7 +10,8 @@
  *
  * The `openai` SDK bounds none of these for a stream that stalls after its headers (TOOLCHAIN.md pitfall 6).
  * Non-streaming calls are bounded by `totalMs` only (providers send nothing until the answer is complete).
- * Defaults are generous for reasoning models (Moonshot recommends streaming for long generations, kimi.md §11.14).
+ * Defaults are generous for reasoning models (Moonshot recommends streaming for long generations,
+ * docs/providers/kimi.md#long-generations-and-timeouts).
  *
  * @since 0.1.0
  */

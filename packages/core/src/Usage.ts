@@ -9,9 +9,10 @@
  * - Zhipu: `prompt_tokens_details.cached_tokens`, `completion_tokens_details.reasoning_tokens` on the finish chunk.
  *   Fixtures: `glm/fantasy/*.yaml`, `glm/octollm/glm-4.6_nonstream_reasoning.json`.
  *
- * `prompt_tokens` includes cached tokens and `completion_tokens` includes reasoning tokens (kimi.md §4.1,
- * glm.md §3). Reported values are clamped so parts never exceed their whole (fixture
- * `kimi/vercel-ai/issue-19311-kimi-k3-negative-usage.json` reports 6001 reasoning of 6000 completion tokens).
+ * `prompt_tokens` includes cached tokens and `completion_tokens` includes reasoning tokens
+ * (docs/providers/kimi.md#usage, docs/providers/glm.md#usage). Reported values are clamped so parts never exceed their
+ * whole (fixture `kimi/vercel-ai/issue-19311-kimi-k3-negative-usage.json` reports 6001 reasoning of 6000 completion
+ * tokens).
  *
  * @since 0.1.0
  */

@@ -9,9 +9,9 @@
  * - auth: bearer key by default; `auth: "jwt"` signs `<id>.<secret>` keys into an HS256 JWT (header
  *   `sign_type: "SIGN"`, payload `api_key`, `exp`, `timestamp` in ms), cached and renewed before expiry.
  *
- * Request ids: Zhipu's response `id` is its request id (`id == request_id`, glm.md §3) and stream chunks carry only
- * `id`, so it reaches the finish metadata of streams too; a failed call whose request carried a client
- * `request_id` reports that id when the server gave none (`metadata.conduit.requestId`). Both are core's
+ * Request ids: Zhipu's response `id` is its request id (`id == request_id`, docs/providers/glm.md#responses) and stream
+ * chunks carry only `id`, so it reaches the finish metadata of streams too; a failed call whose request carried a
+ * client `request_id` reports that id when the server gave none (`metadata.conduit.requestId`). Both are core's
  * (`GlmProvider.declarations.responseIdIsRequestId`).
  *
  * Finish reasons that are failures are core's `finishFailures` (`GlmProvider.finishFailures`):

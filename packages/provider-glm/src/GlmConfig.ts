@@ -59,8 +59,8 @@ export type WebSearch = typeof WebSearch.Type
  *   toolkit entry); results come back as `source` parts.
  * - `forceToolChoice`: send a forced `tool_choice` even to a model whose catalog entry has no evidence that it
  *   works (default false: refused up front). A forced choice reportedly makes glm-4.6 send one reasoning delta and
- *   then stall (glm.md §2.1): that delta is a chunk, so core's first-token timeout is already met and it is the
- *   **idle** timeout (`timeouts.idleMs`, default 30 s; not retried) that ends such a stream with a typed
+ *   then stall (docs/providers/glm.md#tool-choice): that delta is a chunk, so core's first-token timeout is already met
+ *   and it is the **idle** timeout (`timeouts.idleMs`, default 30 s; not retried) that ends such a stream with a typed
  *   `InternalProviderError` (`conduit.kind = "timeout"`, `timeout: "idle"`). The first-token timeout
  *   (`timeouts.firstTokenMs`, retried) only fires when nothing at all arrives; a non-streaming call is bounded by
  *   `timeouts.totalMs` only.

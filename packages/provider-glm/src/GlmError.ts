@@ -3,12 +3,14 @@
  * `effect/ai` reasons. It never reads the message, so the Chinese bodies of open.bigmodel.cn and the English bodies
  * of api.z.ai classify the same.
  *
- * Bodies seen on the wire (glm.md §5, fixtures `glm/errors/`): `{"error":{"code":"1113","message":"..."}}` (the
- * documented shape), `{"code":"1261","message":"..."}` (wrapper stripped by relays) and the Anthropic-compatible
- * endpoint's `{"type":"error","error":{"type":"rate_limit_error","code":"1113",...}}`; core's `ProviderError`
- * reads the code from all three.
+ * Bodies seen on the wire (docs/providers/glm.md#errors, fixtures `glm/errors/`):
+ * `{"error":{"code":"1113","message":"..."}}` (the documented shape), `{"code":"1261","message":"..."}` (wrapper
+ * stripped by relays) and the Anthropic-compatible endpoint's
+ * `{"type":"error","error":{"type":"rate_limit_error","code":"1113",...}}`; core's `ProviderError` reads the code from
+ * all three.
  *
- * Classification (https://docs.z.ai/api-reference/api-code, https://docs.bigmodel.cn/cn/api/api-code, glm.md §5.3–5.4):
+ * Classification (https://docs.z.ai/api-reference/api-code, https://docs.bigmodel.cn/cn/api/api-code,
+ * docs/providers/glm.md#error-codes, #retries):
  *
  * | codes | reason | retried |
  * |---|---|---|

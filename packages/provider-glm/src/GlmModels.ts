@@ -1,9 +1,9 @@
 /**
  * The Zhipu / Z.ai GLM model catalog: context window and output cap (tokens), capabilities, sampling rules and
- * lifecycle of every model glm.md §7 lists, plus the GLM-specific features the request shaping needs
- * ({@link GlmFeatures}: whether `tool_stream` is accepted).
+ * lifecycle of every model docs/providers/glm.md#model-catalog lists, plus the GLM-specific features the request
+ * shaping needs ({@link GlmFeatures}: whether `tool_stream` is accepted).
  *
- * Sources (see ../shared/reference/glm.md): ZAI-DOCS-4.6 `66_..overview.md`, `62_..concept-param.md` (context and
+ * Sources (see docs/providers/glm.md#sources): ZAI-DOCS-4.6 `66_..overview.md`, `62_..concept-param.md` (context and
  * output numbers of the GLM-4.5/4.6 families), the Z.ai OpenAPI spec (ZAI-OAS: model enums, `max_tokens` caps,
  * sampling ranges and defaults, `tool_stream` and `thinking` support), BM-DOCS
  * https://docs.bigmodel.cn/cn/guide/models/text/glm-4 (GLM-4 family) and the official SDK constants. Every number
@@ -33,9 +33,9 @@ import type { AiError } from "effect/ai"
  *   supported by GLM-4.6"; ZAI-OAS (newest): "GLM-5.3, 5.2, 5.1, 5, 4.7, 4.6 series"; not in the vision schema.
  * - `reasoningEffort`: the accepted `reasoning_effort` values, when the model takes the parameter (ZAI-OAS:
  *   GLM-5.2+; GLM-5.3 accepts only low/high/max).
- * - `inlineThinking`: the model writes its reasoning inline in `content` as `<think>…</think>` (glm.md §7.3: the
- *   glm-z1 models; GLM-4.5V "may" per ZAI-OAS; the GLM-4.1V thinking models as the Vercel provider treats
- *   "thinking" ids): it is split out into `reasoning` parts, streamed or not.
+ * - `inlineThinking`: the model writes its reasoning inline in `content` as `<think>…</think>`
+ *   (docs/providers/glm.md#inline-thinking: the glm-z1 models; GLM-4.5V "may" per ZAI-OAS; the GLM-4.1V thinking models
+ *   as the Vercel provider treats "thinking" ids): it is split out into `reasoning` parts, streamed or not.
  * - `boxMarkers`: the model wraps its final answer in `<|begin_of_box|>…<|end_of_box|>` (GLM-4.5V, ZAI-OAS
  *   `ChatCompletionResponseMessage.content`): the markers are removed, the boxed text kept.
  *
@@ -408,7 +408,7 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     })
   ),
   // Vision reasoning models (ZAI-SDK-JAVA Constants ids). Context 64K and output 16K UNCONFIRMED. Inline <think> as
-  // the Vercel provider assumes for "thinking" ids (glm.md §7.3) — UNCONFIRMED officially.
+  // the Vercel provider assumes for "thinking" ids (docs/providers/glm.md#inline-thinking) — UNCONFIRMED officially.
   ...["glm-4.1v-thinking-flash", "glm-4.1v-thinking-flashx"].map((id) =>
     model(id, {
       contextWindow: 64 * K,
@@ -437,8 +437,8 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     source: "ZAI-SDK-JAVA Constants (id); numbers UNCONFIRMED"
   }),
   model("glm-4v", {
-    // Vision (ZAI-SDK-JAVA Constants id; glm.md §2.1: older glm-4v details UNCONFIRMED). Context 16K and output 1K
-    // UNCONFIRMED (as glm-4v-flash).
+    // Vision (ZAI-SDK-JAVA Constants id; docs/providers/glm.md#vision-input: older glm-4v details UNCONFIRMED). Context
+    // 16K and output 1K UNCONFIRMED (as glm-4v-flash).
     contextWindow: 16 * K,
     maxOutputTokens: 1 * K,
     capabilities: { ...visionCapabilities, video: false, thinking: "none", contextCaching: "none" },

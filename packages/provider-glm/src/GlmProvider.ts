@@ -1,17 +1,17 @@
 /**
  * The GLM provider's declarations and the provider core builds from them (`OpenAiCompatProvider.make`).
  *
- * Declarations (sources in ../shared/reference/glm.md):
- * - endpoints by region × plan (§1.1): `https://api.z.ai/api/paas/v4` (global, general),
- *   `https://api.z.ai/api/coding/paas/v4` (global, GLM Coding Plan), `https://open.bigmodel.cn/api/paas/v4` (cn,
- *   general), `https://open.bigmodel.cn/api/coding/paas/v4` (cn, coding). Keys are region- and plan-gated: a z.ai
+ * Declarations (facts and sources in docs/providers/glm.md):
+ * - endpoints by region × plan (docs/providers/glm.md#endpoints-and-keys): `https://api.z.ai/api/paas/v4` (global,
+ *   general), `https://api.z.ai/api/coding/paas/v4` (global, GLM Coding Plan), `https://open.bigmodel.cn/api/paas/v4`
+ *   (cn, general), `https://open.bigmodel.cn/api/coding/paas/v4` (cn, coding). Keys are region- and plan-gated: a z.ai
  *   key does not work on bigmodel.cn, and a coding-plan key on the general endpoint answers 1113;
  * - the key from `ZAI_API_KEY`, else `ZHIPUAI_API_KEY`; the base URL from `ZAI_BASE_URL` (overrides region/plan);
  * - request ids: the `x-request-id` header, else the body's `request_id`, else the response `id` (Zhipu's
  *   `id == request_id`; stream chunks carry only `id`); a failed call reports the client's `request_id` when the
  *   server named none (core);
  * - auth: the key as a bearer token by default, or a cached, renewed HS256 JWT for `<id>.<secret>` keys
- *   (`auth: "jwt"`, §1.2);
+ *   (`auth: "jwt"`, docs/providers/glm.md#authentication);
  * - `Accept-Language: en-US,en` (the only value Z.ai documents; the official SDK always sends it);
  * - the catalog (`GlmModels`), the error table (`GlmError`), the request shaping (`internal/request`), the
  *   `web_search` tool and its results as `source` parts (`GlmWebSearch`), finish reasons, and the `"instruction"`
@@ -146,7 +146,7 @@ export const prepareRequest = (
 /**
  * Zhipu's finish reasons on top of core's defaults (which already map `sensitive` to `content-filter`,
  * `network_error` to `error` and `model_context_window_exceeded` to `length`): listed explicitly so the mapping is
- * visible here (glm.md §3).
+ * visible here (docs/providers/glm.md#finish-reasons).
  *
  * @since 0.1.0
  */
@@ -201,7 +201,8 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
   baseURLEnv: "ZAI_BASE_URL",
   errorTable: GlmError.table,
   requestIdHeaders: ["x-request-id"],
-  // Zhipu's response id is its request id (id == request_id) and stream chunks carry only id (glm.md §3)
+  // Zhipu's response id is its request id (id == request_id) and stream chunks carry only id
+  // (docs/providers/glm.md#responses)
   responseIdIsRequestId: true,
   headers: { "accept-language": "en-US,en" },
   defaultModel: "glm-4.6",

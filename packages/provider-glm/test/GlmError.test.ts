@@ -16,7 +16,7 @@ import * as GlmScenarios from "../src/testing/GlmScenarios.js"
 
 type Reason = ProviderError.ErrorRule["reason"]
 
-/** The reason and retryability each documented code class must get (issue 5, glm.md §5.3–5.4). */
+/** The reason and retryability each documented code class must get (issue 5, docs/providers/glm.md#error-codes, #retries). */
 const expectedFor = (code: string | undefined, status: number): { reason: Reason; retryable: boolean } => {
   const n = Number(code)
   if (code === undefined || Number.isNaN(n)) {

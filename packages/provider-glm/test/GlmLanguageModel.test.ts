@@ -374,7 +374,7 @@ describe("tools", () => {
     expect(response.toolCalls.map((call) => call.id)).toEqual(["call_-7394015628301947265"])
   })
 
-  // glm.md §3: `function.arguments` is a JSON string on the wire (ZAI-OAS declares an object).
+  // docs/providers/glm.md#responses: `function.arguments` is a JSON string on the wire (ZAI-OAS declares an object).
   it("tool-call arguments arrive as a JSON string (non-stream): parsed into params", async () => {
     const wire = GlmScenarios.toolCall.body as unknown as {
       choices: Array<{ message: { tool_calls: Array<{ function: { arguments: unknown } }> } }>
@@ -456,7 +456,7 @@ describe("tools", () => {
     })
   })
 
-  // glm.md §2.1 / §10.5: glm-4.6 with a forced function choice sends one reasoning delta, then nothing
+  // docs/providers/glm.md#tool-choice: glm-4.6 with a forced function choice sends one reasoning delta, then nothing
   // (https://github.com/Smana/runlore/issues/391). The reasoning delta is a chunk, so core's first-token timeout is
   // already satisfied: the idle timeout (gap between chunks) is the one that ends the hang.
   it("forced tool_choice hang: one reasoning delta then a stall ends with core's idle timeout", async () => {

@@ -47,8 +47,8 @@ describe("lookup", () => {
     }
   })
 
-  // The only entries whose context window AND output cap an official page gives (glm.md §7.1 table, ZAI-DOCS-4.6
-  // overview / concept-param; §7.2 BM-DOCS glm-4 page for glm-4-plus), with those numbers.
+  // The only entries whose context window AND output cap an official page gives (docs/providers/glm.md#model-catalog
+  // table, ZAI-DOCS-4.6 overview / concept-param; BM-DOCS glm-4 page for glm-4-plus), with those numbers.
   const confirmed: Record<string, readonly [context: number, output: number]> = {
     "glm-4.6": [200_000, 131_072],
     "glm-4.5": [128_000, 98_304],
@@ -74,7 +74,7 @@ describe("lookup", () => {
   })
 
   it.each([
-    // ZAI-SDK-JAVA core/Constants.java (glm.md §7.2)
+    // ZAI-SDK-JAVA core/Constants.java (docs/providers/glm.md#model-catalog)
     ["glm-4.6-air", /ZAI-SDK-JAVA/],
     ["glm-4.6-flash", /ZAI-SDK-JAVA/],
     ["glm-4-flashx", /ZAI-SDK-JAVA/],
@@ -83,17 +83,20 @@ describe("lookup", () => {
     ["glm-4-9b", /ZAI-SDK-JAVA/],
     ["glm-4v", /ZAI-SDK-JAVA/],
     ["glm-4.1v-thinking-flashx", /ZAI-SDK-JAVA/],
-    // the Vercel community provider's list (glm.md §7.2)
+    // the Vercel community provider's list (docs/providers/glm.md#model-catalog)
     ["glm-4.5-flashx", /zhipu-ai-provider/],
     ["glm-4.6-flashx", /zhipu-ai-provider/],
     ["autoglm-phone", /zhipu-ai-provider/]
-  ])("the catalog has %s, from the source glm.md §7.2 gives, with its numbers UNCONFIRMED", (id, source) => {
-    const info = GlmModels.get(id)
-    expect(info?.id).toBe(id)
-    expect(info?.unknown).toBeUndefined()
-    expect(info?.source).toMatch(source)
-    expect(info?.source).toMatch(/UNCONFIRMED/)
-  })
+  ])(
+    "the catalog has %s, from the source docs/providers/glm.md#model-catalog gives, with its numbers UNCONFIRMED",
+    (id, source) => {
+      const info = GlmModels.get(id)
+      expect(info?.id).toBe(id)
+      expect(info?.unknown).toBeUndefined()
+      expect(info?.source).toMatch(source)
+      expect(info?.source).toMatch(/UNCONFIRMED/)
+    }
+  )
 
   it("glm-4.7 thinks compulsorily (ZAI-OAS ChatThinking): thinking is always, disabling it is refused", async () => {
     expect(GlmModels.get("glm-4.7")?.capabilities.thinking).toBe("always")
@@ -155,9 +158,9 @@ describe("pre-flight with the catalogued context window", () => {
 })
 
 describe("catalog lifecycle", () => {
-  // glm.md announces no retirement or deprecation of any GLM id, so every entry is active; the lifecycle is
-  // honoured for a catalog that does list one (a custom entry here).
-  it("catalog lifecycle: every catalogued GLM model is active (glm.md lists no retired or deprecated id)", () => {
+  // docs/providers/glm.md#model-lifecycle announces no retirement or deprecation of any GLM id, so every entry is
+  // active; the lifecycle is honoured for a catalog that does list one (a custom entry here).
+  it("catalog lifecycle: every catalogued GLM model is active (docs/providers/glm.md#model-lifecycle lists no retired or deprecated id)", () => {
     expect(GlmModels.models.filter((info) => info.lifecycle.status !== "active").map((info) => info.id)).toEqual([])
   })
 

@@ -7,7 +7,7 @@
  * - Endpoint: `baseURL`, else `MOONSHOT_BASE_URL` ({@link layerConfig}), else by `region` (`"global"`:
  *   `https://api.moonshot.ai/v1`, default; `"cn"`: `https://api.moonshot.cn/v1`) or `plan: "coding"` (Kimi Code:
  *   `https://api.kimi.com/coding/v1`, model `kimi-for-coding`, `sk-kimi-` keys). Keys of the two platforms are
- *   independent (kimi.md §1).
+ *   independent (docs/providers/kimi.md#endpoints-and-keys).
  * - `userAgent`: the `User-Agent` header (default `KimiProvider.defaultUserAgent`, Conduit's own). The Kimi Code
  *   endpoint admits only clients it recognizes and answers others 403 `access_terminated_error`, which Conduit
  *   turns into an `AuthenticationError` (`InsufficientPermissions`) explaining the gate (`KimiError`); Conduit never

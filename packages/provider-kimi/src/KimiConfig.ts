@@ -6,7 +6,7 @@
  * - `thinking`: the thinking switch, `{ type: "enabled" | "disabled", keep?: "all" | null }` (or just the type).
  *   kimi-k2.5/k2.6/k3 switch; kimi-k2.7-code accepts only `enabled` (keep fixed `"all"`); `keep: "all"` (Preserved
  *   Thinking: historical reasoning is fed to the model) is accepted by kimi-k2.6, kimi-k2.7-code and kimi-k3 only.
- *   Sources: kimi.md §2.1, §2.5 ([DOC-CN-26], [DOC-CHAT-26-08]); anchors.md §1.8.
+ *   Sources: docs/providers/kimi.md#thinking-and-reasoning-replay ([DOC-CN-26], [DOC-CHAT-26-08]; vercel/ai).
  * - `reasoningEffort`: {@link ReasoningEffort}, `"low" | "high" | "max"` (kimi-k3, default `max`; kimi-k2.6 accepts
  *   it) → `reasoning_effort`; the model's catalog list is checked too.
  * - `promptCacheKey`: a session or task id that improves automatic prefix-cache hits → `prompt_cache_key`
@@ -18,7 +18,7 @@
  *   cached messages are then not sent again) or through headers (`via: "headers"`: `X-Msh-Context-Cache`, the
  *   cached messages must still be sent as the exact prefix); `resetTtl` (seconds) and `dryRun`. Or `{ auto: true }`
  *   to let the registry of `KimiContextCache` create and reuse caches for a repeated prefix (see
- *   `KimiContextCache.layerRegistry`). Sources: kimi.md §4.3.
+ *   `KimiContextCache.layerRegistry`). Sources: docs/providers/kimi.md#context-caching-api.
  * - `strictSampling`: refuse sampling values the model pins before sending (default `true`); `false` sends them
  *   and lets Moonshot decide.
  *
@@ -92,10 +92,11 @@ export const ContextCache = Schema.Union([
 export type ContextCache = typeof ContextCache.Type
 
 /**
- * `reasoningEffort`: the values Moonshot documents for `reasoning_effort` (kimi.md §7.1–7.2: kimi-k3 `low` / `high` /
- * `max`, default `max`, [DOC-CHAT-26-08]; [HALRO] §10.2 #9). The model's own list (`KimiModels`, merged with the
- * live `reasoning_efforts` by `listModels`) is still checked per call. A value outside this union can be sent
- * through the raw wire field (`request: { reasoning_effort }`), which is checked against the model's list only.
+ * `reasoningEffort`: the values Moonshot documents for `reasoning_effort` (docs/providers/kimi.md#reasoning-effort:
+ * kimi-k3 `low` / `high` / `max`, default `max`, [DOC-CHAT-26-08]; [HALRO] §10.2 #9). The model's own list
+ * (`KimiModels`, merged with the live `reasoning_efforts` by `listModels`) is still checked per call. A value outside
+ * this union can be sent through the raw wire field (`request: { reasoning_effort }`), which is checked against the
+ * model's list only.
  *
  * @since 0.1.0
  */

@@ -1,7 +1,7 @@
 /**
  * Moonshot context caching.
  *
- * Two mechanisms (kimi.md §4):
+ * Two mechanisms (docs/providers/kimi.md#automatic-prefix-caching, #context-caching-api):
  * - Automatic prefix caching (kimi-latest, the K2 family and later, kimi-k3): nothing to call; cache hits are
  *   reported as `usage.cached_tokens` (core counts them as cached input tokens) and by the response header
  *   `msh-context-cache-token-saved`, surfaced as `contextCacheTokensSaved` in the response metadata. The
@@ -28,8 +28,8 @@
  * a missing cache or tag; `InvalidRequestError` with `conduit.kind = "preflight"` for arguments Moonshot would
  * refuse; `InvalidResponseError` for a body that does not decode).
  *
- * Sources: kimi.md §4.3 ([DOC-EN-25] "Context Caching"; https://platform.moonshot.cn/docs/api/caching); fixtures
- * `official-doc-examples/caching-*.json`.
+ * Sources: docs/providers/kimi.md#context-caching-api ([DOC-EN-25] "Context Caching";
+ * https://platform.moonshot.cn/docs/api/caching); fixtures `official-doc-examples/caching-*.json`.
  *
  * @since 0.1.0
  */
@@ -486,8 +486,8 @@ export const expiryMarginSeconds = 30
  * Options of {@link makeRegistry} and {@link layerRegistry}.
  *
  * - `resetTtl`: seconds; every reuse sends `reset_ttl` in the cache message (Moonshot then sets the cache's
- *   `expired_at` to now + this, kimi.md §4.3) and moves the entry's own expiry by the same amount. A call's
- *   `contextCache.resetTtl` overrides it. Clamped to [1, 3600].
+ *   `expired_at` to now + this, docs/providers/kimi.md#context-caching-api) and moves the entry's own expiry by the
+ *   same amount. A call's `contextCache.resetTtl` overrides it. Clamped to [1, 3600].
  * - `statusCheckIntervalSeconds`: how often, at most, the status of a cache that is not `ready` yet is asked
  *   (`GET /v1/caching/{id}`, one request per call at most; default 10).
  *
@@ -507,10 +507,11 @@ const clampTtl = (seconds: number | undefined): number | undefined =>
  * - A prefix without an entry (or whose entry is about to expire, or whose cache turned `error` / `inactive`) gets
  *   a new cache (`ttlSeconds`), stored for that long.
  * - A cache is used only once it is `ready`. Moonshot creates caches asynchronously (`pending` for ~40–60 s,
- *   kimi.md §4.3) and a cache message replaces the prefix server-side, so until the cache reports `ready` the call
- *   is sent with the full prompt (no cache message): the registry never waits and never drops the prefix of a cache
- *   that is not usable. The status comes from the create response, then from `GET /v1/caching/{id}`: at most one
- *   check per call, and at most one per `statusCheckIntervalSeconds` per prefix (bounded; nothing polls).
+ *   docs/providers/kimi.md#context-caching-api) and a cache message replaces the prefix server-side, so until the cache
+ *   reports `ready` the call is sent with the full prompt (no cache message): the registry never waits and never drops
+ *   the prefix of a cache that is not usable. The status comes from the create response, then from `GET
+ *   /v1/caching/{id}`: at most one check per call, and at most one per `statusCheckIntervalSeconds` per prefix
+ *   (bounded; nothing polls).
  * - A `ready` cache is reused: the call sends the cache message, with `reset_ttl` when `resetTtl` is set (the
  *   entry's expiry moves along, the server's too).
  *

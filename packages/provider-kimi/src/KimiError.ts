@@ -21,11 +21,12 @@
  *
  * Anything else falls back to core's `ProviderError.defaultRule` (by status).
  *
- * Sources: kimi.md §8.1–8.2 ([DOC-EN-25] "Error Explanation", [DOC-CN-26] 错误说明,
- * https://platform.kimi.ai/docs/api/errors.md), §8.3 (live `retry-after: 1`, `x-retry-after: 1`), §13 (Kimi Code
- * gate); fixtures `vercel-ai/errors/*.json`, `other-repos/live-errors-and-headers-2026-09.txt`,
- * `other-repos/error-messages-from-issues.txt`, `other-repos/files-object-and-extract-error.txt`,
- * `official-doc-examples/error-content-filter-doc.json`, `official-doc-examples/legacy-error-404-url-not-found.json`.
+ * Sources: docs/providers/kimi.md#errors ([DOC-EN-25] "Error Explanation", [DOC-CN-26] 错误说明,
+ * https://platform.kimi.ai/docs/api/errors.md), docs/providers/kimi.md#rate-limits-and-retries (live `retry-after: 1`,
+ * `x-retry-after: 1`), docs/providers/kimi.md#kimi-code (Kimi Code gate); fixtures `vercel-ai/errors/*.json`,
+ * `other-repos/live-errors-and-headers-2026-09.txt`, `other-repos/error-messages-from-issues.txt`,
+ * `other-repos/files-object-and-extract-error.txt`, `official-doc-examples/error-content-filter-doc.json`,
+ * `official-doc-examples/legacy-error-404-url-not-found.json`.
  *
  * @since 0.1.0
  */
@@ -34,7 +35,8 @@ import type { AiError } from "effect/ai"
 
 /**
  * The explanation given for a 403 `access_terminated_error` from the Kimi Code endpoint
- * (`https://api.kimi.com/coding/v1`), which admits only clients it recognizes by `User-Agent` (kimi.md §13).
+ * (`https://api.kimi.com/coding/v1`), which admits only clients it recognizes by `User-Agent`
+ * (docs/providers/kimi.md#kimi-code).
  *
  * @since 0.1.0
  */
@@ -60,7 +62,7 @@ export interface TableOptions {
 }
 
 /**
- * The models `/v1/models` listed on 2026-09-01 ([HALRO] §1.4 in kimi.md).
+ * The models `/v1/models` listed on 2026-09-01 ([HALRO]; docs/providers/kimi.md#model-lifecycle).
  *
  * @since 0.1.0
  */

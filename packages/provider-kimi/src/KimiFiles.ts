@@ -14,8 +14,8 @@
  * error table's reasons for Moonshot's answers (a 500 `extract task failed` is not retried), and
  * `InvalidResponseError` for a body that does not decode.
  *
- * Sources: kimi.md §5 ([DOC-EN-25] "Files", "Use the Kimi API for File-Based Q&A"; [DOC-CN-26] §4 文件接口);
- * fixtures `other-repos/files-content-file-extract.json`, `other-repos/files-object-and-extract-error.txt`.
+ * Sources: docs/providers/kimi.md#files ([DOC-EN-25] "Files", "Use the Kimi API for File-Based Q&A"; [DOC-CN-26] §4
+ * 文件接口); fixtures `other-repos/files-content-file-extract.json`, `other-repos/files-object-and-extract-error.txt`.
  *
  * @since 0.1.0
  */
@@ -30,7 +30,8 @@ const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 const opt = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))
 
 /**
- * Upload purposes (kimi.md §5). Moonshot may accept others (e.g. `batch`); any string is passed through.
+ * Upload purposes (docs/providers/kimi.md#files). Moonshot may accept others (e.g. `batch`); any string is passed
+ * through.
  *
  * @since 0.1.0
  */

@@ -1,6 +1,6 @@
 /**
- * The Moonshot Kimi model catalog: every model of `../shared/reference/kimi.md` §7 with its context window, output
- * cap, capabilities, sampling rules and lifecycle, plus the Kimi-specific traits request shaping needs (thinking
+ * The Moonshot Kimi model catalog: every model of `docs/providers/kimi.md#model-catalog` with its context window,
+ * output cap, capabilities, sampling rules and lifecycle, plus the Kimi-specific traits request shaping needs (thinking
  * switch, `thinking.keep`, `reasoning_effort` values, pinned sampling, `tool_choice: "required"` with thinking,
  * `$web_search` with thinking).
  *
@@ -12,11 +12,12 @@
  *
  * Lifecycle follows the newest live capture: on 2026-09-01 `/v1/models` listed only kimi-k3, kimi-k2.6,
  * kimi-k2.7-code and kimi-k2.7-code-highspeed, and kimi-k2.5, moonshot-v1-*, kimi-k2-*, kimi-latest and
- * kimi-thinking-preview answered 404 ([HALRO] §1.4 in kimi.md). An older live capture (vercel fixture
- * `moonshotai-max-completion-tokens.json`) shows moonshot-v1-8k answering on 2026-08-26, so retirement dates that no
- * source states are left out rather than guessed (kimi.md states two: the kimi-k2-*-preview models 2026-05-25 and
- * kimi-k2.5 2026-08-31). No model is `deprecated` (still served with a retirement announced) in the newest capture:
- * every model kimi.md §7 lists is either listed by `/v1/models` (active) or answers 404 (retired).
+ * kimi-thinking-preview answered 404 ([HALRO]; docs/providers/kimi.md#model-lifecycle). An older live capture (vercel
+ * fixture `moonshotai-max-completion-tokens.json`) shows moonshot-v1-8k answering on 2026-08-26, so retirement dates
+ * that no source states are left out rather than guessed (docs/providers/kimi.md#model-lifecycle states two: the
+ * kimi-k2-*-preview models 2026-05-25 and kimi-k2.5 2026-08-31). No model is `deprecated` (still served with a
+ * retirement announced) in the newest capture: every model docs/providers/kimi.md#model-catalog lists is either listed
+ * by `/v1/models` (active) or answers 404 (retired).
  *
  * Sizes are in tokens. Every entry names its source; "UNCONFIRMED" marks values no primary source states.
  *
@@ -47,7 +48,7 @@ export interface PinnedValue {
 }
 
 /**
- * Sampling parameters a model pins (kimi.md §2.1 "Pinned sampling on K2.5+"): any other explicit value is a 400,
+ * Sampling parameters a model pins (docs/providers/kimi.md#pinned-sampling): any other explicit value is a 400,
  * so Conduit omits them and refuses a conflicting value before sending.
  *
  * @since 0.1.0
@@ -71,8 +72,8 @@ export interface PinnedSampling {
  *   'required' is incompatible with thinking enabled` when thinking is on), `"never"` (legacy docs: not supported).
  * - `webSearchWithThinking`: `$web_search` works while thinking is on (kimi-k2.5: no, [DOC-CN-26] §7).
  * - `dynamicTools`: the model accepts tools declared mid-conversation in a `{ role: "system", tools: [...] }`
- *   message (kimi-k3, kimi.md §7.2); the live `supports_dynamic_tools` of `GET /v1/models` sets it. Core's
- *   capabilities have no such field, so it is a Kimi trait (informational: request shaping does not use it).
+ *   message (kimi-k3, docs/providers/kimi.md#model-catalog); the live `supports_dynamic_tools` of `GET /v1/models` sets
+ *   it. Core's capabilities have no such field, so it is a Kimi trait (informational: request shaping does not use it).
  *
  * @since 0.1.0
  */
@@ -122,7 +123,7 @@ export const traitsOf = (model: ModelCatalog.ModelInfo): KimiTraits =>
 
 const provider = "kimi"
 
-/** kimi-k2.5 family pins (kimi.md §2.1, §11.2; [DOC-CN-26] §7 参数变动说明; fixtures `errors/*sampling*`). */
+/** kimi-k2.5 family pins (docs/providers/kimi.md#pinned-sampling; [DOC-CN-26] §7 参数变动说明; fixtures `errors/*sampling*`). */
 const k25Pinned: PinnedSampling = {
   temperature: { thinking: 1, nonThinking: 0.6 },
   top_p: 0.95,
@@ -340,23 +341,26 @@ export const models: ReadonlyArray<KimiModelInfo> = [
       contextCaching: "automatic"
     },
     // temperature: live "only 1 is allowed" (fixture errors/moonshotai-kimi-k3-temperature-rejection.json);
-    // top_p/n/penalties pinned like k2.5 per kimi.md §11.2 (UNCONFIRMED for k3 individually).
+    // top_p/n/penalties pinned like k2.5 per docs/providers/kimi.md#pinned-sampling (UNCONFIRMED for k3 individually).
     sampling: pinnedSampling(k25Pinned),
     lifecycle: { status: "active" },
     kimi: {
       thinkingDefault: true,
-      thinkingKeep: true, // vercel/ai: keep "all" accepted by k2.6, k2.7-code and k3 (anchors.md §1.8)
+      thinkingKeep: true, // vercel/ai: keep "all" accepted by k2.6, k2.7-code and k3 (docs/providers/kimi.md#thinking-and-reasoning-replay)
       reasoningEfforts: ["low", "high", "max"], // [DOC-CHAT-26-08]; default max
       pinnedSampling: k25Pinned,
       toolChoiceRequired: "always",
       webSearchWithThinking: true, // UNCONFIRMED
-      dynamicTools: true // kimi.md §7.2: dynamic tool messages {"role":"system","tools":[...]}
+      dynamicTools: true // docs/providers/kimi.md#model-catalog: dynamic tool messages {"role":"system","tools":[...]}
     },
     source:
-      "kimi.md §7.2 ([DOC-CHAT-26-08] https://platform.kimi.ai/docs/api/chat; [HALRO] §1.4, §10.3); launched 2026-07-16"
+      "docs/providers/kimi.md#model-catalog ([DOC-CHAT-26-08] https://platform.kimi.ai/docs/api/chat; [HALRO] §1.4, §10.3); launched 2026-07-16"
   },
-  k27Code("kimi-k2.7-code", "kimi.md §7.2 ([DOC-CHAT-26-08]; [HALRO] §1.4, §13.1)"),
-  k27Code("kimi-k2.7-code-highspeed", "kimi.md §7.2 ([DOC-CHAT-26-08]: ~180 tok/s; [HALRO] §1.4)"),
+  k27Code("kimi-k2.7-code", "docs/providers/kimi.md#model-catalog ([DOC-CHAT-26-08]; [HALRO] §1.4, §13.1)"),
+  k27Code(
+    "kimi-k2.7-code-highspeed",
+    "docs/providers/kimi.md#model-catalog ([DOC-CHAT-26-08]: ~180 tok/s; [HALRO] §1.4)"
+  ),
   {
     id: "kimi-k2.6",
     provider,
@@ -391,7 +395,7 @@ export const models: ReadonlyArray<KimiModelInfo> = [
       webSearchWithThinking: true // UNCONFIRMED
     },
     source:
-      "kimi.md §7.2 ([HALRO] §1.4 from docs/models; [DOC-CHAT-26-08]); fixture moonshotai-file-reference-live.json"
+      "docs/providers/kimi.md#model-catalog ([HALRO] §1.4 from docs/models; [DOC-CHAT-26-08]); fixture moonshotai-file-reference-live.json"
   },
   {
     id: "kimi-k2.5",
@@ -423,21 +427,48 @@ export const models: ReadonlyArray<KimiModelInfo> = [
       toolChoiceRequired: "without-thinking",
       webSearchWithThinking: false // [DOC-CN-26] §7 "Tool Use 参数兼容性": disable thinking to use $web_search
     },
-    source: "kimi.md §7.2 ([DOC-CN-26] K2.5 section; [HALRO] §1.4); fixture moonshotai-stream-choice-usage.chunks.txt"
+    source:
+      "docs/providers/kimi.md#model-catalog ([DOC-CN-26] K2.5 section; [HALRO] §1.4); fixture moonshotai-stream-choice-usage.chunks.txt"
   },
-  k2Thinking("kimi-k2-thinking", "kimi.md §7.2 ([DOC-CN-26] §8; context 262,144 from openclaw docs, secondary)"),
-  k2Thinking("kimi-k2-thinking-turbo", "kimi.md §7.2 ([DOC-CN-26] model enum; context from secondary sources)"),
-  k2Preview("kimi-k2-turbo-preview", 262_144, "kimi.md §7.2 (EX-AI kimi_config, secondary; default temperature 0.6)"),
+  k2Thinking(
+    "kimi-k2-thinking",
+    "docs/providers/kimi.md#model-catalog ([DOC-CN-26] §8; context 262,144 from openclaw docs, secondary)"
+  ),
+  k2Thinking(
+    "kimi-k2-thinking-turbo",
+    "docs/providers/kimi.md#model-catalog ([DOC-CN-26] model enum; context from secondary sources)"
+  ),
+  k2Preview(
+    "kimi-k2-turbo-preview",
+    262_144,
+    "docs/providers/kimi.md#model-catalog (EX-AI kimi_config, secondary; default temperature 0.6)"
+  ),
   k2Preview(
     "kimi-k2-0905-preview",
     262_144,
-    "kimi.md §7.2 ([DOC-CN-26] FAQ: 256k); fixture kimi-k2-0905-preview.stream"
+    "docs/providers/kimi.md#model-catalog ([DOC-CN-26] FAQ: 256k); fixture kimi-k2-0905-preview.stream"
   ),
-  k2Preview("kimi-k2-0711-preview", 131_072, "kimi.md §7.2 ([DOC-EN-25] pricing and model list)"),
-  kimiLatest("kimi-latest", 131_072, "kimi.md §7.2 ([DOC-EN-25]: auto caching, vision, 128k)"),
-  kimiLatest("kimi-latest-8k", 8_192, "kimi.md §9.1 (EX-AI kimi_config billing tier, secondary)"),
-  kimiLatest("kimi-latest-32k", 32_768, "kimi.md §9.1 (EX-AI kimi_config billing tier, secondary)"),
-  kimiLatest("kimi-latest-128k", 131_072, "kimi.md §9.1 (EX-AI kimi_config billing tier, secondary)"),
+  k2Preview(
+    "kimi-k2-0711-preview",
+    131_072,
+    "docs/providers/kimi.md#model-catalog ([DOC-EN-25] pricing and model list)"
+  ),
+  kimiLatest("kimi-latest", 131_072, "docs/providers/kimi.md#model-catalog ([DOC-EN-25]: auto caching, vision, 128k)"),
+  kimiLatest(
+    "kimi-latest-8k",
+    8_192,
+    "docs/providers/kimi.md#model-catalog (EX-AI kimi_config billing tier, secondary)"
+  ),
+  kimiLatest(
+    "kimi-latest-32k",
+    32_768,
+    "docs/providers/kimi.md#model-catalog (EX-AI kimi_config billing tier, secondary)"
+  ),
+  kimiLatest(
+    "kimi-latest-128k",
+    131_072,
+    "docs/providers/kimi.md#model-catalog (EX-AI kimi_config billing tier, secondary)"
+  ),
   {
     id: "kimi-thinking-preview",
     provider,
@@ -457,16 +488,28 @@ export const models: ReadonlyArray<KimiModelInfo> = [
     sampling: legacySampling(0.8), // recommended 0.8 ([DOC-EN-25] thinking-preview guide)
     lifecycle: retired(),
     kimi: { thinkingDefault: true, thinkingKeep: false, toolChoiceRequired: "never", webSearchWithThinking: false },
-    source: "kimi.md §2.5, §7.2 ([DOC-EN-25] thinking-preview guide); fixture kimi-thinking-preview-nonstream-doc.json"
+    source:
+      "docs/providers/kimi.md#thinking-and-reasoning-replay, #model-catalog ([DOC-EN-25] thinking-preview guide); fixture kimi-thinking-preview-nonstream-doc.json"
   },
-  moonshotV1("moonshot-v1-8k", 8_192, { source: "kimi.md §7.2 ([DOC-EN-25])" }),
-  moonshotV1("moonshot-v1-32k", 32_768, { source: "kimi.md §7.2 ([DOC-EN-25])" }),
-  moonshotV1("moonshot-v1-128k", 131_072, { source: "kimi.md §7.2 ([DOC-EN-25])" }),
+  moonshotV1("moonshot-v1-8k", 8_192, { source: "docs/providers/kimi.md#model-catalog ([DOC-EN-25])" }),
+  moonshotV1("moonshot-v1-32k", 32_768, { source: "docs/providers/kimi.md#model-catalog ([DOC-EN-25])" }),
+  moonshotV1("moonshot-v1-128k", 131_072, { source: "docs/providers/kimi.md#model-catalog ([DOC-EN-25])" }),
   // Routes to 8k/32k/128k by prompt_tokens + max_tokens ([DOC-EN-25] "Choose the Right Model").
-  moonshotV1("moonshot-v1-auto", 131_072, { source: "kimi.md §7.2 ([DOC-EN-25] Choose the Right Model)" }),
-  moonshotV1("moonshot-v1-8k-vision-preview", 8_192, { vision: true, source: "kimi.md §7.2 ([DOC-EN-25])" }),
-  moonshotV1("moonshot-v1-32k-vision-preview", 32_768, { vision: true, source: "kimi.md §7.2 ([DOC-EN-25])" }),
-  moonshotV1("moonshot-v1-128k-vision-preview", 131_072, { vision: true, source: "kimi.md §7.2 ([DOC-EN-25])" }),
+  moonshotV1("moonshot-v1-auto", 131_072, {
+    source: "docs/providers/kimi.md#model-catalog ([DOC-EN-25] Choose the Right Model)"
+  }),
+  moonshotV1("moonshot-v1-8k-vision-preview", 8_192, {
+    vision: true,
+    source: "docs/providers/kimi.md#model-catalog ([DOC-EN-25])"
+  }),
+  moonshotV1("moonshot-v1-32k-vision-preview", 32_768, {
+    vision: true,
+    source: "docs/providers/kimi.md#model-catalog ([DOC-EN-25])"
+  }),
+  moonshotV1("moonshot-v1-128k-vision-preview", 131_072, {
+    vision: true,
+    source: "docs/providers/kimi.md#model-catalog ([DOC-EN-25])"
+  }),
   {
     id: "kimi-for-coding",
     provider,
@@ -489,7 +532,7 @@ export const models: ReadonlyArray<KimiModelInfo> = [
     // Nothing pinned: the Kimi Code endpoint reportedly wants temperature 0.6 where api.moonshot.ai wants 1
     // (https://github.com/NousResearch/hermes-agent/pull/12668), UNCONFIRMED, so nothing is refused up front.
     kimi: { thinkingDefault: false, thinkingKeep: true, toolChoiceRequired: "always", webSearchWithThinking: true },
-    source: "kimi.md §13 (Kimi Code: https://api.kimi.com/coding/v1, model kimi-for-coding)"
+    source: "docs/providers/kimi.md#kimi-code (Kimi Code: https://api.kimi.com/coding/v1, model kimi-for-coding)"
   }
 ]
 
@@ -497,7 +540,7 @@ export const models: ReadonlyArray<KimiModelInfo> = [
  * Whether explicit context caches can be created for a model id (pure): `false` for a catalogued model without
  * explicit caching (automatic prefix caching on kimi-latest, the K2 family, kimi-k2.5/k2.6/k2.7-code and kimi-k3;
  * none on kimi-thinking-preview) and for the moonshot-v1 vision previews, which can use caches but not create them
- * (kimi.md §4.3). Unknown ids and model families (`moonshot-v1`) are not second-guessed.
+ * (docs/providers/kimi.md#context-caching-api). Unknown ids and model families (`moonshot-v1`) are not second-guessed.
  *
  * @since 0.1.0
  */
@@ -548,9 +591,9 @@ export const activeIds = (from: ModelCatalog.Catalog = catalog): ReadonlyArray<s
 // =============================================================================
 
 /**
- * One entry of `GET /v1/models` (2026 live fields, kimi.md §7.1: `context_length`, `supports_image_in`,
- * `supports_video_in`, `supports_reasoning`, `supports_dynamic_tools`, `reasoning_efforts` / `think_efforts`,
- * `supports_thinking_type`). Every field but `id` is optional; unknown fields are kept.
+ * One entry of `GET /v1/models` (2026 live fields, docs/providers/kimi.md#models-endpoint: `context_length`,
+ * `supports_image_in`, `supports_video_in`, `supports_reasoning`, `supports_dynamic_tools`, `reasoning_efforts` /
+ * `think_efforts`, `supports_thinking_type`). Every field but `id` is optional; unknown fields are kept.
  *
  * @since 0.1.0
  */
@@ -645,8 +688,8 @@ export const mergeLive = (
 
 /**
  * Requests `GET /v1/models` through a client and merges it over the catalog (see {@link mergeLive}). Fails with the
- * transport's `AiError` (401 `incorrect_api_key_error` without a key, kimi.md §7.1) or an `InvalidResponseError`
- * when the body does not decode.
+ * transport's `AiError` (401 `incorrect_api_key_error` without a key, docs/providers/kimi.md#models-endpoint) or an
+ * `InvalidResponseError` when the body does not decode.
  *
  * @since 0.1.0
  */

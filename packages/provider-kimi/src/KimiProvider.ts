@@ -2,9 +2,9 @@
  * The Kimi provider's declarations and the provider core's builder makes of them (`OpenAiCompatProvider.make`).
  *
  * - Endpoints: `global` `https://api.moonshot.ai/v1` (default), `cn` `https://api.moonshot.cn/v1`, and the Kimi Code
- *   subscription, plan `coding`: `https://api.kimi.com/coding/v1` (kimi.md §1, §13). Keys from `MOONSHOT_API_KEY`,
- *   else `KIMI_API_KEY`; base URL from `MOONSHOT_BASE_URL`.
- * - Request ids from `msh-request-id`, else `x-msh-trace-id` (kimi.md §8.4).
+ *   subscription, plan `coding`: `https://api.kimi.com/coding/v1` (docs/providers/kimi.md#endpoints-and-keys,
+ *   #kimi-code). Keys from `MOONSHOT_API_KEY`, else `KIMI_API_KEY`; base URL from `MOONSHOT_BASE_URL`.
+ * - Request ids from `msh-request-id`, else `x-msh-trace-id` (docs/providers/kimi.md#response-headers-and-request-ids).
  * - Default `User-Agent`: {@link defaultUserAgent}, Conduit's own (never another product's).
  * - Catalog `KimiModels.catalog`; error table `KimiError.errorTable`; reasoning replay ({@link reasoningReplay}):
  *   every assistant turn keeps its reasoning, tool-call turns get a non-empty placeholder when it was lost, also the
@@ -55,7 +55,7 @@ export const baseURLs = {
 
 /**
  * The `User-Agent` Conduit sends unless told otherwise: its own name and version. The Kimi Code endpoint admits
- * only clients it recognizes (kimi.md §13); Conduit does not pretend to be one.
+ * only clients it recognizes (docs/providers/kimi.md#kimi-code); Conduit does not pretend to be one.
  *
  * @since 0.1.0
  */
@@ -82,7 +82,8 @@ export const resolveBaseURL = (options: OpenAiCompatProvider.ClientOptions): str
  * Extra `finish` metadata from Moonshot's response headers: `contextCacheTokensSaved` (tokens, from
  * `msh-context-cache-token-saved`, sent on automatic and explicit cache hits), `contextCacheId`
  * (`msh-context-cache-id`), `contextCacheExpiresAt` (`msh-context-cache-token-exp`, unix seconds) and `traceId`
- * (`x-msh-trace-id`). Sources: kimi.md §4.2–4.3, §8.4 ([DOC-EN-25]; [NANOBOT] live 4700 tokens saved).
+ * (`x-msh-trace-id`). Sources: docs/providers/kimi.md#automatic-prefix-caching, #context-caching-api,
+ * #response-headers-and-request-ids ([DOC-EN-25]; [NANOBOT] live 4700 tokens saved).
  *
  * @since 0.1.0
  */
@@ -216,8 +217,9 @@ export const countTokens = (request: ChatCompletions.WireRequest): Effect.Effect
 const openPlatformHost = /^https:\/\/api\.moonshot\.(ai|cn)\//
 
 /**
- * Refuses a Kimi Code key (`sk-kimi-…`) on the open platform, where it always fails with 401 (kimi.md §11.13,
- * https://github.com/NousResearch/hermes-agent/pull/13954). The key is inspected, never logged.
+ * Refuses a Kimi Code key (`sk-kimi-…`) on the open platform, where it always fails with 401
+ * (docs/providers/kimi.md#kimi-code, https://github.com/NousResearch/hermes-agent/pull/13954). The key is inspected,
+ * never logged.
  *
  * @since 0.1.0
  */

@@ -13,7 +13,8 @@
  * Both require a {@link KimiClient} and fail with an `AiError` (the error table's reasons, or
  * `InvalidResponseError` when the body lacks the documented fields).
  *
- * Sources: kimi.md §6 ([DOC-EN-25]; https://platform.moonshot.ai/docs/api/estimate.en-US); fixtures
+ * Sources: docs/providers/kimi.md#token-estimate-and-balance ([DOC-EN-25];
+ * https://platform.moonshot.ai/docs/api/estimate.en-US); fixtures
  * `official-doc-examples/estimate-token-count-response-doc.json`, `official-doc-examples/balance-response-doc.json`.
  *
  * @since 0.1.0

@@ -14,8 +14,8 @@
  * Not supported on the vision previews and kimi-thinking-preview; on kimi-k2.5 not while thinking (thinking is
  * switched off for the call when the caller did not ask for it, refused when they did).
  *
- * Sources: kimi.md §2.4 ([DOC-EN-25] "Use Kimi API's Internet Search Functionality": echo the arguments back;
- * $0.005 per call; [DOC-CN-26] §7 Tool Use 参数兼容性; [KOSONG] `tool_to_kimi`).
+ * Sources: docs/providers/kimi.md#web-search ([DOC-EN-25] "Use Kimi API's Internet Search Functionality": echo the
+ * arguments back; $0.005 per call; [DOC-CN-26] §7 Tool Use 参数兼容性; [KOSONG] `tool_to_kimi`).
  *
  * @since 0.1.0
  */

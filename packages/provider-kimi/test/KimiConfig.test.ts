@@ -58,7 +58,7 @@ describe("provider options", () => {
     })
   }
 
-  it("reasoningEffort is the typed union of kimi.md's values", async () => {
+  it("reasoningEffort is the typed union of the values in docs/providers/kimi.md#reasoning-effort", async () => {
     const efforts: ReadonlyArray<KimiConfig.ReasoningEffort> = ["low", "high", "max"]
     for (const reasoningEffort of efforts) {
       const exit = await Effect.runPromiseExit(KimiConfig.decodeProviderOptions({ reasoningEffort }))

@@ -21,7 +21,7 @@ const infoOf = (status: number, body: unknown, headers: Record<string, string> =
 const classify = (status: number, body: unknown, headers: Record<string, string> = {}, url = chatURL) =>
   KimiError.errorTable(infoOf(status, body, headers, url)) ?? ProviderError.defaultRule(status)
 
-/** The HTTP status Moonshot sends each error type with (kimi.md §8.2). */
+/** The HTTP status Moonshot sends each error type with (docs/providers/kimi.md#errors). */
 const statusOfType: Record<string, number> = {
   invalid_request_error: 400,
   content_filter: 400,

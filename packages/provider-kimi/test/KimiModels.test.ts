@@ -36,8 +36,9 @@ describe("the catalog", () => {
     }
   })
 
-  // kimi.md §7.2 (every row, the kimi-latest billing tiers of §9.1) and §13 (Kimi Code), with the lifecycle the
-  // newest live capture gives ([HALRO] §1.4, 2026-09-01) and the two retirement dates kimi.md states.
+  // docs/providers/kimi.md#model-catalog (every row, the kimi-latest billing tiers included) and #kimi-code, with the
+  // lifecycle the newest live capture gives ([HALRO] §1.4, 2026-09-01) and the two retirement dates
+  // docs/providers/kimi.md#model-lifecycle states.
   const lifecycles: ReadonlyArray<readonly [string, "active" | "deprecated" | "retired", string | undefined]> = [
     ["kimi-k3", "active", undefined],
     ["kimi-k2.7-code", "active", undefined],
@@ -63,7 +64,7 @@ describe("the catalog", () => {
     ["moonshot-v1-128k-vision-preview", "retired", undefined],
     ["kimi-for-coding", "active", undefined]
   ]
-  it("the catalog is exactly kimi.md §7's model list (and Kimi Code)", () => {
+  it("the catalog is exactly the model list of docs/providers/kimi.md#model-catalog (and Kimi Code)", () => {
     expect(KimiModels.models.map((model) => model.id).sort()).toEqual(lifecycles.map(([id]) => id).sort())
   })
   for (const [id, status, date] of lifecycles) {

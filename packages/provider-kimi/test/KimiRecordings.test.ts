@@ -1,10 +1,10 @@
 /**
  * Every chat response and stream recorded in ../shared/fixtures/kimi, replayed through the Kimi provider (MSW serves
  * the recording in place, read through core's `Recordings` helper), with the expected text, reasoning, tool calls,
- * finish reason and usage computed from the recording itself by the small reference fold below (kimi.md §3–4:
- * deltas concatenated in order, tool-call fragments joined by `index` or position, usage from whichever placement
- * the recording uses, the last one seen winning; cached = `cached_tokens` else `prompt_tokens_details.cached_tokens`;
- * parts clamped to their whole).
+ * finish reason and usage computed from the recording itself by the small reference fold below
+ * (docs/providers/kimi.md#streaming, #usage: deltas concatenated in order, tool-call fragments joined by `index` or
+ * position, usage from whichever placement the recording uses, the last one seen winning; cached = `cached_tokens` else
+ * `prompt_tokens_details.cached_tokens`; parts clamped to their whole).
  *
  * A manifest at the end accounts for every other recording (error bodies, cache objects, ...) and the test that
  * reads it, so a new chat recording cannot go unreplayed.

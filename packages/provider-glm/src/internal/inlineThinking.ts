@@ -1,7 +1,7 @@
 /**
- * Reasoning sent inline in `content` (glm.md §2.1 and §7.3): the glm-z1 models (and the GLM-4.1V thinking models)
- * answer `<think>…</think>` followed by the answer in `content` instead of `reasoning_content`; GLM-4.5V "may contain
- * `<think></think>` and `<|begin_of_box|>…<|end_of_box|>` tags in content" (ZAI-OAS
+ * Reasoning sent inline in `content` (docs/providers/glm.md#inline-thinking): the glm-z1 models (and the GLM-4.1V
+ * thinking models) answer `<think>…</think>` followed by the answer in `content` instead of `reasoning_content`;
+ * GLM-4.5V "may contain `<think></think>` and `<|begin_of_box|>…<|end_of_box|>` tags in content" (ZAI-OAS
  * `ChatCompletionResponseMessage.content`). Which model does what is a catalog feature (`GlmFeatures.inlineThinking`,
  * `GlmFeatures.boxMarkers`).
  *

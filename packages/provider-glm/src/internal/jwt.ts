@@ -4,8 +4,8 @@
  * milliseconds, signed with the secret (UTF-8) and sent as `Authorization: Bearer <jwt>`.
  *
  * Sources: BM-DOCS https://docs.bigmodel.cn/cn/guide/develop/http/introduction ("JWT Token 鉴权");
- * ZAI-SDK-PY `src/zai/core/_jwt_token.py` (cache 180 s, `exp = now + 210 s`); glm.md §1.2. An expired token is
- * answered with HTTP 401 code 1003 (MetaGLM/zhipuai-sdk-python-v4#6), hence renewal before expiry.
+ * ZAI-SDK-PY `src/zai/core/_jwt_token.py` (cache 180 s, `exp = now + 210 s`); docs/providers/glm.md#authentication. An
+ * expired token is answered with HTTP 401 code 1003 (MetaGLM/zhipuai-sdk-python-v4#6), hence renewal before expiry.
  */
 import { createHmac } from "node:crypto"
 import { Clock, Effect, Redacted, Result } from "effect"

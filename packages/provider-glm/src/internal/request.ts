@@ -3,7 +3,7 @@
  * into what the GLM API accepts, or refuses it before any HTTP call with an `InvalidRequestError`
  * (`conduit.kind = "preflight"`) that says why.
  *
- * Rules (sources in glm.md §2.1 and §10):
+ * Rules (sources in docs/providers/glm.md#request-parameters, #sampling, #messages, #tools, #tool-choice, #thinking):
  * - provider options are decoded (`GlmConfig.ProviderOptions`);
  * - `max_completion_tokens` becomes `max_tokens` (GLM has only the latter); above the model's output cap is refused
  *   (the API answers 400 1210 "max_tokens参数非法");

@@ -12,7 +12,7 @@
  *   (`glm/fantasy/*multi_tool_streaming*.yaml`); streaming ids `call_<24 hex>`, non-streaming ids
  *   `call_-<19 digits>` (`glm/fantasy/TestZAICommon__zai-glm-4.6__tool.yaml`);
  * - with `tool_stream`, a first fragment with id and name then argument pieces keyed by `index` (UNCONFIRMED shape:
- *   no real transcript exists, glm.md §4);
+ *   no real transcript exists, docs/providers/glm.md#tool-streaming);
  * - `completion_tokens_details.reasoning_tokens` and a trailing `choices: []` usage chunk
  *   (`glm/octollm/glm-4.6_stream_reasoning_chunks.sse`);
  * - the top-level `web_search` array (`glm/docs/zai_docs_web_search_in_chat_response_example.json`);
@@ -369,7 +369,7 @@ export const errors = {
   },
   insufficientBalanceCn: { status: 429, body: { code: "1113", message: "余额不足或无可用资源包,请充值。" } },
   concurrencyEn: { status: 429, body: wrapped("1302", "Rate limit reached for requests") },
-  // 1303 "High frequency — reduce frequency" (glm.md §5.3; no recorded body: the message is ours).
+  // 1303 "High frequency — reduce frequency" (docs/providers/glm.md#error-codes; no recorded body: the message is ours).
   frequencyEn: {
     status: 429,
     body: wrapped("1303", "High request frequency, please reduce the frequency of requests")

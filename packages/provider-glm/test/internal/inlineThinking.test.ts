@@ -1,7 +1,7 @@
 /**
- * Reasoning inline in `content` (glm.md §7.3): `<think>…</think>` on the glm-z1 models (and GLM-4.5V), GLM-4.5V's
- * `<|begin_of_box|>…<|end_of_box|>` markers. The splitter is pure and chunking-independent; the models whose catalog
- * entry says so get reasoning parts, streamed or not; other models' content is left alone.
+ * Reasoning inline in `content` (docs/providers/glm.md#inline-thinking): `<think>…</think>` on the glm-z1 models (and
+ * GLM-4.5V), GLM-4.5V's `<|begin_of_box|>…<|end_of_box|>` markers. The splitter is pure and chunking-independent; the
+ * models whose catalog entry says so get reasoning parts, streamed or not; other models' content is left alone.
  */
 import { RetryPolicy } from "@conduitkit/core"
 import { MockUpstream } from "@conduitkit/core/testing"

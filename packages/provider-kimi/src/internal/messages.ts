@@ -5,8 +5,9 @@
  *   (https://github.com/openclaw/openclaw/issues/8579) and is sent as `system`; anything else is refused up front.
  * - Reasoning replay: with thinking on, every assistant message that carries tool calls must carry a non-empty
  *   `reasoning_content`, else 400 `thinking is enabled but reasoning_content is missing in assistant tool call message
- *   at index N` (an empty string counts as missing on kimi-k2.5/k2.6; a single space is accepted). kimi.md §2.5,
- *   §11.1; `other-repos/error-messages-from-issues.txt`. With thinking off, replayed reasoning is dropped.
+ *   at index N` (an empty string counts as missing on kimi-k2.5/k2.6; a single space is accepted).
+ *   docs/providers/kimi.md#thinking-and-reasoning-replay; `other-repos/error-messages-from-issues.txt`. With thinking
+ *   off, replayed reasoning is dropped.
  * - Partial mode: the prefix is the LAST message, `{ role: "assistant", content, partial: true, name? }`; not with
  *   `response_format: json_object`; not on kimi-thinking-preview ([DOC-EN-25] "Partial Mode").
  * - Context cache by message: `{ role: "cache", content: "cache_id=…;reset_ttl=…" }` (or `tag=`) first; the

@@ -4,8 +4,8 @@
  * - Pinned models (kimi-k2.5 and later): temperature is 1 with thinking on and 0.6 with thinking off, top_p 0.95,
  *   n 1, penalties 0; any other explicit value is a 400 (`invalid temperature: only 1 is allowed for this model`).
  *   Conduit omits these parameters (sending the pinned value is accepted but pointless) and refuses a conflicting
- *   value with the model's rule. kimi.md §2.1, §11.2; fixtures `errors/moonshotai-kimi-k3-temperature-rejection.json`,
- *   `errors/moonshotai-unsupported-sampling-error.json`.
+ *   value with the model's rule. docs/providers/kimi.md#pinned-sampling; fixtures
+ *   `errors/moonshotai-kimi-k3-temperature-rejection.json`, `errors/moonshotai-unsupported-sampling-error.json`.
  * - Every model: temperature in [0, 1], top_p in (0, 1], n an integer in [1, 5] and `n > 1` impossible at
  *   temperature 0, penalties in [-2, 2] ([DOC-EN-25] request-body table).
  * - `stop`: at most 5 strings of at most 32 bytes (UTF-8) each; live: 6 strings → 400 `stop array too long. Expected

@@ -1,7 +1,8 @@
 /**
  * The thinking switch and `reasoning_effort`, and what they mean for the rest of the request (pure).
  *
- * Rules (kimi.md §2.1, §2.5, §13.1; fixtures `errors/moonshotai-k2.7-disabled-thinking-error.json`):
+ * Rules (docs/providers/kimi.md#thinking-and-reasoning-replay, #reasoning-effort; fixtures
+ * `errors/moonshotai-k2.7-disabled-thinking-error.json`):
  * - a model without thinking refuses `thinking: enabled` (and `reasoning_effort`); `disabled` is simply omitted;
  * - a model that always thinks (kimi-k2.7-code, kimi-k2-thinking, kimi-thinking-preview) refuses `disabled`;
  * - `keep: "all"` only where the model accepts it (kimi-k2.6, kimi-k2.7-code, kimi-k3; kimi-k2.5 answers 400), and

@@ -13,7 +13,7 @@
  *   `normalize-json-schema-for-mfjs.ts`: `$schema` is stripped (it derails kimi-k2.5 structured output,
  *   https://github.com/vercel/ai/issues/12871), tuple `items` arrays become `prefixItems`, and a `type` beside
  *   `anyOf` moves into the branches (400 "when using anyOf, type should be defined in anyOf items instead of the
- *   parent schema"). kimi.md §11.7.
+ *   parent schema"). docs/providers/kimi.md#tool-schemas.
  */
 import type { ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"

@@ -99,7 +99,8 @@ export interface MockState {
  * - `extractFailures`: file names whose extraction fails (500 `extract task failed`).
  * - `nowSeconds`: the clock of cache expiries (default `Date.now()`).
  * - `cacheReadySeconds`: how long a created (or updated, or re-activated) cache stays `pending` before it is
- *   `ready` (default 0; Moonshot takes ~40–60 s, kimi.md §4.3). The create response always says `pending`.
+ *   `ready` (default 0; Moonshot takes ~40–60 s, docs/providers/kimi.md#context-caching-api). The create response
+ *   always says `pending`.
  * - `recorder`: records every request.
  *
  * @since 0.1.0
@@ -414,7 +415,7 @@ export const make = (options: Options = {}): Mock => {
     if (referenced !== undefined) {
       const status = statusOf(referenced)
       if (status === "inactive" && Number.isFinite(resetTtl) && resetTtl > 0) {
-        // reset_ttl re-activates an expired cache: pending again (kimi.md §4.3)
+        // reset_ttl re-activates an expired cache: pending again (docs/providers/kimi.md#context-caching-api)
         referenced.expired_at = now(options) + resetTtl
         readyAt.set(String(referenced.id), now(options) + (options.cacheReadySeconds ?? 0))
       }

@@ -1,7 +1,8 @@
 /**
  * Moonshot wire data authored for tests and simulations: chat completion bodies, stream chunks and error bodies in
- * the exact shapes the recordings show (kimi.md §2–4, §8; `../shared/fixtures/kimi/INDEX.md`). The recordings
- * themselves are third-party data and stay where they are; these builders produce our own data with their shapes:
+ * the exact shapes the recordings show (docs/providers/kimi.md#streaming, #usage, #errors;
+ * `../shared/fixtures/kimi/INDEX.md`). The recordings themselves are third-party data and stay where they are; these
+ * builders produce our own data with their shapes:
  *
  * - ids `chatcmpl-<24 hex>` with `system_fingerprint: "fpv0_<8 hex>"` (kimi-k2.x, moonshot-v1 live captures) or
  *   `chatcmpl-<uuid>` without a fingerprint (kimi-k3 live captures);
@@ -257,7 +258,7 @@ const error = (status: number, type: string, message: string, headers?: Record<s
 })
 
 /**
- * Moonshot's error answers (messages as quoted in the recordings and kimi.md §8.2).
+ * Moonshot's error answers (messages as quoted in the recordings and docs/providers/kimi.md#errors).
  *
  * @since 0.1.0
  */
@@ -300,7 +301,7 @@ export const errors = {
       "exceeded_current_quota_error",
       "Your account is not active, current state: suspended, you may consider to check your account balance"
     ),
-  /** 403 from the Kimi Code endpoint for a client it does not recognize (kimi.md §13). */
+  /** 403 from the Kimi Code endpoint for a client it does not recognize (docs/providers/kimi.md#kimi-code). */
   accessTerminated: (): WireError =>
     error(
       403,

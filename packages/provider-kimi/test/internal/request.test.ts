@@ -55,7 +55,7 @@ describe("request shaping", () => {
   })
 
   it("a typed reasoningEffort is still checked against the model's catalog list", () => {
-    // kimi-k3 at launch accepted only "max" (kimi.md §7.2 notes)
+    // kimi-k3 at launch accepted only "max" (docs/providers/kimi.md#reasoning-effort)
     const launch = KimiModels.make({
       "kimi-k3": { kimi: { ...KimiModels.traitsOf(info("kimi-k3")), reasoningEfforts: ["max"] } }
     }).get("kimi-k3") as ModelCatalog.ModelInfo
