@@ -1,5 +1,6 @@
 /**
- * Bearer-key authentication.
+ * API-key authentication: `Authorization: Bearer <key>` (OpenAI clients) or `x-api-key: <key>` (Anthropic clients),
+ * against the same keys.
  *
  * Keys come from `CONDUIT_API_KEYS` as `Redacted` values; only their SHA-256 digests are kept. A presented key is
  * hashed and compared with every configured digest by `crypto.timingSafeEqual` (equal-length 32-byte digests, no
@@ -10,7 +11,7 @@
 import * as crypto from "node:crypto"
 import { Redacted } from "effect"
 
-/** The outcome of checking an `Authorization` header. */
+/** The outcome of checking a request's key. */
 export type AuthResult =
   | { readonly _tag: "Ok"; readonly keyId: string }
   | { readonly _tag: "Missing" }
@@ -19,7 +20,11 @@ export type AuthResult =
 /** A key checker. `enabled` is false when no keys are configured (every request is `Ok` as `anonymous`). */
 export interface Authenticator {
   readonly enabled: boolean
-  readonly check: (authorization: string | undefined) => AuthResult
+  /**
+   * Checks the key of a request: the `Authorization: Bearer` token, else the `x-api-key` header. `Missing` when
+   * neither carries one.
+   */
+  readonly check: (authorization: string | undefined, apiKey?: string | undefined) => AuthResult
 }
 
 const digest = (text: string): Buffer => crypto.createHash("sha256").update(text, "utf8").digest()
@@ -53,8 +58,9 @@ export const make = (keys: ReadonlyArray<Redacted.Redacted<string>>): Authentica
   })
   return {
     enabled: true,
-    check: (authorization) => {
-      const token = bearerToken(authorization)
+    check: (authorization, apiKey) => {
+      const token =
+        bearerToken(authorization) ?? (apiKey !== undefined && apiKey.trim() !== "" ? apiKey.trim() : undefined)
       if (token === undefined) return missing
       const presented = digest(token)
       let found: AuthResult = invalid

@@ -184,7 +184,7 @@ export const badRequest = (message: string, code: string | null = null, param: s
 /** 401: no bearer key was sent. */
 export const missingKey = new GatewayError({
   status: 401,
-  message: "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+  message: "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
   type: "invalid_request_error",
   code: "missing_api_key",
   param: null
@@ -213,7 +213,7 @@ export const tooLarge = (maxBytes: number) =>
 export const routeNotFound = (method: string, path: string) =>
   new GatewayError({
     status: 404,
-    message: `No route for ${method} ${path}. Routes: POST /v1/chat/completions, GET /v1/models, GET /healthz, GET /metrics.`,
+    message: `No route for ${method} ${path}. Routes: POST /v1/chat/completions, POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models, GET /healthz, GET /metrics.`,
     type: "invalid_request_error",
     code: "not_found",
     param: null

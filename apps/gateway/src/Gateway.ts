@@ -3,12 +3,13 @@
  *
  * Routes:
  * - `POST /v1/chat/completions` (see `ChatRoute`);
+ * - `POST /v1/messages`, `POST /v1/messages/count_tokens`: the Anthropic Messages API (see `MessagesRoute`);
  * - `GET /v1/models`, `GET /v1/models/{name}`: every routable name with its target, fallbacks, context window and
  *   capabilities (OpenAI list shape plus these fields; see `ModelsRoute`);
  * - `GET /healthz`: `{ status, providers }` (503 `shutting_down` once SIGTERM arrived);
  * - `GET /metrics`: Prometheus text (see `Metrics`), with the session manager's stats.
  *
- * `/v1/*` needs a bearer key from `CONDUIT_API_KEYS` when keys are configured; `/healthz` and `/metrics` never do.
+ * `/v1/*` needs a key from `CONDUIT_API_KEYS` (as `Authorization: Bearer` or `x-api-key`) when keys are configured; `/healthz` and `/metrics` never do.
  * Every response carries `x-request-id` (the client's, when it sent a well-formed one). Each request writes one JSON
  * access log line (ids, model, provider, status, timings, token counts; never keys or bodies).
  *
@@ -34,6 +35,7 @@ import type * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
 import type { GatewayConfig } from "./GatewayConfig.js"
 import * as Log from "./Log.js"
+import * as MessagesRoute from "./MessagesRoute.js"
 import * as Metrics from "./Metrics.js"
 import * as ModelRoutes from "./ModelRoutes.js"
 import * as ModelsRoute from "./ModelsRoute.js"
@@ -113,13 +115,17 @@ const json = (body: unknown, requestId: string, status = 200) =>
 const endpointOf = (path: string): string =>
   path === "/v1/chat/completions"
     ? "chat"
-    : path === "/v1/models" || path.startsWith("/v1/models/")
-      ? "models"
-      : path === "/healthz"
-        ? "healthz"
-        : path === "/metrics"
-          ? "metrics"
-          : "other"
+    : path === "/v1/messages"
+      ? "messages"
+      : path === "/v1/messages/count_tokens"
+        ? "count_tokens"
+        : path === "/v1/models" || path.startsWith("/v1/models/")
+          ? "models"
+          : path === "/healthz"
+            ? "healthz"
+            : path === "/metrics"
+              ? "metrics"
+              : "other"
 
 /**
  * Reports a request once, whatever answered it: the request metrics and, except for `/healthz` and `/metrics`, one
@@ -197,7 +203,11 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
         const http = error.toHttp()
         metrics.error(endpoint, http.body.error.code ?? http.body.error.type)
         fields.error = http.body.error.code
-        const response = Errors.errorResponse(http, requestId)
+        // the Anthropic front door answers in Anthropic's envelope, from the first check on
+        const response =
+          endpoint === "messages" || endpoint === "count_tokens"
+            ? MessagesRoute.errorResponse(http, requestId)
+            : Errors.errorResponse(http, requestId)
         return Effect.as(
           done(http.status),
           shutdown.draining() ? HttpServerResponse.setHeader(response, "connection", "close") : response
@@ -207,7 +217,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
       const readOnly = method === "GET" || method === "HEAD"
 
       if (path.startsWith("/v1/")) {
-        const result = auth.check(request.headers.authorization)
+        const result = auth.check(request.headers.authorization, request.headers["x-api-key"])
         if (result._tag === "Missing") return fail(Errors.missingKey)
         if (result._tag === "Invalid") return fail(Errors.invalidKey)
         fields.key = result.keyId
@@ -215,6 +225,16 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
           if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
           if (shutdown.draining()) return fail(Errors.shuttingDown)
           return ChatRoute.handle(deps, request, { requestId, keyId: result.keyId, startedAt, fields, done })
+        }
+        if (endpoint === "messages" || endpoint === "count_tokens") {
+          if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
+          if (shutdown.draining()) return fail(Errors.shuttingDown)
+          return MessagesRoute.handle(
+            deps,
+            request,
+            { requestId, keyId: result.keyId, startedAt, fields, done },
+            endpoint
+          )
         }
         if (endpoint === "models") {
           if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))

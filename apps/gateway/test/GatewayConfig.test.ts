@@ -149,6 +149,14 @@ describe("Auth", () => {
     expect(auth.check("Bearer sk-alpha-and-more")._tag).toBe("Invalid")
   })
 
+  it("takes the same keys from x-api-key (Anthropic clients), the bearer token first", () => {
+    const viaHeader = auth.check(undefined, "sk-beta")
+    expect(viaHeader).toEqual({ _tag: "Ok", keyId: Auth.keyId("sk-beta") })
+    expect(auth.check(undefined, "sk-gamma")._tag).toBe("Invalid")
+    expect(auth.check(undefined, " ")._tag).toBe("Missing")
+    expect(auth.check("Bearer sk-alpha", "sk-wrong")).toEqual({ _tag: "Ok", keyId: Auth.keyId("sk-alpha") })
+  })
+
   it("without keys every request is anonymous", () => {
     const open = Auth.make([])
     expect(open.enabled).toBe(false)
