@@ -138,6 +138,36 @@ describe("text", () => {
   })
 })
 
+describe("engine features", () => {
+  it("replays an answer for a repeated Idempotency-Key without calling the provider again", async () => {
+    const params = { model: "glm-only", max_tokens: 32, messages: [{ role: "user" as const, content: "Once" }] }
+    const options = { headers: { "idempotency-key": "anthropic-once-1" } }
+    const first = await client().messages.create(params, options).withResponse()
+    const second = await client().messages.create(params, options).withResponse()
+    expect(second.data.content).toEqual(first.data.content)
+    expect(second.response.headers.get("x-conduit-attempts")).toBe("0")
+    expect(chatCalls(glm.recorder)).toHaveLength(1)
+  })
+
+  it("names what was not sent in x-conduit-warnings", async () => {
+    const { response } = await client()
+      .messages.create({
+        model: "coder",
+        max_tokens: 32,
+        metadata: { user_id: "user-1234" },
+        tools: [weatherTool, { type: "web_search_20250305", name: "web_search" }],
+        messages: [{ role: "user", content: "Hi" }]
+      })
+      .withResponse()
+    const warnings = response.headers.get("x-conduit-warnings") ?? ""
+    expect(warnings).toContain("metadata.user_id was not sent")
+    expect(warnings).toContain("web_search")
+    expect((lastUpstreamBody(kimi.recorder).tools as Array<Json>).map((tool) => tool.function.name)).toEqual([
+      "get_weather"
+    ])
+  })
+})
+
 describe("stream", () => {
   it("sends Anthropic's event sequence, which the SDK accumulates into the final message", async () => {
     const stream = client().messages.stream({
