@@ -12,6 +12,10 @@
  * - `layer(model, config)`, `model(model, config)`: `effect/ai` model constructors;
  * - `promise(options)`: the Promise face (`chat`, `stream`, `listModels`).
  *
+ * A missing key is an `AuthenticationError` (`kind: "MissingKey"`) naming the variables the key is read from
+ * ({@link missingKey}), before any HTTP call: `clientLayerConfig` fails with it, `promise` throws it as a
+ * `PromiseClient.ConduitError`, and a client built without a key fails every call with it.
+ *
  * The MSW testing handlers live in `@conduitkit/core/testing` so this entry never loads `msw` (an optional peer):
  * `ProviderMock.make({ provider, fixtures })` answers chat (non-stream and SSE with `[DONE]`) and `/models` for a
  * provider built here, checks the key and the model, and answers the provider's own error bodies. A provider's
@@ -22,8 +26,8 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
-import type { AiError, LanguageModel, Model } from "effect/ai"
+import { Config, ConfigProvider, Context, Effect, Exit, Layer, Option, Redacted } from "effect"
+import { AiError, type LanguageModel, type Model } from "effect/ai"
 import type * as ModelCatalog from "./ModelCatalog.js"
 import * as OpenAiCompatClient from "./OpenAiCompatClient.js"
 import * as OpenAiCompatLanguageModel from "./OpenAiCompatLanguageModel.js"
@@ -102,15 +106,27 @@ export interface Provider<Name extends string> {
   readonly catalog: ModelCatalog.Catalog
   /** The client service tag (`@conduitkit/provider-<name>/Client`). */
   readonly Client: Context.Service<ProviderClient, ProviderClient>
-  /** Builds a client (throws if no key is given: use `layerConfig` to read the environment). */
+  /**
+   * Builds a client. Without a key (from JavaScript, where the type does not stop it) every call fails with
+   * {@link missingKey}; use `clientLayerConfig` to read the key from the environment.
+   */
   readonly makeClient: (
     options: ClientOptions & { readonly apiKey: string | Redacted.Redacted<string> }
   ) => ProviderClient
   readonly clientLayer: (
     options: ClientOptions & { readonly apiKey: string | Redacted.Redacted<string> }
   ) => Layer.Layer<ProviderClient>
-  /** The client from the environment (`apiKeyEnv`, `baseURLEnv`), with `options` as overrides. */
-  readonly clientLayerConfig: (options?: ClientOptions) => Layer.Layer<ProviderClient, Config.ConfigError>
+  /**
+   * The client from the environment (`apiKeyEnv`, `baseURLEnv`), with `options` as overrides. Fails with
+   * {@link missingKey} when neither `options.apiKey` nor any of the variables is set.
+   */
+  readonly clientFromConfig: (
+    options?: ClientOptions
+  ) => Effect.Effect<ProviderClient, Config.ConfigError | AiError.AiError>
+  /** {@link Provider.clientFromConfig} as a layer of the `Client` service. */
+  readonly clientLayerConfig: (
+    options?: ClientOptions
+  ) => Layer.Layer<ProviderClient, Config.ConfigError | AiError.AiError>
   readonly layer: (
     model: string,
     config?: OpenAiCompatLanguageModel.ModelConfig
@@ -119,11 +135,47 @@ export interface Provider<Name extends string> {
     model: string,
     config?: OpenAiCompatLanguageModel.ModelConfig
   ) => Model.Model<Name, LanguageModel.LanguageModel, ProviderClient>
+  /**
+   * The Promise face over a client built from `options` (the key from `options.apiKey`, else the first of
+   * `apiKeyEnv` that is set). Throws {@link missingKey} as a `PromiseClient.ConduitError` when there is none.
+   */
   readonly promise: (
-    options: ClientOptions & { readonly apiKey: string | Redacted.Redacted<string> },
-    listModels?: (client: ProviderClient) => Effect.Effect<ReadonlyArray<ModelCatalog.ModelInfo>, AiError.AiError>
-  ) => PromiseClient.PromiseClient & { readonly client: ProviderClient }
+    options?: ClientOptions,
+    extras?: PromiseExtras
+  ) => PromiseClient.PromiseClient & {
+    readonly client: ProviderClient
+  }
 }
+
+/**
+ * What a provider's Promise face sets beyond the declarations: `listModels` (default: the catalog) and
+ * `defaultModel` (default: the declarations').
+ *
+ * @since 0.1.0
+ */
+export interface PromiseExtras {
+  readonly listModels?:
+    | ((client: ProviderClient) => Effect.Effect<ReadonlyArray<ModelCatalog.ModelInfo>, AiError.AiError>)
+    | undefined
+  readonly defaultModel?: string | undefined
+}
+
+/**
+ * The failure of a missing key: an `AuthenticationError` (`kind: "MissingKey"`, `conduit.kind = "missing-key"`)
+ * naming the variables the key is read from (e.g. "set MOONSHOT_API_KEY or KIMI_API_KEY, or pass apiKey").
+ *
+ * @since 0.1.0
+ */
+export const missingKey = (declarations: Pick<Declarations, "name" | "apiKeyEnv">): AiError.AiError =>
+  AiError.make({
+    module: "OpenAiCompatProvider",
+    method: "apiKey",
+    reason: new AiError.AuthenticationError({
+      kind: "MissingKey",
+      description: `no API key for ${declarations.name}: set ${declarations.apiKeyEnv.join(" or ")}, or pass apiKey`,
+      metadata: { conduit: { kind: "missing-key", provider: declarations.name } }
+    })
+  })
 
 const toRedacted = (key: string | Redacted.Redacted<string>) => (Redacted.isRedacted(key) ? key : Redacted.make(key))
 
@@ -146,11 +198,16 @@ export const make = <const Name extends string>(
   const makeClient = (
     options: ClientOptions & { readonly apiKey: string | Redacted.Redacted<string> }
   ): ProviderClient => {
-    const key = toRedacted(options.apiKey)
+    const key = options.apiKey === undefined ? undefined : toRedacted(options.apiKey)
     const baseURL = baseURLOf(options)
     const transport = OpenAiCompatClient.make({
       provider: declarations.name,
-      apiKey: declarations.auth ? declarations.auth(key, options) : key,
+      apiKey:
+        key === undefined
+          ? Effect.fail(missingKey(declarations))
+          : declarations.auth
+            ? declarations.auth(key, options)
+            : key,
       baseURL,
       headers: { ...(declarations.headers ?? {}), ...(options.headers ?? {}) },
       fetch: options.fetch,
@@ -162,29 +219,42 @@ export const make = <const Name extends string>(
     return { ...transport, options: { ...rest, baseURL } }
   }
 
-  const apiKeyConfig = declarations.apiKeyEnv
-    .slice(1)
-    .reduce<Config.Config<Redacted.Redacted<string>>>(
-      (config, name) => Config.orElse(config, () => Config.Redacted(name)),
-      Config.Redacted(declarations.apiKeyEnv[0] ?? `${declarations.name.toUpperCase()}_API_KEY`)
-    )
+  // The first of the declared variables that is set, or the missing-key failure naming them all.
+  const apiKeyFromEnv: Effect.Effect<Redacted.Redacted<string>, Config.ConfigError | AiError.AiError> = Effect.gen(
+    function* () {
+      for (const name of declarations.apiKeyEnv) {
+        const value = yield* Config.option(Config.Redacted(name))
+        // a blank variable (`MOONSHOT_API_KEY=` in a shell) is as good as unset
+        if (Option.isSome(value) && Redacted.value(value.value).trim() !== "") return value.value
+      }
+      return yield* Effect.fail(missingKey(declarations))
+    }
+  )
 
-  const clientLayerConfig = (options: ClientOptions = {}) =>
-    Layer.effect(
-      Client,
-      Effect.gen(function* () {
-        const apiKey = options.apiKey !== undefined ? toRedacted(options.apiKey) : yield* apiKeyConfig
-        const envBaseURL =
-          declarations.baseURLEnv !== undefined
-            ? yield* Config.option(Config.String(declarations.baseURLEnv))
-            : Option.none()
-        return makeClient({
-          ...options,
-          apiKey,
-          ...(options.baseURL === undefined && Option.isSome(envBaseURL) ? { baseURL: envBaseURL.value } : {})
-        })
+  const clientFromConfig = (options: ClientOptions = {}) =>
+    Effect.gen(function* () {
+      const apiKey = options.apiKey !== undefined ? toRedacted(options.apiKey) : yield* apiKeyFromEnv
+      const envBaseURL =
+        declarations.baseURLEnv !== undefined
+          ? yield* Config.option(Config.String(declarations.baseURLEnv))
+          : Option.none()
+      return makeClient({
+        ...options,
+        apiKey,
+        ...(options.baseURL === undefined && Option.isSome(envBaseURL) ? { baseURL: envBaseURL.value } : {})
       })
+    })
+
+  // The Promise face's client: the key from the options, else the environment; none is a ConduitError at once.
+  const promiseClient = (options: ClientOptions): ProviderClient => {
+    if (options.apiKey !== undefined) return makeClient({ ...options, apiKey: options.apiKey })
+    // the environment as it is now (Effect's default provider is a snapshot taken at its first use)
+    const fromEnv = Effect.runSyncExit(
+      Effect.provideService(apiKeyFromEnv, ConfigProvider.ConfigProvider, ConfigProvider.fromEnv())
     )
+    if (Exit.isSuccess(fromEnv)) return makeClient({ ...options, apiKey: fromEnv.value })
+    throw new PromiseClient.ConduitError(missingKey(declarations))
+  }
 
   const layer = (model: string, config?: OpenAiCompatLanguageModel.ModelConfig) =>
     OpenAiCompatLanguageModel.layer({ spec: declarations, clientTag: Client, model, config })
@@ -196,7 +266,8 @@ export const make = <const Name extends string>(
     Client,
     makeClient,
     clientLayer: (options) => Layer.succeed(Client, makeClient(options)),
-    clientLayerConfig,
+    clientFromConfig,
+    clientLayerConfig: (options) => Layer.effect(Client, clientFromConfig(options)),
     layer,
     model: (model, config) =>
       OpenAiCompatLanguageModel.model({
@@ -206,14 +277,14 @@ export const make = <const Name extends string>(
         model,
         config
       }),
-    promise: (options, listModels) => {
-      const client = makeClient(options)
+    promise: (options = {}, extras = {}) => {
+      const client = promiseClient(options)
       const clientLayer = Layer.succeed(Client, client)
       return {
         ...PromiseClient.make({
           layer: (model) => Layer.provide(layer(model), clientLayer),
-          defaultModel: declarations.defaultModel,
-          listModels: () => (listModels ? listModels(client) : Effect.succeed(declarations.catalog.list))
+          defaultModel: extras.defaultModel ?? declarations.defaultModel,
+          listModels: () => (extras.listModels ? extras.listModels(client) : Effect.succeed(declarations.catalog.list))
         }),
         client
       }

@@ -74,6 +74,12 @@ export * as PromptConversion from "./PromptConversion.js"
  */
 export * as ProviderError from "./ProviderError.js"
 /**
+ * Decoding a provider's typed `providerOptions`: unknown keys and bad values refused in plain words.
+ *
+ * @since 0.1.0
+ */
+export * as ProviderOptions from "./ProviderOptions.js"
+/**
  * Routing `provider/model` ids and aliases to model layers, with fallbacks.
  *
  * @since 0.1.0

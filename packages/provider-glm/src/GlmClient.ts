@@ -25,6 +25,7 @@
  */
 import type { OpenAiCompatProvider } from "@conduitkit/core"
 import type { Config, Context, Layer, Redacted } from "effect"
+import type { AiError } from "effect/ai"
 import * as GlmProvider from "./GlmProvider.js"
 
 /**
@@ -74,14 +75,15 @@ export const layer = (
 
 /**
  * A layer reading the key from `ZAI_API_KEY` (else `ZHIPUAI_API_KEY`) and the base URL from `ZAI_BASE_URL` through
- * Effect `Config` (keys as `Redacted`); `options` override. Fails with `ConfigError` naming the variables when no
- * key is set.
+ * Effect `Config` (keys as `Redacted`); `options` override. Fails with an `AiError` (`AuthenticationError`,
+ * `kind: "MissingKey"`) naming both variables when no key is set, before any HTTP call (core's
+ * `OpenAiCompatProvider.missingKey`).
  *
  * @since 0.1.0
  */
 export const layerConfig = (
   options: Options = {}
-): Layer.Layer<OpenAiCompatProvider.ProviderClient, Config.ConfigError> =>
+): Layer.Layer<OpenAiCompatProvider.ProviderClient, Config.ConfigError | AiError.AiError> =>
   GlmProvider.provider.clientLayerConfig(options)
 
 /**

@@ -113,6 +113,28 @@ describe("configuration from the environment", () => {
   })
 })
 
+describe("a missing key", () => {
+  it("layerConfig without ZAI_API_KEY or ZHIPUAI_API_KEY (unset or blank) fails with MissingKey naming both, before any HTTP call", async () => {
+    const zai = GlmMock.make()
+    server.use(...zai.handlers)
+    for (const env of [{}, { ZAI_API_KEY: "", ZHIPUAI_API_KEY: " " }]) {
+      const error = failure(await chatWith(GlmClient.layerConfig(), env))
+      expect(error.reason).toMatchObject({ _tag: "AuthenticationError", kind: "MissingKey" })
+      expect(ProviderError.describe(error).message).toMatch(/ZAI_API_KEY or ZHIPUAI_API_KEY/)
+    }
+    expect(zai.recorder.count).toBe(0)
+  })
+
+  it("a client built without a key (from JavaScript) fails each call with MissingKey, without sending", async () => {
+    const zai = GlmMock.make()
+    server.use(...zai.handlers)
+    const error = failure(await chatWith(GlmClient.layer({ apiKey: undefined as never })))
+    expect(error.reason).toMatchObject({ _tag: "AuthenticationError", kind: "MissingKey" })
+    expect(ProviderError.describe(error).message).toMatch(/ZAI_API_KEY or ZHIPUAI_API_KEY/)
+    expect(zai.recorder.count).toBe(0)
+  })
+})
+
 describe("auth errors with the real bodies", () => {
   it("a missing key is 1001 (MissingKey), a wrong key 1002 (InvalidKey)", async () => {
     const zai = GlmMock.make({ apiKey: "right" })

@@ -4,7 +4,7 @@
  */
 import { PromiseClient } from "@conduitkit/core"
 import { setupServer } from "msw/node"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
 import { createGlm, GlmModels } from "../src/index.js"
 import * as GlmMock from "../src/testing/GlmMock.js"
 import * as GlmScenarios from "../src/testing/GlmScenarios.js"
@@ -132,6 +132,56 @@ describe("createGlm", () => {
     expect(zai.recorder.count).toBe(1)
     const rejected = await glm.webSearch({ search_query: "" }).catch((e: unknown) => e)
     expect(rejected).toMatchObject({ reason: "InvalidRequestError" })
+    await glm.close()
+  })
+})
+
+describe("createGlm without a key", () => {
+  afterEach(() => vi.unstubAllEnvs())
+
+  it("throws a ConduitError naming ZAI_API_KEY and ZHIPUAI_API_KEY, before any HTTP call", () => {
+    const zai = GlmMock.make()
+    server.use(...zai.handlers)
+    vi.stubEnv("ZAI_API_KEY", undefined)
+    vi.stubEnv("ZHIPUAI_API_KEY", undefined)
+    for (const create of [() => createGlm(), () => createGlm({}), () => createGlm({ apiKey: undefined })]) {
+      let thrown: unknown
+      try {
+        create()
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(PromiseClient.ConduitError)
+      expect(thrown).toMatchObject({ reason: "AuthenticationError", status: undefined })
+      expect((thrown as Error).message).toMatch(/ZAI_API_KEY or ZHIPUAI_API_KEY/)
+    }
+    expect(zai.recorder.count).toBe(0)
+  })
+
+  it("takes the key from ZAI_API_KEY, else ZHIPUAI_API_KEY", async () => {
+    const zai = GlmMock.make({ apiKey: "zhipu-secret" })
+    server.use(...zai.handlers)
+    vi.stubEnv("ZAI_API_KEY", undefined)
+    vi.stubEnv("ZHIPUAI_API_KEY", "zhipu-secret")
+    const glm = createGlm()
+    expect((await glm.chat({ model: "glm-4.6", prompt: "hello" })).text).toBe(GlmScenarios.text.text)
+    expect(zai.recorder.last().headers.authorization).toBe("Bearer zhipu-secret")
+    await glm.close()
+  })
+})
+
+describe("unknown provider options", () => {
+  it("a typo (thinkin) is refused naming the key and the accepted keys, before any HTTP call", async () => {
+    const zai = GlmMock.make()
+    server.use(...zai.handlers)
+    const glm = createGlm({ apiKey: "test-key" })
+    const refused = glm.chat({ model: "glm-4.6", prompt: "hello", providerOptions: { thinkin: { type: "disabled" } } })
+    await expect(refused).rejects.toBeInstanceOf(PromiseClient.ConduitError)
+    await expect(refused).rejects.toMatchObject({ reason: "InvalidRequestError" })
+    await expect(refused).rejects.toThrow(
+      /unknown GLM provider option "thinkin" \(accepted: thinking, tool_stream, do_sample, request_id, user_id, reasoning_effort, web_search, forceToolChoice\)/
+    )
+    expect(zai.recorder.count).toBe(0)
     await glm.close()
   })
 })

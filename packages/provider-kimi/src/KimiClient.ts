@@ -17,7 +17,8 @@
  * @since 0.1.0
  */
 import type { OpenAiCompatProvider } from "@conduitkit/core"
-import { Config, Effect, Layer, Option, type Redacted } from "effect"
+import { type Config, Layer, type Redacted } from "effect"
+import type { AiError } from "effect/ai"
 import { KimiClient } from "./internal/service.js"
 import * as KimiProvider from "./KimiProvider.js"
 
@@ -85,23 +86,11 @@ export const layer = (
 
 /**
  * A layer with a client from the environment: the key from `MOONSHOT_API_KEY` (else `KIMI_API_KEY`) unless
- * `options.apiKey` is given, the base URL from `MOONSHOT_BASE_URL` unless `options.baseURL` is given. Fails with a
- * `ConfigError` naming the variables when no key is set.
+ * `options.apiKey` is given, the base URL from `MOONSHOT_BASE_URL` unless `options.baseURL` is given. Fails with an
+ * `AiError` (`AuthenticationError`, `kind: "MissingKey"`) naming both variables when no key is set, before any
+ * HTTP call (core's `OpenAiCompatProvider.missingKey`).
  *
  * @since 0.1.0
  */
-export const layerConfig = (options: Options = {}): Layer.Layer<KimiClient, Config.ConfigError> =>
-  Layer.effect(
-    KimiClient,
-    Effect.gen(function* () {
-      const apiKey =
-        options.apiKey ??
-        (yield* Config.Redacted("MOONSHOT_API_KEY").pipe(Config.orElse(() => Config.Redacted("KIMI_API_KEY"))))
-      const envBaseURL = yield* Config.option(Config.String("MOONSHOT_BASE_URL"))
-      return make({
-        ...options,
-        apiKey,
-        ...(options.baseURL === undefined && Option.isSome(envBaseURL) ? { baseURL: envBaseURL.value } : {})
-      })
-    })
-  )
+export const layerConfig = (options: Options = {}): Layer.Layer<KimiClient, Config.ConfigError | AiError.AiError> =>
+  Layer.effect(KimiClient, (options.provider ?? KimiProvider.provider).clientFromConfig(toClientOptions(options)))

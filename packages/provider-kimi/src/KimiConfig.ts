@@ -27,7 +27,7 @@
  * @since 0.1.0
  */
 
-import { OpenAiCompatLanguageModel, ProviderError } from "@conduitkit/core"
+import { ProviderOptions as CoreProviderOptions, OpenAiCompatLanguageModel } from "@conduitkit/core"
 import { Effect, Schema, type Stream } from "effect"
 import type { AiError } from "effect/ai"
 
@@ -132,50 +132,27 @@ export interface ModelConfig extends Omit<OpenAiCompatLanguageModel.ModelConfig,
   readonly providerOptions?: ProviderOptions | undefined
 }
 
-const decode = Schema.decodeUnknownExit(ProviderOptions)
-const decoded = new WeakMap<object, ReturnType<typeof decode>>()
-const noOptions = {}
-
 /**
- * Decodes provider options (the merged model and call options) as an `Exit`, once per options object: core hands
+ * Decodes provider options (the merged model and call options) as a `Result`, once per options object: core hands
  * the same merged object to every hook of a call (request shaping, headers, replay policy), so one call decodes once.
+ * Fails with an `InvalidRequestError` (`parameter: "providerOptions"`) naming an unknown key and the accepted ones,
+ * or what is wrong with a value (core's `ProviderOptions.decoder`).
  *
  * @since 0.1.0
  */
-export const decodeProviderOptionsExit = (
-  input: Readonly<Record<string, unknown>> | undefined
-): ReturnType<typeof decode> => {
-  const key = input ?? noOptions
-  let exit = decoded.get(key)
-  if (exit === undefined) {
-    exit = decode(key)
-    decoded.set(key, exit)
-  }
-  return exit
-}
+export const decodeProviderOptionsResult: CoreProviderOptions.Decoder<ProviderOptions> = CoreProviderOptions.decoder(
+  ProviderOptions,
+  { provider: "kimi", label: "Kimi", module: "KimiConfig" }
+)
 
 /**
- * Decodes provider options (the merged model and call options). Fails with an `InvalidRequestError`
- * (`parameter: "providerOptions"`) naming what is wrong.
+ * {@link decodeProviderOptionsResult} as an `Effect`.
  *
  * @since 0.1.0
  */
 export const decodeProviderOptions = (
   input: Readonly<Record<string, unknown>> | undefined
-): Effect.Effect<ProviderOptions, AiError.AiError> => {
-  const exit = decodeProviderOptionsExit(input)
-  return exit._tag === "Success"
-    ? Effect.succeed(exit.value)
-    : Effect.fail(
-        ProviderError.invalidRequest({
-          provider: "kimi",
-          description: `invalid Kimi provider options: ${String(exit.cause)}`,
-          parameter: "providerOptions",
-          module: "KimiConfig",
-          method: "decodeProviderOptions"
-        })
-      )
-}
+): Effect.Effect<ProviderOptions, AiError.AiError> => Effect.fromResult(decodeProviderOptionsResult(input))
 
 /**
  * The thinking switch as `{ type, keep }` (`undefined` when not set).

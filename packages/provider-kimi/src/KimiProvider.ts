@@ -28,7 +28,7 @@ import {
   type PromptConversion,
   TokenEstimator
 } from "@conduitkit/core"
-import { Effect, Exit, Redacted, Result } from "effect"
+import { Effect, Redacted, Result } from "effect"
 import { AiError } from "effect/ai"
 import * as Messages from "./internal/messages.js"
 import { ExactCounter, Registry } from "./internal/references.js"
@@ -176,8 +176,8 @@ export const requestHeaders = (
   _request: ChatCompletions.WireRequest,
   context: OpenAiCompatLanguageModel.PrepareContext
 ): Readonly<Record<string, string>> | undefined => {
-  const options = KimiConfig.decodeProviderOptionsExit(context.config.providerOptions)
-  return Exit.isSuccess(options) ? Request.requestHeaders(options.value) : undefined
+  const options = KimiConfig.decodeProviderOptionsResult(context.config.providerOptions)
+  return Result.isSuccess(options) ? Request.requestHeaders(options.success) : undefined
 }
 
 const thinkingReplay: PromptConversion.ReasoningReplay = { mode: "always", placeholder: Messages.reasoningPlaceholder }
@@ -193,9 +193,9 @@ const thinkingReplay: PromptConversion.ReasoningReplay = { mode: "always", place
  * @since 0.1.0
  */
 export const reasoningReplay = (context: OpenAiCompatLanguageModel.ReplayContext): PromptConversion.ReasoningReplay => {
-  const options = KimiConfig.decodeProviderOptionsExit(context.config.providerOptions)
-  if (Exit.isFailure(options)) return thinkingReplay // request shaping refuses the call
-  const explicit = Request.wireThinking(KimiConfig.thinkingOf(options.value) ?? context.config.request?.thinking)
+  const options = KimiConfig.decodeProviderOptionsResult(context.config.providerOptions)
+  if (Result.isFailure(options)) return thinkingReplay // request shaping refuses the call
+  const explicit = Request.wireThinking(KimiConfig.thinkingOf(options.success) ?? context.config.request?.thinking)
   const thinking = Thinking.resolve(context.model, KimiModels.traitsOf(context.model), explicit, true)
   return Result.isSuccess(thinking) && thinking.success.on === false ? { mode: "always" } : thinkingReplay
 }

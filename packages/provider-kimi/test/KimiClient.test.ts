@@ -1,5 +1,5 @@
 import { type Config, ConfigProvider, Effect, Layer, Redacted } from "effect"
-import { LanguageModel } from "effect/ai"
+import { type AiError, LanguageModel } from "effect/ai"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as KimiClient from "../src/KimiClient.js"
@@ -20,7 +20,7 @@ const mockAt = (baseURL: string, options: KimiMock.Options = {}) => {
 }
 
 const ask = (
-  client: Layer.Layer<KimiClient.KimiClient, Config.ConfigError>,
+  client: Layer.Layer<KimiClient.KimiClient, Config.ConfigError | AiError.AiError>,
   model = "kimi-k3",
   env: Record<string, string> = {}
 ) =>
@@ -86,6 +86,24 @@ describe("configuration from the environment", () => {
   it("without a key, fails with a configuration error naming the variables", async () => {
     const exit = await ask(KimiClient.layerConfig(), "kimi-k3", {})
     expect(String(exit._tag === "Failure" ? exit.cause : "")).toMatch(/MOONSHOT_API_KEY|KIMI_API_KEY/)
+  })
+
+  it("without a key (or with blank variables), fails with a MissingKey AuthenticationError naming both variables, before any HTTP call", async () => {
+    const mock = mockAt("https://api.moonshot.ai/v1")
+    for (const env of [{}, { MOONSHOT_API_KEY: "", KIMI_API_KEY: "  " }]) {
+      const error = failureOf(await ask(KimiClient.layerConfig(), "kimi-k3", env))
+      expect(error.reason).toMatchObject({ _tag: "AuthenticationError", kind: "MissingKey" })
+      expect(describeError(error).message).toMatch(/MOONSHOT_API_KEY or KIMI_API_KEY/)
+    }
+    expect(mock.recorder.count).toBe(0)
+  })
+
+  it("a client built without a key (from JavaScript) fails each call with MissingKey, never a TypeError", async () => {
+    const mock = mockAt("https://api.moonshot.ai/v1")
+    const error = failureOf(await ask(KimiClient.layer({ apiKey: undefined as never })))
+    expect(error.reason).toMatchObject({ _tag: "AuthenticationError", kind: "MissingKey" })
+    expect(describeError(error).message).toMatch(/MOONSHOT_API_KEY or KIMI_API_KEY/)
+    expect(mock.recorder.count).toBe(0)
   })
 })
 

@@ -58,6 +58,21 @@ describe("provider options", () => {
     })
   }
 
+  it("refuses an unknown key naming it and every accepted key", async () => {
+    const error = failureOf(await Effect.runPromiseExit(KimiConfig.decodeProviderOptions({ thinkin: "disabled" })))
+    expect(describeError(error)).toMatchObject({ reason: "InvalidRequestError", kind: "preflight" })
+    expect(describeError(error).message).toBe(
+      'unknown Kimi provider option "thinkin" (accepted: thinking, reasoningEffort, promptCacheKey, safetyIdentifier, partial, contextCache, strictSampling)'
+    )
+  })
+
+  it("says what is wrong with a bad value in one plain line", async () => {
+    const error = failureOf(await Effect.runPromiseExit(KimiConfig.decodeProviderOptions({ thinking: "auto" })))
+    const message = describeError(error).message
+    expect(message).toMatch(/^invalid Kimi provider options: Expected .* at \["thinking"\]$/)
+    expect(message).not.toMatch(/\n|Cause\(/)
+  })
+
   it("reasoningEffort is the typed union of the values in docs/providers/kimi.md#reasoning-effort", async () => {
     const efforts: ReadonlyArray<KimiConfig.ReasoningEffort> = ["low", "high", "max"]
     for (const reasoningEffort of efforts) {

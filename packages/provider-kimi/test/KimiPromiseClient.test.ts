@@ -3,7 +3,7 @@
  */
 import { PromiseClient } from "@conduitkit/core"
 import { setupServer } from "msw/node"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
 import { createKimi, KimiModels, KimiProvider, KimiWebSearch } from "../src/index.js"
 import { KimiMock, KimiScenarios } from "../src/testing/index.js"
 import { testKey } from "./helpers.js"
@@ -243,6 +243,53 @@ describe("createKimi", () => {
       [cache.id, "600"]
     ])
     expect(chats.map((call) => JSON.stringify(call.body)).join("")).not.toContain("__conduit_kimi")
+    await kimi.close()
+  })
+})
+
+describe("createKimi without a key", () => {
+  afterEach(() => vi.unstubAllEnvs())
+
+  it("throws a ConduitError naming MOONSHOT_API_KEY and KIMI_API_KEY, before any HTTP call", () => {
+    const mock = mockWith()
+    vi.stubEnv("MOONSHOT_API_KEY", undefined)
+    vi.stubEnv("KIMI_API_KEY", undefined)
+    for (const create of [() => createKimi(), () => createKimi({}), () => createKimi({ apiKey: undefined })]) {
+      let thrown: unknown
+      try {
+        create()
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(PromiseClient.ConduitError)
+      expect(thrown).toMatchObject({ reason: "AuthenticationError", status: undefined })
+      expect((thrown as Error).message).toMatch(/MOONSHOT_API_KEY or KIMI_API_KEY/)
+    }
+    expect(mock.recorder.count).toBe(0)
+  })
+
+  it("takes the key from MOONSHOT_API_KEY, else KIMI_API_KEY", async () => {
+    const mock = mockWith()
+    vi.stubEnv("MOONSHOT_API_KEY", undefined)
+    vi.stubEnv("KIMI_API_KEY", testKey)
+    const kimi = createKimi()
+    expect((await kimi.chat({ prompt: "Hi" })).text).toBe("Hello from simulated Kimi.")
+    expect(mock.recorder.last().headers.authorization).toBe(`Bearer ${testKey}`)
+    await kimi.close()
+  })
+})
+
+describe("unknown provider options", () => {
+  it("a typo (thinkin) is refused naming the key and the accepted keys, before any HTTP call", async () => {
+    const mock = mockWith()
+    const kimi = createKimi({ apiKey: testKey })
+    const refused = kimi.chat({ model: "kimi-k2.6", prompt: "Hi", providerOptions: { thinkin: "disabled" } })
+    await expect(refused).rejects.toBeInstanceOf(PromiseClient.ConduitError)
+    await expect(refused).rejects.toMatchObject({ reason: "InvalidRequestError" })
+    await expect(refused).rejects.toThrow(
+      /unknown Kimi provider option "thinkin" \(accepted: thinking, reasoningEffort, /
+    )
+    expect(mock.recorder.count).toBe(0)
     await kimi.close()
   })
 })

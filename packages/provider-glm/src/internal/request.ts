@@ -28,7 +28,13 @@
  *   default), on every assistant turn;
  * - `request_id`, `user_id`, `reasoning_effort`, `do_sample` are passed through.
  */
-import { type ChatCompletions, type ModelCatalog, OpenAiCompatLanguageModel, ProviderError } from "@conduitkit/core"
+import {
+  type ChatCompletions,
+  type ModelCatalog,
+  OpenAiCompatLanguageModel,
+  ProviderError,
+  ProviderOptions
+} from "@conduitkit/core"
 import { Exit, Result, Schema } from "effect"
 import type { AiError } from "effect/ai"
 import * as GlmConfig from "../GlmConfig.js"
@@ -50,7 +56,7 @@ type Shaped = Result.Result<ChatCompletions.WireRequest, AiError.AiError>
 const refuse = (description: string, parameter: string): Shaped =>
   Result.fail(ProviderError.invalidRequest({ provider: "glm", description, parameter }))
 
-const decodeOptions = Schema.decodeUnknownExit(GlmConfig.ProviderOptions)
+const decodeOptions = ProviderOptions.decoder(GlmConfig.ProviderOptions, { provider: "glm", label: "GLM" })
 
 const inRange = (value: number, rule: ModelCatalog.SamplingRule): boolean =>
   (rule.min === undefined || (rule.exclusiveMin ? value > rule.min : value >= rule.min)) &&
@@ -74,11 +80,9 @@ const decodeWebSearch = Schema.decodeUnknownExit(WebSearchArgs)
 export const shape = (draft: ChatCompletions.WireRequest, input: ShapeInput): Shaped => {
   const { model, features } = input
   const catalogued = model.unknown !== true
-  const decoded = decodeOptions(input.providerOptions ?? {})
-  if (Exit.isFailure(decoded)) {
-    return refuse(`invalid GLM provider options: ${String(decoded.cause)}`, "providerOptions")
-  }
-  const options = decoded.value
+  const decoded = decodeOptions(input.providerOptions)
+  if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
+  const options = decoded.success
   const body: ChatCompletions.WireRequest = { ...draft }
 
   // --- output cap -------------------------------------------------------------------------------------------
