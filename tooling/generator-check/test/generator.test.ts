@@ -68,8 +68,24 @@ afterAll(() => {
 })
 
 const pkgDir = () => path.join(copy, "packages/provider-acme")
+// Every source module the generator writes (one module per concept, like provider-kimi and provider-glm), and the
+// ones a provider author fills in (declarations, catalog, error table, scenario data): those stay within 150 lines.
+const sourceFiles = [
+  "src/AcmeClient.ts",
+  "src/AcmeConfig.ts",
+  "src/AcmeError.ts",
+  "src/AcmeLanguageModel.ts",
+  "src/AcmeModels.ts",
+  "src/AcmePromiseClient.ts",
+  "src/AcmeProvider.ts",
+  "src/index.ts",
+  "src/testing/AcmeMock.ts",
+  "src/testing/AcmeScenarios.ts",
+  "src/testing/index.ts"
+]
+const filledFiles = ["src/AcmeProvider.ts", "src/AcmeModels.ts", "src/AcmeError.ts", "src/testing/AcmeScenarios.ts"]
 const sourceLines = () =>
-  ["src/index.ts", "src/testing/index.ts"]
+  filledFiles
     .map((file) => fs.readFileSync(path.join(pkgDir(), file), "utf8").trimEnd().split("\n").length)
     .reduce((a, b) => a + b, 0)
 const biomeCheck = () => pnpm(["exec", "biome", "check", "packages/provider-acme"], copy)
@@ -85,13 +101,13 @@ const edit = (file: string, from: string, to: string) => {
 // the rule it would be an UnknownError and the conformance suite's quota scenario would fail).
 const fill = () => {
   edit(
-    "src/index.ts",
+    "src/AcmeError.ts",
     "export const errorTable: ProviderError.ErrorTable = (info) => ProviderError.openAiTable(info)",
     `export const errorTable: ProviderError.ErrorTable = (info) =>
   info.code === "acme_credit_exhausted" ? { reason: "QuotaExhaustedError" } : ProviderError.openAiTable(info)`
   )
   edit(
-    "src/index.ts",
+    "src/AcmeModels.ts",
     `    source: "(the provider's model list URL)"
   }
 ])`,
@@ -108,7 +124,7 @@ const fill = () => {
 ])`
   )
   edit(
-    "src/testing/index.ts",
+    "src/testing/AcmeScenarios.ts",
     'quotaExhausted: { status: 429, body: error("Out of quota", "insufficient_quota", "insufficient_quota") },',
     'quotaExhausted: { status: 402, body: error("Top up your credit", "billing", "acme_credit_exhausted") },'
   )
@@ -117,10 +133,10 @@ const fill = () => {
     `import { setupServer } from "msw/node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Acme, createAcme } from "../src/index.js"
-import { fixtures, mock } from "../src/testing/index.js"
+import { AcmeMock, AcmeScenarios } from "../src/testing/index.js"
 
 describe("the filled declarations", () => {
-  const upstream = mock()
+  const upstream = AcmeMock.make()
   const server = setupServer(...upstream.handlers)
   const client = createAcme({ apiKey: "test-key" })
   beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
@@ -128,7 +144,9 @@ describe("the filled declarations", () => {
 
   it("uses the catalog entry's 1,000-token context window before any HTTP call", async () => {
     expect(Acme.catalog.get("acme-tiny-1")?.contextWindow).toBe(1_000)
-    expect((await client.chat({ model: "acme-tiny-1", prompt: "Hi" })).text).toBe(fixtures.completions.text.text)
+    expect((await client.chat({ model: "acme-tiny-1", prompt: "Hi" })).text).toBe(
+      AcmeScenarios.conformance.completions.text.text
+    )
     upstream.recorder.reset()
     const long = "word ".repeat(3_000)
     await expect(client.chat({ model: "acme-tiny-1", prompt: long })).rejects.toThrow(/1000-token context window/)
@@ -151,9 +169,8 @@ describe("turbo gen provider", () => {
     for (const file of [
       "package.json",
       "tsconfig.json",
-      "src/index.ts",
-      "src/testing/index.ts",
-      "test/conformance.test.ts",
+      ...sourceFiles,
+      "test/Conformance.test.ts",
       "test/fixtures/README.md",
       "README.md"
     ]) {
@@ -164,7 +181,7 @@ describe("turbo gen provider", () => {
     )
     const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir(), "package.json"), "utf8"))
     expect(Object.keys(manifest.exports)).toEqual([".", "./testing", "./package.json"])
-    const testing = fs.readFileSync(path.join(pkgDir(), "src/testing/index.ts"), "utf8")
+    const testing = fs.readFileSync(path.join(pkgDir(), "src/testing/AcmeMock.ts"), "utf8")
     expect(testing).toMatch(/export const handlers = /)
   })
 
@@ -181,7 +198,7 @@ describe("turbo gen provider", () => {
 
   it("builds the filled provider and passes the conformance suite, the mock's tests and the filled declarations", () => {
     const output = pnpm(["test", "--filter=@conduitkit/provider-acme"], copy)
-    // conformance.test.ts: 18 conformance scenarios + 2 tests of the generated ./testing mock; filled.test.ts: 2
+    // Conformance.test.ts: 18 conformance scenarios + 2 tests of the generated ./testing mock; filled.test.ts: 2
     expect(output).toMatch(/Test Files\s+.*2 passed/)
     expect(output).toMatch(/Tests\s+.*22 passed/)
   })
