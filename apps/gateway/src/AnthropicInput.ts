@@ -370,8 +370,8 @@ export const toToolChoice = (
  * field is dropped with a warning). Providers not listed (models.yaml backends) take `top_k` as vLLM and most
  * OpenAI-compatible servers do, and no user id.
  *
- * - Kimi: `safety_identifier` (a stable end-user id, kimi.md §parameters); no `top_k` in Moonshot's docs.
- * - GLM: `user_id` (6–128 characters, glm.md §parameters); no `top_k` in Z.ai's docs.
+ * - Kimi: `safety_identifier` (a stable end-user id, docs/providers/kimi.md#request-parameters); no `top_k` in Moonshot's docs.
+ * - GLM: `user_id` (6–128 characters, docs/providers/glm.md#request-parameters); no `top_k` in Z.ai's docs.
  */
 export const providerFields: Readonly<
   Record<string, { readonly userId: string | undefined; readonly topK: string | undefined }>
