@@ -2,15 +2,16 @@
  * Model metadata (`ModelInfo`) and a provider's catalog of it.
  *
  * A catalog resolves an id or alias to its `ModelInfo`. An unknown id is passed through with conservative defaults
- * (providers add models faster than catalogs), never rejected; a retired model fails with a clear
- * `InvalidRequestError` naming its replacements, before any HTTP call.
+ * (providers add models faster than catalogs), never rejected. A model's lifecycle (`retired`, `deprecated`) is
+ * information, not a gate: the request is sent (the live API was recorded answering models after the date a catalog
+ * gives), the caller gets a warning ({@link lifecycleWarning}), and a provider that answers 404 gets an error naming
+ * the current models (the provider's error table).
  *
  * @since 0.1.0
  */
 import { Effect } from "effect"
 import type { AiError } from "effect/ai"
 import type { ReasoningReplay } from "./PromptConversion.js"
-import * as ProviderError from "./ProviderError.js"
 
 /**
  * A sampling parameter's rule. `fixed`: the only value the model accepts (omit the parameter; an explicit different
@@ -137,7 +138,8 @@ export const unknownModel = (provider: string, id: string): ModelInfo => ({
  * A provider's catalog.
  *
  * - `get`: by id or alias (case-insensitive), `undefined` when unknown.
- * - `resolve`: like `get`, unknown ids passed through ({@link unknownModel}), retired models refused.
+ * - `resolve`: like `get`, unknown ids passed through ({@link unknownModel}); never fails (retired models included:
+ *   see {@link lifecycleWarning}).
  * - `list`: every model.
  *
  * @since 0.1.0
@@ -171,22 +173,24 @@ export const make = (provider: string, models: ReadonlyArray<ModelInfo>): Catalo
     get,
     resolve: (id) => {
       const model = get(id)
-      if (model === undefined) return Effect.succeed(unknownModel(provider, id))
-      if (model.lifecycle.status === "retired") {
-        const alternatives = model.lifecycle.replacements ?? []
-        return Effect.fail(
-          ProviderError.invalidRequest({
-            provider,
-            parameter: "model",
-            kind: "retired-model",
-            description: `${provider} model "${model.id}" was retired${
-              model.lifecycle.date ? ` on ${model.lifecycle.date}` : ""
-            } and is no longer served${alternatives.length > 0 ? `; use ${alternatives.join(" or ")} instead` : ""}`,
-            method: "resolveModel"
-          })
-        )
-      }
-      return Effect.succeed(model)
+      return Effect.succeed(model === undefined ? unknownModel(provider, id) : model)
     }
   }
+}
+
+/**
+ * The warning for a request to a model the catalog marks `retired` or `deprecated` (with the date and replacements
+ * when known), or `undefined` for an active or unknown one. The request is sent anyway.
+ *
+ * @since 0.1.0
+ */
+export const lifecycleWarning = (model: ModelInfo): string | undefined => {
+  const { lifecycle } = model
+  if (model.unknown === true || lifecycle.status === "active") return undefined
+  const alternatives = lifecycle.replacements ?? []
+  return `${model.provider} model "${model.id}" is marked ${lifecycle.status}${
+    lifecycle.date ? ` (${lifecycle.date})` : ""
+  } in Conduit's catalog; the request was sent anyway${
+    alternatives.length > 0 ? `; current models: ${alternatives.join(", ")}` : ""
+  }`
 }

@@ -4,13 +4,15 @@
  * and continuation strategy. Provider packages are mostly a spec plus tests.
  *
  * Per call, in order:
- * 1. Resolve the model in the catalog (unknown ids pass through; retired ids fail before any HTTP call) and merge
+ * 1. Resolve the model in the catalog (unknown ids pass through; a retired or deprecated one is sent with a warning)
+ *    and merge
  *    configuration: model config, then per-call overrides (`CallConfig`, `RetryPolicy.CallRetryPolicy`,
  *    `TimeoutPolicy.CallTimeoutPolicy`).
  * 2. Build the wire request: prompt → messages with the reasoning-replay policy, tools and `tool_choice`,
  *    `response_format` (`json_schema` where the model supports it, else `json_object` plus the schema as an
  *    instruction), wire parameters, then the provider's `prepareRequest` hook (sampling rules, thinking switch...).
- * 3. Optional pre-flight: estimated prompt tokens + `max_tokens` above the context window fails with
+ * 3. Pre-flight, only when asked (`preflight: true`; catalog context windows are often unconfirmed, so by default
+ *    the provider decides): estimated prompt tokens + `max_tokens` above the context window fails with
  *    `InvalidRequestError` (`constraint: "context_length_exceeded"`) before any HTTP call.
  * 4. Call through the `ResponseCache` hook (a pass-through unless `@conduitkit/cache` provides one), with the
  *    `RetryPolicy` (streams only before their first part reached the caller) and the `TimeoutPolicy` (total across
@@ -18,14 +20,16 @@
  * 5. Provider-executed tool rounds (Moonshot `$web_search`: echo the arguments back) up to a bound, then
  *    continuation after `finish_reason: "length"` when enabled, merged into one response or one stream.
  * 6. The `finish` part's `metadata.conduit` carries `{ streamed, chunkCount, timeToFirstTokenMs, durationMs,
- *    requestId, attempts, continuations, serverToolRounds, rawFinishReason, ... }` for both paths.
+ *    requestId, attempts, continuations, serverToolRounds, rawFinishReason, ... }` for both paths, and `warnings`
+ *    (what was adapted or is worth knowing: a retired model, thinking switched off for a forced tool choice...), which
+ *    the first `response-metadata` part carries too (so a stream's consumer knows them before any output).
  *
  * @since 0.1.0
  */
 import { Clock, Context, Effect, Layer, Result, Stream } from "effect"
 import { type AiError, LanguageModel, Model, type Response, Tool } from "effect/ai"
 import type * as ChatCompletions from "./ChatCompletions.js"
-import type * as ModelCatalog from "./ModelCatalog.js"
+import * as ModelCatalog from "./ModelCatalog.js"
 import type { OpenAiCompatClientShape } from "./OpenAiCompatClient.js"
 import * as PromptConversion from "./PromptConversion.js"
 import * as ProviderError from "./ProviderError.js"
@@ -74,7 +78,8 @@ export const defaultContinuation: ContinuationPolicy = { enabled: false, maxCont
  *   `seed`, `user`, ...). `effect/ai` has no sampling options of its own; this is where they go.
  * - `providerOptions`: provider-specific options (typed by each provider, e.g. Kimi's `thinking`).
  * - `retry`, `timeouts`, `continuation` (`true` enables the defaults).
- * - `preflight`: the context-window check (default on for catalogued models).
+ * - `preflight`: the context-window check before sending (default off: the provider's own answer decides, mapped to
+ *   `InvalidRequestError` with `context_length_exceeded`; on: catalogued models only).
  *
  * @since 0.1.0
  */
@@ -166,6 +171,11 @@ export interface PrepareContext {
   readonly streaming: boolean
   /** The transport the call goes through (its `config.baseURL` tells the endpoint, e.g. a coding plan). */
   readonly client: OpenAiCompatClientShape
+  /**
+   * Reports an adaptation (or anything the caller should know) as a warning: it reaches the caller in the response
+   * metadata (`metadata.conduit.warnings`), the Promise face's result and the gateway's `x-conduit-warnings` header.
+   */
+  readonly warn: (warning: string) => void
 }
 
 /**
@@ -232,8 +242,10 @@ export const messageHasOutput = (message: ChatCompletions.ResponseMessage | null
 /**
  * What makes a provider. Only `name`, `catalog` and `reasoningReplay` are required.
  *
- * - `prepareRequest`: shapes the draft body (validate sampling against the model's rules, set the thinking switch,
- *   map provider options); fail with `ProviderError.invalidRequest` to refuse before sending.
+ * - `prepareRequest`: shapes the draft body (sampling rules, thinking switch, provider options); adapt with a warning
+ *   (`context.warn`) where a meaning-preserving change saves a request the live API refuses; fail with
+ *   `ProviderError.invalidRequest` to refuse before sending only where a recording shows the live API refusing the
+ *   request and nothing can save it (docs/refusals/ lists each refusal and its evidence).
  * - `providerTool` / `transformToolSchema` / `toolStrict`: tool declaration hooks (see `PromptConversion.toTools`).
  * - `finishReasons` / `extraParts`: response hooks (see `ResponseConversion`); `finishFailures`: finish reasons that
  *   are failures, never short answers (see {@link FinishFailureRule}): retried by the retry policy when the rule is
@@ -323,6 +335,7 @@ interface Resolved {
   readonly timeouts: TimeoutPolicy.TimeoutPolicy
   readonly continuation: ContinuationPolicy
   readonly request: ChatCompletions.WireRequest
+  readonly warnings: ReadonlyArray<string>
   readonly toolNames: Tool.NameMapper<ReadonlyArray<Tool.Any>>
   /** The names of the call's toolkit tools (a server round's `tool-result` parts are emitted only for these). */
   readonly declaredTools: ReadonlySet<string>
@@ -358,6 +371,12 @@ const buildRequest = (
 ): Effect.Effect<Resolved, AiError.AiError> =>
   Effect.gen(function* () {
     const info = yield* spec.catalog.resolve(modelId)
+    const warnings: Array<string> = []
+    const lifecycle = ModelCatalog.lifecycleWarning(info)
+    if (lifecycle !== undefined) warnings.push(lifecycle)
+    const warn = (warning: string) => {
+      if (!warnings.includes(warning)) warnings.push(warning)
+    }
     const call = yield* CallConfig
     const callRetry = yield* RetryPolicy.CallRetryPolicy
     const callTimeouts = yield* TimeoutPolicy.CallTimeoutPolicy
@@ -409,10 +428,9 @@ const buildRequest = (
         ? { stream: true, ...(spec.includeUsageInStream === false ? {} : { stream_options: { include_usage: true } }) }
         : {})
     }
-    const request = spec.prepareRequest
-      ? yield* spec.prepareRequest(draft, { model: info, options, config, streaming, client })
-      : draft
-    const headers = spec.requestHeaders?.(request, { model: info, options, config, streaming, client })
+    const context: PrepareContext = { model: info, options, config, streaming, client, warn }
+    const request = spec.prepareRequest ? yield* spec.prepareRequest(draft, context) : draft
+    const headers = spec.requestHeaders?.(request, context)
     return {
       info,
       replay,
@@ -422,6 +440,7 @@ const buildRequest = (
       timeouts: TimeoutPolicy.merge(TimeoutPolicy.defaults, config.timeouts, callTimeouts),
       continuation: continuationOf(config.continuation),
       request,
+      warnings,
       toolNames,
       declaredTools: new Set(options.tools.map((tool) => tool.name))
     }
@@ -429,7 +448,7 @@ const buildRequest = (
 
 const preflight = (spec: ProviderSpec, resolved: Resolved): Effect.Effect<void, AiError.AiError> =>
   Effect.gen(function* () {
-    if (resolved.config.preflight === false || resolved.info.unknown) return
+    if (resolved.config.preflight !== true || resolved.info.unknown) return
     const { request, info } = resolved
     const maxOutput = Number(request.max_tokens ?? request.max_completion_tokens ?? 0) || 0
     // A cheap upper bound first: a token encodes at least one UTF-8 byte (byte-level BPE; others encode at least a
@@ -469,9 +488,11 @@ interface CallState {
   requestId: string | undefined
   headers: Readonly<Record<string, string>> | undefined
   usage: Usage.TokenUsage | undefined
+  readonly warnings: ReadonlyArray<string>
 }
 
-const newState = (): CallState => ({
+const newState = (warnings: ReadonlyArray<string>): CallState => ({
+  warnings,
   attempts: 0,
   continuations: 0,
   serverToolRounds: 0,
@@ -515,6 +536,7 @@ const finishWithMetadata = (
     serverToolRounds: state.serverToolRounds
   }
   if (state.requestId !== undefined) conduit.requestId = state.requestId
+  if (state.warnings.length > 0) conduit.warnings = [...state.warnings]
   return {
     ...finish,
     ...(state.usage !== undefined ? { usage: Usage.toResponseUsage(state.usage) } : {}),
@@ -525,14 +547,19 @@ const finishWithMetadata = (
 const responseMetadataWithRequestId = <P extends Response.PartEncoded | Response.StreamPartEncoded>(
   part: P,
   spec: ProviderSpec,
-  requestId: string | undefined
+  state: CallState
 ): P =>
   part.type === "response-metadata"
     ? ({
         ...part,
         metadata: {
           ...part.metadata,
-          conduit: { ...conduitOf(part.metadata), provider: spec.name, ...(requestId ? { requestId } : {}) }
+          conduit: {
+            ...conduitOf(part.metadata),
+            provider: spec.name,
+            ...(state.requestId ? { requestId: state.requestId } : {}),
+            ...(state.warnings.length > 0 ? { warnings: [...state.warnings] } : {})
+          }
         }
       } as P)
     : part
@@ -659,7 +686,7 @@ const generate = (
   resolved: Resolved
 ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
   Effect.suspend(() => {
-    const state = newState()
+    const state = newState(resolved.warnings)
     return totalTimeout(generateWith(spec, client, resolved, state), spec, resolved.timeouts.totalMs, state)
   })
 
@@ -794,7 +821,7 @@ const generateWith = (
 
     const now = yield* Clock.currentTimeMillis
     const parts: Array<Response.PartEncoded> = []
-    if (metadataPart !== undefined) parts.push(responseMetadataWithRequestId(metadataPart, spec, state.requestId))
+    if (metadataPart !== undefined) parts.push(responseMetadataWithRequestId(metadataPart, spec, state))
     const reasoningText = reasoning.join("")
     if (reasoningText !== "") parts.push({ type: "reasoning", text: reasoningText })
     const answer = text.join("")
@@ -885,7 +912,7 @@ const streamSegment = (
             case "response-metadata":
               if (segment > 0) continue
               state.requestId ??= chat.requestId()
-              part = responseMetadataWithRequestId(part, spec, state.requestId)
+              part = responseMetadataWithRequestId(part, spec, state)
               break
             case "text-start":
             case "text-end":
@@ -990,7 +1017,7 @@ const stream = (
     Effect.gen(function* () {
       const context = yield* RequestContext.RequestContext
       const startedAt = yield* Clock.currentTimeMillis
-      const state = newState()
+      const state = newState(resolved.warnings)
       const totalMs = resolved.timeouts.totalMs
       const deadline = totalMs === undefined ? undefined : { at: startedAt + totalMs, totalMs }
       let fullText = ""

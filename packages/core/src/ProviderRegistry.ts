@@ -207,7 +207,7 @@ export const make = (
     }
     for (const provider of providers) {
       for (const info of provider.catalog.list) {
-        if (info.lifecycle.status === "retired") continue
+        // retired models are listed too: their lifecycle is information (`info.lifecycle`), not a gate
         const name = `${provider.name}/${info.id}`
         out.push({ name, route: { name, provider: provider.name, model: info.id, info, config: {}, fallbacks: [] } })
       }

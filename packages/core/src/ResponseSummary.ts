@@ -29,6 +29,11 @@ export interface ResponseMetadata {
   readonly rawFinishReason?: string | undefined
   readonly lengthInReasoning?: boolean | undefined
   readonly cache?: string | undefined
+  /**
+   * What Conduit adapted in the request, or the caller should know (a model marked retired, thinking switched off
+   * for a forced tool choice...); empty when nothing. The same list as the parts' `metadata.conduit.warnings`.
+   */
+  readonly warnings: ReadonlyArray<string>
   /** Every other field the provider or cache added (e.g. Kimi's `contextCacheTokensSaved`). */
   readonly [key: string]: unknown
 }
@@ -147,6 +152,9 @@ export const fromParts = (parts: Iterable<AnyPart>): Summary => {
       ...metadata,
       streamed: metadata.streamed === true,
       chunkCount: typeof metadata.chunkCount === "number" ? metadata.chunkCount : 0,
+      warnings: Array.isArray(metadata.warnings)
+        ? metadata.warnings.filter((warning): warning is string => typeof warning === "string")
+        : [],
       ...(responseId !== undefined ? { responseId } : {})
     }
   }

@@ -124,6 +124,7 @@ const registryCache = (
     }
     const registry = yield* Registry
     if (registry === undefined) {
+      // refusal: kimi/cache-auto-without-registry
       return yield* toAiError({
         parameter: "contextCache",
         description:
@@ -160,7 +161,7 @@ export const prepareRequest = (
   Effect.gen(function* () {
     const options = yield* KimiConfig.decodeProviderOptions(context.config.providerOptions)
     const cache = yield* registryCache(draft, context.model, options)
-    const shaped = Request.shape({ draft, model: context.model, options, cache })
+    const shaped = Request.shape({ draft, model: context.model, options, cache, warn: context.warn })
     if (Result.isFailure(shaped)) return yield* toAiError(shaped.failure)
     return shaped.success
   })

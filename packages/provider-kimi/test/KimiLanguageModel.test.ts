@@ -205,19 +205,44 @@ describe("request shaping before sending", () => {
     expect(chatBodies(mock)).toHaveLength(0)
   })
 
-  it("n > 5 is refused before sending", async () => {
+  it("n > 5 is sent (the documented limit has no recording of the API refusing it)", async () => {
     const mock = mockWith()
-    const error = failureOf(
-      await runExit(
-        LanguageModel.generateText({ prompt: "Hi" }),
-        modelLayer("kimi-k3", { config: { request: { n: 6 }, providerOptions: { strictSampling: true } } })
-      )
+    await runExit(
+      LanguageModel.generateText({ prompt: "Hi" }),
+      modelLayer("kimi-k3", { config: { request: { n: 6 } } })
     )
-    expect(error.reason._tag).toBe("InvalidRequestError")
-    expect(chatBodies(mock)).toHaveLength(0)
+    expect(chatBodies(mock)[0]).toMatchObject({ n: 6 })
   })
 
-  it("tool_choice required refused up front on thinking models", async () => {
+  it("kimi-k2.6 (thinking only on by default): a forced tool_choice is sent with thinking off, with a warning", async () => {
+    const mock = mockWith({
+      respond: ({ body }) => ({
+        model: String(body.model),
+        toolCalls: [{ name: "get_weather", arguments: { city: "Oslo" } }]
+      })
+    })
+    const response = successOf(
+      await runExit(
+        LanguageModel.generateText({
+          prompt: "Weather?",
+          toolkit: Weather,
+          toolChoice: { tool: "get_weather" },
+          disableToolCallResolution: true
+        }),
+        modelLayer("kimi-k2.6")
+      )
+    )
+    expect(chatBodies(mock)[0]).toMatchObject({
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+      thinking: { type: "disabled" }
+    })
+    const finish = response.content.find((part) => part.type === "finish")
+    expect((finish?.metadata as { conduit?: { warnings?: unknown } } | undefined)?.conduit?.warnings).toEqual([
+      expect.stringMatching(/thinking was switched off for this call/)
+    ])
+  })
+
+  it("kimi-k2.6 with thinking asked for: a forced tool_choice is refused, naming the request fields", async () => {
     const mock = mockWith()
     const error = failureOf(
       await runExit(
@@ -227,11 +252,11 @@ describe("request shaping before sending", () => {
           toolChoice: "required",
           disableToolCallResolution: true
         }),
-        modelLayer("kimi-k2.6")
+        modelLayer("kimi-k2.6", { config: { providerOptions: { thinking: "enabled" } } })
       )
     )
     expect(describeError(error)).toMatchObject({ reason: "InvalidRequestError", kind: "preflight" })
-    expect(describeError(error).message).toMatch(/incompatible with thinking enabled on kimi-k2\.6/)
+    expect(describeError(error).message).toMatch(/set thinking\.type to "disabled" or use tool_choice "auto"/)
     expect(chatBodies(mock)).toHaveLength(0)
   })
 
@@ -265,7 +290,7 @@ describe("request shaping before sending", () => {
         modelLayer("kimi-k2.7-code", { config: { providerOptions: { thinking: "disabled" } } })
       )
     )
-    expect(describeError(error).message).toMatch(/only thinking\.type "enabled" is allowed/)
+    expect(describeError(error).message).toMatch(/omit thinking or set thinking\.type to "enabled"/)
     expect(chatBodies(mock)).toHaveLength(0)
   })
 
@@ -330,14 +355,19 @@ describe("request shaping before sending", () => {
 })
 
 describe("catalog and lifecycle", () => {
-  it("retired model error names alternatives", async () => {
+  it("a model the catalog marks retired is sent, with a warning; the provider's 404 names the current models", async () => {
     const mock = mockWith()
     const error = failureOf(await runExit(LanguageModel.generateText({ prompt: "Hi" }), modelLayer("kimi-k2.5")))
-    expect(describeError(error)).toMatchObject({ reason: "InvalidRequestError", kind: "retired-model" })
-    expect(describeError(error).message).toMatch(
-      /"kimi-k2\.5" was retired on 2026-08-31.*use kimi-k3 or kimi-k2\.6 or kimi-k2\.7-code or kimi-k2\.7-code-highspeed instead/
-    )
-    expect(chatBodies(mock)).toHaveLength(0)
+    expect(chatBodies(mock)).toHaveLength(1)
+    expect(describeError(error)).toMatchObject({ reason: "InvalidRequestError", status: 404 })
+    expect(describeError(error).message).toMatch(/current models: kimi-k3, kimi-k2\.6/)
+    const served = mockWith({ serveRetired: true })
+    const response = successOf(await runExit(LanguageModel.generateText({ prompt: "Hi" }), modelLayer("kimi-k2.5")))
+    expect(chatBodies(served)).toHaveLength(1)
+    const finish = response.content.find((part) => part.type === "finish")
+    expect((finish?.metadata as { conduit?: { warnings?: unknown } } | undefined)?.conduit?.warnings).toEqual([
+      expect.stringMatching(/"kimi-k2\.5" is marked retired \(2026-08-31\).*sent anyway; current models: kimi-k3/)
+    ])
   })
 
   it("a model the catalog is told to keep active reaches Moonshot, whose 404 also names current models", async () => {
@@ -551,24 +581,18 @@ describe("partial mode and continuation", () => {
     expect(chatBodies(mock)[0]?.messages.at(-1)).toEqual({ role: "assistant", content: "Autumn", partial: true })
   })
 
-  it("partial mode with json_object is refused up front", async () => {
-    const mock = mockWith()
-    const error = failureOf(
-      await runExit(
-        LanguageModel.generateText({ prompt: "x" }),
-        modelLayer("moonshot-v1-8k", {
-          provider: KimiProvider.make({
-            catalog: KimiModels.make({ "moonshot-v1-8k": { lifecycle: { status: "active" } } })
-          }),
-          config: {
-            request: { response_format: { type: "json_object" } },
-            providerOptions: { partial: { content: "{" } }
-          }
-        })
-      )
+  it("partial mode with json_object is sent (documented limit only)", async () => {
+    const mock = mockWith({ respond: ({ body }) => ({ model: String(body.model), text: ["}"] }) })
+    await runExit(
+      LanguageModel.generateText({ prompt: "x" }),
+      modelLayer("kimi-k3", {
+        config: {
+          request: { response_format: { type: "json_object" } },
+          providerOptions: { partial: { content: "{" } }
+        }
+      })
     )
-    expect(describeError(error).message).toMatch(/partial mode cannot be combined with response_format json_object/)
-    expect(chatBodies(mock)).toHaveLength(0)
+    expect(chatBodies(mock)[0]).toMatchObject({ response_format: { type: "json_object" } })
   })
 
   it("continuation after length continues with a partial-mode prefill and merges the answer", async () => {

@@ -326,14 +326,16 @@ describe("the mock's stop rule matches the provider's", () => {
     ["six strings", ["1", "2", "3", "4", "5", "6"], false]
   ]
   for (const [name, stop, accepted] of cases) {
-    it(`${name}: ${accepted ? "accepted" : "refused"} by both`, () => {
+    it(`${name}: ${accepted ? "accepted" : "refused"} by the mock`, () => {
       const problem = KimiMock.validateChat(
         { model: "kimi-k3", messages: [{ role: "user", content: "Hi" }], stop },
         info("kimi-k3")
       )
       expect(problem === undefined).toBe(accepted)
       if (problem !== undefined) expect(problem.status).toBe(400)
-      expect(Result.isSuccess(Sampling.checkStop(stop))).toBe(accepted)
+      // the provider refuses only what the live API is recorded refusing (six strings); the mock also keeps the
+      // documented 32-byte limit
+      expect(Result.isSuccess(Sampling.checkStop(stop))).toBe(accepted || name !== "six strings")
     })
   }
 })

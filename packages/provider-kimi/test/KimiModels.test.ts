@@ -1,4 +1,4 @@
-import type { ModelCatalog } from "@conduitkit/core"
+import { ModelCatalog } from "@conduitkit/core"
 import { Recordings } from "@conduitkit/core/testing"
 import { Effect, Exit, Schema } from "effect"
 import { setupServer } from "msw/node"
@@ -15,14 +15,12 @@ afterEach(() => server.resetHandlers())
 afterAll(() => server.close())
 
 describe("the catalog", () => {
-  it("retired model error names alternatives (before any HTTP call)", async () => {
+  it("retired models resolve (lifecycle is information) and carry a warning naming the current models", async () => {
     for (const id of ["kimi-k2.5", "moonshot-v1-8k", "kimi-k2-0711-preview", "kimi-latest", "kimi-thinking-preview"]) {
-      const error = failureOf(await Effect.runPromiseExit(KimiModels.catalog.resolve(id)))
-      expect(describeError(error)).toMatchObject({ reason: "InvalidRequestError", kind: "retired-model" })
-      expect(describeError(error).message).toMatch(
-        new RegExp(
-          `"${id.replace(/\./g, "\\.")}" was retired.*use kimi-k3 or kimi-k2\\.6 or kimi-k2\\.7-code or kimi-k2\\.7-code-highspeed instead`
-        )
+      const info = await Effect.runPromise(KimiModels.catalog.resolve(id))
+      expect(info.lifecycle.status).toBe("retired")
+      expect(ModelCatalog.lifecycleWarning(info)).toMatch(
+        /is marked retired.*current models: kimi-k3, kimi-k2\.6, kimi-k2\.7-code, kimi-k2\.7-code-highspeed/
       )
     }
   })

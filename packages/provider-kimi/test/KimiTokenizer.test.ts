@@ -65,9 +65,10 @@ describe("countTokens", () => {
       ),
       ...mock.handlers
     )
-    const layer = Layer.mergeAll(KimiLanguageModel.layer("kimi-k2.6"), KimiTokenizer.layerExactPreflight).pipe(
-      Layer.provide(KimiClient.layer({ apiKey: testKey }))
-    )
+    const layer = Layer.mergeAll(
+      KimiLanguageModel.layer("kimi-k2.6", { preflight: true }),
+      KimiTokenizer.layerExactPreflight
+    ).pipe(Layer.provide(KimiClient.layer({ apiKey: testKey })))
     // long enough that core's cheap bound (3 x the JSON length, plus max_tokens) does not settle it without counting
     const error = failureOf(await runExit(LanguageModel.generateText({ prompt: "x".repeat(80_000) }), layer))
     expect(describeError(error)).toMatchObject({ reason: "InvalidRequestError", contextLength: true })

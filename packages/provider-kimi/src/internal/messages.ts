@@ -2,7 +2,7 @@
  * Message-level shaping (pure): roles, reasoning replay, partial mode and the context-cache message.
  *
  * - Roles: Moonshot accepts `system`, `user`, `assistant`, `tool` and `cache`; `developer` is refused by the API
- *   (https://github.com/openclaw/openclaw/issues/8579) and is sent as `system`; anything else is refused up front.
+ *   (https://github.com/openclaw/openclaw/issues/8579) and is sent as `system`; anything else is sent as is.
  * - Reasoning replay: with thinking on, every assistant message that carries tool calls must carry a non-empty
  *   `reasoning_content`, else 400 `thinking is enabled but reasoning_content is missing in assistant tool call message
  *   at index N` (an empty string counts as missing on kimi-k2.5/k2.6; a single space is accepted).
@@ -13,7 +13,7 @@
  * - Context cache by message: `{ role: "cache", content: "cache_id=…;reset_ttl=…" }` (or `tag=`) first; the
  *   cached messages and tools are substituted server-side, so `tools` must be absent ([DOC-EN-25] "Context Caching").
  */
-import type { ChatCompletions, ModelCatalog } from "@conduitkit/core"
+import type { ChatCompletions } from "@conduitkit/core"
 import { Result } from "effect"
 import { refuse, type Shaped } from "./refusal.js"
 
@@ -22,26 +22,12 @@ type Message = ChatCompletions.RequestMessage
 /** The reasoning sent for a tool-call turn whose reasoning was lost: non-empty, because `""` counts as missing. */
 export const reasoningPlaceholder = " "
 
-const accepted = new Set(["system", "user", "assistant", "tool", "cache"])
-
-/** Maps `developer` to `system` and refuses roles Moonshot does not accept. */
-export const normalizeRoles = (messages: ReadonlyArray<Message>): Shaped<Array<Message>> => {
-  const out: Array<Message> = []
-  for (const [index, message] of messages.entries()) {
-    if (message.role === "developer") {
-      out.push({ ...message, role: "system" })
-      continue
-    }
-    if (!accepted.has(message.role)) {
-      return refuse(
-        `messages[${index}].role`,
-        `Moonshot does not accept role "${message.role}" (accepted: system, user, assistant, tool, cache)`
-      )
-    }
-    out.push(message)
-  }
-  return Result.succeed(out)
-}
+/**
+ * Maps `developer` to `system` (Moonshot has no developer role, https://github.com/openclaw/openclaw/issues/8579;
+ * the same instruction under the role it knows). Other roles are sent as is.
+ */
+export const normalizeRoles = (messages: ReadonlyArray<Message>): Array<Message> =>
+  messages.map((message) => (message.role === "developer" ? { ...message, role: "system" } : message))
 
 const hasToolCalls = (message: Message): boolean =>
   message.role === "assistant" && Array.isArray(message.tool_calls) && message.tool_calls.length > 0
@@ -67,20 +53,14 @@ export const replayReasoning = (messages: ReadonlyArray<Message>, thinkingOn: bo
     return message
   })
 
-/** The index of a message with `partial: true`, if any. */
-const partialIndex = (messages: ReadonlyArray<Message>): number =>
-  messages.findIndex((message) => (message as { partial?: unknown }).partial === true)
-
 /**
- * Appends the partial-mode prefix (when given) and checks every partial message: last, assistant, and allowed by
- * the model and the response format.
+ * Appends the partial-mode prefix (when given): an assistant message with `partial: true`. Where the model or the
+ * response format does not support partial mode (documented only), the API's answer decides.
  */
 export const applyPartial = (
   messages: ReadonlyArray<Message>,
-  prefix: { readonly content: string; readonly name?: string | undefined } | undefined,
-  model: ModelCatalog.ModelInfo,
-  responseFormat: unknown
-): Shaped<Array<Message>> => {
+  prefix: { readonly content: string; readonly name?: string | undefined } | undefined
+): Array<Message> => {
   const out = [...messages]
   if (prefix !== undefined) {
     out.push({
@@ -90,19 +70,7 @@ export const applyPartial = (
       ...(prefix.name !== undefined ? { name: prefix.name } : {})
     })
   }
-  const index = partialIndex(out)
-  if (index === -1) return Result.succeed(out)
-  if (index !== out.length - 1 || out[index]?.role !== "assistant") {
-    return refuse(`messages[${index}]`, "a partial-mode prefix must be the last message, with role assistant")
-  }
-  if (!model.unknown && !model.capabilities.partialMode) {
-    return refuse("partial", `${model.id} does not support partial mode (assistant prefill)`)
-  }
-  const type = (responseFormat as { type?: unknown } | undefined)?.type
-  if (type === "json_object") {
-    return refuse("partial", "partial mode cannot be combined with response_format json_object (Moonshot docs)")
-  }
-  return Result.succeed(out)
+  return out
 }
 
 /** A reference to an explicit context cache. */
@@ -141,6 +109,7 @@ export const withCacheMessage = (
   dropPrefix = 0
 ): Shaped<ChatCompletions.WireRequest> => {
   if (reference.cacheId === undefined && reference.tag === undefined) {
+    // refusal: kimi/cache-reference-empty
     return refuse("contextCache", "a context-cache reference needs a cacheId or a tag")
   }
   const rest = body.messages.filter((message) => message.role !== "cache").slice(dropPrefix)

@@ -2,8 +2,12 @@
  * Kimi request shaping, composed (pure): the draft body core built from the prompt, the model's catalog entry and
  * the decoded provider options in; the body to send, or a refusal, out. Each step lives in its own module.
  *
- * Order: roles → thinking switch (with `$web_search`) → `reasoning_effort` → sampling → `stop` → tools and
- * `tool_choice` → `response_format` schema → partial mode → reasoning replay → context-cache reference → limits and
+ * Refuses only what a recording shows the live API refusing (docs/refusals/kimi.md), adapts with a warning where a
+ * meaning-preserving change saves the request (thinking off for a forced `tool_choice` when the caller did not ask
+ * for thinking), and sends everything else as is.
+ *
+ * Order: roles → thinking switch (with `$web_search`) → forced `tool_choice` (may switch thinking off) →
+ * `reasoning_effort` → pinned sampling → `stop` count → `response_format` schema → partial mode → reasoning replay → context-cache reference → limits and
  * extras (`max_completion_tokens` sent as `max_tokens`, `store` dropped, `prompt_cache_key`, `safety_identifier`).
  * A cache referenced by headers is sent through core's `requestHeaders` hook ({@link requestHeaders}).
  */
@@ -27,6 +31,8 @@ export interface ShapeInput {
   readonly cache?:
     | { readonly reference: Messages.CacheReference; readonly via: "message" | "headers"; readonly dropPrefix?: number }
     | undefined
+  /** Reports an adaptation as a warning (core's `PrepareContext.warn`). */
+  readonly warn?: ((warning: string) => void) | undefined
 }
 
 /** The thinking switch of a provider option or a raw wire `thinking` field (`undefined` when not a switch). */
@@ -47,52 +53,35 @@ export const wireThinking = (value: unknown): Thinking.WireThinking | undefined 
  */
 export const shape = (input: ShapeInput): Shaped<Body> => {
   const { model, options } = input
+  const warn = input.warn ?? (() => {})
   const traits = KimiModels.traitsOf(model)
   const strict = options.strictSampling !== false
 
-  const roles = Messages.normalizeRoles(input.draft.messages)
-  if (Result.isFailure(roles)) return roles as unknown as Shaped<Body>
-  let body: Body = { ...input.draft, messages: roles.success }
+  let body: Body = { ...input.draft, messages: Messages.normalizeRoles(input.draft.messages) }
 
   // Thinking switch: the provider option wins over a raw wire `thinking`.
   const explicit = wireThinking(KimiConfig.thinkingOf(options) ?? body.thinking)
   const webSearch = Tools.declaresWebSearch(body.tools)
-  if (webSearch && !model.unknown && !model.capabilities.webSearch) {
-    return Result.fail<Refusal>({
-      parameter: "tools",
-      description: `${model.id} does not support the $web_search built-in`
-    })
-  }
-  const thinking = Thinking.resolve(model, traits, explicit, webSearch)
+  const thinking = Thinking.resolve(model, traits, explicit, webSearch, warn)
   if (Result.isFailure(thinking)) return thinking as unknown as Shaped<Body>
-  const state = thinking.success
+  // a forced tool_choice may switch thinking off (before sampling: the pinned temperature depends on it)
+  const forced = Tools.forcedChoice(body.tool_choice, model, traits, thinking.success, warn)
+  if (Result.isFailure(forced)) return forced as unknown as Shaped<Body>
+  const state = forced.success
   delete body.thinking
   if (state.wire !== undefined) body.thinking = state.wire
 
-  const effort = Thinking.checkReasoningEffort(
-    model,
-    traits,
-    state,
-    options.reasoningEffort ?? (typeof body.reasoning_effort === "string" ? body.reasoning_effort : undefined)
-  )
-  if (Result.isFailure(effort)) return effort as unknown as Shaped<Body>
+  const effort = options.reasoningEffort ?? body.reasoning_effort
   delete body.reasoning_effort
-  if (effort.success !== undefined) body.reasoning_effort = effort.success
+  if (effort !== undefined && effort !== null) body.reasoning_effort = effort
 
   if (strict) {
     const pinned = Sampling.applyPinned(body, model, traits, state.on)
     if (Result.isFailure(pinned)) return pinned as unknown as Shaped<Body>
-    const ranged = Sampling.checkRanges(pinned.success, model.sampling?.temperature?.default)
-    if (Result.isFailure(ranged)) return ranged as unknown as Shaped<Body>
-    body = ranged.success as Body
+    body = pinned.success as Body
   }
   const stop = Sampling.checkStop(body.stop)
   if (Result.isFailure(stop)) return stop as unknown as Shaped<Body>
-
-  const tools = Tools.checkTools(body)
-  if (Result.isFailure(tools)) return tools as unknown as Shaped<Body>
-  const choice = Tools.checkToolChoice(body.tool_choice, model, traits, state.on)
-  if (Result.isFailure(choice)) return choice as unknown as Shaped<Body>
 
   const format = body.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | undefined
   if (format?.type === "json_schema" && format.json_schema !== undefined) {
@@ -103,29 +92,14 @@ export const shape = (input: ShapeInput): Shaped<Body> => {
     }
   }
 
-  const partial = Messages.applyPartial(body.messages, options.partial, model, body.response_format)
-  if (Result.isFailure(partial)) return partial as unknown as Shaped<Body>
-  body.messages = Messages.replayReasoning(partial.success, state.on)
+  body.messages = Messages.replayReasoning(Messages.applyPartial(body.messages, options.partial), state.on)
 
   const cache: ShapeInput["cache"] = input.cache ?? explicitCache(options)
-  if (
-    cache !== undefined &&
-    input.cache === undefined &&
-    !model.unknown &&
-    model.capabilities.contextCaching !== "explicit"
-  ) {
-    return Result.fail<Refusal>({
-      parameter: "contextCache",
-      description:
-        model.capabilities.contextCaching === "automatic"
-          ? `contextCache: ${model.id} has no explicit context caches (it caches prompt prefixes automatically; cached tokens are reported in usage, promptCacheKey improves hits)`
-          : `contextCache: ${model.id} does not support context caching`
-    })
-  }
   if (cache !== undefined) {
     if (cache.via === "headers") {
       // the reference travels in request headers (see requestHeaders)
       if (cache.reference.cacheId === undefined) {
+        // refusal: kimi/cache-tag-via-headers
         return Result.fail<Refusal>({
           parameter: "contextCache",
           description: 'a cache tag can only be used through the role "cache" message (via: "message"), not headers'

@@ -5,10 +5,11 @@
  *   `moonshotai-k3-required-tool-choice.json`); the K2 thinking models answer 400 `tool_choice 'required' is
  *   incompatible with thinking enabled` (fixture `errors/moonshotai-required-tool-choice-error.json`; the named form
  *   `'specified'` likewise, `other-repos/live-errors-and-headers-2026-09.txt`) and accept them with thinking off;
- *   legacy models document only `none` / `auto` ([DOC-EN-25]). Refused up front where they would fail.
- * - Function names must match `^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$` (2026 OpenAPI; names starting with a digit are a 400,
- *   https://github.com/MoonshotAI/kimi-cli/issues/2531); at most 128 functions; `parameters` must be an object
- *   schema; the deprecated `functions` / `function_call` are not supported ([DOC-EN-25]).
+ *   legacy models document only `none` / `auto` ([DOC-EN-25]). See {@link forcedChoice}: adapted where thinking is
+ *   only on by default, refused where the caller asked for thinking or the model always thinks.
+ * - Documented limits on declarations (function names `^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$`, at most 128 functions,
+ *   object `parameters`, no `functions` / `function_call`; [DOC-EN-25]) have no recording of the live API refusing
+ *   them: declarations are sent as is and the API's answer is mapped.
  * - MFJS (Moonshot Flavored JSON Schema) normalization of parameter and `json_schema` schemas, after vercel/ai's
  *   `normalize-json-schema-for-mfjs.ts`: `$schema` is stripped (it derails kimi-k2.5 structured output,
  *   https://github.com/vercel/ai/issues/12871), tuple `items` arrays become `prefixItems`, and a `type` beside
@@ -19,12 +20,7 @@ import type { ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import type * as KimiModels from "../KimiModels.js"
 import { refuse, type Shaped } from "./refusal.js"
-
-/** The function-name rule of the 2026 OpenAPI. */
-export const toolNamePattern = /^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$/
-
-/** At most this many tools per request. */
-export const maxTools = 128
+import type { ThinkingState } from "./thinking.js"
 
 /** The wire declaration of Moonshot's built-in web search. */
 export const webSearchDeclaration = { type: "builtin_function", function: { name: "$web_search" } } as const
@@ -40,63 +36,44 @@ export const declaresWebSearch = (tools: ReadonlyArray<unknown> | null | undefin
   )
 
 /**
- * Checks `tool_choice` against the model: `"required"` and named choices are refused on models that reject them
- * (with thinking on, or always).
+ * A forced `tool_choice` (`"required"` or a named function) on a model that refuses it while thinking (the K2
+ * thinking models; the live 400 `tool_choice 'required' is incompatible with thinking enabled` is recorded:
+ * `errors/moonshotai-required-tool-choice-error.json`, and `'specified'` for the named form,
+ * `other-repos/live-errors-and-headers-2026-09.txt`):
+ * - thinking only on by default (kimi-k2.6, the caller did not ask for it): adapted, thinking is switched off for
+ *   this call, with a warning;
+ * - thinking the caller switched on, or a model that always thinks: refused, naming what to change in the request.
+ * Returns the thinking state to use. Anything else (legacy models documented with only `auto` / `none`, unknown
+ * models) is sent as is.
  */
-export const checkToolChoice = (
+export const forcedChoice = (
   choice: unknown,
   model: ModelCatalog.ModelInfo,
   traits: KimiModels.KimiTraits,
-  thinkingOn: boolean | undefined
-): Shaped<void> => {
-  if (model.unknown || choice === undefined || choice === null || choice === "auto" || choice === "none") {
-    return Result.succeed(undefined)
+  thinking: ThinkingState,
+  warn: (warning: string) => void
+): Shaped<ThinkingState> => {
+  const forced = choice === "required" || (typeof choice === "object" && choice !== null)
+  if (model.unknown || !forced || traits.toolChoiceRequired !== "without-thinking" || thinking.on === false) {
+    return Result.succeed(thinking)
   }
   const label = choice === "required" ? `tool_choice "required"` : "a named tool_choice"
-  if (traits.toolChoiceRequired === "never") {
-    return refuse("tool_choice", `${model.id} does not support ${label} (only "auto" and "none")`)
+  if (model.capabilities.thinking === "always") {
+    // refusal: kimi/tool-choice-with-thinking
+    return refuse(
+      "tool_choice",
+      `${label} is incompatible with thinking, and ${model.id} always thinks (Moonshot answers 400): use tool_choice "auto", or a model that accepts it (kimi-k3)`
+    )
   }
-  if (traits.toolChoiceRequired === "without-thinking" && thinkingOn !== false) {
-    const fix =
-      model.capabilities.thinking === "always"
-        ? `${model.id} always thinks, so use tool_choice "auto" (or kimi-k3, which accepts it with thinking on)`
-        : `disable thinking (providerOptions.thinking: "disabled") or use tool_choice "auto"`
-    return refuse("tool_choice", `${label} is incompatible with thinking enabled on ${model.id}: ${fix}`)
+  if (thinking.explicit) {
+    // refusal: kimi/tool-choice-with-thinking
+    return refuse(
+      "tool_choice",
+      `${label} is incompatible with thinking enabled on ${model.id} (Moonshot answers 400): set thinking.type to "disabled" or use tool_choice "auto"`
+    )
   }
-  return Result.succeed(undefined)
-}
-
-/**
- * Checks the declared tools: the deprecated `functions` / `function_call`, the count, function names and object
- * parameter roots.
- */
-export const checkTools = (body: Json): Shaped<void> => {
-  if (body.functions !== undefined || body.function_call !== undefined) {
-    return refuse("functions", "Moonshot does not support the deprecated functions / function_call; use tools")
-  }
-  const tools = Array.isArray(body.tools) ? body.tools : []
-  const functions = tools.filter((tool) => isRecord(tool) && tool.type === "function")
-  if (functions.length > maxTools) {
-    return refuse("tools", `Moonshot accepts at most ${maxTools} tools, got ${functions.length}`)
-  }
-  for (const tool of functions) {
-    const fn = isRecord(tool) && isRecord(tool.function) ? tool.function : {}
-    const name = fn.name
-    if (typeof name !== "string" || !toolNamePattern.test(name)) {
-      return refuse(
-        "tools",
-        `tool name ${JSON.stringify(name)} is not accepted by Moonshot: names must match ${toolNamePattern.source} (3 to 64 characters, not starting with a digit)`
-      )
-    }
-    const parameters = fn.parameters
-    if (
-      parameters !== undefined &&
-      (!isRecord(parameters) || (parameters.type !== undefined && parameters.type !== "object"))
-    ) {
-      return refuse("tools", `tool "${name}": Moonshot requires the parameters schema root to be an object`)
-    }
-  }
-  return Result.succeed(undefined)
+  warn(`${label} is incompatible with thinking on ${model.id}: thinking was switched off for this call`)
+  return Result.succeed({ wire: { type: "disabled" }, on: false, explicit: false })
 }
 
 const typeless = (schema: Json): boolean =>

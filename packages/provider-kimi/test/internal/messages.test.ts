@@ -14,31 +14,21 @@ const toolTurn = (reasoning?: string): Message => ({
 
 describe("roles", () => {
   it("developer is sent as system", () => {
-    expect(Messages.normalizeRoles([{ role: "developer", content: "Be brief." }])).toEqual(
-      Result.succeed([{ role: "system", content: "Be brief." }])
-    )
+    expect(Messages.normalizeRoles([{ role: "developer", content: "Be brief." }])).toEqual([
+      { role: "system", content: "Be brief." }
+    ])
   })
 
-  it("cache, tool, user, assistant and system pass", () => {
+  it("every other role is sent as is (the API judges it)", () => {
     const messages: Array<Message> = [
       { role: "cache", content: "cache_id=x" },
       { role: "system", content: "s" },
       { role: "user", content: "u" },
       { role: "assistant", content: "a" },
-      { role: "tool", tool_call_id: "t", content: "r" }
-    ]
-    expect(Messages.normalizeRoles(messages)).toEqual(Result.succeed(messages))
-  })
-
-  it("a role Moonshot refuses is refused up front, naming the message", () => {
-    const result = Messages.normalizeRoles([
-      { role: "user", content: "x" },
+      { role: "tool", tool_call_id: "t", content: "r" },
       { role: "function", content: "y" }
-    ])
-    expect(Result.isFailure(result) && result.failure).toMatchObject({
-      parameter: "messages[1].role",
-      description: expect.stringMatching(/does not accept role "function"/)
-    })
+    ]
+    expect(Messages.normalizeRoles(messages)).toEqual(messages)
   })
 })
 
@@ -74,18 +64,17 @@ describe("reasoning replay adjustments", () => {
 })
 
 describe("partial mode", () => {
-  const k3 = KimiModels.catalog.get("kimi-k3") as ModelCatalog.ModelInfo
   const base: Array<Message> = [{ role: "user", content: "Write a haiku." }]
 
   it("appends the prefix as the last assistant message with partial: true", () => {
-    expect(Messages.applyPartial(base, { content: "Autumn", name: "Poet" }, k3, undefined)).toEqual(
-      Result.succeed([...base, { role: "assistant", content: "Autumn", partial: true, name: "Poet" }])
-    )
+    expect(Messages.applyPartial(base, { content: "Autumn", name: "Poet" })).toEqual([
+      ...base,
+      { role: "assistant", content: "Autumn", partial: true, name: "Poet" }
+    ])
   })
 
   it("an empty prefix with a name is kept (role-play)", () => {
-    const result = Messages.applyPartial(base, { content: "", name: "Dr. Kelsier" }, k3, undefined)
-    expect(Result.isSuccess(result) && result.success.at(-1)).toEqual({
+    expect(Messages.applyPartial(base, { content: "", name: "Dr. Kelsier" }).at(-1)).toEqual({
       role: "assistant",
       content: "",
       partial: true,
@@ -93,43 +82,12 @@ describe("partial mode", () => {
     })
   })
 
-  const refusals: ReadonlyArray<readonly [string, Array<Message>, ModelCatalog.ModelInfo, unknown, RegExp]> = [
-    [
-      "with response_format json_object",
-      base,
-      k3,
-      { type: "json_object" },
-      /cannot be combined with response_format json_object/
-    ],
-    [
-      "on kimi-thinking-preview",
-      base,
-      KimiModels.catalog.get("kimi-thinking-preview") as ModelCatalog.ModelInfo,
-      undefined,
-      /does not support partial mode/
-    ],
-    [
-      "when the partial message is not last",
-      [
-        { role: "assistant", content: "x", partial: true },
-        { role: "user", content: "y" }
-      ],
-      k3,
-      undefined,
-      /must be the last message/
+  it("messages the caller marked partial are sent as they are (documented limits only)", () => {
+    const messages: Array<Message> = [
+      { role: "assistant", content: "x", partial: true },
+      { role: "user", content: "y" }
     ]
-  ]
-  for (const [name, messages, model, format, refused] of refusals) {
-    it(`is refused ${name}`, () => {
-      const prefix = name.includes("not last") ? undefined : { content: "Autumn" }
-      const result = Messages.applyPartial(messages, prefix, model, format)
-      expect(Result.isFailure(result) && result.failure.description).toMatch(refused)
-    })
-  }
-
-  it("passes on unknown models", () => {
-    const unknown = ModelCatalog.unknownModel("kimi", "kimi-next")
-    expect(Result.isSuccess(Messages.applyPartial(base, { content: "x" }, unknown, undefined))).toBe(true)
+    expect(Messages.applyPartial(messages, undefined)).toEqual(messages)
   })
 })
 

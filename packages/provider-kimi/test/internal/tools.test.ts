@@ -1,48 +1,67 @@
 import { ModelCatalog } from "@conduitkit/core"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
+import type * as Thinking from "../../src/internal/thinking.js"
 import * as Tools from "../../src/internal/tools.js"
 import * as KimiModels from "../../src/KimiModels.js"
 
 const info = (id: string) => KimiModels.catalog.get(id) as KimiModels.KimiModelInfo
 
-describe("tool_choice required refused up front on thinking models", () => {
-  const cases: ReadonlyArray<readonly [string, string, unknown, boolean | undefined, RegExp | undefined]> = [
-    ["kimi-k3 accepts required with thinking on (live fixture)", "kimi-k3", "required", true, undefined],
-    ["kimi-k3 accepts a named choice", "kimi-k3", { type: "function", function: { name: "ping" } }, true, undefined],
+describe("a forced tool_choice on a model that refuses it while thinking (live 400 recorded)", () => {
+  const named = { type: "function", function: { name: "ping" } }
+  const off = { wire: undefined, on: false, explicit: false } as const
+  const byDefault = { wire: undefined, on: true, explicit: false } as const
+  const asked = { wire: { type: "enabled" }, on: true, explicit: true } as const
+  const cases: ReadonlyArray<readonly [string, string, unknown, Thinking.ThinkingState, "sent" | "adapted" | RegExp]> =
     [
-      "kimi-k2.6 refuses required with thinking on",
-      "kimi-k2.6",
-      "required",
-      true,
-      /tool_choice "required" is incompatible with thinking enabled on kimi-k2\.6: disable thinking/
-    ],
-    ["kimi-k2.6 accepts required with thinking off", "kimi-k2.6", "required", false, undefined],
-    [
-      "kimi-k2.6 refuses a named choice with thinking on",
-      "kimi-k2.6",
-      { type: "function", function: { name: "ping" } },
-      true,
-      /a named tool_choice is incompatible with thinking enabled/
-    ],
-    ["kimi-k2.7-code always thinks, so it refuses required", "kimi-k2.7-code", "required", true, /always thinks/],
-    ["kimi-k2-thinking refuses required", "kimi-k2-thinking", "required", true, /incompatible with thinking enabled/],
-    ["legacy models refuse required", "moonshot-v1-8k", "required", false, /does not support tool_choice "required"/],
-    ["auto always passes", "kimi-k2.6", "auto", true, undefined],
-    ["none always passes", "kimi-k2.7-code", "none", true, undefined]
-  ]
-  for (const [name, model, choice, thinking, refused] of cases) {
+      ["kimi-k3 accepts required with thinking on (live fixture)", "kimi-k3", "required", byDefault, "sent"],
+      ["kimi-k3 accepts a named choice", "kimi-k3", named, asked, "sent"],
+      ["kimi-k2.6, thinking only on by default: named choice adapted", "kimi-k2.6", named, byDefault, "adapted"],
+      ["kimi-k2.6, thinking only on by default: required adapted", "kimi-k2.6", "required", byDefault, "adapted"],
+      ["kimi-k2.6 with thinking off: sent", "kimi-k2.6", "required", off, "sent"],
+      [
+        "kimi-k2.6 with thinking asked for: refused, naming the request fields",
+        "kimi-k2.6",
+        named,
+        asked,
+        /set thinking\.type to "disabled" or use tool_choice "auto"/
+      ],
+      [
+        "kimi-k2.7-code always thinks: refused",
+        "kimi-k2.7-code",
+        "required",
+        byDefault,
+        /always thinks.*tool_choice "auto"/
+      ],
+      ["legacy models (documented auto/none only): sent", "moonshot-v1-8k", "required", off, "sent"],
+      ["auto is sent", "kimi-k2.6", "auto", asked, "sent"]
+    ]
+  for (const [name, model, choice, thinking, expected] of cases) {
     it(name, () => {
       const modelInfo = info(model)
-      const result = Tools.checkToolChoice(choice, modelInfo, modelInfo.kimi, thinking)
-      if (refused === undefined) expect(Result.isSuccess(result)).toBe(true)
-      else expect(Result.isFailure(result) && result.failure.description).toMatch(refused)
+      const warnings: Array<string> = []
+      const result = Tools.forcedChoice(choice, modelInfo, modelInfo.kimi, thinking, (w) => warnings.push(w))
+      if (expected instanceof RegExp) {
+        expect(Result.isFailure(result) && result.failure.description).toMatch(expected)
+        expect(result._tag === "Failure" && result.failure.description).not.toMatch(/providerOptions/)
+      } else if (expected === "adapted") {
+        expect(Result.isSuccess(result) && result.success).toEqual({
+          wire: { type: "disabled" },
+          on: false,
+          explicit: false
+        })
+        expect(warnings).toEqual([expect.stringMatching(/thinking was switched off for this call/)])
+      } else {
+        expect(Result.isSuccess(result) && result.success).toEqual(thinking)
+        expect(warnings).toEqual([])
+      }
     })
   }
 
   it("unknown models are never second-guessed", () => {
     const unknown = ModelCatalog.unknownModel("kimi", "kimi-next")
-    expect(Result.isSuccess(Tools.checkToolChoice("required", unknown, KimiModels.unknownTraits, true))).toBe(true)
+    const result = Tools.forcedChoice("required", unknown, KimiModels.unknownTraits, byDefault, () => {})
+    expect(Result.isSuccess(result)).toBe(true)
   })
 })
 
@@ -51,24 +70,6 @@ describe("tool declarations", () => {
     type: "function",
     function: { name, parameters }
   })
-  const cases: ReadonlyArray<readonly [string, Record<string, unknown>, RegExp | undefined]> = [
-    ["a valid function", { tools: [fn("get_weather")] }, undefined],
-    ["names may contain dashes", { tools: [fn("get-weather")] }, undefined],
-    ["a name starting with a digit is refused", { tools: [fn("1tool")] }, /not accepted by Moonshot/],
-    ["a two-character name is refused", { tools: [fn("ab")] }, /3 to 64 characters/],
-    ["a 65-character name is refused", { tools: [fn(`a${"b".repeat(64)}`)] }, /not accepted/],
-    ["a non-object parameters root is refused", { tools: [fn("list_all", { type: "array" })] }, /root to be an object/],
-    ["129 tools are refused", { tools: Array.from({ length: 129 }, (_, i) => fn(`tool_${i}`)) }, /at most 128 tools/],
-    ["builtin functions are not name-checked", { tools: [Tools.webSearchDeclaration] }, undefined],
-    ["deprecated functions are refused", { functions: [{ name: "x" }] }, /deprecated functions/]
-  ]
-  for (const [name, body, refused] of cases) {
-    it(name, () => {
-      const result = Tools.checkTools(body)
-      if (refused === undefined) expect(Result.isSuccess(result)).toBe(true)
-      else expect(Result.isFailure(result) && result.failure.description).toMatch(refused)
-    })
-  }
 
   it("detects a $web_search declaration", () => {
     expect(Tools.declaresWebSearch([fn("get_weather"), Tools.webSearchDeclaration])).toBe(true)
