@@ -57,13 +57,12 @@ export type WebSearch = typeof WebSearch.Type
  * - `reasoning_effort`: GLM-5.2+ (`max`, `xhigh`, `high`, `medium`, `low`, `minimal`, `none`); passed through.
  * - `web_search`: adds the built-in `web_search` tool to the request (an alternative to the `GlmWebSearch.tool`
  *   toolkit entry); results come back as `source` parts.
- * - `forceToolChoice`: send a forced `tool_choice` even to a model whose catalog entry has no evidence that it
- *   works (default false: refused up front). A forced choice reportedly makes glm-4.6 send one reasoning delta and
- *   then stall (docs/providers/glm.md#tool-choice): that delta is a chunk, so core's first-token timeout is already met
- *   and it is the **idle** timeout (`timeouts.idleMs`, default 30 s; not retried) that ends such a stream with a typed
- *   `InternalProviderError` (`conduit.kind = "timeout"`, `timeout: "idle"`). The first-token timeout
- *   (`timeouts.firstTokenMs`, retried) only fires when nothing at all arrives; a non-streaming call is bounded by
- *   `timeouts.totalMs` only.
+ * - `forceToolChoice`: deprecated, no effect: a forced `tool_choice` (`required`, a named function) is now sent to
+ *   every model (live recordings show glm-4.5 honouring one; docs/refusals/glm.md). A forced choice reportedly makes
+ *   glm-4.6 send one reasoning delta and then stall (glm.md §2.1, third-party): that delta is a chunk, so it is the
+ *   **idle** timeout (`timeouts.idleMs`, default 30 s; not retried) that ends such a stream with a typed
+ *   `InternalProviderError` (`conduit.kind = "timeout"`, `timeout: "idle"`); a non-streaming call is bounded by
+ *   `timeouts.totalMs`.
  *
  * @since 0.1.0
  */

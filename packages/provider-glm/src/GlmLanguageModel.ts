@@ -31,8 +31,8 @@ import * as GlmTokenizer from "./GlmTokenizer.js"
 /**
  * A model's configuration: core's `ModelConfig` (`request` wire parameters such as `temperature`, `max_tokens`,
  * `stop`; `retry`; `timeouts`; `continuation`; `preflight`) with typed GLM `providerOptions`, and
- * `exactPreflight`: count the prompt with the `/tokenizer` endpoint (documented models only) instead of the estimate
- * in the pre-flight context-window check; one extra HTTP call, made only when core's cheap bound (3 x the JSON
+ * `exactPreflight`: run the pre-flight context-window check (off by default) counting the prompt with the
+ * `/tokenizer` endpoint (documented models only) instead of the estimate; one extra HTTP call, made only when core's cheap bound (3 x the JSON
  * length of messages and tools, plus `max_tokens`) does not already show that the prompt fits.
  *
  * @since 0.1.0
@@ -72,7 +72,8 @@ export const make = (
       spec: spec(client, { exactPreflight }),
       client,
       model,
-      config: modelConfig
+      // asking for the exact count asks for the pre-flight check (off by default)
+      config: exactPreflight === true ? { preflight: true, ...modelConfig } : modelConfig
     })
   })
 

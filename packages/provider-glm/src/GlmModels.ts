@@ -12,8 +12,8 @@
  * Evidence behind the forced `tool_choice` capability (`toolChoiceNamed`): the live go-vcr cassettes
  * `glm/fantasy/TestOpenAICompatObjectGeneration__zai-glm-4.5__*.yaml` record glm-4.5 honouring
  * `{"type":"function","function":{"name":"Person"}}`; a user report (https://github.com/Smana/runlore/issues/391)
- * says glm-4.6 hung on one; the docs say only `"auto"` is supported. So only glm-4.5 sends it; every other model
- * refuses a forced choice before any HTTP call (see `GlmConfig.ProviderOptions.forceToolChoice` to override).
+ * says glm-4.6 hung on one; the docs say only `"auto"` is supported. The flags are information: a forced choice is
+ * sent to every model (paper and third-party reports never gate a request; docs/refusals/glm.md).
  * `toolChoiceRequired` is false everywhere (docs: "only auto is supported").
  *
  * Lifecycle: no retirement of these ids is announced in the sources, so every model is `active`.
@@ -240,7 +240,7 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     // max 131072. Hosts report 202,752 / 204,800; the documented 200K is used (conservative for pre-flight).
     contextWindow: 200_000,
     maxOutputTokens: 128 * K,
-    // Forced tool_choice reportedly hangs (Smana/runlore#391): refused up front.
+    // Forced tool_choice reportedly hangs (Smana/runlore#391, third-party): sent anyway, bounded by the idle timeout.
     capabilities: textCapabilities,
     sampling: currentSampling(1, 0.95),
     glm: { toolStream: true },

@@ -138,7 +138,8 @@ export const prepareRequest = (
     features: GlmModels.features(context.model),
     providerOptions: context.config.providerOptions,
     streaming: context.streaming,
-    preservedThinkingByDefault: isCodingClient(context.client)
+    preservedThinkingByDefault: isCodingClient(context.client),
+    warn: context.warn
   })
   return Result.isSuccess(shaped) ? Effect.succeed(shaped.success) : Effect.fail(shaped.failure)
 }

@@ -203,7 +203,8 @@ describe("against the mock", () => {
     server.use(...zai.handlers)
     const exit = await Effect.runPromiseExit(
       GlmAsyncChat.submit({
-        request: { model: "glm-4.6", messages: [{ role: "user", content: "hi" }], stop: ["a", "b"] }
+        request: { model: "glm-4.6", messages: [{ role: "user", content: "hi" }] },
+        providerOptions: { request_id: "x" }
       }).pipe(Effect.provide(layer))
     )
     expect(Exit.isFailure(exit)).toBe(true)

@@ -148,7 +148,9 @@ describe("pre-flight with the catalogued context window", () => {
         recorder
       )
     )
-    const layer = GlmLanguageModel.layer("glm-4-airx").pipe(Layer.provide(GlmClient.layer({ apiKey: "test-key" })))
+    const layer = GlmLanguageModel.layer("glm-4-airx", { preflight: true }).pipe(
+      Layer.provide(GlmClient.layer({ apiKey: "test-key" }))
+    )
     const exit = await Effect.runPromiseExit(
       LanguageModel.generateText({ prompt: "长".repeat(20_000) }).pipe(Effect.provide(layer))
     )
@@ -207,18 +209,13 @@ describe("catalog lifecycle", () => {
     return { exit, recorder }
   }
 
-  it("catalog lifecycle: a retired entry is refused before any HTTP call, naming its replacement", async () => {
+  it("catalog lifecycle: a retired entry is sent (lifecycle is information), with a warning naming its replacement", async () => {
     const { exit, recorder } = await generateWith("glm-3-turbo-test")
-    expect(Exit.isFailure(exit)).toBe(true)
-    if (Exit.isSuccess(exit)) return
-    const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
-    const error = reason?._tag === "Fail" ? reason.error : undefined
-    expect(error && ProviderError.describe(error)).toMatchObject({
-      reason: "InvalidRequestError",
-      kind: "retired-model"
-    })
-    expect(String(exit.cause)).toMatch(/retired on 2025-06-30.*glm-4\.6/)
-    expect(recorder.count).toBe(0)
+    expect(recorder.count).toBe(1)
+    expect(Exit.isSuccess(exit)).toBe(true)
+    if (Exit.isFailure(exit)) return
+    const finish = exit.value.content.find((part) => part.type === "finish")
+    expect(JSON.stringify(finish?.metadata)).toMatch(/marked retired \(2025-06-30\).*current models: glm-4\.6/)
   })
 
   it("catalog lifecycle: a deprecated entry is still served", async () => {

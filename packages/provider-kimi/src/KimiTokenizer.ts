@@ -4,8 +4,8 @@
  * - {@link countTokens}: `POST /v1/tokenizers/estimate-token-count` with a chat-shaped body (`model`, `messages`,
  *   optionally `tools`; image parts allowed) → `{"data":{"total_tokens":80}}` (tokens of the prompt as the model
  *   will see it). Accepts wire messages or an `effect/ai` prompt.
- * - {@link layerExactPreflight}: makes core's pre-flight check ("prompt + max_tokens fits the context window")
- *   count with this endpoint instead of the local estimate (one extra HTTP call, made only when core's cheap bound,
+ * - {@link layerExactPreflight}: makes core's pre-flight check ("prompt + max_tokens fits the context window"; runs
+ *   only with the model config's `preflight: true`) count with this endpoint instead of the local estimate (one extra HTTP call, made only when core's cheap bound,
  *   3 x the JSON length of messages and tools plus `max_tokens`, does not already show that the prompt fits).
  * - {@link getBalance}: `GET /v1/users/me/balance` → available, voucher and cash balances, in USD on
  *   api.moonshot.ai and CNY on api.moonshot.cn; `available <= 0` means inference calls will fail.

@@ -36,7 +36,8 @@ const run = (
     features: GlmModels.features(model),
     providerOptions: options.providerOptions,
     streaming: options.streaming ?? false,
-    preservedThinkingByDefault: options.preservedThinkingByDefault ?? false
+    preservedThinkingByDefault: options.preservedThinkingByDefault ?? false,
+    warn: options.warn
   })
 }
 
@@ -69,12 +70,18 @@ describe("sampling", () => {
   })
 
   it.each([
-    ["a temperature above 1", "glm-4.6", { temperature: 1.5 }, "temperature"],
-    ["a negative temperature", "glm-4-plus", { temperature: -0.1 }, "temperature"],
-    ["top_p below 0.01", "glm-4.6", { top_p: 0 }, "top_p"],
-    ["top_p above 1", "glm-4.5", { top_p: 1.2 }, "top_p"]
-  ] as const)("refuses %s up front", (_name, model, extra, parameter) => {
-    expect(refusal(run(draft({ model, ...extra }))).parameter).toBe(parameter)
+    ["a temperature above 1", "glm-4.6", { temperature: 1.5 }],
+    ["a negative temperature", "glm-4-plus", { temperature: -0.1 }],
+    ["top_p below 0.01", "glm-4.6", { top_p: 0 }],
+    ["top_p above 1", "glm-4.5", { top_p: 1.2 }]
+  ] as const)("sends %s as is (documented ranges only)", (_name, model, extra) => {
+    expect(sent(run(draft({ model, ...extra })))).toMatchObject(extra)
+  })
+
+  it("an adapted sampling value comes with a warning", () => {
+    const warnings: Array<string> = []
+    sent(run(draft({ model: "glm-4-plus", temperature: 0 }), { warn: (warning) => warnings.push(warning) }))
+    expect(warnings).toEqual([expect.stringMatching(/sent as do_sample: false/)])
   })
 
   it("top_p 1 becomes 0.99 where 1 is excluded", () => {
@@ -95,10 +102,8 @@ describe("stop, output cap, response_format", () => {
     expect(sent(run(draft({ stop: stop as never }))).stop).toEqual(expected)
   })
 
-  it("a single stop word: two stop words are refused up front", () => {
-    const reason = refusal(run(draft({ stop: ["END", "STOP"] })))
-    expect(reason.parameter).toBe("stop")
-    expect(reason.description).toContain("only 1 stop word")
+  it("two stop words are sent (the one-word limit is documented only)", () => {
+    expect(sent(run(draft({ stop: ["END", "STOP"] }))).stop).toEqual(["END", "STOP"])
   })
 
   it("max_completion_tokens becomes max_tokens", () => {
@@ -107,9 +112,8 @@ describe("stop, output cap, response_format", () => {
     expect("max_completion_tokens" in body).toBe(false)
   })
 
-  it("max_tokens above the model's output cap is refused up front (the API answers 1210)", () => {
-    expect(refusal(run(draft({ model: "glm-4.5", max_tokens: 98_305 }))).parameter).toBe("max_tokens")
-    expect(sent(run(draft({ model: "glm-4.5", max_tokens: 98_304 }))).max_tokens).toBe(98_304)
+  it("max_tokens above the catalog's (unconfirmed) output cap is sent", () => {
+    expect(sent(run(draft({ model: "glm-4.5", max_tokens: 98_305 }))).max_tokens).toBe(98_305)
   })
 
   it.each([
@@ -128,11 +132,11 @@ describe("stop, output cap, response_format", () => {
     expect(body.messages[0]?.content).toContain(JSON.stringify(schema))
   })
 
-  it("response_format is refused on a vision model, and unknown types everywhere", () => {
-    expect(refusal(run(draft({ model: "glm-4.5v", response_format: { type: "json_object" } }))).parameter).toBe(
-      "response_format"
-    )
-    expect(refusal(run(draft({ response_format: { type: "grammar" } }))).parameter).toBe("response_format")
+  it("response_format is sent on a vision model, and unknown types too (documented limits only)", () => {
+    expect(sent(run(draft({ model: "glm-4.5v", response_format: { type: "json_object" } }))).response_format).toEqual({
+      type: "json_object"
+    })
+    expect(sent(run(draft({ response_format: { type: "grammar" } }))).response_format).toEqual({ type: "grammar" })
   })
 })
 
@@ -143,43 +147,14 @@ describe("tools and tool_choice", () => {
     expect(body.tool_choice).toBe("auto")
   })
 
-  it("forced tool_choice refused up front on glm-4.6", () => {
-    const reason = refusal(
-      run(draft({ tools: [weather], tool_choice: { type: "function", function: { name: "get_weather" } } }))
-    )
-    expect(reason.parameter).toBe("tool_choice")
-    expect(reason.description).toContain("Smana/runlore/issues/391")
-  })
-
-  it.each(["glm-4.7", "glm-5", "glm-4.5-air"])("forced tool_choice refused up front on %s (no evidence)", (model) => {
-    const forced = { type: "function", function: { name: "get_weather" } }
-    expect(refusal(run(draft({ model, tools: [weather], tool_choice: forced }))).parameter).toBe("tool_choice")
-  })
-
-  it("forced tool_choice sent on glm-4.5 (recorded honouring it)", () => {
-    const forced = { type: "function", function: { name: "get_weather" } }
-    expect(sent(run(draft({ model: "glm-4.5", tools: [weather], tool_choice: forced }))).tool_choice).toEqual(forced)
-  })
-
-  it("forceToolChoice sends a forced choice anyway", () => {
-    const forced = { type: "function", function: { name: "get_weather" } }
-    const body = sent(
-      run(draft({ tools: [weather], tool_choice: forced }), { providerOptions: { forceToolChoice: true } })
-    )
-    expect(body.tool_choice).toEqual(forced)
-  })
-
-  it("tool_choice required with one tool becomes the named choice on glm-4.5", () => {
-    const body = sent(run(draft({ model: "glm-4.5", tools: [weather], tool_choice: "required" })))
-    expect(body.tool_choice).toEqual({ type: "function", function: { name: "get_weather" } })
-  })
-
-  it("tool_choice required is refused with several tools, and on glm-4.6 with one", () => {
-    expect(refusal(run(draft({ model: "glm-4.5", tools: [weather, add], tool_choice: "required" }))).parameter).toBe(
-      "tool_choice"
-    )
-    expect(refusal(run(draft({ tools: [weather], tool_choice: "required" }))).parameter).toBe("tool_choice")
-  })
+  it.each(["glm-4.6", "glm-4.7", "glm-5", "glm-4.5-air", "glm-4.5"])(
+    "a forced tool_choice (named, or required) reaches the upstream on %s",
+    (model) => {
+      const forced = { type: "function", function: { name: "get_weather" } }
+      expect(sent(run(draft({ model, tools: [weather], tool_choice: forced }))).tool_choice).toEqual(forced)
+      expect(sent(run(draft({ model, tools: [weather, add], tool_choice: "required" }))).tool_choice).toBe("required")
+    }
+  )
 
   it("tool_choice none drops the function tools and the choice", () => {
     const body = sent(run(draft({ tools: [weather], tool_choice: "none" })))
@@ -187,8 +162,8 @@ describe("tools and tool_choice", () => {
     expect(body.tool_choice).toBeUndefined()
   })
 
-  it("function tools are refused on a model without tools (glm-4.5v)", () => {
-    expect(refusal(run(draft({ model: "glm-4.5v", tools: [weather], tool_choice: "auto" }))).parameter).toBe("tools")
+  it("function tools are sent to a model the catalog lists without tools (glm-4.5v)", () => {
+    expect(sent(run(draft({ model: "glm-4.5v", tools: [weather], tool_choice: "auto" }))).tools).toHaveLength(1)
   })
 
   it.each([
@@ -329,10 +304,16 @@ describe("thinking and reasoning replay", () => {
 
   it.each([
     ["disabling thinking is refused on an always-thinking model", "glm-5.3", "disabled"],
-    ["disabling thinking is refused on glm-4.5v", "glm-4.5v", "disabled"],
-    ["enabling thinking is refused on a model without thinking", "glm-4-plus", "enabled"]
+    ["disabling thinking is refused on glm-4.5v", "glm-4.5v", "disabled"]
   ] as const)("%s", (_name, model, type) => {
-    expect(refusal(run(draft({ model }), { providerOptions: { thinking: { type } } })).parameter).toBe("thinking")
+    const reason = refusal(run(draft({ model }), { providerOptions: { thinking: { type } } }))
+    expect(reason.parameter).toBe("thinking")
+    expect(reason.description).toContain('omit thinking or set thinking.type to "enabled"')
+  })
+
+  it("enabling thinking on a model the catalog lists without it is sent (documented only)", () => {
+    const body = sent(run(draft({ model: "glm-4-plus" }), { providerOptions: { thinking: { type: "enabled" } } }))
+    expect(body.thinking).toEqual({ type: "enabled" })
   })
 })
 
