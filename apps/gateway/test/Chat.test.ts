@@ -323,7 +323,8 @@ describe("models.yaml names", () => {
       capabilities: { tools: true, thinking: "optional" }
     })
     expect(byId.get("backup/ref-chat-1")).toMatchObject({ owned_by: "backup", context_window: 128_000 })
-    expect(byId.has("ref/ref-old")).toBe(false) // retired models are not routable
+    // a retired model is listed and routed: its lifecycle is information, not a gate
+    expect(byId.get("ref/ref-old")).toMatchObject({ lifecycle: "retired" })
     const one = await client(gateway).models.retrieve("tuned")
     expect(one.id).toBe("tuned")
   })

@@ -209,7 +209,7 @@ describe("Kimi (simulated by KimiMock)", () => {
     expect(fourth?.messages.at(-1)).toMatchObject({ role: "tool", name: "$web_search" })
   })
 
-  it("a retired model is a 404 naming its replacements, before any upstream call", async () => {
+  it("a model the catalog marks retired reaches the upstream; its 404 names the current models", async () => {
     const recorder = new MockUpstream.Recorder()
     server.use(...KimiMock.make({ ...kimi.simulation, recorder }).handlers)
     const error = await failure(
@@ -220,7 +220,7 @@ describe("Kimi (simulated by KimiMock)", () => {
     )
     expect(error.status).toBe(404)
     expect((error.error as { message: string }).message).toContain("kimi-k3")
-    expect(recorder.count).toBe(0)
+    expect(recorder.count).toBe(1)
   })
 })
 

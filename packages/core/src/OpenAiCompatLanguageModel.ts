@@ -461,6 +461,7 @@ const preflight = (spec: ProviderSpec, resolved: Resolved): Effect.Effect<void, 
       ? yield* spec.countTokens(request)
       : TokenEstimator.estimateRequest({ messages: request.messages, tools: request.tools })
     if (prompt + maxOutput > info.contextWindow) {
+      // refusal: core/context-window
       return yield* ProviderError.invalidRequest({
         provider: spec.name,
         contextLength: true,
@@ -1124,6 +1125,7 @@ export const make = (params: {
     generateText: (options) =>
       Effect.gen(function* () {
         const resolved = yield* buildRequest(spec, client, model, modelConfig, options, false)
+        // refusal-relay (core/context-window)
         yield* preflight(spec, resolved)
         const cache = yield* ResponseCache.ResponseCache
         const callOptions = yield* ResponseCache.CallOptions
@@ -1136,6 +1138,7 @@ export const make = (params: {
       Stream.unwrap(
         Effect.gen(function* () {
           const resolved = yield* buildRequest(spec, client, model, modelConfig, options, true)
+          // refusal-relay (core/context-window)
           yield* preflight(spec, resolved)
           const cache = yield* ResponseCache.ResponseCache
           const callOptions = yield* ResponseCache.CallOptions

@@ -59,6 +59,7 @@ export interface MessageOptions {
   readonly providerName: string
 }
 
+// refusal-helper
 const fail = (provider: string, description: string, parameter?: string) =>
   ProviderError.invalidRequest({ provider, description, parameter, module: "PromptConversion", method: "toMessages" })
 
@@ -113,10 +114,12 @@ const userContent = (
       parts.push({ type: "video_url", video_url: { url: fileUrl(part) } })
     } else if (part.mediaType.startsWith("text/") || part.mediaType === "application/json") {
       const text = fileText(part)
+      // refusal: core/prompt-no-wire-form
       if (text === undefined) return Effect.fail(fail(provider, `cannot read the ${part.mediaType} file part as text`))
       parts.push({ type: "text", text: part.fileName ? `${part.fileName}:\n${text}` : text })
     } else {
       return Effect.fail(
+        // refusal: core/prompt-no-wire-form
         fail(
           provider,
           `${provider} does not accept ${part.mediaType} file parts in chat messages: upload the file through the provider's files API and pass its extracted text or file reference instead`,
@@ -277,6 +280,7 @@ export const toTools = (
       if (Tool.isProviderDefined(tool)) {
         const declared = options.providerTool?.(tool)
         if (declared === undefined) {
+          // refusal: core/prompt-no-wire-form
           return yield* fail(
             options.providerName,
             `${options.providerName} has no built-in tool "${tool.providerName}"`,

@@ -420,6 +420,7 @@ export const invalidRequest = (params: {
       ...(params.parameter !== undefined ? { parameter: params.parameter } : {}),
       ...(params.contextLength ? { constraint: "context_length_exceeded" } : {}),
       metadata: metadataOf({
+        // refusal-helper
         kind: params.kind ?? "preflight",
         provider: params.provider,
         contextLength: params.contextLength

@@ -290,16 +290,27 @@ describe("provider-executed tool rounds", () => {
 })
 
 describe("pre-flight and catalog", () => {
-  it("refuses a prompt that cannot fit the context window before any HTTP call", async () => {
+  it("with preflight: true, refuses a prompt that cannot fit the context window before any HTTP call", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("x", "stop")), recorder))
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "word ".repeat(400) }),
+      layerOf(makeProvider(), "small", { request: { max_tokens: 50 }, preflight: true })
+    )
+    const error = failure(exit)
+    expect(ProviderError.describe(error)).toMatchObject({ reason: "InvalidRequestError", contextLength: true })
+    expect(recorder.count).toBe(0)
+  })
+
+  it("by default the catalog's context window does not gate the request (the provider's answer decides)", async () => {
     const recorder = new MockUpstream.Recorder()
     server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("x", "stop")), recorder))
     const exit = await run(
       LanguageModel.generateText({ prompt: "word ".repeat(400) }),
       layerOf(makeProvider(), "small", { request: { max_tokens: 50 } })
     )
-    const error = failure(exit)
-    expect(ProviderError.describe(error)).toMatchObject({ reason: "InvalidRequestError", contextLength: true })
-    expect(recorder.count).toBe(0)
+    expect(Exit.isSuccess(exit)).toBe(true)
+    expect(recorder.count).toBe(1)
   })
 
   it("calls an exact counter only when the cheap bound (3 x the JSON length + max_tokens) does not settle it", async () => {
@@ -312,7 +323,7 @@ describe("pre-flight and catalog", () => {
           return 10
         })
     })
-    const layer = layerOf(provider, "small", { request: { max_tokens: 50 } })
+    const layer = layerOf(provider, "small", { request: { max_tokens: 50 }, preflight: true })
     // "hi": 3 x 29 + 50 <= 200, nothing to count
     expect(Exit.isSuccess(await run(LanguageModel.generateText({ prompt: "hi" }), layer))).toBe(true)
     expect(counted).toHaveLength(0)
@@ -321,12 +332,16 @@ describe("pre-flight and catalog", () => {
     expect(counted).toHaveLength(1)
   })
 
-  it("refuses a retired model naming its replacement, before any HTTP call", async () => {
+  it("sends a model the catalog marks retired, with a warning naming its replacement", async () => {
     const recorder = new MockUpstream.Recorder()
     server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion("x", "stop")), recorder))
-    const error = failure(await run(LanguageModel.generateText({ prompt: "hi" }), layerOf(makeProvider(), "old")))
-    expect(error.message).toMatch(/retired on 2026-01-31.*use small/)
-    expect(recorder.count).toBe(0)
+    const exit = await run(LanguageModel.generateText({ prompt: "hi" }), layerOf(makeProvider(), "old"))
+    expect(Exit.isSuccess(exit)).toBe(true)
+    expect(recorder.count).toBe(1)
+    if (Exit.isFailure(exit)) return
+    expect(ResponseSummary.fromParts(exit.value.content).metadata.warnings).toEqual([
+      expect.stringMatching(/"old" is marked retired \(2026-01-31\).*sent anyway; current models: small/)
+    ])
   })
 
   it("passes an unknown model id through", async () => {

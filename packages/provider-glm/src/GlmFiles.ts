@@ -165,6 +165,7 @@ export interface UploadRequest {
   readonly fields?: Readonly<Record<string, string>> | undefined
 }
 
+// refusal-helper
 const refuse = (description: string, method: string) =>
   ProviderError.invalidRequest({ provider: "glm", description, parameter: "file", module: "GlmFiles", method })
 
@@ -201,6 +202,7 @@ export const upload = (
       purpose: request.purpose,
       region: regionOf(client)
     })
+    // refusal: glm/files-upload-limits
     if (refusal !== undefined) return yield* refuse(refusal, "upload")
     const file = new File([request.file as Blob], request.filename)
     const created = yield* client.use(

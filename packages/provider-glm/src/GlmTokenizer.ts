@@ -85,6 +85,7 @@ export const countWith = (
 ): Effect.Effect<TokenCount, AiError.AiError> =>
   Effect.gen(function* () {
     if (request.messages.length === 0) {
+      // refusal: glm/tokenizer-no-messages
       return yield* ProviderError.invalidRequest({
         provider: "glm",
         description: "the tokenizer needs at least one message",

@@ -172,6 +172,7 @@ export const fromBody = (body: SearchResponseBody): SearchResponse => {
   }
 }
 
+// refusal-helper
 const preflight = (description: string) =>
   ProviderError.invalidRequest({ provider: "glm", description, module: "GlmWebSearch", method: "search" })
 
@@ -200,6 +201,7 @@ export const searchWith = (
 ): Effect.Effect<SearchResponse, AiError.AiError> =>
   Effect.gen(function* () {
     const checked = yield* Schema.decodeUnknownEffect(SearchRequest)(request).pipe(
+      // refusal: glm/web-search-request
       Effect.mapError((error) => preflight(`invalid web search request: ${error.message}`))
     )
     const response = yield* client.request({

@@ -2,7 +2,7 @@
  * The GLM catalog: lookup, pass-through of unknown ids, the forced tool_choice evidence, pre-flight with the
  * catalogued context windows, and the live model listing.
  */
-import { ModelCatalog, OpenAiCompatLanguageModel, ProviderError } from "@conduitkit/core"
+import { ModelCatalog, OpenAiCompatLanguageModel } from "@conduitkit/core"
 import { MockUpstream, Recordings } from "@conduitkit/core/testing"
 import { Effect, Exit, Layer } from "effect"
 import { LanguageModel } from "effect/ai"

@@ -131,6 +131,7 @@ export const TagList = Schema.StructWithRest(
   Rest
 )
 
+// refusal-helper
 const refused = (description: string, parameter: string, method: string) =>
   ProviderError.invalidRequest({ provider: "kimi", description, parameter, module: "KimiContextCache", method })
 
@@ -248,6 +249,7 @@ const call = <A>(options: {
 export const create = (params: CreateParams): Effect.Effect<ContextCacheObject, AiError.AiError, KimiClient> => {
   if (!KimiModels.canCreateCache(params.model)) {
     return Effect.fail(
+      // refusal: kimi/cache-create-model
       refused(
         `${params.model} does not support explicit context caches (Moonshot creates them for the moonshot-v1 family; ` +
           "kimi-latest, the K2 family, kimi-k2.6, kimi-k2.7-code and kimi-k3 cache prompt prefixes automatically, " +
@@ -259,7 +261,8 @@ export const create = (params: CreateParams): Effect.Effect<ContextCacheObject, 
   }
   const problem = validateCreate(params)
   return problem !== undefined
-    ? Effect.fail(refused(problem, "contextCache", "create"))
+    ? // refusal: kimi/cache-arguments
+      Effect.fail(refused(problem, "contextCache", "create"))
     : call({ method: "post", path: "/caching", body: createBody(params), schema: ContextCacheObject })
 }
 
@@ -321,7 +324,8 @@ export const update = (
 ): Effect.Effect<ContextCacheObject, AiError.AiError, KimiClient> => {
   const problem = validateExpiry(params)
   return problem !== undefined
-    ? Effect.fail(refused(problem, "contextCache", "update"))
+    ? // refusal: kimi/cache-arguments
+      Effect.fail(refused(problem, "contextCache", "update"))
     : call({
         method: "put",
         path: `/caching/${encodeURIComponent(cacheId)}`,
@@ -356,6 +360,7 @@ export const createTag = (tag: string, cacheId: string): Effect.Effect<CacheTag,
   tagPattern.test(tag)
     ? call({ method: "post", path: "/caching/refs/tags", body: { tag, cache_id: cacheId }, schema: CacheTag })
     : Effect.fail(
+        // refusal: kimi/cache-tag-name
         refused(
           `invalid tag "${tag}": 1–128 characters, a letter first, then letters, digits, _ - .`,
           "tag",

@@ -125,6 +125,7 @@ export interface ExtractedFile {
  */
 export const defaultMaxBytes = 100 * 1024 * 1024
 
+// refusal-helper
 const refused = (description: string, parameter = "file") =>
   ProviderError.invalidRequest({ provider: "kimi", description, parameter, module: "KimiFiles", method: "upload" })
 
@@ -162,17 +163,21 @@ export const checkPath = (
     const absolute = NodePath.resolve(path)
     const stat = yield* Effect.tryPromise({
       try: () => Fs.promises.stat(absolute),
+      // refusal: kimi/files-local-read
       catch: (error) => refused(`cannot read ${absolute}: ${error instanceof Error ? error.message : String(error)}`)
     })
+    // refusal: kimi/files-local-read
     if (!stat.isFile()) return yield* refused(`${absolute} is not a regular file`)
     return yield* checkSize(stat.size, maxBytes, absolute).pipe(Effect.as({ path: absolute, bytes: stat.size }))
   })
 
 const checkSize = (bytes: number, maxBytes: number, what: string): Effect.Effect<void, AiError.AiError> =>
   bytes === 0
-    ? Effect.fail(refused(`${what} is empty (Moonshot refuses files of size zero)`))
+    ? // refusal: kimi/files-upload-limits
+      Effect.fail(refused(`${what} is empty (Moonshot refuses files of size zero)`))
     : bytes > maxBytes
-      ? Effect.fail(refused(`${what} is ${bytes} bytes, above the upload limit of ${maxBytes} bytes`))
+      ? // refusal: kimi/files-upload-limits
+        Effect.fail(refused(`${what} is ${bytes} bytes, above the upload limit of ${maxBytes} bytes`))
       : Effect.void
 
 const decodeWith =
@@ -207,6 +212,7 @@ export const upload = (options: UploadOptions): Effect.Effect<FileObject, AiErro
       const blob = yield* Effect.tryPromise({
         try: () => Fs.openAsBlob(checked.path),
         catch: (error) =>
+          // refusal: kimi/files-local-read
           refused(`cannot open ${checked.path}: ${error instanceof Error ? error.message : String(error)}`)
       })
       file = new File([blob], options.filename ?? NodePath.basename(checked.path))

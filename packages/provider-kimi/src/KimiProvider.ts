@@ -162,6 +162,7 @@ export const prepareRequest = (
     const options = yield* KimiConfig.decodeProviderOptions(context.config.providerOptions)
     const cache = yield* registryCache(draft, context.model, options)
     const shaped = Request.shape({ draft, model: context.model, options, cache, warn: context.warn })
+    // refusal-relay (the shaping refusals below carry their own ids)
     if (Result.isFailure(shaped)) return yield* toAiError(shaped.failure)
     return shaped.success
   })
@@ -237,6 +238,7 @@ export const auth = (
             kind: "InvalidKey",
             description:
               'this is a Kimi Code key (sk-kimi-…), which only works with the Kimi Code endpoint: pass plan: "coding" (https://api.kimi.com/coding/v1), or use an open-platform key for api.moonshot.ai / api.moonshot.cn',
+            // refusal: kimi/code-key-on-open-platform
             metadata: { conduit: { kind: "preflight", provider: "kimi" } }
           })
         })

@@ -7,15 +7,7 @@ import * as KimiModels from "../src/KimiModels.js"
 import * as KimiProvider from "../src/KimiProvider.js"
 import * as KimiWebSearch from "../src/KimiWebSearch.js"
 import { KimiMock } from "../src/testing/index.js"
-import {
-  collectExit,
-  describe as describeError,
-  failureOf,
-  modelLayer,
-  runExit,
-  successOf,
-  summarize
-} from "./helpers.js"
+import { collectExit, modelLayer, runExit, successOf, summarize } from "./helpers.js"
 
 const server = setupServer()
 beforeAll(() => server.listen({ onUnhandledFrame: "error" }))

@@ -37,6 +37,7 @@ export const splitKey = (
         reason: new AiError.AuthenticationError({
           kind: "InvalidKey",
           description: "JWT mode needs an API key of the form <id>.<secret> (one dot)",
+          // refusal: glm/api-key-format
           metadata: { conduit: { kind: "preflight", provider: "glm" } }
         })
       })

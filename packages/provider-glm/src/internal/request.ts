@@ -45,6 +45,7 @@ export interface ShapeInput {
 
 type Shaped = Result.Result<ChatCompletions.WireRequest, AiError.AiError>
 
+// refusal-helper
 const refuse = (description: string, parameter: string): Shaped =>
   Result.fail(ProviderError.invalidRequest({ provider: "glm", description, parameter }))
 

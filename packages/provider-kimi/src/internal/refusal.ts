@@ -18,4 +18,5 @@ export const refuse = (parameter: string, description: string): Shaped<never> =>
 
 /** The refusal as core's pre-flight `InvalidRequestError` (`conduit.kind = "preflight"`). */
 export const toAiError = (refusal: Refusal): AiError.AiError =>
+  // refusal-helper
   ProviderError.invalidRequest({ provider: "kimi", parameter: refusal.parameter, description: refusal.description })

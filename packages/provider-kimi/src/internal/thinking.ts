@@ -58,7 +58,7 @@ export const resolve = (
     // an explicit switch is sent as is (no recording of the API refusing it); the model does not think
     state = {
       wire: explicit?.type === "enabled" ? explicit : undefined,
-      on: explicit?.type === "enabled" ? true : false,
+      on: explicit?.type === "enabled",
       explicit: explicit !== undefined
     }
   } else if (mode === "always") {

@@ -1,8 +1,7 @@
-import { type ChatCompletions, ModelCatalog } from "@conduitkit/core"
+import type { ChatCompletions } from "@conduitkit/core"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Messages from "../../src/internal/messages.js"
-import * as KimiModels from "../../src/KimiModels.js"
 
 type Message = ChatCompletions.RequestMessage
 
