@@ -33,6 +33,7 @@ export const decoder = <Fields extends Schema.Struct.Fields>(
 ): Decoder<Schema.Struct<Fields>["Type"]> => {
   const accepted = Object.keys(schema.fields)
   const decode = Schema.decodeUnknownExit(schema, { errors: "first" })
+  // refusal-helper
   const refuse = (description: string) =>
     Result.fail(
       ProviderError.invalidRequest({
@@ -47,6 +48,7 @@ export const decoder = <Fields extends Schema.Struct.Fields>(
   const run = (input: Readonly<Record<string, unknown>>): Decoded => {
     const unknown = Object.keys(input).find((key) => !accepted.includes(key))
     if (unknown !== undefined) {
+      // refusal: core/provider-options
       return refuse(
         `unknown ${options.label} provider option ${JSON.stringify(unknown)} (accepted: ${accepted.join(", ")})`
       )
@@ -57,6 +59,7 @@ export const decoder = <Fields extends Schema.Struct.Fields>(
       onNone: () => String(exit.cause),
       onSome: (error) => error.message
     })
+    // refusal: core/provider-options
     return refuse(`invalid ${options.label} provider options: ${issue.replace(/\s*\n\s*/g, " ")}`)
   }
   const decoded = new WeakMap<object, Decoded>()
