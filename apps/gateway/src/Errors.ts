@@ -213,7 +213,7 @@ export const tooLarge = (maxBytes: number) =>
 export const routeNotFound = (method: string, path: string) =>
   new GatewayError({
     status: 404,
-    message: `No route for ${method} ${path}. Routes: POST /v1/chat/completions, POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models, GET /healthz, GET /metrics.`,
+    message: `No route for ${method} ${path}. Routes: POST /v1/chat/completions, POST /v1/embeddings, POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models, GET /healthz, GET /metrics.`,
     type: "invalid_request_error",
     code: "not_found",
     param: null

@@ -4,6 +4,7 @@
  * Routes:
  * - `POST /v1/chat/completions` (see `ChatRoute`);
  * - `POST /v1/messages`, `POST /v1/messages/count_tokens`: the Anthropic Messages API (see `MessagesRoute`);
+ * - `POST /v1/embeddings` (see `EmbeddingsRoute`): the embedding models of the providers that have them;
  * - `GET /v1/models`, `GET /v1/models/{name}`: every routable name with its target, fallbacks, context window and
  *   capabilities (OpenAI list shape plus these fields; see `ModelsRoute`);
  * - `GET /healthz`: `{ status, providers }` (503 `shutting_down` once SIGTERM arrived);
@@ -31,6 +32,7 @@ import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Auth from "./Auth.js"
 import * as ChatRequest from "./ChatRequest.js"
 import * as ChatRoute from "./ChatRoute.js"
+import * as EmbeddingsRoute from "./EmbeddingsRoute.js"
 import type * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
 import type { GatewayConfig } from "./GatewayConfig.js"
@@ -119,13 +121,15 @@ const endpointOf = (path: string): string =>
       ? "messages"
       : path === "/v1/messages/count_tokens"
         ? "count_tokens"
-        : path === "/v1/models" || path.startsWith("/v1/models/")
-          ? "models"
-          : path === "/healthz"
-            ? "healthz"
-            : path === "/metrics"
-              ? "metrics"
-              : "other"
+        : path === "/v1/embeddings"
+          ? "embeddings"
+          : path === "/v1/models" || path.startsWith("/v1/models/")
+            ? "models"
+            : path === "/healthz"
+              ? "healthz"
+              : path === "/metrics"
+                ? "metrics"
+                : "other"
 
 /**
  * Reports a request once, whatever answered it: the request metrics and, except for `/healthz` and `/metrics`, one
@@ -172,9 +176,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
     const { config } = options
     const sessions = yield* SessionManager.SessionManager
     const conversations = Option.getOrUndefined(yield* Effect.serviceOption(Conversation.Conversation))
-    const providerNames = new Set(options.providers.map((entry) => entry.name))
-    const models = options.models ?? ModelRoutes.restrictTo(ModelRoutes.builtinModels, providerNames)
-    const routes = ModelRoutes.make(options.providers, models)
+    const routes = ModelRoutes.forProviders(options.providers, options.models)
     const metrics = Metrics.make()
     const shutdown = yield* makeShutdown(config.shutdownGraceMs)
     const auth = Auth.make(config.apiKeys)
@@ -184,6 +186,15 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
       options.status ?? options.providers.map((entry) => ({ name: entry.name, mode: entry.mode ?? "live" }))
     ).map(({ name, mode }) => ({ name, mode }))
     const deps: Engine.Dependencies = { config, routes, sessions, conversations, metrics, shutdown }
+    const embeddingDeps: EmbeddingsRoute.Dependencies = {
+      config,
+      sessions,
+      metrics,
+      resolver: {
+        providers: routes.registry.providers,
+        aliases: new Map(routes.list().map((entry) => [entry.name, entry] as const))
+      }
+    }
 
     const dispatch = (
       request: HttpServerRequest.HttpServerRequest
@@ -235,6 +246,17 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
             { requestId, keyId: result.keyId, startedAt, fields, done },
             endpoint
           )
+        }
+        if (endpoint === "embeddings") {
+          if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
+          if (shutdown.draining()) return fail(Errors.shuttingDown)
+          return EmbeddingsRoute.handle(embeddingDeps, request, {
+            requestId,
+            keyId: result.keyId,
+            startedAt,
+            fields,
+            done
+          })
         }
         if (endpoint === "models") {
           if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))

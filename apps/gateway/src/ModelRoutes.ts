@@ -89,3 +89,12 @@ export const make = (
     list: () => listing
   }
 }
+
+/**
+ * The routes a front door serves: over `providers`, with `models` (a parsed models.yaml) when given, else the
+ * {@link builtinModels} restricted to those providers.
+ */
+export const forProviders = (
+  providers: ReadonlyArray<ProviderRegistry.ProviderEntry>,
+  models?: ModelsConfig.ModelsConfig | undefined
+): ModelRoutes => make(providers, models ?? restrictTo(builtinModels, new Set(providers.map((entry) => entry.name))))

@@ -3,6 +3,7 @@
  * output limit, capabilities and lifecycle, in OpenAI's list shape plus these fields (and `mode` when the provider
  * is simulated or configured). The JSON is built once, when the gateway starts.
  */
+import type { ModelCatalog } from "@conduitkit/core"
 import type * as ModelRoutes from "./ModelRoutes.js"
 
 /** The model listing of a gateway. */
@@ -16,8 +17,26 @@ export interface ModelsRoute {
   readonly lookup: (raw: string) => { readonly name: string; readonly json: string | undefined }
 }
 
-/** A model listing entry in OpenAI's shape plus Conduit's fields. */
-const modelJson = (entry: ModelRoutes.Listing, modes: ReadonlyMap<string, string>) => ({
+/**
+ * A model listing entry in OpenAI's shape plus Conduit's fields (`target`, `fallbacks`, `context_window`,
+ * `max_output_tokens` in tokens, `capabilities`, `lifecycle`, and `mode` when the provider's mode is known).
+ */
+export interface ModelJson {
+  readonly id: string
+  readonly object: "model"
+  readonly created: number
+  readonly owned_by: string
+  readonly target: string
+  readonly fallbacks: ReadonlyArray<string>
+  readonly context_window: number
+  readonly max_output_tokens: number
+  readonly capabilities: ModelCatalog.Capabilities
+  readonly lifecycle: ModelCatalog.Lifecycle["status"]
+  readonly mode?: string | undefined
+}
+
+/** @see {@link ModelJson} */
+export const modelJson = (entry: ModelRoutes.Listing, modes: ReadonlyMap<string, string>): ModelJson => ({
   id: entry.name,
   object: "model",
   created: 0,

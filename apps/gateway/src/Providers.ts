@@ -18,13 +18,14 @@
  * `config`).
  */
 import {
+  type EmbeddingCatalog,
   type ModelCatalog,
-  type ModelsConfig,
+  ModelsConfig,
   type OpenAiCompatLanguageModel,
   type OpenAiCompatProvider,
   ProviderRegistry
 } from "@conduitkit/core"
-import { GlmProvider } from "@conduitkit/provider-glm"
+import { GlmEmbeddingModel, GlmProvider } from "@conduitkit/provider-glm"
 import { KimiProvider } from "@conduitkit/provider-kimi"
 import { Config, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import type { LanguageModel } from "effect/ai"
@@ -44,13 +45,17 @@ export interface Simulation {
   readonly handlers: () => Promise<ReadonlyArray<RequestHandler>>
 }
 
-/** A provider connected to one endpoint with one key: its base URL and its model layers (sharing one client). */
+/** A provider connected to one endpoint with one key: its base URL, its client and its model layers (sharing it). */
 export interface Connection {
   readonly baseURL: string
+  /** The one client (core's transport) the model layers share: for the provider's other endpoints (files, search). */
+  readonly client: OpenAiCompatProvider.ProviderClient
   readonly layer: (
     model: string,
     config?: OpenAiCompatLanguageModel.ModelConfig
   ) => Layer.Layer<LanguageModel.LanguageModel>
+  /** Its embedding models over the same client, when the provider has any. */
+  readonly embeddings?: EmbeddingCatalog.EmbeddingProvider | undefined
 }
 
 /**
@@ -76,21 +81,27 @@ export interface Status {
   readonly detail: string
 }
 
-/** The wired providers: registry entries, each provider's status, and the simulation handlers to start. */
+/**
+ * The wired providers: registry entries, each provider's status, the simulation handlers to start, and the client of
+ * each provider that is not disabled (by provider name).
+ */
 export interface Wired {
   readonly entries: ReadonlyArray<ProviderRegistry.ProviderEntry>
   readonly status: ReadonlyArray<Status>
   readonly handlers: ReadonlyArray<RequestHandler>
+  readonly clients: ReadonlyMap<string, OpenAiCompatProvider.ProviderClient>
 }
 
 /**
  * A module for a provider made with core's builder (`OpenAiCompatProvider.make`): its declarations name the key and
- * base URL variables, `makeClient` builds the one client, `layer` the models.
+ * base URL variables, `makeClient` builds the one client, `layer` the models, and `embeddings` (when given) its
+ * embedding models over that client.
  */
 export const fromProvider = (
   // biome-ignore lint/suspicious/noExplicitAny: any provider name
   provider: OpenAiCompatProvider.Provider<any>,
-  simulation?: Simulation
+  simulation?: Simulation,
+  embeddings?: (client: OpenAiCompatProvider.ProviderClient) => EmbeddingCatalog.EmbeddingProvider
 ): ProviderModule => ({
   name: provider.name,
   catalog: provider.catalog,
@@ -104,7 +115,9 @@ export const fromProvider = (
     const layer = Layer.succeed(provider.Client, client)
     return {
       baseURL: client.options.baseURL,
-      layer: (model, config) => Layer.provide(provider.layer(model, config), layer)
+      client,
+      layer: (model, config) => Layer.provide(provider.layer(model, config), layer),
+      ...(embeddings !== undefined ? { embeddings: embeddings(client) } : {})
     }
   },
   ...(simulation !== undefined ? { simulation } : {})
@@ -115,7 +128,8 @@ export const entry = (module: ProviderModule, connection: Connection, mode: Mode
   name: module.name,
   catalog: module.catalog,
   layer: connection.layer,
-  mode
+  mode,
+  ...(connection.embeddings !== undefined ? { embeddings: connection.embeddings } : {})
 })
 
 const firstKey = (names: ReadonlyArray<string>) =>
@@ -139,6 +153,7 @@ export const wire = (
     const entries: Array<ProviderRegistry.ProviderEntry> = []
     const status: Array<Status> = []
     const handlers: Array<RequestHandler> = []
+    const clients = new Map<string, OpenAiCompatProvider.ProviderClient>()
     for (const module of modules) {
       const key = yield* firstKey(module.apiKeyEnv)
       const baseURL =
@@ -148,11 +163,13 @@ export const wire = (
       const keys = module.apiKeyEnv.join(" or ")
       if (Option.isSome(key)) {
         const connection = module.connect({ apiKey: key.value.key, baseURL })
+        clients.set(module.name, connection.client)
         entries.push(entry(module, connection, "live"))
         status.push({ name: module.name, mode: "live", detail: `key from ${key.value.name}, ${connection.baseURL}` })
       } else if (module.simulation !== undefined && options.simulate) {
         const simulation = module.simulation
         const connection = module.connect({ apiKey: Redacted.make(simulation.apiKey), baseURL: simulation.baseURL })
+        clients.set(module.name, connection.client)
         entries.push(entry(module, connection, "simulated"))
         handlers.push(...(yield* Effect.promise(simulation.handlers)))
         status.push({
@@ -171,7 +188,7 @@ export const wire = (
         })
       }
     }
-    return { entries, status, handlers }
+    return { entries, status, handlers, clients }
   })
 
 /**
@@ -191,6 +208,32 @@ export const backends = (
       detail: `models.yaml backend ${config.providers?.[entry.name]?.baseURL ?? ""}`
     }))
   }))
+
+/**
+ * Everything a front door needs from the configuration, in one place (the gateway's and the MCP server's `main`):
+ * models.yaml when `modelsFile` is set (its errors name file:line:field), the {@link builtin} providers
+ * {@link wire}d, the models.yaml {@link backends}, and every provider's status (built-in first). The simulation
+ * handlers still have to be started ({@link startSimulation}).
+ */
+export const fromConfig = (config: {
+  readonly modelsFile: string | undefined
+  readonly simulate: boolean
+}): Effect.Effect<
+  Wired & { readonly models: ModelsConfig.ModelsConfig | undefined },
+  Config.ConfigError | ModelsConfig.ModelsConfigError
+> =>
+  Effect.gen(function* () {
+    const models = config.modelsFile !== undefined ? yield* ModelsConfig.load(config.modelsFile) : undefined
+    const wired = yield* wire(builtin, { simulate: config.simulate })
+    const extra = models !== undefined ? yield* backends(models) : { entries: [], status: [] }
+    return {
+      models,
+      entries: [...wired.entries, ...extra.entries],
+      status: [...wired.status, ...extra.status],
+      handlers: wired.handlers,
+      clients: wired.clients
+    }
+  })
 
 /**
  * Starts the simulation handlers in this process (msw `setupServer`, imported on demand) for the lifetime of the
@@ -229,12 +272,17 @@ export const kimi: ProviderModule = fromProvider(KimiProvider.provider, {
 /**
  * Zhipu GLM / Z.ai (`@conduitkit/provider-glm`): `ZAI_API_KEY` / `ZHIPUAI_API_KEY`, `ZAI_BASE_URL`; the provider core
  * builds from GLM's declarations (the same client and model as `GlmClient` / `GlmLanguageModel`), simulated by
- * `GlmMock`.
+ * `GlmMock`; its embedding models (`GlmEmbeddingModel`: `glm/embedding-3`, `glm/embedding-2`) share the client.
  */
-export const glm: ProviderModule = fromProvider(GlmProvider.provider, {
-  ...glmSimulation,
-  handlers: () => import("@conduitkit/provider-glm/testing").then(({ GlmMock }) => GlmMock.make(glmSimulation).handlers)
-})
+export const glm: ProviderModule = fromProvider(
+  GlmProvider.provider,
+  {
+    ...glmSimulation,
+    handlers: () =>
+      import("@conduitkit/provider-glm/testing").then(({ GlmMock }) => GlmMock.make(glmSimulation).handlers)
+  },
+  GlmEmbeddingModel.provider
+)
 
 /** The providers this gateway ships with: {@link kimi} and {@link glm}. */
 export const builtin: ReadonlyArray<ProviderModule> = [kimi, glm]

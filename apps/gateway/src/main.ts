@@ -7,7 +7,6 @@
  * `Gateway`) and exits 0. Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public
  * HOST without keys, a busy port, Redis unreachable) are logged as one JSON line and exit with code 1.
  */
-import { ModelsConfig } from "@conduitkit/core"
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, Layer } from "effect"
 import * as Gateway from "./Gateway.js"
@@ -17,10 +16,7 @@ import * as Providers from "./Providers.js"
 
 const serve = (config: GatewayConfig.GatewayConfig) =>
   Effect.gen(function* () {
-    const models = config.modelsFile !== undefined ? yield* ModelsConfig.load(config.modelsFile) : undefined
-    const wired = yield* Providers.wire(Providers.builtin, { simulate: config.simulate })
-    const backends = models !== undefined ? yield* Providers.backends(models) : { entries: [], status: [] }
-    const status = [...wired.status, ...backends.status]
+    const { models, entries, status, handlers } = yield* Providers.fromConfig(config)
     yield* Effect.logInfo(
       `conduit gateway: ${status.length === 0 ? "no providers" : status.map((s) => `${s.name} ${s.mode}`).join(", ")}`
     ).pipe(
@@ -34,15 +30,8 @@ const serve = (config: GatewayConfig.GatewayConfig) =>
         `no CONDUIT_API_KEYS: authentication is off, so the gateway only listens on loopback (${config.host})`
       )
     }
-    yield* Providers.startSimulation(wired.handlers)
-    const running = yield* Layer.build(
-      Gateway.layer({
-        config,
-        providers: [...wired.entries, ...backends.entries],
-        models,
-        status
-      })
-    )
+    yield* Providers.startSimulation(handlers)
+    const running = yield* Layer.build(Gateway.layer({ config, providers: entries, models, status }))
     const { url } = Context.get(running, Gateway.Running)
     yield* Effect.logInfo(`listening on ${url}`).pipe(
       Effect.annotateLogs({ url, auth: config.apiKeys.length > 0, redis: config.redisUrl !== undefined })

@@ -333,7 +333,7 @@ describe("bad input: each gets its documented status, and the process stays up",
       status: 405,
       code: "method_not_allowed"
     },
-    { name: "an unknown route", request: { method: "GET", path: "/v1/embeddings" }, status: 404, code: "not_found" },
+    { name: "an unknown route", request: { method: "GET", path: "/v1/files" }, status: 404, code: "not_found" },
     { name: "an unknown top-level path", request: { method: "GET", path: "/admin" }, status: 404, code: "not_found" }
   ]
 

@@ -11,6 +11,7 @@
  */
 import { Config, Context, Effect, ExecutionPlan, Layer, Redacted, Schema, Stream } from "effect"
 import { type AiError, LanguageModel } from "effect/ai"
+import type * as EmbeddingCatalog from "./EmbeddingCatalog.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 import type * as ModelsConfig from "./ModelsConfig.js"
 import type * as OpenAiCompatLanguageModel from "./OpenAiCompatLanguageModel.js"
@@ -32,6 +33,8 @@ export interface ProviderEntry {
   ) => Layer.Layer<LanguageModel.LanguageModel>
   /** Shown in listings: `"live"` (real API), `"simulated"` (MSW), or anything the caller wants. */
   readonly mode?: string | undefined
+  /** The provider's embedding models, when it has any (`POST /v1/embeddings` on the gateway). */
+  readonly embeddings?: EmbeddingCatalog.EmbeddingProvider | undefined
 }
 
 /**

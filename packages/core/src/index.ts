@@ -20,6 +20,12 @@ export * as CacheStore from "./CacheStore.js"
  */
 export * as ChatCompletions from "./ChatCompletions.js"
 /**
+ * Embedding models: metadata, catalogs, batching within a provider's limits.
+ *
+ * @since 0.1.0
+ */
+export * as EmbeddingCatalog from "./EmbeddingCatalog.js"
+/**
  * `finish_reason` mapping.
  *
  * @since 0.1.0

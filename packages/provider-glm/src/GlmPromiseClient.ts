@@ -8,6 +8,8 @@
  * @since 0.1.0
  */
 import { type ModelCatalog, type OpenAiCompatProvider, PromiseClient } from "@conduitkit/core"
+import { Effect } from "effect"
+import * as GlmEmbeddingModel from "./GlmEmbeddingModel.js"
 import * as GlmModels from "./GlmModels.js"
 import * as GlmProvider from "./GlmProvider.js"
 import * as GlmTokenizer from "./GlmTokenizer.js"
@@ -33,6 +35,8 @@ export type GlmOptions = GlmProvider.ClientOptions
  * - `listModels()` → the catalog; `listModels({ live: true })` → the account's models from `GET /models`.
  * - `webSearch(request)` → a standalone search (`GlmWebSearch.SearchRequest` → `SearchResponse`).
  * - `countTokens(request)` → an exact count from `/tokenizer` (`GlmTokenizer.CountRequest` → `TokenCount`).
+ * - `embed({ model, input, dimensions? })` → `{ embeddings, usage: { inputTokens } }` through the same
+ *   `GlmEmbeddingModel` (vectors in input order; see {@link EmbedRequest}).
  * - `close()` releases the runtimes.
  *
  * Failures reject with core's `PromiseClient.ConduitError` (reason, status, request id, retry advice).
@@ -45,8 +49,31 @@ export interface GlmPromiseClient extends Omit<PromiseClient.PromiseClient, "lis
   }) => Promise<ReadonlyArray<ModelCatalog.ModelInfo>>
   readonly webSearch: (request: GlmWebSearch.SearchRequest) => Promise<GlmWebSearch.SearchResponse>
   readonly countTokens: (request: GlmTokenizer.CountRequest) => Promise<GlmTokenizer.TokenCount>
+  readonly embed: (request: EmbedRequest) => Promise<EmbedResult>
   /** The underlying client service (for the Effect API). */
   readonly client: OpenAiCompatProvider.ProviderClient
+}
+
+/**
+ * What `createGlm(...).embed` embeds: a model (`embedding-3`, `embedding-2`), one text or several, and optionally the
+ * vector length (`dimensions`).
+ *
+ * @since 0.1.0
+ */
+export interface EmbedRequest {
+  readonly model: string
+  readonly input: string | ReadonlyArray<string>
+  readonly dimensions?: number | undefined
+}
+
+/**
+ * The vectors (one per input, in order) and the usage in tokens (`undefined` when the API reported none).
+ *
+ * @since 0.1.0
+ */
+export interface EmbedResult {
+  readonly embeddings: ReadonlyArray<ReadonlyArray<number>>
+  readonly usage: { readonly inputTokens: number | undefined }
 }
 
 /**
@@ -73,6 +100,19 @@ export const createGlm = (options: GlmOptions = {}): GlmPromiseClient => {
         : Promise.resolve(GlmModels.catalog.list),
     webSearch: (request) => PromiseClient.run(GlmWebSearch.searchWith(client, request)),
     countTokens: (request) => PromiseClient.run(GlmTokenizer.countWith(client, request)),
+    embed: (request) =>
+      PromiseClient.run(
+        GlmEmbeddingModel.make(request.model, { dimensions: request.dimensions }).pipe(
+          Effect.flatMap((model) =>
+            model.embedMany(typeof request.input === "string" ? [request.input] : request.input)
+          ),
+          Effect.map((response) => ({
+            embeddings: response.embeddings.map((embedding) => embedding.vector),
+            usage: { inputTokens: response.usage.inputTokens }
+          })),
+          Effect.provideService(GlmProvider.provider.Client, client)
+        )
+      ),
     close: base.close,
     client
   }

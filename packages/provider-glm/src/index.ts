@@ -27,6 +27,12 @@ export * as GlmClient from "./GlmClient.js"
  */
 export * as GlmConfig from "./GlmConfig.js"
 /**
+ * `embedding-3` / `embedding-2` as `effect/ai` `EmbeddingModel`s (batching within the limits, `dimensions`, usage).
+ *
+ * @since 0.1.0
+ */
+export * as GlmEmbeddingModel from "./GlmEmbeddingModel.js"
+/**
  * The error table (business `error.code` and status to `effect/ai` reasons).
  *
  * @since 0.1.0
@@ -55,7 +61,13 @@ export * as GlmModels from "./GlmModels.js"
  *
  * @since 0.1.0
  */
-export { createGlm, type GlmOptions, type GlmPromiseClient } from "./GlmPromiseClient.js"
+export {
+  createGlm,
+  type EmbedRequest,
+  type EmbedResult,
+  type GlmOptions,
+  type GlmPromiseClient
+} from "./GlmPromiseClient.js"
 /**
  * The provider declarations and the provider core builds from them.
  *

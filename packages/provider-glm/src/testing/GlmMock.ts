@@ -9,6 +9,9 @@
  *   multi-tool turn), an answer after tool results, and web-search results when a `web_search` tool is declared;
  *   streamed as Z.ai streams (`role` on every delta, finish and usage on the last chunk, `[DONE]`). `chat` overrides
  *   the answer per call (return `undefined` for the default).
+ * - `POST /embeddings` (see {@link embeddingVector}: deterministic unit vectors, 2048 dimensions for `embedding-3` unless
+ *   `dimensions` says 256/512/1024/2048, 1024 for `embedding-2`; more than 64 inputs, an empty input or an unknown
+ *   model answer Zhipu's 400 bodies; `usage.prompt_tokens` is core's estimate),
  * - `POST /tokenizer` (estimated count), `POST /web_search`, files (`POST /files` multipart, `GET /files`,
  *   `GET /files/{id}/content`, `DELETE /files/{id}`), async chat (`POST /async/chat/completions`, then
  *   `GET /async-result/{id}` answering `PROCESSING` `asyncPolls` times before `SUCCESS`), `GET /models`.
@@ -17,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { createHmac } from "node:crypto"
+import { createHash, createHmac } from "node:crypto"
 import { TokenEstimator } from "@conduitkit/core"
 import { MockUpstream } from "@conduitkit/core/testing"
 import { type HttpHandler, HttpResponse, http } from "msw"
@@ -219,6 +222,67 @@ export const defaultChat = (body: Body): Response => {
 }
 
 // =============================================================================
+// Embeddings
+// =============================================================================
+
+/**
+ * The simulation's vector for a text: `dimensions` numbers from a SHA-256 counter stream over the model and the text,
+ * scaled to unit length. The same text gives the same vector; different texts almost surely differ.
+ *
+ * @since 0.1.0
+ */
+export const embeddingVector = (model: string, text: string, dimensions: number): Array<number> => {
+  const raw: Array<number> = []
+  for (let block = 0; raw.length < dimensions; block++) {
+    const digest = createHash("sha256").update(`${model}\u0000${block}\u0000${text}`).digest()
+    for (let i = 0; i + 1 < digest.length && raw.length < dimensions; i += 2) {
+      raw.push(digest.readUInt16BE(i) / 32_767.5 - 1)
+    }
+  }
+  const norm = Math.sqrt(raw.reduce((sum, x) => sum + x * x, 0)) || 1
+  return raw.map((x) => x / norm)
+}
+
+const embeddingDimensions: Readonly<
+  Record<string, { readonly fixed: number; readonly options?: ReadonlyArray<number> }>
+> = {
+  "embedding-3": { fixed: 2048, options: [256, 512, 1024, 2048] },
+  "embedding-2": { fixed: 1024 }
+}
+
+const embeddings = (body: Body): Response => {
+  const model = typeof body.model === "string" ? body.model : ""
+  const dims = embeddingDimensions[model]
+  if (dims === undefined) return errorResponse(GlmScenarios.errors.unknownModelEn)
+  const input = body.input
+  const inputs = typeof input === "string" ? [input] : Array.isArray(input) ? input : undefined
+  if (
+    inputs === undefined ||
+    inputs.length === 0 ||
+    inputs.length > 64 ||
+    inputs.some((text) => typeof text !== "string" || text === "")
+  ) {
+    return errorResponse(GlmScenarios.errors.invalidParameterEn)
+  }
+  const requested = body.dimensions
+  if (requested !== undefined && !(dims.options ?? [dims.fixed]).includes(requested as number)) {
+    return errorResponse(GlmScenarios.errors.invalidParameterEn)
+  }
+  const dimensions = typeof requested === "number" ? requested : dims.fixed
+  const tokens = (inputs as ReadonlyArray<string>).reduce((sum, text) => sum + TokenEstimator.estimateText(text), 0)
+  return MockUpstream.json({
+    model,
+    object: "list",
+    data: (inputs as ReadonlyArray<string>).map((text, index) => ({
+      index,
+      object: "embedding",
+      embedding: embeddingVector(model, text, dimensions)
+    })),
+    usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens }
+  })
+}
+
+// =============================================================================
 // Auth
 // =============================================================================
 
@@ -292,6 +356,10 @@ export const make = (options: Options = {}): Mock => {
 
   const handlers: Array<HttpHandler> = [
     chatHandler,
+    http.post(
+      `${baseURL}/embeddings`,
+      guarded(async (request) => embeddings((await request.clone().json()) as Body))
+    ),
     http.post(
       `${baseURL}/tokenizer`,
       guarded(async (request) => {
