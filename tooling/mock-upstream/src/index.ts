@@ -283,20 +283,16 @@ export const start = async (initial: Behaviour = {}): Promise<MockUpstream> => {
     }
 
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...requestIdHeaders })
-    const events: Array<string> = []
-    for (let i = 0; i < (b.reasoningChunks ?? 0); i++) {
-      events.push(JSON.stringify(chunkFor(flavour, id, model, { reasoning_content: `think${i} ` }, null)))
-    }
-    for (let i = 0; i < count; i++) {
-      events.push(JSON.stringify(chunkFor(flavour, id, model, { content: template.replace("{i}", String(i)) }, null)))
-    }
+    // Events are made as they are written (a long stream is never held in memory): reasoning, content, then the tail.
+    const reasoning = b.reasoningChunks ?? 0
+    const tail: Array<string> = []
     const truncated = b.truncateAfter !== undefined
     if (!truncated) {
-      events.push(
+      tail.push(
         JSON.stringify(chunkFor(flavour, id, model, {}, "stop", flavour === "moonshot" ? moonshotUsage : zaiUsage))
       )
       if (flavour === "moonshot" && body.stream_options !== undefined) {
-        events.push(
+        tail.push(
           JSON.stringify({
             id,
             object: "chat.completion.chunk",
@@ -307,13 +303,22 @@ export const start = async (initial: Behaviour = {}): Promise<MockUpstream> => {
           })
         )
       }
-      events.push("[DONE]")
+      tail.push("[DONE]")
     }
-    const limit = Math.min(events.length, b.truncateAfter ?? b.stallAfter ?? events.length)
+    const eventCount = reasoning + count + tail.length
+    const event = (i: number): string =>
+      i < reasoning
+        ? JSON.stringify(chunkFor(flavour, id, model, { reasoning_content: `think${i} ` }, null))
+        : i < reasoning + count
+          ? JSON.stringify(
+              chunkFor(flavour, id, model, { content: template.replace("{i}", String(i - reasoning)) }, null)
+            )
+          : (tail[i - reasoning - count] ?? "")
+    const limit = Math.min(eventCount, b.truncateAfter ?? b.stallAfter ?? eventCount)
     for (let i = 0; i < limit; i++) {
       if (res.destroyed) return
       if (i > 0 && b.pacingMs) await sleep(b.pacingMs)
-      const frame = Buffer.from(`data: ${events[i]}\n\n`)
+      const frame = Buffer.from(`data: ${event(i)}\n\n`)
       bytes += frame.length
       if (b.splitBytes !== undefined) {
         for (let offset = 0; offset < frame.length; offset += b.splitBytes) {
