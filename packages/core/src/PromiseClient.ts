@@ -27,7 +27,8 @@ import * as WireInput from "./WireInput.js"
  * - `messages` (OpenAI shapes) or `prompt` (one user turn), with an optional `system` prepended.
  * - `tools` (OpenAI function tools; the result lists the calls, your code executes them), `toolChoice`.
  * - `request`: wire parameters (`temperature`, `max_tokens`, `stop`, `response_format`, ...).
- * - `providerOptions`, `retry`, `timeouts`, `continuation`: see `OpenAiCompatLanguageModel.ModelConfig`.
+ * - `providerOptions`, `retry`, `timeouts`, `continuation`, `preflight` (the catalog's context-window check before
+ *   sending, off by default): see `OpenAiCompatLanguageModel.ModelConfig`.
  * - `idempotencyKey`, `cache`: see `ResponseCache.CallOptions`.
  * - `signal`: aborts the call.
  *
@@ -45,6 +46,7 @@ export interface ChatRequest {
   readonly retry?: OpenAiCompatLanguageModel.ModelConfig["retry"]
   readonly timeouts?: OpenAiCompatLanguageModel.ModelConfig["timeouts"]
   readonly continuation?: OpenAiCompatLanguageModel.ModelConfig["continuation"]
+  readonly preflight?: boolean | undefined
   readonly idempotencyKey?: string | undefined
   readonly cache?: ResponseCache.CallOptionsShape["mode"]
   readonly signal?: AbortSignal | undefined
@@ -161,7 +163,8 @@ const callConfig = (
   ...(request.providerOptions !== undefined ? { providerOptions: request.providerOptions } : {}),
   ...(request.retry !== undefined ? { retry: request.retry } : {}),
   ...(request.timeouts !== undefined ? { timeouts: request.timeouts } : {}),
-  ...(request.continuation !== undefined ? { continuation: request.continuation } : {})
+  ...(request.continuation !== undefined ? { continuation: request.continuation } : {}),
+  ...(request.preflight !== undefined ? { preflight: request.preflight } : {})
 })
 
 const withCallOptions =

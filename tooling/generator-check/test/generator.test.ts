@@ -142,14 +142,16 @@ describe("the filled declarations", () => {
   beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
   afterAll(() => server.close())
 
-  it("uses the catalog entry's 1,000-token context window before any HTTP call", async () => {
+  it("uses the catalog entry's 1,000-token context window before any HTTP call (pre-flight asked for)", async () => {
     expect(Acme.catalog.get("acme-tiny-1")?.contextWindow).toBe(1_000)
     expect((await client.chat({ model: "acme-tiny-1", prompt: "Hi" })).text).toBe(
       AcmeScenarios.conformance.completions.text.text
     )
     upstream.recorder.reset()
     const long = "word ".repeat(3_000)
-    await expect(client.chat({ model: "acme-tiny-1", prompt: long })).rejects.toThrow(/1000-token context window/)
+    await expect(client.chat({ model: "acme-tiny-1", prompt: long, preflight: true })).rejects.toThrow(
+      /1000-token context window/
+    )
     expect(upstream.recorder.count).toBe(0)
   })
 
