@@ -7,7 +7,8 @@
  * - `POST /v1/embeddings` (see `EmbeddingsRoute`): the embedding models of the providers that have them;
  * - `GET /v1/models`, `GET /v1/models/{name}`: every routable name with its target, fallbacks, context window and
  *   capabilities (OpenAI list shape plus these fields; see `ModelsRoute`);
- * - `GET /healthz`: `{ status, providers }` (503 `shutting_down` once SIGTERM arrived);
+ * - `GET /healthz`: `{ status, providers, simulated }` (503 `shutting_down` once SIGTERM arrived; `simulated`: the
+ *   providers answered by their simulation, whose responses carry `x-conduit-simulated: true`);
  * - `GET /metrics`: Prometheus text (see `Metrics`), with the session manager's stats.
  *
  * `/v1/*` needs a key from `CONDUIT_API_KEYS` (as `Authorization: Bearer` or `x-api-key`) when keys are configured; `/healthz` and `/metrics` never do.
@@ -185,6 +186,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
     const status = (
       options.status ?? options.providers.map((entry) => ({ name: entry.name, mode: entry.mode ?? "live" }))
     ).map(({ name, mode }) => ({ name, mode }))
+    const simulated = new Set(status.filter((entry) => entry.mode === "simulated").map((entry) => entry.name))
     const deps: Engine.Dependencies = { config, routes, sessions, conversations, metrics, shutdown }
     const embeddingDeps: EmbeddingsRoute.Dependencies = {
       config,
@@ -270,7 +272,11 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
         if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
         const draining = shutdown.draining()
         return answer(
-          json({ status: draining ? "shutting_down" : "ok", providers: status }, requestId, draining ? 503 : 200)
+          json(
+            { status: draining ? "shutting_down" : "ok", providers: status, simulated: [...simulated] },
+            requestId,
+            draining ? 503 : 200
+          )
         )
       }
       if (path === "/metrics") {
@@ -286,9 +292,16 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
       return fail(Errors.routeNotFound(method, path))
     }
 
+    // an answer of a simulated provider says so, whichever front door and route produced it
+    const labelled = (response: HttpServerResponse.HttpServerResponse) => {
+      const provider = response.headers["x-conduit-provider"]
+      return provider !== undefined && simulated.has(provider)
+        ? HttpServerResponse.setHeader(response, "x-conduit-simulated", "true")
+        : response
+    }
     const handler = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
       // the server starts request fibers uninterruptible: a client that goes away must be able to interrupt us
-      Effect.interruptible(dispatch(request))
+      Effect.interruptible(simulated.size === 0 ? dispatch(request) : Effect.map(dispatch(request), labelled))
     )
     return { handler, routes, metrics, shutdown }
   })

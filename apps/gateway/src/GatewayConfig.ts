@@ -9,7 +9,7 @@
  * | `CONDUIT_MODELS` | none | path to models.yaml (else the built-in table) |
  * | `CONDUIT_MAX_BODY_BYTES` | 4 MiB | largest request body (413 above) |
  * | `CONDUIT_SHUTDOWN_GRACE_MS` | 10,000 | how long open streams may finish after SIGTERM |
- * | `CONDUIT_SIMULATE` | on | `0`: a provider without a key is disabled instead of simulated |
+ * | `CONDUIT_SIMULATE` | auto | `1`: simulate every provider without a key; `0`: never; unset: only when no provider is live |
  * | `CONDUIT_CONVERSATIONS` | off | `1`: store history per `x-session-id` |
  * | `CONDUIT_RESPONSE_CACHE` | on | `0`: no response cache (idempotency keys still work) |
  * | `REDIS_URL` | none | share cache, idempotency, rate limits and conversations through Redis |
@@ -45,7 +45,11 @@ export interface GatewayConfig {
   readonly modelsFile: string | undefined
   readonly maxBodyBytes: number
   readonly shutdownGraceMs: number
-  readonly simulate: boolean
+  /**
+   * Whether providers without a key are simulated: `true` (`CONDUIT_SIMULATE=1`) always, `false` never, `undefined`
+   * (the default) only while no provider is live, so a simulated answer never mixes with live traffic unasked.
+   */
+  readonly simulate: boolean | undefined
   readonly conversations: boolean
   readonly responseCache: boolean
   readonly redisUrl: Redacted.Redacted<string> | undefined
@@ -62,7 +66,7 @@ export const make = (overrides: Partial<GatewayConfig> = {}): GatewayConfig => (
   modelsFile: undefined,
   maxBodyBytes: 4 * 1024 * 1024,
   shutdownGraceMs: 10_000,
-  simulate: true,
+  simulate: undefined,
   conversations: false,
   responseCache: true,
   redisUrl: undefined,
@@ -182,7 +186,7 @@ export const load: Effect.Effect<GatewayConfig, Config.ConfigError | GatewayConf
     modelsFile: Option.getOrUndefined(yield* Config.option(Config.String("CONDUIT_MODELS"))),
     maxBodyBytes: yield* positive("CONDUIT_MAX_BODY_BYTES", base.maxBodyBytes),
     shutdownGraceMs: yield* Config.Int("CONDUIT_SHUTDOWN_GRACE_MS").pipe(Config.withDefault(base.shutdownGraceMs)),
-    simulate: yield* Config.Boolean("CONDUIT_SIMULATE").pipe(Config.withDefault(true)),
+    simulate: Option.getOrUndefined(yield* Config.option(Config.Boolean("CONDUIT_SIMULATE"))),
     conversations: yield* Config.Boolean("CONDUIT_CONVERSATIONS").pipe(Config.withDefault(false)),
     responseCache: yield* Config.Boolean("CONDUIT_RESPONSE_CACHE").pipe(Config.withDefault(true)),
     redisUrl: Option.getOrUndefined(redisUrl),

@@ -45,6 +45,27 @@ export const restrictTo = (
   return { ...config, models }
 }
 
+/**
+ * `config` without fallbacks from a provider that is not simulated onto one that is (`simulated`: the simulated
+ * providers' names): a live deployment that also simulates a provider (`CONDUIT_SIMULATE=1`) never answers a failed
+ * live call with canned text. A route whose target is simulated keeps its fallbacks.
+ */
+export const withoutSimulatedFallbacks = (
+  config: ModelsConfig.ModelsConfig,
+  simulated: ReadonlySet<string>
+): ModelsConfig.ModelsConfig => {
+  if (simulated.size === 0) return config
+  const isSimulated = (target: string) => simulated.has(target.slice(0, target.indexOf("/")))
+  const models: Record<string, ModelsConfig.ModelRoute> = {}
+  for (const [name, route] of Object.entries(config.models ?? {})) {
+    models[name] =
+      route.fallbacks === undefined || isSimulated(route.target)
+        ? route
+        : { ...route, fallbacks: route.fallbacks.filter((target) => !isSimulated(target)) }
+  }
+  return { ...config, models }
+}
+
 /** One routable name as `GET /v1/models` lists it. */
 export interface Listing {
   readonly name: string
@@ -92,9 +113,14 @@ export const make = (
 
 /**
  * The routes a front door serves: over `providers`, with `models` (a parsed models.yaml) when given, else the
- * {@link builtinModels} restricted to those providers.
+ * {@link builtinModels} restricted to those providers; in both, no fallback from a provider that is not simulated
+ * lands on a simulated one ({@link withoutSimulatedFallbacks}).
  */
 export const forProviders = (
   providers: ReadonlyArray<ProviderRegistry.ProviderEntry>,
   models?: ModelsConfig.ModelsConfig | undefined
-): ModelRoutes => make(providers, models ?? restrictTo(builtinModels, new Set(providers.map((entry) => entry.name))))
+): ModelRoutes => {
+  const simulated = new Set(providers.filter((entry) => entry.mode === "simulated").map((entry) => entry.name))
+  const table = models ?? restrictTo(builtinModels, new Set(providers.map((entry) => entry.name)))
+  return make(providers, withoutSimulatedFallbacks(table, simulated))
+}

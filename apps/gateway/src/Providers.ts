@@ -9,9 +9,12 @@
  * - `live`: a key is set (`MOONSHOT_API_KEY` / `KIMI_API_KEY` for Kimi, `ZAI_API_KEY` / `ZHIPUAI_API_KEY` for GLM;
  *   the provider declares the names). The base URL variable (`MOONSHOT_BASE_URL`, `ZAI_BASE_URL`) points it at any
  *   compatible endpoint.
- * - `simulated`: no key, simulation available and `CONDUIT_SIMULATE` not `0`: the client targets the simulation's
- *   base URL with its test key, and the handlers are returned for {@link startSimulation}.
- * - `disabled`: otherwise (the provider is not routable, and the first log line says why).
+ * - `simulated`: no key and a simulation available, with `CONDUIT_SIMULATE=1`, or by default while no provider is
+ *   live: the client targets the simulation's base URL with its test key, and the handlers are returned for
+ *   {@link startSimulation}. Its answers carry `x-conduit-simulated: true`; no route falls back onto it from a
+ *   provider that is not simulated (see `ModelRoutes`).
+ * - `disabled`: otherwise (the provider is not routable, and the first log line says why): with `CONDUIT_SIMULATE=0`,
+ *   or by default once any provider is live.
  *
  * Each provider's client (one `openai` SDK instance) is built once here and shared by all its model layers.
  * Backends declared under `providers:` in models.yaml are added by `ProviderRegistry.backendEntries` (mode
@@ -143,30 +146,37 @@ const firstKey = (names: ReadonlyArray<string>) =>
 
 /**
  * Decides each module's mode from the current `ConfigProvider` (the environment by default) and builds the
- * registry entries. `simulate: false` (from `CONDUIT_SIMULATE=0`) disables providers without a key.
+ * registry entries. A provider without a key is simulated when `simulate` is `true` (`CONDUIT_SIMULATE=1`), disabled
+ * when it is `false`, and by default (`undefined`) simulated only while nothing is live: once a provider has a key
+ * (or `live` says another backend is live, e.g. a models.yaml backend), a simulated answer could pass for a real one,
+ * so the providers without a key are disabled unless simulation was asked for.
  */
 export const wire = (
   modules: ReadonlyArray<ProviderModule>,
-  options: { readonly simulate: boolean }
+  options: { readonly simulate: boolean | undefined; readonly live?: boolean | undefined }
 ): Effect.Effect<Wired, Config.ConfigError> =>
   Effect.gen(function* () {
     const entries: Array<ProviderRegistry.ProviderEntry> = []
     const status: Array<Status> = []
     const handlers: Array<RequestHandler> = []
     const clients = new Map<string, OpenAiCompatProvider.ProviderClient>()
-    for (const module of modules) {
-      const key = yield* firstKey(module.apiKeyEnv)
+    const keys: Array<Option.Option<{ readonly name: string; readonly key: Redacted.Redacted<string> }>> = []
+    for (const module of modules) keys.push(yield* firstKey(module.apiKeyEnv))
+    const anyLive = options.live === true || keys.some(Option.isSome)
+    const simulate = options.simulate ?? !anyLive
+    for (const [index, module] of modules.entries()) {
+      const key = keys[index] ?? Option.none()
       const baseURL =
         module.baseURLEnv !== undefined
           ? Option.getOrUndefined(yield* Config.option(Config.String(module.baseURLEnv)))
           : undefined
-      const keys = module.apiKeyEnv.join(" or ")
+      const names = module.apiKeyEnv.join(" or ")
       if (Option.isSome(key)) {
         const connection = module.connect({ apiKey: key.value.key, baseURL })
         clients.set(module.name, connection.client)
         entries.push(entry(module, connection, "live"))
         status.push({ name: module.name, mode: "live", detail: `key from ${key.value.name}, ${connection.baseURL}` })
-      } else if (module.simulation !== undefined && options.simulate) {
+      } else if (module.simulation !== undefined && simulate) {
         const simulation = module.simulation
         const connection = module.connect({ apiKey: Redacted.make(simulation.apiKey), baseURL: simulation.baseURL })
         clients.set(module.name, connection.client)
@@ -175,7 +185,7 @@ export const wire = (
         status.push({
           name: module.name,
           mode: "simulated",
-          detail: `no ${keys}: answered by its built-in simulation`
+          detail: `no ${names}: answered by its built-in simulation (responses carry x-conduit-simulated: true)`
         })
       } else {
         status.push({
@@ -183,8 +193,10 @@ export const wire = (
           mode: "disabled",
           detail:
             module.simulation === undefined
-              ? `no ${keys} and no simulation available`
-              : `no ${keys} and CONDUIT_SIMULATE=0`
+              ? `no ${names} and no simulation available`
+              : options.simulate === false
+                ? `no ${names} and CONDUIT_SIMULATE=0`
+                : `no ${names}; not simulated next to a live provider (CONDUIT_SIMULATE=1 simulates it)`
         })
       }
     }
@@ -217,14 +229,16 @@ export const backends = (
  */
 export const fromConfig = (config: {
   readonly modelsFile: string | undefined
-  readonly simulate: boolean
+  readonly simulate: boolean | undefined
 }): Effect.Effect<
   Wired & { readonly models: ModelsConfig.ModelsConfig | undefined },
   Config.ConfigError | ModelsConfig.ModelsConfigError
 > =>
   Effect.gen(function* () {
     const models = config.modelsFile !== undefined ? yield* ModelsConfig.load(config.modelsFile) : undefined
-    const wired = yield* wire(builtin, { simulate: config.simulate })
+    // a models.yaml backend is live: the built-in providers without a key are then not simulated by default
+    const live = Object.keys(models?.providers ?? {}).length > 0
+    const wired = yield* wire(builtin, { simulate: config.simulate, live })
     const extra = models !== undefined ? yield* backends(models) : { entries: [], status: [] }
     return {
       models,

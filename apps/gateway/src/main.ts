@@ -2,9 +2,10 @@
  * Entry point (`npx pnpm gateway`, or `node apps/gateway/dist/main.js` after a build).
  *
  * Reads the configuration from the environment, loads models.yaml when `CONDUIT_MODELS` is set, decides each
- * provider's mode (live with a key, simulated without, disabled with `CONDUIT_SIMULATE=0`), logs that as its first
- * line, starts the simulations it needs, and serves until SIGTERM / SIGINT, then shuts down gracefully (see
- * `Gateway`) and exits 0. Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public
+ * provider's mode (live with a key; without one simulated while nothing is live or with `CONDUIT_SIMULATE=1`, else
+ * disabled), logs that as its first line (and a warning when simulated providers run next to live ones), starts
+ * the simulations it needs, and serves until SIGTERM / SIGINT, then shuts down gracefully (see `Gateway`) and exits
+ * 0. Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public
  * HOST without keys, a busy port, Redis unreachable) are logged as one JSON line and exit with code 1.
  */
 import { NodeRuntime } from "@effect/platform-node"
@@ -25,6 +26,12 @@ const serve = (config: GatewayConfig.GatewayConfig) =>
         models: config.modelsFile ?? "built-in table"
       })
     )
+    const simulated = status.filter((s) => s.mode === "simulated").map((s) => s.name)
+    if (simulated.length > 0 && status.some((s) => s.mode === "live" || s.mode === "config")) {
+      yield* Effect.logWarning(
+        `${simulated.join(", ")} simulated next to live providers (CONDUIT_SIMULATE=1): their answers are canned and carry x-conduit-simulated: true; no fallback lands on them`
+      )
+    }
     if (config.apiKeys.length === 0) {
       yield* Effect.logWarning(
         `no CONDUIT_API_KEYS: authentication is off, so the gateway only listens on loopback (${config.host})`

@@ -29,7 +29,7 @@ describe("GatewayConfig.load", () => {
       apiKeys: [],
       maxBodyBytes: 4 * 1024 * 1024,
       shutdownGraceMs: 10_000,
-      simulate: true,
+      simulate: undefined,
       conversations: false,
       responseCache: true,
       redisUrl: undefined,

@@ -21,12 +21,14 @@ import {
   startGateway
 } from "./support.js"
 
-const wire = (env: Record<string, string>, simulate = true) =>
+const wire = (env: Record<string, string>, simulate?: boolean) =>
   Effect.runPromise(
     Providers.wire(Providers.builtin, { simulate }).pipe(
       Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))
     )
   )
+
+const modes = (wired: Providers.Wired) => wired.status.map(({ name, mode }) => [name, mode])
 
 describe("Providers.wire", () => {
   it("live with a key (either variable name), pointed at the base URL variable", async () => {
@@ -35,7 +37,7 @@ describe("Providers.wire", () => {
       MOONSHOT_BASE_URL: "https://proxy.example/v1",
       ZHIPUAI_API_KEY: "glm-secret.abc"
     })
-    expect(wired.status.map(({ name, mode }) => [name, mode])).toEqual([
+    expect(modes(wired)).toEqual([
       ["kimi", "live"],
       ["glm", "live"]
     ])
@@ -49,10 +51,10 @@ describe("Providers.wire", () => {
     ])
   })
 
-  it("simulated without a key (with the simulations' handlers), disabled with CONDUIT_SIMULATE=0", async () => {
-    const simulated = await wire({ KIMI_API_KEY: "sk-kimi" })
-    expect(simulated.status.map(({ name, mode }) => [name, mode])).toEqual([
-      ["kimi", "live"],
+  it("without any key: both simulated by default (with the simulations' handlers), disabled with CONDUIT_SIMULATE=0", async () => {
+    const simulated = await wire({})
+    expect(modes(simulated)).toEqual([
+      ["kimi", "simulated"],
       ["glm", "simulated"]
     ])
     expect(simulated.handlers.length).toBeGreaterThan(0)
@@ -60,6 +62,30 @@ describe("Providers.wire", () => {
     expect(disabled.status.map(({ mode }) => mode)).toEqual(["disabled", "disabled"])
     expect(disabled.status[0]?.detail).toContain("CONDUIT_SIMULATE=0")
     expect(disabled.entries).toEqual([])
+  })
+
+  it("once a provider is live, one without a key is disabled unless CONDUIT_SIMULATE=1 asks for its simulation", async () => {
+    const mixed = await wire({ KIMI_API_KEY: "sk-kimi" })
+    expect(modes(mixed)).toEqual([
+      ["kimi", "live"],
+      ["glm", "disabled"]
+    ])
+    expect(mixed.status[1]?.detail).toContain("CONDUIT_SIMULATE=1")
+    expect(mixed.handlers).toEqual([])
+    expect(mixed.entries.map((entry) => entry.name)).toEqual(["kimi"])
+    const asked = await wire({ KIMI_API_KEY: "sk-kimi" }, true)
+    expect(modes(asked)).toEqual([
+      ["kimi", "live"],
+      ["glm", "simulated"]
+    ])
+    expect(asked.status[1]?.detail).toContain("x-conduit-simulated")
+    // a models.yaml backend is live too
+    const backend = await Effect.runPromise(
+      Providers.wire(Providers.builtin, { simulate: undefined, live: true }).pipe(
+        Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env: {} }))
+      )
+    )
+    expect(backend.status.map(({ mode }) => mode)).toEqual(["disabled", "disabled"])
   })
 })
 
@@ -76,6 +102,24 @@ describe("ModelRoutes", () => {
     expect(ModelRoutes.restrictTo(ModelRoutes.builtinModels, new Set())).toEqual({ models: {} })
     const both = ModelRoutes.restrictTo(ModelRoutes.builtinModels, new Set(["kimi", "glm"]))
     expect(both.models?.default).toEqual({ target: "kimi/kimi-k2.6", fallbacks: ["glm/glm-4.6"] })
+  })
+
+  it("no fallback lands on a simulated provider from one that is not simulated", () => {
+    const config = {
+      models: {
+        live: { target: "kimi/kimi-k2.6", fallbacks: ["glm/glm-4.6", "other/x"] },
+        canned: { target: "glm/glm-4.6", fallbacks: ["kimi/kimi-k2.6"] },
+        plain: { target: "kimi/kimi-k3" }
+      }
+    }
+    expect(ModelRoutes.withoutSimulatedFallbacks(config, new Set(["glm"]))).toEqual({
+      models: {
+        live: { target: "kimi/kimi-k2.6", fallbacks: ["other/x"] },
+        canned: { target: "glm/glm-4.6", fallbacks: ["kimi/kimi-k2.6"] },
+        plain: { target: "kimi/kimi-k3" }
+      }
+    })
+    expect(ModelRoutes.withoutSimulatedFallbacks(config, new Set())).toBe(config)
   })
 
   it("the built-in table names only models the provider catalogs serve (none unknown, none retired)", () => {

@@ -50,7 +50,7 @@ const simulatedNotice = ChatTool.simulatedNotice
 const unavailable = (provider: string, tool: string, keys: string) =>
   new ToolError(
     "ProviderUnavailable",
-    `${tool} needs the ${provider} provider, which is disabled: set ${keys} (or leave CONDUIT_SIMULATE on for its simulation).`,
+    `${tool} needs the ${provider} provider, which is disabled: set ${keys} (or CONDUIT_SIMULATE=1 for its simulation).`,
     "provider_unavailable",
     503
   )

@@ -4,9 +4,9 @@
  *
  * `conduit-mcp` serves MCP over stdio (what desktop clients launch); `conduit-mcp --http` serves Streamable HTTP at
  * `http://HOST:PORT/mcp` (`--host`, `--port` override `HOST`, `PORT`). Everything else is configured like the gateway,
- * with the same variables: provider keys (live), none (simulated, unless `CONDUIT_SIMULATE=0`), `CONDUIT_MODELS`
- * (models.yaml), `CONDUIT_API_KEYS` (HTTP bearer keys), session limits, rate limits, `REDIS_URL`, and
- * `CONDUIT_MCP_FILE_ROOTS` for `extract_file`. Logs are JSON lines on stderr (stdout carries the protocol over stdio).
+ * with the same variables: provider keys (live), none (simulated while none is live, see `CONDUIT_SIMULATE`),
+ * `CONDUIT_MODELS` (models.yaml), `CONDUIT_API_KEYS` (HTTP bearer keys), session limits, rate limits, `REDIS_URL`,
+ * and `CONDUIT_MCP_FILE_ROOTS` for `extract_file`. Logs are JSON lines on stderr (stdout carries the protocol over stdio).
  * A startup failure is logged and exits 1; SIGTERM / SIGINT, or the client closing stdin, exit 0.
  */
 import { GatewayConfig, Providers } from "@conduitkit/gateway"
