@@ -369,7 +369,8 @@ describe("other routes", () => {
       providers: [
         { name: "kimi", mode: "live" },
         { name: "glm", mode: "live" }
-      ]
+      ],
+      simulated: []
     })
   })
 
