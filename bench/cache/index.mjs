@@ -31,7 +31,7 @@ const { MemoryStore, RedisStore, ResponseCache } = await import(
   pathToFileURL(path.join(cacheDir, "dist/index.js")).href
 )
 const { Effect, Layer, Context } = await load("effect")
-const { CacheStore, ResponseCache: CoreResponseCache } = await load("@conduitkit/core")
+const { CacheStore, ResponseCacheHook } = await load("@conduitkit/core")
 const { RedisServer } = await load("@conduitkit/core/testing")
 const { LRUCache } = requireFromCache("lru-cache")
 const { createClient } = requireFromCache("redis")
@@ -344,7 +344,7 @@ try {
         Effect.scoped(
           Effect.gen(function* () {
             const context = yield* Layer.build(ResponseCache.layer().pipe(Layer.provideMerge(storeLayer)))
-            const hook = Context.get(context, CoreResponseCache.ResponseCache)
+            const hook = Context.get(context, ResponseCacheHook.ResponseCacheHook)
             const stats = Context.get(context, ResponseCache.ResponseCacheStats)
             yield* hook.generate(call, upstream) // the miss that stores it
             const sorted = yield* Effect.promise(() =>

@@ -8,14 +8,14 @@
  *   `always` or `never`).
  * - Body: checked against core's `ChatCompletionRequest` schema (400 naming the field), at least one message, `n` at
  *   most 1; then converted with core's `WireInput`: messages to a `Prompt` (assistant `reasoning_content` becomes
- *   reasoning that is replayed upstream); tools to wire declarations in `CallConfig.extraTools`, with no effect/ai
- *   toolkit (function tools, which the client runs and the provider's schema rules still apply to, then built-in
- *   provider tools such as Kimi's `$web_search` and GLM's `web_search`, as sent, their server rounds completed by the
- *   provider); `tool_choice` and everything else (`temperature`, `max_tokens`, `response_format`, provider
+ *   reasoning that is replayed upstream); tools to wire declarations in `CallConfig.wireTools`, with no effect/ai
+ *   toolkit (function tools, which the client runs and the provider's schema rules still apply to, then
+ *   provider-defined tools such as Kimi's `$web_search` and GLM's `web_search`, as sent, executed by the provider
+ *   in provider-executed rounds); `tool_choice` and everything else (`temperature`, `max_tokens`, `response_format`, provider
  *   extras...) to `CallConfig.request` wire parameters.
  */
 import { ChatCompletions, TokenEstimator, WireInput } from "@conduitkit/core"
-import { Cause, Effect, Exit, Result, Schema, SchemaIssue } from "effect"
+import { Exit, Result, Schema, SchemaIssue } from "effect"
 import type { AiError } from "effect/ai"
 import type * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
@@ -113,18 +113,6 @@ export const decodeRequest = (
 }
 
 /**
- * core's `WireInput.toPrompt` only fails (no services, no I/O) but is typed as `Effect`: its outcome, evaluated at
- * once, as a `Result`.
- */
-const evaluate = <A, E>(effect: Effect.Effect<A, E>): Result.Result<A, E> => {
-  const exit = Effect.runSyncExit(effect)
-  if (Exit.isSuccess(exit)) return Result.succeed(exit.value)
-  const failure = exit.cause.reasons.find(Cause.isFailReason)
-  if (failure !== undefined) return Result.fail(failure.error)
-  throw Cause.squash(exit.cause)
-}
-
-/**
  * A parsed chat completion request: the engine's call, and what only the response encoding needs: whether to
  * stream, whether the stream ends with a usage chunk (`stream_options.include_usage`), and the names of the built-in
  * tools the request declared (see `ChatCompletionEncoder.builtinToolNames`).
@@ -147,8 +135,8 @@ export const parse = (
 ): Result.Result<ChatCall, Errors.GatewayError | AiError.AiError> =>
   Result.gen(function* () {
     const request = yield* decodeRequest(body)
-    const prompt = yield* evaluate(WireInput.toPrompt(request.messages))
-    const { functions, builtin } = yield* WireInput.splitTools(request.tools)
+    const prompt = yield* WireInput.toPrompt(request.messages)
+    const { functions, providerDefined } = yield* WireInput.splitTools(request.tools)
     const toolChoice = WireInput.toWireToolChoice(request.tool_choice, functions)
     return {
       call: {
@@ -161,7 +149,9 @@ export const parse = (
             ...(toolChoice !== undefined ? { tool_choice: toolChoice } : {}),
             ...WireInput.passThroughParameters(request)
           },
-          ...(functions.length > 0 || builtin.length > 0 ? { extraTools: [...functions, ...builtin] } : {})
+          ...(functions.length > 0 || providerDefined.length > 0
+            ? { wireTools: [...functions, ...providerDefined] }
+            : {})
         },
         sessionId: headers.sessionId,
         idempotencyKey: headers.idempotencyKey,
@@ -172,6 +162,6 @@ export const parse = (
       },
       stream: request.stream === true,
       includeUsage: request.stream_options?.include_usage === true,
-      builtinTools: builtin
+      builtinTools: providerDefined
     } satisfies ChatCall
   })

@@ -8,7 +8,7 @@
  * 1. Resolve the model name in the route table (`UnknownModelError` otherwise).
  * 2. Run the call through the `SessionManager`: the client's session id (scoped to its key) names the session
  *    (ordering, concurrency, rate limits; with conversations on, its stored history is prepended and the new turn
- *    saved); core's `RequestContext` counts upstream attempts, `ResponseCache.CallOptions` carries the idempotency
+ *    saved); core's `RequestContext` counts upstream attempts, `ResponseCacheHook.CallOptions` carries the idempotency
  *    key (scoped to the client's key) and the cache mode, and the route's fallbacks run as core's `ExecutionPlan`.
  * 3. Record what happened: attempts and fallbacks, the provider that answered, token counts, cache and idempotency
  *    hits (metrics and the request's log fields).
@@ -18,10 +18,10 @@
  * with {@link ShuttingDown}.
  */
 import {
-  ResponseCache as CoreResponseCache,
   OpenAiCompatLanguageModel,
   ProviderRegistry,
   RequestContext,
+  ResponseCacheHook,
   ResponseSummary,
   Usage
 } from "@conduitkit/core"
@@ -65,7 +65,7 @@ export interface RequestInfo {
  * - `model`: the name the client asked for (a models.yaml name, `provider/model`, or a catalog alias).
  * - `prompt`: the new turn (with conversations on, the session's stored history is prepended).
  * - `config`: core's per-call configuration (`CallConfig`): wire parameters (`tool_choice` among them) and the wire
- *   tool declarations (`extraTools`). The gateway never runs a tool: there is no toolkit, the model's calls are
+ *   tool declarations (`wireTools`). The gateway never runs a tool: there is no toolkit, the model's calls are
  *   returned as they come (effect/ai's deferred tool call validation).
  * - `sessionId`, `idempotencyKey`: the client's values (1 to 128 identifier characters); the engine scopes both to
  *   the client's key. `cacheMode`: the response cache mode (default `auto`).
@@ -78,7 +78,7 @@ export interface Call {
   readonly config: OpenAiCompatLanguageModel.ModelConfig
   readonly sessionId: string | undefined
   readonly idempotencyKey: string | undefined
-  readonly cacheMode: CoreResponseCache.CallOptionsShape["mode"]
+  readonly cacheMode: ResponseCacheHook.CallOptionsShape["mode"]
   readonly tokenEstimate: () => number
 }
 
@@ -149,7 +149,7 @@ interface Prepared {
   readonly route: ProviderRegistry.Route
   readonly observer: ProviderRegistry.RouteObserver
   readonly requestContext: RequestContext.RequestContextShape
-  readonly callOptions: CoreResponseCache.CallOptionsShape
+  readonly callOptions: ResponseCacheHook.CallOptionsShape
   /** The session id, scoped to the client's key. */
   readonly sessionId: string | undefined
   /** The conversation store, when conversations are on and the call names a session. */
@@ -279,7 +279,7 @@ export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Eff
       .run(
         work.pipe(
           Effect.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
-          Effect.provideService(CoreResponseCache.CallOptions, prepared.callOptions)
+          Effect.provideService(ResponseCacheHook.CallOptions, prepared.callOptions)
         ),
         prepared.runOptions((response) => sumUsage(response.content))
       )
@@ -357,7 +357,7 @@ const streamParts = (deps: Dependencies, call: Call, prepared: Prepared): Stream
     .runStream(
       parts.pipe(
         Stream.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
-        Stream.provideService(CoreResponseCache.CallOptions, prepared.callOptions)
+        Stream.provideService(ResponseCacheHook.CallOptions, prepared.callOptions)
       ),
       prepared.runOptions(usageTotal)
     )

@@ -46,7 +46,7 @@ export const estimateInput = (request: Pick<AnthropicInput.MessagesRequest, "sys
 /**
  * The engine call of a checked request on a route's steps, and the warnings of what was not sent. Pure; fails with
  * an {@link AnthropicInput.InputError} for content it cannot convert or a `tool_choice` naming no declared tool.
- * Tools go to the model as wire declarations (`CallConfig.extraTools`): the client runs them, never the gateway.
+ * Tools go to the model as wire declarations (`CallConfig.wireTools`): the client runs them, never the gateway.
  */
 export const toCall = (
   request: AnthropicInput.MessagesRequest,
@@ -68,7 +68,7 @@ export const toCall = (
       prompt,
       config: {
         request: { ...(toolChoice !== undefined ? { tool_choice: toolChoice } : {}), ...wire },
-        ...(functions.length > 0 ? { extraTools: functions } : {})
+        ...(functions.length > 0 ? { wireTools: functions } : {})
       },
       sessionId: headers.sessionId,
       idempotencyKey: headers.idempotencyKey,

@@ -145,7 +145,7 @@ describe("parse: the call", () => {
     })
     expect(chat.call.config).toEqual({
       request: { tool_choice: { type: "function", function: { name: "get_weather" } } },
-      extraTools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }, webSearch]
+      wireTools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }, webSearch]
     })
     expect(chat.builtinTools).toEqual([webSearch])
   })
@@ -179,7 +179,7 @@ describe("parse: tool_choice goes with function tools only", () => {
   }
 
   it("a function declaration keeps its name and description, and gets an empty object schema when it has none", () => {
-    expect(parsed({ model: "m", messages: [user("hi")], tools: [fn] }).call.config.extraTools).toEqual([
+    expect(parsed({ model: "m", messages: [user("hi")], tools: [fn] }).call.config.wireTools).toEqual([
       {
         type: "function",
         function: { name: "f", description: "does f", parameters: { type: "object", properties: {} } }

@@ -124,7 +124,7 @@ export const run = (input: Input, context: CallContext): Effect.Effect<Output, u
     const { engine } = context
     const messages = yield* toMessages(input)
     const route = yield* engine.routes.resolve(input.model)
-    const prompt: Prompt.Prompt = yield* WireInput.toPrompt(messages)
+    const prompt: Prompt.Prompt = yield* Effect.fromResult(WireInput.toPrompt(messages))
     const request: Record<string, unknown> = {
       ...(input.max_tokens !== undefined ? { max_tokens: input.max_tokens } : {}),
       ...(input.temperature !== undefined ? { temperature: input.temperature } : {})

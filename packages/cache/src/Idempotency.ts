@@ -2,7 +2,7 @@
  * Idempotency keys for model calls, on the same stores as the response cache.
  *
  * A call made with `CallOptions.idempotencyKey` (the gateway fills it from the `Idempotency-Key` header; library
- * callers set it per call with `Effect.provideService(ResponseCache.CallOptions, { idempotencyKey })` from core)
+ * callers set it per call with `Effect.provideService(ResponseCacheHook.CallOptions, { idempotencyKey })` from core)
  * is executed at most once per key within the TTL:
  *
  * - a concurrent duplicate joins the in-flight call and receives the same parts
@@ -55,7 +55,7 @@ export const isIdempotencyConflict: (error: unknown) => error is AiError.AiError
 export const conflictError: (idempotencyKey: string, method: string) => AiError.AiError = Errors.idempotencyConflict
 
 /**
- * A layer providing core's `ResponseCache` hook with idempotency only (no response caching), plus
+ * A layer providing core's `ResponseCacheHook` with idempotency only (no response caching), plus
  * `ResponseCache.ResponseCacheStats`.
  *
  * @since 0.1.0

@@ -1,5 +1,5 @@
 /**
- * The implementation of core's `ResponseCache` hook: an opt-in exact-match response cache with single flight, and
+ * The implementation of core's `ResponseCacheHook`: an opt-in exact-match response cache with single flight, and
  * idempotency keys, over whatever `CacheStore` is provided (memory or Redis: one layer swap).
  *
  * **Response cache.** A call is cached when `options.mode` is `"always"`, or `"auto"` (the default) and the wire
@@ -53,7 +53,7 @@
  *
  * @since 0.1.0
  */
-import { CacheStore, ResponseCache as CoreResponseCache } from "@conduitkit/core"
+import { CacheStore, ResponseCacheHook } from "@conduitkit/core"
 import { Clock, Context, Duration, Effect, Layer, Option, type Scope, Stream } from "effect"
 import type { AiError, Response } from "effect/ai"
 import { isDeterministic, requestHash } from "./CacheKey.js"
@@ -174,7 +174,7 @@ export interface Stats {
  *
  * @since 0.1.0
  */
-export interface ResponseCacheWithStats extends CoreResponseCache.ResponseCacheShape {
+export interface ResponseCacheWithStats extends ResponseCacheHook.ResponseCacheHookShape {
   readonly stats: Effect.Effect<Stats>
 }
 
@@ -201,7 +201,7 @@ export const isCacheUnavailable: (error: unknown) => error is AiError.AiError = 
  *
  * @since 0.1.0
  */
-export const isCacheable = (call: CoreResponseCache.CacheableCall): boolean => {
+export const isCacheable = (call: ResponseCacheHook.CacheableCall): boolean => {
   const mode = call.options.mode ?? "auto"
   return mode === "always" || (mode === "auto" && isDeterministic(call.request))
 }
@@ -431,7 +431,7 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
 
     /** How to answer one call, or `undefined` when neither the response cache nor idempotency applies. */
     const resolve = (
-      call: CoreResponseCache.CacheableCall,
+      call: ResponseCacheHook.CacheableCall,
       kind: Kind,
       method: string,
       upstream: () => Stream.Stream<Part, AiError.AiError>
@@ -504,7 +504,7 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
   })
 
 /**
- * A layer providing core's `ResponseCache` hook (so core's `LanguageModel` uses it around every call) and
+ * A layer providing core's `ResponseCacheHook` (so core's `LanguageModel` uses it around every call) and
  * {@link ResponseCacheStats}. It uses the `CacheStore` in context when it is built, so put the store layer under
  * it: `ResponseCache.layer().pipe(Layer.provideMerge(RedisStore.layer({...})))`.
  *
@@ -513,6 +513,8 @@ export const make = (options?: Options): Effect.Effect<ResponseCacheWithStats, n
 export const layer = (options?: Options): Layer.Layer<ResponseCacheStats> =>
   Layer.effectContext(
     Effect.map(make(options), (hook) =>
-      Context.make(CoreResponseCache.ResponseCache, hook).pipe(Context.add(ResponseCacheStats, { stats: hook.stats }))
+      Context.make(ResponseCacheHook.ResponseCacheHook, hook).pipe(
+        Context.add(ResponseCacheStats, { stats: hook.stats })
+      )
     )
   )

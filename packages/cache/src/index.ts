@@ -1,6 +1,6 @@
 /**
  * @conduitkit/cache: bounded in-memory (LRU + TTL) and Redis-backed stores for core's `CacheStore` service, a
- * response cache with single flight, and idempotency keys, for core's `ResponseCache` hook.
+ * response cache with single flight, and idempotency keys, for core's `ResponseCacheHook`.
  *
  * @since 0.1.0
  */
@@ -34,8 +34,9 @@ export * as MemoryStore from "./MemoryStore.js"
  */
 export * as RedisStore from "./RedisStore.js"
 /**
- * Core's `ResponseCache` hook: exact-match cache for deterministic calls, single flight (across instances too, over
- * a store with `setIfAbsent`), stream replay, tokens-saved stats, idempotency; `ResponseCache.layer(options)`.
+ * The implementation of core's `ResponseCacheHook`: exact-match cache for deterministic calls, single flight (across
+ * instances too, over a store with `setIfAbsent`), stream replay, tokens-saved stats, idempotency;
+ * `ResponseCache.layer(options)`.
  *
  * @since 0.1.0
  */

@@ -1,4 +1,4 @@
-import { ResponseCache as CoreResponseCache } from "@conduitkit/core"
+import { ResponseCacheHook } from "@conduitkit/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { AiError, type Response } from "effect/ai"
@@ -19,11 +19,14 @@ import {
 } from "./fixtures.js"
 
 const withHook = <A, E>(
-  body: (hook: CoreResponseCache.ResponseCacheShape, stats: Effect.Effect<ResponseCache.Stats>) => Effect.Effect<A, E>,
+  body: (
+    hook: ResponseCacheHook.ResponseCacheHookShape,
+    stats: Effect.Effect<ResponseCache.Stats>
+  ) => Effect.Effect<A, E>,
   options?: ResponseCache.Options
 ) =>
   Effect.gen(function* () {
-    const hook = yield* CoreResponseCache.ResponseCache
+    const hook = yield* ResponseCacheHook.ResponseCacheHook
     const { stats } = yield* ResponseCache.ResponseCacheStats
     return yield* body(hook, stats)
   }).pipe(Effect.provide(ResponseCache.layer(options).pipe(Layer.provideMerge(MemoryStore.layer()))))
@@ -171,7 +174,7 @@ describe("Idempotency", () => {
 
   it.effect("Idempotency.layer keeps idempotency without caching responses", () =>
     Effect.gen(function* () {
-      const hook = yield* CoreResponseCache.ResponseCache
+      const hook = yield* ResponseCacheHook.ResponseCacheHook
       const upstream = makeUpstream()
       yield* hook.generate(call(), upstream.generate())
       yield* hook.generate(call(), upstream.generate())

@@ -1,7 +1,7 @@
 /**
  * The response cache and idempotency over a real redis-server: sharing between instances, and the failure modes.
  */
-import { CacheStore, ResponseCache as CoreResponseCache } from "@conduitkit/core"
+import { CacheStore, ResponseCacheHook } from "@conduitkit/core"
 import { RedisServer } from "@conduitkit/core/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Stream } from "effect"
@@ -29,7 +29,7 @@ const instance = (options: RedisStore.LayerOptions, cacheOptions?: ResponseCache
       ResponseCache.layer(cacheOptions).pipe(Layer.provideMerge(RedisStore.layer({ url: server.url, ...options })))
     )
     return {
-      hook: Context.get(context, CoreResponseCache.ResponseCache),
+      hook: Context.get(context, ResponseCacheHook.ResponseCacheHook),
       stats: Context.get(context, ResponseCache.ResponseCacheStats).stats,
       store: Context.get(context, CacheStore.CacheStore)
     }
@@ -233,7 +233,7 @@ describe("ResponseCache when Redis is down", () => {
         const build = (failureMode: "open" | "closed") =>
           Layer.build(
             ResponseCache.layer().pipe(Layer.provideMerge(RedisStore.layer({ url: own.url, prefix, failureMode })))
-          ).pipe(Effect.map((context) => Context.get(context, CoreResponseCache.ResponseCache)))
+          ).pipe(Effect.map((context) => Context.get(context, ResponseCacheHook.ResponseCacheHook)))
         const open = yield* build("open")
         const closed = yield* build("closed")
         const upstream = makeUpstream()

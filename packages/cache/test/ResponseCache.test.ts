@@ -1,4 +1,4 @@
-import { CacheStore, ResponseCache as CoreResponseCache } from "@conduitkit/core"
+import { CacheStore, ResponseCacheHook } from "@conduitkit/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { AiError, type Response } from "effect/ai"
@@ -20,11 +20,14 @@ import {
 
 /** The hook as core's LanguageModel sees it, over a fresh memory store. */
 const withCache = <A, E>(
-  body: (hook: CoreResponseCache.ResponseCacheShape, stats: Effect.Effect<ResponseCache.Stats>) => Effect.Effect<A, E>,
+  body: (
+    hook: ResponseCacheHook.ResponseCacheHookShape,
+    stats: Effect.Effect<ResponseCache.Stats>
+  ) => Effect.Effect<A, E>,
   options?: ResponseCache.Options
 ) =>
   Effect.gen(function* () {
-    const hook = yield* CoreResponseCache.ResponseCache
+    const hook = yield* ResponseCacheHook.ResponseCacheHook
     const { stats } = yield* ResponseCache.ResponseCacheStats
     return yield* body(hook, stats)
   }).pipe(Effect.provide(ResponseCache.layer(options).pipe(Layer.provideMerge(MemoryStore.layer()))))
@@ -62,7 +65,7 @@ describe("ResponseCache (generate)", () => {
       Effect.gen(function* () {
         const upstream = makeUpstream()
         const a = call()
-        const reordered: CoreResponseCache.CacheableCall = {
+        const reordered: ResponseCacheHook.CacheableCall = {
           provider: "kimi",
           request: Object.fromEntries(Object.entries(a.request).reverse()),
           options: {}
@@ -82,7 +85,7 @@ describe("ResponseCache (generate)", () => {
   it.effect("caches per mode: auto needs temperature 0 or a seed, always opts in, never bypasses", () =>
     withCache((hook, stats) =>
       Effect.gen(function* () {
-        const cases: ReadonlyArray<readonly [CoreResponseCache.CacheableCall, number]> = [
+        const cases: ReadonlyArray<readonly [ResponseCacheHook.CacheableCall, number]> = [
           [call({ temperature: 0.7 }), 2],
           [call({ temperature: 0.7, seed: 42 }), 1],
           [call({ temperature: 0.7 }, { mode: "always" }), 1],
@@ -202,7 +205,7 @@ describe("ResponseCache (generate)", () => {
       const store = yield* MemoryStore.make()
       const upstream = makeUpstream()
       yield* Effect.gen(function* () {
-        const hook = yield* CoreResponseCache.ResponseCache
+        const hook = yield* ResponseCacheHook.ResponseCacheHook
         yield* hook.generate(call(), upstream.generate())
       }).pipe(Effect.provide(ResponseCache.layer()), Effect.provideService(CacheStore.CacheStore, store))
       assert.strictEqual((yield* store.stats).size, 1)

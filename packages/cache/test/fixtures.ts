@@ -1,7 +1,7 @@
 /**
  * Shared test material: response parts as core's LanguageModel hands them to the hook, and a counting upstream.
  */
-import type { ResponseCache as CoreResponseCache } from "@conduitkit/core"
+import type { ResponseCacheHook } from "@conduitkit/core"
 import { Deferred, Effect, Stream } from "effect"
 import { AiError, type Response } from "effect/ai"
 
@@ -41,8 +41,8 @@ export const request = (overrides: Record<string, unknown> = {}): Record<string,
 
 export const call = (
   overrides: Record<string, unknown> = {},
-  options: CoreResponseCache.CallOptionsShape = {}
-): CoreResponseCache.CacheableCall => ({ provider: "kimi", request: request(overrides), options })
+  options: ResponseCacheHook.CallOptionsShape = {}
+): ResponseCacheHook.CacheableCall => ({ provider: "kimi", request: request(overrides), options })
 
 /** Strips `metadata.conduit` so replays can be compared with what upstream produced. */
 export const unmarked = <P extends { readonly metadata?: unknown }>(parts: ReadonlyArray<P>): Array<P> =>

@@ -16,7 +16,7 @@ import type * as ChatCompletions from "./ChatCompletions.js"
 import type * as ModelCatalog from "./ModelCatalog.js"
 import * as OpenAiCompatLanguageModel from "./OpenAiCompatLanguageModel.js"
 import * as ProviderError from "./ProviderError.js"
-import * as ResponseCache from "./ResponseCache.js"
+import * as ResponseCacheHook from "./ResponseCacheHook.js"
 import * as ResponseSummary from "./ResponseSummary.js"
 import * as WireInput from "./WireInput.js"
 
@@ -29,7 +29,7 @@ import * as WireInput from "./WireInput.js"
  * - `request`: wire parameters (`temperature`, `max_tokens`, `stop`, `response_format`, ...).
  * - `providerOptions`, `retry`, `timeouts`, `continuation`, `preflight` (the catalog's context-window check before
  *   sending, off by default): see `OpenAiCompatLanguageModel.ModelConfig`.
- * - `idempotencyKey`, `cache`: see `ResponseCache.CallOptions`.
+ * - `idempotencyKey`, `cache`: see `ResponseCacheHook.CallOptions`.
  * - `signal`: aborts the call.
  *
  * @since 0.1.0
@@ -48,7 +48,7 @@ export interface ChatRequest {
   readonly continuation?: OpenAiCompatLanguageModel.ModelConfig["continuation"]
   readonly preflight?: boolean | undefined
   readonly idempotencyKey?: string | undefined
-  readonly cache?: ResponseCache.CallOptionsShape["mode"]
+  readonly cache?: ResponseCacheHook.CallOptionsShape["mode"]
   readonly signal?: AbortSignal | undefined
 }
 
@@ -149,16 +149,21 @@ const toEffectInputs = (request: ChatRequest) =>
         })
       })
     }
-    const prompt = yield* WireInput.toPrompt(messages)
-    const { tools, builtin } = yield* WireInput.toTools(request.tools)
-    return { prompt, toolkit: Toolkit.make(...tools), toolChoice: WireInput.toToolChoice(request.toolChoice), builtin }
+    const prompt = yield* Effect.fromResult(WireInput.toPrompt(messages))
+    const { tools, providerDefined } = yield* Effect.fromResult(WireInput.toTools(request.tools))
+    return {
+      prompt,
+      toolkit: Toolkit.make(...tools),
+      toolChoice: WireInput.toToolChoice(request.toolChoice),
+      providerDefined
+    }
   })
 
 const callConfig = (
   request: ChatRequest,
-  builtin: ReadonlyArray<ChatCompletions.RequestTool> = []
+  providerDefined: ReadonlyArray<ChatCompletions.RequestTool> = []
 ): OpenAiCompatLanguageModel.ModelConfig => ({
-  ...(builtin.length > 0 ? { extraTools: builtin } : {}),
+  ...(providerDefined.length > 0 ? { wireTools: providerDefined } : {}),
   ...(request.request !== undefined ? { request: request.request } : {}),
   ...(request.providerOptions !== undefined ? { providerOptions: request.providerOptions } : {}),
   ...(request.retry !== undefined ? { retry: request.retry } : {}),
@@ -168,11 +173,11 @@ const callConfig = (
 })
 
 const withCallOptions =
-  (request: ChatRequest, builtin: ReadonlyArray<ChatCompletions.RequestTool> = []) =>
+  (request: ChatRequest, providerDefined: ReadonlyArray<ChatCompletions.RequestTool> = []) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     effect.pipe(
-      OpenAiCompatLanguageModel.withCallConfig(callConfig(request, builtin)),
-      Effect.provideService(ResponseCache.CallOptions, {
+      OpenAiCompatLanguageModel.withCallConfig(callConfig(request, providerDefined)),
+      Effect.provideService(ResponseCacheHook.CallOptions, {
         ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
         ...(request.cache !== undefined ? { mode: request.cache } : {})
       })
@@ -225,9 +230,9 @@ export const make = (options: Options): PromiseClient => {
         toolkit: inputs.toolkit,
         toolChoice: inputs.toolChoice,
         disableToolCallResolution: true,
-        // provider-executed built-ins (e.g. $web_search) come back as calls of tools the toolkit does not declare
+        // provider-defined tools (e.g. $web_search) come back as calls of tools the toolkit does not declare
         toolCallValidation: "deferred"
-      }).pipe(withCallOptions(request, inputs.builtin))
+      }).pipe(withCallOptions(request, inputs.providerDefined))
       return ResponseSummary.fromParts(response.content as ReadonlyArray<Response.AnyPart>)
     }) as Effect.Effect<ChatResult, AiError.AiError, LanguageModel.LanguageModel>
     const exit = await runtime.runPromiseExit(program, request.signal ? { signal: request.signal } : undefined)
@@ -254,10 +259,12 @@ export const make = (options: Options): PromiseClient => {
             toolChoice: inputs.toolChoice,
             disableToolCallResolution: true,
             toolCallValidation: "deferred"
-          }).pipe(Stream.provideService(OpenAiCompatLanguageModel.CallConfig, callConfig(request, inputs.builtin)))
+          }).pipe(
+            Stream.provideService(OpenAiCompatLanguageModel.CallConfig, callConfig(request, inputs.providerDefined))
+          )
         )
       ).pipe(
-        Stream.provideService(ResponseCache.CallOptions, {
+        Stream.provideService(ResponseCacheHook.CallOptions, {
           ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
           ...(request.cache !== undefined ? { mode: request.cache } : {})
         }),

@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Predicate, Result } from "effect"
+import { Predicate, Result } from "effect"
 import { AiError, type LanguageModel, type Prompt, Tool } from "effect/ai"
 import * as Base64 from "effect/encoding/Base64"
 import type * as ChatCompletions from "./ChatCompletions.js"
@@ -98,7 +98,7 @@ const fileText = (part: Prompt.FilePart): string | undefined => {
 const userContent = (
   message: Prompt.UserMessage,
   provider: string
-): Effect.Effect<string | Array<ChatCompletions.ContentPart>, AiError.AiError> => {
+): Result.Result<string | Array<ChatCompletions.ContentPart>, AiError.AiError> => {
   const parts: Array<ChatCompletions.ContentPart> = []
   let allText = true
   for (const part of message.content) {
@@ -115,10 +115,10 @@ const userContent = (
     } else if (part.mediaType.startsWith("text/") || part.mediaType === "application/json") {
       const text = fileText(part)
       // refusal: core/prompt-no-wire-form
-      if (text === undefined) return Effect.fail(fail(provider, `cannot read the ${part.mediaType} file part as text`))
+      if (text === undefined) return Result.fail(fail(provider, `cannot read the ${part.mediaType} file part as text`))
       parts.push({ type: "text", text: part.fileName ? `${part.fileName}:\n${text}` : text })
     } else {
-      return Effect.fail(
+      return Result.fail(
         // refusal: core/prompt-no-wire-form
         fail(
           provider,
@@ -128,8 +128,8 @@ const userContent = (
       )
     }
   }
-  if (allText) return Effect.succeed(parts.map((part) => part.text as string).join("\n"))
-  return Effect.succeed(parts)
+  if (allText) return Result.succeed(parts.map((part) => part.text as string).join("\n"))
+  return Result.succeed(parts)
 }
 
 const toolResultContent = (part: Prompt.ToolResultPart): string => {
@@ -149,8 +149,8 @@ export const toMessages = (
   prompt: Prompt.Prompt,
   options: MessageOptions,
   toolNames?: Tool.NameMapper<ReadonlyArray<Tool.Any>>
-): Effect.Effect<Array<ChatCompletions.RequestMessage>, AiError.AiError> =>
-  Effect.gen(function* () {
+): Result.Result<Array<ChatCompletions.RequestMessage>, AiError.AiError> =>
+  Result.gen(function* () {
     const messages: Array<ChatCompletions.RequestMessage> = []
     const providerName = (name: string) => toolNames?.getProviderName(name) ?? name
     for (const message of prompt.content) {
@@ -256,11 +256,11 @@ export const toTools = (
   tools: ReadonlyArray<Tool.Any>,
   toolChoice: LanguageModel.ToolChoice<string>,
   options: ToolOptions
-): Effect.Effect<
+): Result.Result<
   { readonly tools?: Array<ChatCompletions.RequestTool>; readonly tool_choice?: string | Record<string, unknown> },
   AiError.AiError
 > =>
-  Effect.gen(function* () {
+  Result.gen(function* () {
     if (tools.length === 0) return {}
     let allowed = tools
     let choice: string | Record<string, unknown> | undefined
@@ -281,16 +281,14 @@ export const toTools = (
         const declared = options.providerTool?.(tool)
         if (declared === undefined) {
           // refusal: core/prompt-no-wire-form
-          return yield* fail(
-            options.providerName,
-            `${options.providerName} has no built-in tool "${tool.providerName}"`,
-            "tools"
+          return yield* Result.fail(
+            fail(options.providerName, `${options.providerName} has no built-in tool "${tool.providerName}"`, "tools")
           )
         }
         wire.push(declared)
         continue
       }
-      const schema = yield* Effect.try({
+      const schema = yield* Result.try({
         try: () => Tool.getJsonSchema(tool) as Record<string, unknown>,
         catch: (error) =>
           AiError.make({
@@ -344,7 +342,7 @@ export const functionDeclaration = (
 }
 
 /**
- * Wire tool declarations a caller passes as they are (`ModelConfig.extraTools`): function declarations get the
+ * Wire tool declarations a caller passes as they are (`ModelConfig.wireTools`): function declarations get the
  * provider's rules as toolkit tools do (see {@link functionDeclaration}), other tools (built-in provider tools such
  * as Moonshot `$web_search`, Zhipu `web_search`) are kept as sent.
  *

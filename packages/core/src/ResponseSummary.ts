@@ -25,7 +25,7 @@ export interface ResponseMetadata {
   readonly durationMs?: number | undefined
   readonly attempts?: number | undefined
   readonly continuations?: number | undefined
-  readonly serverToolRounds?: number | undefined
+  readonly providerExecutedRounds?: number | undefined
   readonly rawFinishReason?: string | undefined
   readonly lengthInReasoning?: boolean | undefined
   readonly cache?: string | undefined

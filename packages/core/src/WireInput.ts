@@ -15,20 +15,22 @@
  *
  * @since 0.1.0
  */
-import { Effect, Result } from "effect"
+import { Result } from "effect"
 import { AiError, type LanguageModel, Prompt, Tool } from "effect/ai"
 import type * as ChatCompletions from "./ChatCompletions.js"
 
-const invalid = (description: string, parameter: string) =>
-  AiError.make({
-    module: "WireInput",
-    method: "fromRequest",
-    reason: new AiError.InvalidRequestError({
-      description,
-      parameter,
-      metadata: { conduit: { kind: "invalid-input" } }
+const invalid = (description: string, parameter: string): Result.Result<never, AiError.AiError> =>
+  Result.fail(
+    AiError.make({
+      module: "WireInput",
+      method: "fromRequest",
+      reason: new AiError.InvalidRequestError({
+        description,
+        parameter,
+        metadata: { conduit: { kind: "invalid-input" } }
+      })
     })
-  })
+  )
 
 const dataUrl = /^data:([^;,]+)(;base64)?,(.*)$/s
 
@@ -49,13 +51,13 @@ const textOf = (content: ChatCompletions.RequestMessage["content"]): string => {
   return content.map((part) => (part.type === "text" && typeof part.text === "string" ? part.text : "")).join("")
 }
 
-const parseArguments = (raw: unknown, index: number): Effect.Effect<unknown, AiError.AiError> => {
-  if (typeof raw !== "string") return Effect.succeed(raw ?? {})
-  if (raw.trim() === "") return Effect.succeed({})
+const parseArguments = (raw: unknown, index: number): Result.Result<unknown, AiError.AiError> => {
+  if (typeof raw !== "string") return Result.succeed(raw ?? {})
+  if (raw.trim() === "") return Result.succeed({})
   try {
-    return Effect.succeed(JSON.parse(raw))
+    return Result.succeed(JSON.parse(raw))
   } catch {
-    return Effect.fail(invalid(`messages[${index}].tool_calls: arguments are not valid JSON`, `messages[${index}]`))
+    return invalid(`messages[${index}].tool_calls: arguments are not valid JSON`, `messages[${index}]`)
   }
 }
 
@@ -66,8 +68,8 @@ const parseArguments = (raw: unknown, index: number): Effect.Effect<unknown, AiE
  */
 export const toPrompt = (
   messages: ReadonlyArray<ChatCompletions.RequestMessage>
-): Effect.Effect<Prompt.Prompt, AiError.AiError> =>
-  Effect.gen(function* () {
+): Result.Result<Prompt.Prompt, AiError.AiError> =>
+  Result.gen(function* () {
     const out: Array<Prompt.Message> = []
     const toolNames = new Map<string, string>()
     for (const [index, message] of messages.entries()) {
@@ -177,7 +179,7 @@ export const toPrompt = (
 /**
  * The request's tools by kind. `functions`: each function tool as the declaration the model gets (its name, its
  * description when a string, its parameters JSON Schema or an empty object schema when absent; other members are
- * not sent), ready for `ModelConfig.extraTools` (no toolkit needed: the caller executes them). `builtin`: the
+ * not sent), ready for `ModelConfig.wireTools` (no toolkit needed: the caller executes them). `providerDefined`: the
  * built-in provider tools (any `type` other than `function`), as sent, for the provider to map. Fails with
  * `InvalidRequestError` naming the tool when a function has no name.
  *
@@ -186,19 +188,19 @@ export const toPrompt = (
 export const splitTools = (
   tools: ReadonlyArray<ChatCompletions.RequestTool> | null | undefined
 ): Result.Result<
-  { readonly functions: Array<FunctionTool>; readonly builtin: Array<ChatCompletions.RequestTool> },
+  { readonly functions: Array<FunctionTool>; readonly providerDefined: Array<ChatCompletions.RequestTool> },
   AiError.AiError
 > => {
   const functions: Array<FunctionTool> = []
-  const builtin: Array<ChatCompletions.RequestTool> = []
+  const providerDefined: Array<ChatCompletions.RequestTool> = []
   for (const [index, tool] of (tools ?? []).entries()) {
     if (tool.type !== "function") {
-      builtin.push(tool)
+      providerDefined.push(tool)
       continue
     }
     const fn = tool.function as { name?: unknown; description?: unknown; parameters?: unknown } | undefined
     if (typeof fn?.name !== "string" || fn.name === "") {
-      return Result.fail(invalid(`tools[${index}].function.name must be a non-empty string`, `tools[${index}]`))
+      return invalid(`tools[${index}].function.name must be a non-empty string`, `tools[${index}]`)
     }
     functions.push({
       type: "function",
@@ -212,7 +214,7 @@ export const splitTools = (
       }
     })
   }
-  return Result.succeed({ functions, builtin })
+  return Result.succeed({ functions, providerDefined })
 }
 
 /**
@@ -237,11 +239,11 @@ export type FunctionTool = {
  */
 export const toTools = (
   tools: ReadonlyArray<ChatCompletions.RequestTool> | null | undefined
-): Effect.Effect<
-  { readonly tools: Array<Tool.Any>; readonly builtin: Array<ChatCompletions.RequestTool> },
+): Result.Result<
+  { readonly tools: Array<Tool.Any>; readonly providerDefined: Array<ChatCompletions.RequestTool> },
   AiError.AiError
 > =>
-  Effect.map(Effect.fromResult(splitTools(tools)), ({ functions, builtin }) => ({
+  Result.map(splitTools(tools), ({ functions, providerDefined }) => ({
     tools: functions.map(
       ({ function: fn }) =>
         Tool.dynamic(fn.name, {
@@ -249,7 +251,7 @@ export const toTools = (
           parameters: fn.parameters as never
         }) as unknown as Tool.Any
     ),
-    builtin
+    providerDefined
   }))
 
 /**

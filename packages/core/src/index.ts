@@ -98,11 +98,12 @@ export * as ProviderRegistry from "./ProviderRegistry.js"
  */
 export * as RequestContext from "./RequestContext.js"
 /**
- * The hook through which a response cache and an idempotency store wrap model calls.
+ * The hook (port) through which a response cache and an idempotency store wrap model calls; `@conduitkit/cache`'s
+ * `ResponseCache` implements it.
  *
  * @since 0.1.0
  */
-export * as ResponseCache from "./ResponseCache.js"
+export * as ResponseCacheHook from "./ResponseCacheHook.js"
 /**
  * Responses and stream chunks to `effect/ai` parts.
  *

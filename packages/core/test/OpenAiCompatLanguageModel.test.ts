@@ -7,7 +7,7 @@ import * as OpenAiCompatLanguageModel from "../src/OpenAiCompatLanguageModel.js"
 import * as OpenAiCompatProvider from "../src/OpenAiCompatProvider.js"
 import * as ProviderError from "../src/ProviderError.js"
 import * as RequestContext from "../src/RequestContext.js"
-import * as ResponseCache from "../src/ResponseCache.js"
+import * as ResponseCacheHook from "../src/ResponseCacheHook.js"
 import * as ResponseSummary from "../src/ResponseSummary.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as TimeoutPolicy from "../src/TimeoutPolicy.js"
@@ -231,7 +231,7 @@ describe("provider-executed tool rounds", () => {
   it("echoes the arguments back and asks again, up to the bound", async () => {
     const provider = makeProvider({
       providerTool: () => ({ type: "builtin_function", function: { name: "$web_search" } }),
-      serverTools: { names: ["$web_search"], resolve: (call) => call.arguments, maxRounds: 2 }
+      providerExecutedTools: { names: ["$web_search"], resolve: (call) => call.arguments, maxRounds: 2 }
     })
     const recorder = new MockUpstream.Recorder()
     server.use(
@@ -285,7 +285,7 @@ describe("provider-executed tool rounds", () => {
       { role: "tool", tool_call_id: "ws_0", name: "$web_search", content: '{"q":"x"}' }
     ])
     expect(response.usage.inputTokens.total).toBe(310)
-    expect(ResponseSummary.fromParts(response.content).metadata.serverToolRounds).toBe(1)
+    expect(ResponseSummary.fromParts(response.content).metadata.providerExecutedRounds).toBe(1)
   })
 })
 
@@ -482,8 +482,8 @@ describe("reasoning replay", () => {
 
 describe("the response cache hook", () => {
   it("wraps every call with the normalized wire request (no stream flags)", async () => {
-    const seen: Array<ResponseCache.CacheableCall> = []
-    const hook: ResponseCache.ResponseCacheShape = {
+    const seen: Array<ResponseCacheHook.CacheableCall> = []
+    const hook: ResponseCacheHook.ResponseCacheHookShape = {
       generate: (call, run) =>
         Effect.suspend(() => {
           seen.push(call)
@@ -504,12 +504,14 @@ describe("the response cache hook", () => {
     )
     const layer = layerOf(makeProvider())
     await run(
-      LanguageModel.generateText({ prompt: "hi" }).pipe(Effect.provideService(ResponseCache.ResponseCache, hook)),
+      LanguageModel.generateText({ prompt: "hi" }).pipe(
+        Effect.provideService(ResponseCacheHook.ResponseCacheHook, hook)
+      ),
       layer
     )
     await run(
       Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })).pipe(
-        Effect.provideService(ResponseCache.ResponseCache, hook)
+        Effect.provideService(ResponseCacheHook.ResponseCacheHook, hook)
       ),
       layer
     )
@@ -563,7 +565,7 @@ describe("provider hooks added for Zhipu", () => {
       LanguageModel.generateText({ prompt: "x" }),
       layerOf(makeProvider(), "small", {
         preflight: false,
-        extraTools: [{ type: "web_search", web_search: { enable: true } }]
+        wireTools: [{ type: "web_search", web_search: { enable: true } }]
       })
     )
     expect((recorder.last().body as { tools: unknown }).tools).toEqual([

@@ -184,7 +184,7 @@ describe("PromiseClient", () => {
 
 describe("WireInput", () => {
   const prompt = (messages: ReadonlyArray<Record<string, unknown>>) =>
-    Effect.runPromiseExit(WireInput.toPrompt(messages as never))
+    Effect.runPromiseExit(Effect.fromResult(WireInput.toPrompt(messages as never)))
 
   it("keeps reasoning_content a client sends back, and names tool results after their call", async () => {
     const exit = await prompt([
@@ -243,7 +243,7 @@ describe("WireInput", () => {
           { type: "function", function: { name: "f", parameters: { type: "object" } } },
           { type: "function", function: { name: "g", parameters: { type: "object", properties: {} } } }
         ],
-        builtin: [{ type: "web_search", web_search: { enable: true } }]
+        providerDefined: [{ type: "web_search", web_search: { enable: true } }]
       })
     )
     const bad = WireInput.splitTools([{ type: "function", function: {} }])
@@ -285,7 +285,7 @@ describe("PromiseClient with a provider-executed built-in tool", () => {
     defaultModel: "m1",
     catalog: ModelCatalog.make("sample", []),
     reasoningReplay: { mode: "tool-calls", placeholder: " " },
-    serverTools: { names: ["$web_search"], resolve: (call) => call.arguments, maxRounds: 2 }
+    providerExecutedTools: { names: ["$web_search"], resolve: (call) => call.arguments, maxRounds: 2 }
   })
   const searchCall = {
     id: "ws_0",

@@ -1,4 +1,4 @@
-import { Effect, Exit, Schema } from "effect"
+import { Effect, Exit, Result, Schema } from "effect"
 import { Prompt, Tool } from "effect/ai"
 import { describe, expect, it } from "vitest"
 import * as PromptConversion from "../src/PromptConversion.js"
@@ -14,7 +14,7 @@ const assistantText = (reasoning: string, text: string) =>
   Prompt.assistantMessage({ content: [Prompt.reasoningPart({ text: reasoning }), Prompt.textPart({ text })] })
 
 const convert = (messages: ReadonlyArray<Prompt.Message>, reasoning: PromptConversion.ReasoningReplay) =>
-  Effect.runSync(PromptConversion.toMessages(Prompt.fromMessages(messages), { reasoning, providerName: "p" }))
+  Result.getOrThrow(PromptConversion.toMessages(Prompt.fromMessages(messages), { reasoning, providerName: "p" }))
 
 describe("PromptConversion.toMessages: reasoning replay", () => {
   const cases: ReadonlyArray<[string, PromptConversion.ReasoningReplay, Prompt.Message, Record<string, unknown>]> = [
@@ -110,11 +110,13 @@ describe("PromptConversion.toMessages: user content", () => {
 
   it("refuses a PDF part with a message pointing at the files API", () => {
     const exit = Effect.runSyncExit(
-      PromptConversion.toMessages(
-        Prompt.fromMessages([
-          Prompt.userMessage({ content: [Prompt.filePart({ mediaType: "application/pdf", data: "AAAA" })] })
-        ]),
-        { reasoning: { mode: "never" }, providerName: "kimi" }
+      Effect.fromResult(
+        PromptConversion.toMessages(
+          Prompt.fromMessages([
+            Prompt.userMessage({ content: [Prompt.filePart({ mediaType: "application/pdf", data: "AAAA" })] })
+          ]),
+          { reasoning: { mode: "never" }, providerName: "kimi" }
+        )
       )
     )
     expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/files API/)
@@ -125,7 +127,7 @@ describe("PromptConversion.toTools", () => {
   const F = Tool.make("get_weather", { description: "weather", parameters: Schema.Struct({ location: Schema.String }) })
   const G = Tool.make("get_time", { parameters: Schema.Struct({ zone: Schema.String }) })
   const tools = (choice: Parameters<typeof PromptConversion.toTools>[1]) =>
-    Effect.runSync(PromptConversion.toTools([F, G], choice, { providerName: "p" }))
+    Result.getOrThrow(PromptConversion.toTools([F, G], choice, { providerName: "p" }))
 
   it("declares function tools with their JSON Schema", () => {
     const out = tools("auto")
@@ -146,7 +148,7 @@ describe("PromptConversion.toTools", () => {
   })
 
   it("omits tools and tool_choice when there are no tools", () => {
-    expect(Effect.runSync(PromptConversion.toTools([], "auto", { providerName: "p" }))).toEqual({})
+    expect(Result.getOrThrow(PromptConversion.toTools([], "auto", { providerName: "p" }))).toEqual({})
   })
 })
 
@@ -171,7 +173,7 @@ describe("PromptConversion.wireToolDeclarations", () => {
     const F = Tool.dynamic("f", { description: "d", parameters: { type: "object" } as never }) as unknown as Tool.Any
     const options = { providerName: "p", transformSchema: upper }
     expect(PromptConversion.wireToolDeclarations([fn], options)).toEqual(
-      Effect.runSync(PromptConversion.toTools([F], "auto", options)).tools
+      Result.getOrThrow(PromptConversion.toTools([F], "auto", options)).tools
     )
   })
 

@@ -1,7 +1,7 @@
 /**
  * ProviderMock: the generic MSW mock of a provider built with `OpenAiCompatProvider.make`, driven through the
  * provider's own Promise face (chat, SSE stream, key check, unknown model, queued provider errors, /models), and
- * OpenAiWire's shapes.
+ * WireFixtures' shapes.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -12,8 +12,8 @@ import * as OpenAiCompatProvider from "../src/OpenAiCompatProvider.js"
 import * as PromiseClient from "../src/PromiseClient.js"
 import * as ProviderError from "../src/ProviderError.js"
 import type { ConformanceFixtures } from "../src/testing/Conformance.js"
-import * as OpenAiWire from "../src/testing/OpenAiWire.js"
 import * as ProviderMock from "../src/testing/ProviderMock.js"
+import * as WireFixtures from "../src/testing/WireFixtures.js"
 
 const Mocked = OpenAiCompatProvider.make({
   name: "mocked",
@@ -35,7 +35,7 @@ const Mocked = OpenAiCompatProvider.make({
   reasoningReplay: { mode: "never" }
 })
 
-const { chunk, completion, error, toolCall } = OpenAiWire.shapes({ model: "mocked-1", id: "chatcmpl-mocked" })
+const { chunk, completion, error, toolCall } = WireFixtures.shapes({ model: "mocked-1", id: "chatcmpl-mocked" })
 const fixtures: ConformanceFixtures = {
   completions: {
     text: { body: completion({ content: "Hello!" }, "stop"), text: "Hello!" },

@@ -31,7 +31,7 @@ export type GlmOptions = GlmProvider.ClientOptions
  *   in tokens, metadata), `stream(request)` → `AsyncIterable<StreamPart>`: OpenAI-shaped requests (`messages` or
  *   `prompt`, `tools`, `toolChoice`, `request` wire parameters, GLM `providerOptions`). A `{ type: "web_search" }`
  *   entry in `tools` is sent with Conduit's defaults, like the `web_search` provider option (core passes built-in
- *   tools through as `extraTools`).
+ *   tools through as `wireTools`).
  * - `listModels()` → the catalog; `listModels({ live: true })` → the account's models from `GET /models`.
  * - `webSearch(request)` → a standalone search (`GlmWebSearch.SearchRequest` → `SearchResponse`).
  * - `countTokens(request)` → an exact count from `/tokenizer` (`GlmTokenizer.CountRequest` → `TokenCount`).

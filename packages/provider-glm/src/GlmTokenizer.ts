@@ -139,12 +139,14 @@ export const countPrompt = (
   tools: ReadonlyArray<Tool.Any> = []
 ): Effect.Effect<TokenCount, AiError.AiError, OpenAiCompatProvider.ProviderClient> =>
   Effect.gen(function* () {
-    const messages = yield* PromptConversion.toMessages(Prompt.make(prompt), {
-      reasoning: { mode: "never" },
-      toolResultName: false,
-      providerName: "glm"
-    })
-    const wireTools = yield* PromptConversion.toTools(tools, "auto", { providerName: "glm" })
+    const messages = yield* Effect.fromResult(
+      PromptConversion.toMessages(Prompt.make(prompt), {
+        reasoning: { mode: "never" },
+        toolResultName: false,
+        providerName: "glm"
+      })
+    )
+    const wireTools = yield* Effect.fromResult(PromptConversion.toTools(tools, "auto", { providerName: "glm" }))
     return yield* count({ model, messages, tools: wireTools.tools })
   })
 

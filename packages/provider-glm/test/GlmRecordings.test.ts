@@ -8,7 +8,7 @@
  */
 import { type ChatCompletions, ResponseSummary, WireInput } from "@conduitkit/core"
 import { MockUpstream, Recordings } from "@conduitkit/core/testing"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer, Result, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest"
@@ -140,7 +140,7 @@ const replay = async (params: {
     )
   )
   const { recorded } = params
-  const { tools } = await Effect.runPromise(WireInput.toTools(recorded.tools as never))
+  const { tools } = Result.getOrThrow(WireInput.toTools(recorded.tools as never))
   const toolkit = Toolkit.make(...tools)
   const toolChoice = WireInput.toToolChoice(recorded.tool_choice as never)
   const request = WireInput.passThroughParameters(recorded as ChatCompletions.ChatCompletionRequest)
@@ -204,7 +204,7 @@ Recordings.describeRecordings("glm/fantasy cassettes replayed through GlmLanguag
       if (first === undefined) throw new Error(`${cassette} has no interaction`)
       expect(first.request.url).toBe(`${codingBase}/chat/completions`)
       const recorded0 = first.request.json as Json
-      const prompt0 = await Effect.runPromise(WireInput.toPrompt(recorded0.messages as never))
+      const prompt0 = Result.getOrThrow(WireInput.toPrompt(recorded0.messages as never))
 
       // Turn 1: the request matches the recording (plus tool_stream where Conduit sends it), the parts match the
       // recorded response.

@@ -34,7 +34,7 @@ export type CreateKimiOptions = KimiClient.Options
  *   `providerOptions` (`KimiConfig.ProviderOptions`). Web search: put the built-in in `tools`
  *   (`{ type: "builtin_function", function: { name: "$web_search" } }`, i.e. `KimiWebSearch.declaration`); the
  *   searches are answered server-side like on the Effect face and come back as provider-executed tool calls named
- *   `$web_search`, the declared wire name (core passes the built-in as `extraTools`, not as a toolkit tool, so a
+ *   `$web_search`, the declared wire name (core passes the built-in as `wireTools`, not as a toolkit tool, so a
  *   stream has no `tool-result` part for them); `KimiWebSearch.usageOf(result)` sums them.
  * - `files`: upload (path or bytes; 100 MB default limit), list, retrieve, content, delete, and the prompt helpers.
  * - `countTokens`: exact prompt tokens of `{ model?, messages, tools? }`.

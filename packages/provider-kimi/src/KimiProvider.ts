@@ -188,7 +188,7 @@ const thinkingReplay: PromptConversion.ReasoningReplay = { mode: "always", place
  * Kimi's reasoning-replay policy per call (core's `reasoningReplay`): every assistant turn keeps its reasoning, and
  * a tool-call turn that lost it gets the placeholder `" "` (an empty string counts as missing) unless the model
  * does not think during a `$web_search` call. The placeholder matters for the tool-call turn core appends in a
- * `$web_search` server round (the history is adjusted by request shaping, which adds the placeholder with thinking
+ * `$web_search` provider-executed round (the history is adjusted by request shaping, which adds the placeholder with thinking
  * on and drops replayed reasoning with thinking off), so the thinking state is resolved as for a call that declares
  * `$web_search` (kimi-k2.5 then searches with thinking off unless the caller switched it on).
  *
@@ -249,7 +249,7 @@ export const auth = (
  * Options of {@link make}.
  *
  * - `catalog`: the model catalog (default `KimiModels.catalog`; see `KimiModels.make` for overrides).
- * - `webSearchMaxRounds`: the bound of `$web_search` server rounds per call (default 3).
+ * - `webSearchMaxRounds`: the bound of `$web_search` provider-executed rounds per call (default 3).
  * - `currentModels`: models named by the 404 error description (default `KimiError.defaultCurrentModels`).
  *
  * @since 0.1.0
@@ -286,7 +286,7 @@ export const declarations = (
   transformToolSchema: (schema) => normalizeSchema(schema) as Record<string, unknown>,
   responseMetadata,
   continuation: "prefill",
-  serverTools: KimiWebSearch.serverTools(options.webSearchMaxRounds),
+  providerExecutedTools: KimiWebSearch.providerExecutedTools(options.webSearchMaxRounds),
   countTokens
 })
 

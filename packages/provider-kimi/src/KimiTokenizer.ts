@@ -47,10 +47,12 @@ export type CountRequest = {
 const toMessages = (request: CountRequest) =>
   "messages" in request
     ? Effect.succeed(request.messages)
-    : PromptConversion.toMessages(Prompt.make(request.prompt), {
-        reasoning: { mode: "tool-calls", placeholder: " " },
-        providerName: "kimi"
-      })
+    : Effect.fromResult(
+        PromptConversion.toMessages(Prompt.make(request.prompt), {
+          reasoning: { mode: "tool-calls", placeholder: " " },
+          providerName: "kimi"
+        })
+      )
 
 /**
  * The exact prompt-token count of a request, in tokens.

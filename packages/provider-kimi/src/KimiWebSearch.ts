@@ -8,8 +8,9 @@
  * again (Moonshot runs the search server-side), up to {@link defaultMaxRounds} rounds. The call and its echo appear in
  * the response as provider-executed `tool-call` / `tool-result` parts named `web_search`; {@link usageOf} sums the
  * search tokens they announce (`arguments.usage.total_tokens`, which the follow-up call bills as prompt tokens).
- * Passed as the wire {@link declaration} only (core's `ModelConfig.extraTools`, as the Promise face does), the calls
- * are provider-executed `tool-call` parts named `$web_search` without `tool-result` parts; {@link usageOf} counts both.
+ * Passed as the wire {@link declaration} only (core's `ModelConfig.wireTools`, as the Promise face does),
+ * the calls are provider-executed `tool-call` parts named `$web_search` without `tool-result` parts; {@link usageOf}
+ * counts both.
  *
  * Not supported on the vision previews and kimi-thinking-preview; on kimi-k2.5 not while thinking (thinking is
  * switched off for the call when the caller did not ask for it, refused when they did).
@@ -76,20 +77,21 @@ export const providerTool = (candidate: Tool.Any) =>
     : undefined
 
 /**
- * The default bound of server rounds per call.
+ * The default bound of provider-executed rounds per call.
  *
  * @since 0.1.0
  */
 export const defaultMaxRounds = 3
 
 /**
- * Core's `serverTools` declaration: `$web_search` is answered by echoing its arguments, at most `maxRounds` times.
+ * Core's `providerExecutedTools` declaration: `$web_search` is answered by echoing its arguments, at most `maxRounds`
+ * times.
  *
  * @since 0.1.0
  */
-export const serverTools = (
+export const providerExecutedTools = (
   maxRounds: number = defaultMaxRounds
-): NonNullable<OpenAiCompatLanguageModel.ProviderSpec["serverTools"]> => ({
+): NonNullable<OpenAiCompatLanguageModel.ProviderSpec["providerExecutedTools"]> => ({
   names: [providerName],
   resolve: (call) => call.arguments,
   maxRounds

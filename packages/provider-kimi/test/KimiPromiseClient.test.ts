@@ -97,11 +97,11 @@ describe("createKimi", () => {
       name: "$web_search",
       content: call?.function.arguments
     })
-    expect(result.metadata.serverToolRounds).toBe(1)
+    expect(result.metadata.providerExecutedRounds).toBe(1)
     const announced = JSON.parse(call?.function.arguments ?? "{}").usage.total_tokens
     expect(KimiWebSearch.usageOf(result)).toEqual({ searches: 1, searchTokens: announced })
-    // the Promise face declares the built-in on the wire only (core's `extraTools`): the search is reported under
-    // the name the caller declared, as a provider-executed call (no toolkit tool, so no tool-result part)
+    // the Promise face declares the provider-defined tool on the wire only (core's `wireTools`): the search
+    // is reported under the name the caller declared, as a provider-executed call (no toolkit tool, so no tool-result part)
     expect(result.toolCalls).toEqual([expect.objectContaining({ name: "$web_search", providerExecuted: true })])
     await kimi.close()
   })

@@ -26,7 +26,7 @@ const chatBodies = (mock: KimiMock.Mock) =>
 const Search = Toolkit.make(KimiWebSearch.tool)
 
 describe("$web_search round trip", () => {
-  it("declares the builtin, echoes the arguments back unchanged, and reports the search usage", async () => {
+  it("declares the provider-defined tool, echoes the arguments back unchanged, and reports the search usage", async () => {
     const mock = mockWith()
     const response = successOf(
       await runExit(LanguageModel.generateText({ prompt: "News today?", toolkit: Search }), modelLayer("kimi-k3"))
@@ -45,7 +45,7 @@ describe("$web_search round trip", () => {
     })
     expect(second?.tools).toEqual(first?.tools)
     const summary = ResponseSummary.fromParts(response.content)
-    expect(summary.metadata.serverToolRounds).toBe(1)
+    expect(summary.metadata.providerExecutedRounds).toBe(1)
     const announced = JSON.parse(call?.function.arguments ?? "{}").usage.total_tokens
     expect(KimiWebSearch.usageOf(response.content)).toEqual({ searches: 1, searchTokens: announced })
     expect(KimiWebSearch.usageOf(summary)).toEqual({ searches: 1, searchTokens: announced })
@@ -59,7 +59,7 @@ describe("$web_search round trip", () => {
     )
     const summary = summarize(parts)
     expect(summary.text).toBe("According to the search results, here is the answer.")
-    expect(summary.metadata.serverToolRounds).toBe(1)
+    expect(summary.metadata.providerExecutedRounds).toBe(1)
     expect(KimiWebSearch.usageOf(parts).searches).toBe(1)
     expect(chatBodies(mock)).toHaveLength(2)
   })
@@ -127,7 +127,7 @@ describe("$web_search round trip", () => {
       )
     )
     expect(chatBodies(mock)).toHaveLength(3)
-    expect(ResponseSummary.fromParts(response.content).metadata.serverToolRounds).toBe(2)
+    expect(ResponseSummary.fromParts(response.content).metadata.providerExecutedRounds).toBe(2)
   })
 
   it("kimi-k2.5 (thinking by default) searches with thinking switched off; with thinking asked for it is sent as asked", async () => {

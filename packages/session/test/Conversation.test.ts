@@ -151,7 +151,7 @@ const roundTrip = <E>(
 
 /** The stored history as a provider puts it on the wire (core's conversion, Kimi's replay policy by default). */
 const wire = (history: Prompt.Prompt, mode: PromptConversion.ReasoningReplay["mode"] = "tool-calls") =>
-  PromptConversion.toMessages(history, { reasoning: { mode }, providerName: "kimi" })
+  Effect.fromResult(PromptConversion.toMessages(history, { reasoning: { mode }, providerName: "kimi" }))
 
 /** What a thinking provider must receive for the stored tool-call turn: its reasoning and its tool call. */
 const assertWireReplay = (history: Prompt.Prompt) =>

@@ -20,14 +20,6 @@ export * as Conformance from "./Conformance.js"
  * @since 0.1.0
  */
 export * as MockUpstream from "./MockUpstream.js"
-
-/**
- * OpenAI Chat Completions wire shapes (chunks, completions, error bodies, tool calls) for authoring scenario data.
- *
- * @since 0.1.0
- */
-export * as OpenAiWire from "./OpenAiWire.js"
-
 /**
  * A generic MSW mock of an OpenAI-compatible provider from its declarations and scenario data: the testing
  * handlers a provider's `./testing` entry exports.
@@ -35,17 +27,21 @@ export * as OpenAiWire from "./OpenAiWire.js"
  * @since 0.1.0
  */
 export * as ProviderMock from "./ProviderMock.js"
-
 /**
  * The recorded fixtures, read in place (`CONDUIT_RECORDINGS_DIR`, default `../shared/fixtures`).
  *
  * @since 0.1.0
  */
 export * as Recordings from "./Recordings.js"
-
 /**
  * A real `redis-server` on a free loopback port.
  *
  * @since 0.1.0
  */
 export * as RedisServer from "./RedisServer.js"
+/**
+ * Builders of OpenAI Chat Completions wire fixtures (chunks, completions, error bodies, tool calls) for scenario data.
+ *
+ * @since 0.1.0
+ */
+export * as WireFixtures from "./WireFixtures.js"

@@ -1,7 +1,8 @@
 /**
- * The seam through which a response cache and an idempotency store wrap every model call.
+ * The response-cache hook (the port): the seam through which a response cache and an idempotency store wrap every
+ * model call. `@conduitkit/cache`'s `ResponseCache` is the implementation that plugs in here.
  *
- * Core's OpenAI-compatible `LanguageModel` calls the {@link ResponseCache} service around each request with the
+ * Core's OpenAI-compatible `LanguageModel` calls the {@link ResponseCacheHook} service around each request with the
  * final wire request (after provider shaping, so it is the normalized request: model, messages, tools, sampling,
  * provider options) and the effect or stream that would call upstream. The default passes straight through.
  * `@conduitkit/cache` supplies the real implementation (exact-match cache for deterministic requests, single
@@ -36,7 +37,7 @@ export interface CallOptionsShape {
  * @since 0.1.0
  */
 export const CallOptions: Context.Reference<CallOptionsShape> = Context.Reference<CallOptionsShape>(
-  "@conduitkit/core/ResponseCache/CallOptions",
+  "@conduitkit/core/ResponseCacheHook/CallOptions",
   { defaultValue: () => ({}) }
 )
 
@@ -61,7 +62,7 @@ export interface CacheableCall {
  *
  * @since 0.1.0
  */
-export interface ResponseCacheShape {
+export interface ResponseCacheHookShape {
   readonly generate: (
     call: CacheableCall,
     run: Effect.Effect<Array<Response.PartEncoded>, AiError.AiError>
@@ -77,7 +78,7 @@ export interface ResponseCacheShape {
  *
  * @since 0.1.0
  */
-export const passthrough: ResponseCacheShape = {
+export const passthrough: ResponseCacheHookShape = {
   generate: (_call, run) => run,
   stream: (_call, run) => run
 }
@@ -87,7 +88,7 @@ export const passthrough: ResponseCacheShape = {
  *
  * @since 0.1.0
  */
-export const ResponseCache: Context.Reference<ResponseCacheShape> = Context.Reference<ResponseCacheShape>(
-  "@conduitkit/core/ResponseCache",
+export const ResponseCacheHook: Context.Reference<ResponseCacheHookShape> = Context.Reference<ResponseCacheHookShape>(
+  "@conduitkit/core/ResponseCacheHook",
   { defaultValue: () => passthrough }
 )

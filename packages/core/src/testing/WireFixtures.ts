@@ -1,7 +1,7 @@
 /**
- * OpenAI Chat Completions wire shapes, for authoring a provider's scenario data: stream chunks, completion bodies,
- * error bodies and tool calls exactly as OpenAI sends them. A provider's `src/testing` starts from these and
- * changes what its recordings show differently (field names, where usage appears, its error vocabulary).
+ * Wire-fixture builders: OpenAI Chat Completions wire shapes, for authoring a provider's scenario data: stream
+ * chunks, completion bodies, error bodies and tool calls exactly as OpenAI sends them. A provider's `src/testing`
+ * starts from these and changes what its recordings show differently (field names, where usage appears, its error vocabulary).
  *
  * @since 0.1.0
  */
