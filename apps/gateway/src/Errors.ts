@@ -248,6 +248,19 @@ export const shuttingDown = new GatewayError({
   param: null
 })
 
+/**
+ * 503: the name's provider is configured but disabled (`reason`: its key variable is unset, or it has no key and no
+ * simulation); the gateway logged the same reason at startup.
+ */
+export const providerDisabled = (provider: string, reason: string) =>
+  new GatewayError({
+    status: 503,
+    message: `The provider "${provider}" is disabled on this gateway: ${reason}. The gateway's operator can enable it and restart the gateway.`,
+    type: "server_error",
+    code: "provider_disabled",
+    param: "model"
+  })
+
 /** 502: the upstream stream ended before producing anything. */
 export const emptyStream = new GatewayError({
   status: 502,

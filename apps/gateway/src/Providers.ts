@@ -204,7 +204,9 @@ export const wire = (
   })
 
 /**
- * Entries for the OpenAI-compatible backends of a models.yaml (`providers:`), reported as mode `config`.
+ * Entries for the OpenAI-compatible backends of a models.yaml (`providers:`), reported as mode `config`. A backend
+ * whose `apiKeyEnv` variable is unset is reported `disabled` with the reason naming the variable (and gets no entry:
+ * requests to it answer 503 saying so) instead of stopping the gateway.
  */
 export const backends = (
   config: ModelsConfig.ModelsConfig
@@ -212,14 +214,21 @@ export const backends = (
   { readonly entries: ReadonlyArray<ProviderRegistry.ProviderEntry>; readonly status: ReadonlyArray<Status> },
   Config.ConfigError
 > =>
-  Effect.map(ProviderRegistry.backendEntries(config.providers ?? {}), (entries) => ({
-    entries,
-    status: entries.map((entry) => ({
-      name: entry.name,
-      mode: "config" as const,
-      detail: `models.yaml backend ${config.providers?.[entry.name]?.baseURL ?? ""}`
-    }))
-  }))
+  Effect.gen(function* () {
+    const usable: Record<string, ModelsConfig.BackendConfig> = {}
+    const status: Array<Status> = []
+    for (const [name, backend] of Object.entries(config.providers ?? {})) {
+      const keyEnv = backend.apiKeyEnv
+      if (keyEnv !== undefined && Option.isNone(yield* Config.option(Config.Redacted(keyEnv)))) {
+        status.push({ name, mode: "disabled", detail: `its key variable ${keyEnv} is not set` })
+        continue
+      }
+      usable[name] = backend
+      status.push({ name, mode: "config", detail: `models.yaml backend ${backend.baseURL}` })
+    }
+    const entries = yield* ProviderRegistry.backendEntries(usable)
+    return { entries, status }
+  })
 
 /**
  * Everything a front door needs from the configuration, in one place (the gateway's and the MCP server's `main`):

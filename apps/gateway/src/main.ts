@@ -32,6 +32,9 @@ const serve = (config: GatewayConfig.GatewayConfig) =>
         `${simulated.join(", ")} simulated next to live providers (CONDUIT_SIMULATE=1): their answers are canned and carry x-conduit-simulated: true; no fallback lands on them`
       )
     }
+    for (const { name, detail } of status.filter((s) => s.mode === "disabled")) {
+      yield* Effect.logWarning(`provider ${name} is disabled: ${detail}; requests to it answer 503 until it is enabled`)
+    }
     if (config.apiKeys.length === 0) {
       yield* Effect.logWarning(
         `no CONDUIT_API_KEYS: authentication is off, so the gateway only listens on loopback (${config.host})`

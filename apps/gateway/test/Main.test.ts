@@ -15,10 +15,22 @@ import { listening, run } from "./child.js"
 const sdk = (url: string, apiKey = "unused") => new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 })
 
 let upstream: Upstream
+let scratch: string
 beforeAll(async () => {
   upstream = await startUpstream({ chunks: 3, chunkText: "live{i} " })
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), "conduit-main-"))
 })
-afterAll(() => upstream.close())
+afterAll(async () => {
+  await upstream.close()
+  fs.rmSync(scratch, { recursive: true, force: true })
+})
+
+/** A models.yaml with `lines`, in this suite's temporary directory (removed after the suite). */
+const modelsFile = (name: string, lines: ReadonlyArray<string>): string => {
+  const file = path.join(scratch, `${name}.yaml`)
+  fs.writeFileSync(file, `${lines.join("\n")}\n`)
+  return file
+}
 
 describe("dist/main.js", () => {
   it("without keys: says both providers are simulated, serves both in stream and non-stream, exits 0 on SIGTERM", async () => {
@@ -59,7 +71,7 @@ describe("dist/main.js", () => {
       child.process.kill("SIGTERM")
     }
     expect(await child.exited).toBe(0)
-  }, 30_000)
+  }, 120_000)
 
   it("with a key: calls the configured base URL and says the provider is live (never printing the key)", async () => {
     const child = run({
@@ -101,7 +113,7 @@ describe("dist/main.js", () => {
       child.process.kill("SIGTERM")
     }
     expect(await child.exited).toBe(0)
-  }, 30_000)
+  }, 120_000)
 
   it("with a Z.ai key: calls ZAI_BASE_URL (Z.ai's wire flavour) in stream and non-stream mode", async () => {
     const child = run({
@@ -137,42 +149,89 @@ describe("dist/main.js", () => {
       child.process.kill("SIGTERM")
     }
     expect(await child.exited).toBe(0)
-  }, 30_000)
+  }, 120_000)
 
   it("refuses a public HOST without keys", async () => {
     const child = run({ HOST: "0.0.0.0", PORT: "0" })
     expect(await child.exited).toBe(1)
     expect(child.lines.at(-1)).toMatchObject({ level: "error" })
     expect(child.lines.at(-1).msg).toContain("CONDUIT_API_KEYS")
-  }, 15_000)
+  }, 90_000)
 
   it("refuses a broken models.yaml, naming file, line and field", async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "conduit-")), "models.yaml")
-    fs.writeFileSync(file, "models:\n  fast:\n    target: kimi/kimi-k2.6\n    retry: { maxRetries: two }\n")
+    const file = modelsFile("broken", [
+      "models:",
+      "  fast:",
+      "    target: kimi/kimi-k2.6",
+      "    retry: { maxRetries: two }"
+    ])
     const child = run({ PORT: "0", CONDUIT_MODELS: file })
     expect(await child.exited).toBe(1)
     const message = String(child.lines.at(-1)?.msg)
     expect(message).toContain(`${file}:4`)
     expect(message).toContain("models.fast.retry.maxRetries")
-  }, 15_000)
+  }, 90_000)
+
+  it("disables a models.yaml backend whose key variable is unset (a warning names it; requests to it answer 503)", async () => {
+    const file = modelsFile("unset-key", [
+      "providers:",
+      "  vllm:",
+      `    baseURL: ${upstream.baseURL("moonshot")}`,
+      "    apiKeyEnv: CONDUIT_TEST_UNSET_KEY",
+      "models:",
+      "  local:",
+      "    target: vllm/mock-model",
+      "  backed:",
+      "    target: vllm/mock-model",
+      "    fallbacks: [kimi/kimi-k2.6]"
+    ])
+    const child = run({ PORT: "0", CONDUIT_MODELS: file })
+    try {
+      const url = await listening(child)
+      expect(child.lines[0]).toMatchObject({
+        providers: {
+          kimi: { mode: "simulated" },
+          vllm: { mode: "disabled", detail: "its key variable CONDUIT_TEST_UNSET_KEY is not set" }
+        }
+      })
+      const warning = child.lines.find((line) => line.level === "warn" && String(line.msg).includes("vllm"))
+      expect(warning?.msg).toContain("CONDUIT_TEST_UNSET_KEY is not set")
+      for (const model of ["vllm/mock-model", "local"]) {
+        const response = await fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model, messages: [{ role: "user", content: "Hello" }] })
+        })
+        expect(response.status).toBe(503)
+        const { error } = (await response.json()) as { error: { message: string } }
+        expect(error).toMatchObject({ type: "server_error", code: "provider_disabled", param: "model" })
+        expect(error.message).toContain('The provider "vllm" is disabled on this gateway')
+        expect(error.message).toContain("CONDUIT_TEST_UNSET_KEY is not set")
+      }
+      // a name with a step on an enabled provider is served by that step
+      const answer = await sdk(url).chat.completions.create({
+        model: "backed",
+        messages: [{ role: "user", content: "Hello" }]
+      })
+      expect(answer.choices[0]?.message.content?.length).toBeGreaterThan(0)
+    } finally {
+      child.process.kill("SIGTERM")
+    }
+    expect(await child.exited).toBe(0)
+  }, 120_000)
 
   it("serves the names of a models.yaml, with backends declared in it", async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "conduit-")), "models.yaml")
-    fs.writeFileSync(
-      file,
-      [
-        "providers:",
-        "  local:",
-        `    baseURL: ${upstream.baseURL("moonshot")}`,
-        "    models:",
-        "      mock-model: { contextWindow: 8192 }",
-        "models:",
-        "  house:",
-        "    target: local/mock-model",
-        "    defaults: { temperature: 0.5 }",
-        ""
-      ].join("\n")
-    )
+    const file = modelsFile("backends", [
+      "providers:",
+      "  local:",
+      `    baseURL: ${upstream.baseURL("moonshot")}`,
+      "    models:",
+      "      mock-model: { contextWindow: 8192 }",
+      "models:",
+      "  house:",
+      "    target: local/mock-model",
+      "    defaults: { temperature: 0.5 }"
+    ])
     const child = run({ PORT: "0", CONDUIT_MODELS: file, CONDUIT_SIMULATE: "0" })
     try {
       const url = await listening(child)
@@ -194,5 +253,5 @@ describe("dist/main.js", () => {
       child.process.kill("SIGTERM")
     }
     expect(await child.exited).toBe(0)
-  }, 30_000)
+  }, 120_000)
 })

@@ -7,7 +7,7 @@
 
 import type { ModelsConfig, OpenAiCompatProvider, ProviderRegistry } from "@conduitkit/core"
 import { ProviderError } from "@conduitkit/core"
-import { Errors, type GatewayConfig, ModelRoutes } from "@conduitkit/gateway"
+import { Errors, type GatewayConfig, ModelRoutes, type Providers } from "@conduitkit/gateway"
 import { SessionManager } from "@conduitkit/session"
 import { type Cause, Effect } from "effect"
 import { AiError } from "effect/ai"
@@ -28,6 +28,8 @@ export interface Options {
   readonly config: GatewayConfig.GatewayConfig
   readonly providers: ReadonlyArray<ProviderRegistry.ProviderEntry>
   readonly models?: ModelsConfig.ModelsConfig | undefined
+  /** Each provider's mode; the disabled ones answer `provider_disabled` with the reason. */
+  readonly status?: ReadonlyArray<Providers.Status> | undefined
   readonly clients?: ReadonlyMap<string, OpenAiCompatProvider.ProviderClient> | undefined
 }
 
@@ -35,7 +37,7 @@ export interface Options {
 export const make = (options: Options): Effect.Effect<Engine, never, SessionManager.SessionManager> =>
   Effect.map(Effect.service(SessionManager.SessionManager), (sessions) => ({
     config: options.config,
-    routes: ModelRoutes.forProviders(options.providers, options.models),
+    routes: ModelRoutes.forProviders(options.providers, options.models, options.status),
     modes: new Map(options.providers.map((entry) => [entry.name, entry.mode ?? "live"] as const)),
     clients: options.clients ?? new Map(),
     sessions

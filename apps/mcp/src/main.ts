@@ -63,6 +63,7 @@ const main = async () => {
     config,
     providers: loaded.entries,
     models: loaded.models,
+    status: loaded.status,
     clients: loaded.clients,
     log
   })
