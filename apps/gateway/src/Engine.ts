@@ -134,7 +134,7 @@ const recordAnswer = (
 }
 
 /**
- * What a call can fail with: the route table (`UnknownModelError`), session admission and timeout, the conversation
+ * What a call can fail with: the route table (`UnknownModelError`; 503 `provider_disabled`), session admission and timeout, the conversation
  * store, the model (`AiError`), or the gateway (a stream that ended before any part).
  */
 export type Failure =
@@ -169,7 +169,7 @@ const prepare = (
   call: Call,
   info: RequestInfo,
   streaming: boolean
-): Effect.Effect<Prepared, ProviderRegistry.UnknownModelError> => {
+): Effect.Effect<Prepared, ProviderRegistry.UnknownModelError | Errors.GatewayError> => {
   const { config, metrics } = deps
   const fields = info.fields
   fields.model = call.model.length > 200 ? `${call.model.slice(0, 200)}…` : call.model

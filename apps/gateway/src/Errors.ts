@@ -106,7 +106,13 @@ export const fromSummary = (
       if (summary.kind === "retired-model" || summary.status === 404) {
         return httpError(404, message, "invalid_request_error", "model_not_found", "model")
       }
-      return httpError(400, message, "invalid_request_error", summary.code ?? null, param)
+      return httpError(
+        400,
+        message,
+        "invalid_request_error",
+        summary.code ?? (param === "providerOptions" ? "invalid_provider_options" : null),
+        param
+      )
     case "ContentPolicyError":
       return httpError(400, message, "invalid_request_error", "content_policy_violation")
     case "AuthenticationError":

@@ -99,7 +99,7 @@ describe("dist/main.js", () => {
           model: "glm/glm-4.6",
           messages: [{ role: "user", content: "x" }]
         })
-      ).rejects.toMatchObject({ status: 404 })
+      ).rejects.toMatchObject({ status: 503, code: "provider_disabled" })
       await expect(
         sdk(url, "sk-wrong").chat.completions.create({
           model: "kimi/kimi-k2.6",
