@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * Entry point (`npx @conduitkit/mcp`, `conduit-mcp`; in the repository `npx pnpm mcp`).
  *
