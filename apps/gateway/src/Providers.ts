@@ -245,10 +245,9 @@ export const fromConfig = (config: {
 > =>
   Effect.gen(function* () {
     const models = config.modelsFile !== undefined ? yield* ModelsConfig.load(config.modelsFile) : undefined
-    // a models.yaml backend is live: the built-in providers without a key are then not simulated by default
-    const live = Object.keys(models?.providers ?? {}).length > 0
-    const wired = yield* wire(builtin, { simulate: config.simulate, live })
     const extra = models !== undefined ? yield* backends(models) : { entries: [], status: [] }
+    // a usable models.yaml backend is live: the built-in providers without a key are then not simulated by default
+    const wired = yield* wire(builtin, { simulate: config.simulate, live: extra.entries.length > 0 })
     return {
       models,
       entries: [...wired.entries, ...extra.entries],

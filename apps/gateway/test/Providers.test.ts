@@ -343,31 +343,38 @@ describe("models.yaml providerOptions", () => {
   })
 
   it.each([
-    ["a bad value", { thinking: "sometimes" }, /^invalid Kimi provider options: Expected "enabled" \| "disabled" at \["thinking"\]$/],
+    [
+      "a bad value",
+      { thinking: "sometimes" },
+      /^invalid Kimi provider options: Expected "enabled" \| "disabled" at \["thinking"\]$/
+    ],
     ["an unknown key", { thinkin: "disabled" }, /^unknown Kimi provider option "thinkin" \(accepted: .*thinking/]
-  ])("%s answers 400 invalid_provider_options with one plain sentence, before any upstream call", async (_, kimiOptions, text) => {
-    const routed = await startGateway({
-      providers: [kimi.entry],
-      models: { models: { odd: { target: "kimi/kimi-k2.6", providerOptions: { kimi: kimiOptions } } } }
-    })
-    try {
-      const recorder = new MockUpstream.Recorder()
-      server.use(...KimiMock.make({ ...kimi.simulation, recorder }).handlers)
-      const error = await failure(
-        client(routed).chat.completions.create({ model: "odd", messages: [{ role: "user", content: "hi" }] })
-      )
-      expect(error.status).toBe(400)
-      expect(error.error).toMatchObject({
-        type: "invalid_request_error",
-        code: "invalid_provider_options",
-        param: "providerOptions"
+  ])(
+    "%s answers 400 invalid_provider_options with one plain sentence, before any upstream call",
+    async (_, kimiOptions, text) => {
+      const routed = await startGateway({
+        providers: [kimi.entry],
+        models: { models: { odd: { target: "kimi/kimi-k2.6", providerOptions: { kimi: kimiOptions } } } }
       })
-      const message = (error.error as { message: string }).message
-      expect(message).toMatch(text)
-      expect(message).not.toContain("Cause(")
-      expect(recorder.count).toBe(0)
-    } finally {
-      await routed.close()
+      try {
+        const recorder = new MockUpstream.Recorder()
+        server.use(...KimiMock.make({ ...kimi.simulation, recorder }).handlers)
+        const error = await failure(
+          client(routed).chat.completions.create({ model: "odd", messages: [{ role: "user", content: "hi" }] })
+        )
+        expect(error.status).toBe(400)
+        expect(error.error).toMatchObject({
+          type: "invalid_request_error",
+          code: "invalid_provider_options",
+          param: "providerOptions"
+        })
+        const message = (error.error as { message: string }).message
+        expect(message).toMatch(text)
+        expect(message).not.toContain("Cause(")
+        expect(recorder.count).toBe(0)
+      } finally {
+        await routed.close()
+      }
     }
-  })
+  )
 })

@@ -57,7 +57,10 @@ describe("a live provider next to one without a key", () => {
           expect(answer.headers.get("x-conduit-simulated")).toBeNull()
           expect(answer.body).not.toContain("GLM")
         }
-        expect((await chat(url, "glm/glm-4.6", "x")).status).toBe(404)
+        const disabled = await chat(url, "glm/glm-4.6", "x")
+        expect(disabled.status).toBe(503)
+        expect(disabled.body).toContain("provider_disabled")
+        expect(disabled.body).toContain("CONDUIT_SIMULATE=1")
       }
     )
   }, 30_000)
