@@ -185,12 +185,17 @@ describe("dist/main.js", () => {
       "    target: vllm/mock-model",
       "    fallbacks: [kimi/kimi-k2.6]"
     ])
-    const child = run({ PORT: "0", CONDUIT_MODELS: file })
+    const child = run({
+      PORT: "0",
+      CONDUIT_MODELS: file,
+      MOONSHOT_API_KEY: "sk-live",
+      MOONSHOT_BASE_URL: upstream.baseURL("moonshot")
+    })
     try {
       const url = await listening(child)
       expect(child.lines[0]).toMatchObject({
         providers: {
-          kimi: { mode: "simulated" },
+          kimi: { mode: "live" },
           vllm: { mode: "disabled", detail: "its key variable CONDUIT_TEST_UNSET_KEY is not set" }
         }
       })
@@ -211,9 +216,10 @@ describe("dist/main.js", () => {
       // a name with a step on an enabled provider is served by that step
       const answer = await sdk(url).chat.completions.create({
         model: "backed",
-        messages: [{ role: "user", content: "Hello" }]
+        messages: [{ role: "user", content: "served by the fallback" }]
       })
-      expect(answer.choices[0]?.message.content?.length).toBeGreaterThan(0)
+      expect(answer.choices[0]?.message.content).toBe("live0 live1 live2 ")
+      expect(upstream.records.get("served by the fallback")?.attempts).toBe(1)
     } finally {
       child.process.kill("SIGTERM")
     }
