@@ -227,69 +227,92 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
         )
       }
       const answer = (response: HttpServerResponse.HttpServerResponse) => Effect.as(done(response.status), response)
+      // a request still running at the shutdown deadline answers 503 `server_shutting_down` (envelope, request id and
+      // access log line) instead of being cut without a word when the server's grace period ends
+      const untilDeadline = (
+        route: Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope>
+      ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope> =>
+        Effect.raceFirst(
+          route,
+          Effect.andThen(
+            shutdown.deadline,
+            Effect.suspend(() => fail(Errors.shuttingDown))
+          )
+        )
       const readOnly = method === "GET" || method === "HEAD"
+      // a client that leaves before the response starts interrupts the request: it is logged (499, nginx's "client
+      // closed request") and every gauge it raised comes down
+      return Effect.onInterrupt(route(), () => {
+        fields.error ??= "client_closed_request"
+        return done(499)
+      })
 
-      if (path.startsWith("/v1/")) {
-        const result = auth.check(request.headers.authorization, request.headers["x-api-key"])
-        if (result._tag === "Missing") return fail(Errors.missingKey)
-        if (result._tag === "Invalid") return fail(Errors.invalidKey)
-        fields.key = result.keyId
-        if (path === "/v1/chat/completions") {
-          if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
-          if (shutdown.draining()) return fail(Errors.shuttingDown)
-          return ChatRoute.handle(deps, request, { requestId, keyId: result.keyId, startedAt, fields, done })
+      function route(): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope> {
+        if (path.startsWith("/v1/")) {
+          const result = auth.check(request.headers.authorization, request.headers["x-api-key"])
+          if (result._tag === "Missing") return fail(Errors.missingKey)
+          if (result._tag === "Invalid") return fail(Errors.invalidKey)
+          fields.key = result.keyId
+          if (path === "/v1/chat/completions") {
+            if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
+            if (shutdown.draining()) return fail(Errors.shuttingDown)
+            return untilDeadline(
+              ChatRoute.handle(deps, request, { requestId, keyId: result.keyId, startedAt, fields, done })
+            )
+          }
+          if (endpoint === "messages" || endpoint === "count_tokens") {
+            if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
+            if (shutdown.draining()) return fail(Errors.shuttingDown)
+            return untilDeadline(
+              MessagesRoute.handle(deps, request, { requestId, keyId: result.keyId, startedAt, fields, done }, endpoint)
+            )
+          }
+          if (endpoint === "embeddings") {
+            if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
+            if (shutdown.draining()) return fail(Errors.shuttingDown)
+            return untilDeadline(
+              EmbeddingsRoute.handle(embeddingDeps, request, {
+                requestId,
+                keyId: result.keyId,
+                startedAt,
+                fields,
+                done
+              })
+            )
+          }
+          if (endpoint === "models") {
+            if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
+            if (path === "/v1/models") return answer(json(listing.list, requestId))
+            const found = listing.lookup(path.slice("/v1/models/".length))
+            return found.json === undefined
+              ? fail(Errors.modelNotFound(found.name))
+              : answer(json(found.json, requestId))
+          }
+          return fail(Errors.routeNotFound(method, path))
         }
-        if (endpoint === "messages" || endpoint === "count_tokens") {
-          if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
-          if (shutdown.draining()) return fail(Errors.shuttingDown)
-          return MessagesRoute.handle(
-            deps,
-            request,
-            { requestId, keyId: result.keyId, startedAt, fields, done },
-            endpoint
+        if (path === "/healthz") {
+          if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
+          const draining = shutdown.draining()
+          return answer(
+            json(
+              { status: draining ? "shutting_down" : "ok", providers: status, simulated: [...simulated] },
+              requestId,
+              draining ? 503 : 200
+            )
           )
         }
-        if (endpoint === "embeddings") {
-          if (method !== "POST") return fail(Errors.methodNotAllowed(method, path, "POST"))
-          if (shutdown.draining()) return fail(Errors.shuttingDown)
-          return EmbeddingsRoute.handle(embeddingDeps, request, {
-            requestId,
-            keyId: result.keyId,
-            startedAt,
-            fields,
-            done
-          })
-        }
-        if (endpoint === "models") {
+        if (path === "/metrics") {
           if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
-          if (path === "/v1/models") return answer(json(listing.list, requestId))
-          const found = listing.lookup(path.slice("/v1/models/".length))
-          return found.json === undefined ? fail(Errors.modelNotFound(found.name)) : answer(json(found.json, requestId))
+          return Effect.flatMap(sessions.stats, (stats) =>
+            answer(
+              HttpServerResponse.text(metrics.render() + Metrics.renderSessions(stats), {
+                headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "x-request-id": requestId }
+              })
+            )
+          )
         }
         return fail(Errors.routeNotFound(method, path))
       }
-      if (path === "/healthz") {
-        if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
-        const draining = shutdown.draining()
-        return answer(
-          json(
-            { status: draining ? "shutting_down" : "ok", providers: status, simulated: [...simulated] },
-            requestId,
-            draining ? 503 : 200
-          )
-        )
-      }
-      if (path === "/metrics") {
-        if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
-        return Effect.flatMap(sessions.stats, (stats) =>
-          answer(
-            HttpServerResponse.text(metrics.render() + Metrics.renderSessions(stats), {
-              headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "x-request-id": requestId }
-            })
-          )
-        )
-      }
-      return fail(Errors.routeNotFound(method, path))
     }
 
     // an answer of a simulated provider says so, whichever front door and route produced it

@@ -9,9 +9,37 @@ import * as Errors from "./Errors.js"
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
 /**
+ * The deepest nesting of arrays and objects a request body may have (OpenAI requests, tool schemas included, stay
+ * far below it). Deeper bodies are refused before they are parsed: passed through, they would exhaust the stack of
+ * whatever walks them next (the encoder, the SDK, a log).
+ */
+export const maxDepth = 128
+
+/**
+ * Whether the JSON text nests arrays and objects more than `limit` deep: one pass over the characters, skipping
+ * strings (with their escapes), without recursion. Pure; does not validate the JSON.
+ */
+export const nestedDeeperThan = (text: string, limit: number): boolean => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92)
+        i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 || c === 91) {
+      if (++depth > limit) return true
+    } else if (c === 125 || c === 93) depth--
+  }
+  return false
+}
+
+/**
  * Reads and parses a JSON body of at most `maxBytes` bytes. Fails with a {@link Errors.GatewayError}: 413 when the
  * body (or its declared `content-length`) is too large, 400 `invalid_encoding` for invalid UTF-8, 400
- * `invalid_json` for malformed or truncated JSON.
+ * `invalid_json` for malformed or truncated JSON or a body nested deeper than {@link maxDepth}.
  */
 export const readJson = (
   request: HttpServerRequest.HttpServerRequest,
@@ -35,6 +63,14 @@ export const readJson = (
       }
       if (text.trim() === "") {
         return Effect.fail(Errors.badRequest("The request body is empty; send a JSON object.", "invalid_json"))
+      }
+      if (nestedDeeperThan(text, maxDepth)) {
+        return Effect.fail(
+          Errors.badRequest(
+            `The request body nests arrays and objects more than ${maxDepth} levels deep.`,
+            "invalid_json"
+          )
+        )
       }
       try {
         return Effect.succeed(JSON.parse(text) as unknown)

@@ -4,12 +4,14 @@
  * its property breaks. Bounded: a few seconds per scenario.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as MockUpstream from "@conduitkit/mock-upstream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
-const main = path.resolve(import.meta.dirname, "../../../apps/gateway/dist/main.js")
+const root = path.resolve(import.meta.dirname, "../../..")
+const main = path.join(root, "apps/gateway/dist/main.js")
 
 /** Prints one scenario's figures. */
 const figures = (scenario: string, values: Record<string, unknown>) =>
@@ -108,6 +110,116 @@ describe("issue 17: never a made-up answer, never a hang", () => {
     } finally {
       mock.configure({})
       expect(await gateway.stop()).toBe(0)
+    }
+  }, 60_000)
+
+  it("SIGTERM to the README's command (npx -y pnpm@10.34.8 gateway) stops the gateway gracefully", async () => {
+    // the exact chain: npm exec, sh -c pnpm, pnpm's node wrapper, pnpm, the root script (turbo build, cached here)
+    const child = spawn("npx", ["-y", "pnpm@10.34.8", "gateway"], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.tmpdir(), PORT: "0" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    const closed = new Promise<void>((resolve) => child.stdout?.once("close", () => resolve()))
+    child.stderr?.on("data", () => undefined)
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the gateway did not start: ${output}`)), 90_000)
+      child.stdout?.on("data", (data: Buffer) => {
+        output += data.toString("utf8")
+        const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output)
+        if (match?.[1] !== undefined) {
+          clearTimeout(timer)
+          resolve(match[1])
+        }
+      })
+    })
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    const signalled = performance.now()
+    child.kill("SIGTERM")
+    // the gateway's stdout (shared down the chain) closes when the gateway process exits
+    await closed
+    const stoppedMs = Math.round(performance.now() - signalled)
+    const refused = await fetch(`${url}/healthz`).then(
+      () => false,
+      () => true
+    )
+    figures("SIGTERM through the README command", { stoppedMs, portClosed: refused })
+    expect(output).toContain("is gone: shutting down")
+    expect(refused).toBe(true)
+  }, 120_000)
+
+  it("edges: deep JSON, early disconnects and the gauges, SIGTERM at the deadline", async () => {
+    mock.reset()
+    mock.configure({ latencyMs: 30_000 })
+    const gateway = await startGateway({
+      MOONSHOT_API_KEY: "sk-live",
+      MOONSHOT_BASE_URL: mock.baseURL("moonshot"),
+      CONDUIT_SHUTDOWN_GRACE_MS: "1000"
+    })
+    try {
+      const deep = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: `{"model":"kimi/kimi-k2.6","messages":[{"role":"user","content":"deep"}],"metadata":${"[".repeat(100_000)}${"]".repeat(100_000)}}`
+      })
+      // 30 clients leave while their upstream call hangs
+      const leaving = Array.from({ length: 30 }, (_, i) => {
+        const req = http.request(`${gateway.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" }
+        })
+        req.on("error", () => undefined)
+        req.end(JSON.stringify({ model: "kimi/kimi-k2.6", messages: [{ role: "user", content: `leave-${i}` }] }))
+        return req
+      })
+      const started = performance.now()
+      while (mock.totals().requests < 30 && performance.now() - started < 10_000) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      for (const req of leaving) req.destroy()
+      const logged = () => gateway.lines.filter((line) => line.msg === "request" && line.status === 499).length
+      while (logged() < 30 && performance.now() - started < 15_000) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+      const inFlight = Number(/^conduit_gateway_in_flight_requests (\d+)/m.exec(metrics)?.[1]) - 1
+      // one request still running when SIGTERM arrives
+      const pending = fetch(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": "req-at-deadline" },
+        body: JSON.stringify({ model: "kimi/kimi-k2.6", messages: [{ role: "user", content: "at the deadline" }] })
+      })
+      while (mock.records.get("at the deadline") === undefined && performance.now() - started < 20_000) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      const signalled = performance.now()
+      gateway.process.kill("SIGTERM")
+      const atDeadline = await pending
+      const deadlineMs = Math.round(performance.now() - signalled)
+      const envelope = (await atDeadline.json()) as { error?: { code?: string } }
+      expect(await gateway.stop()).toBe(0)
+      figures("edges", {
+        deepJsonStatus: deep.status,
+        deepJsonUpstreamAttempts: mock.records.get("deep")?.attempts ?? 0,
+        clientsLeft: leaving.length,
+        loggedAs499: logged(),
+        inFlightAfter: inFlight,
+        deadlineStatus: atDeadline.status,
+        deadlineCode: envelope.error?.code,
+        deadlineRequestId: atDeadline.headers.get("x-request-id"),
+        deadlineMs
+      })
+      expect(deep.status).toBe(400)
+      expect(mock.records.get("deep")).toBeUndefined()
+      expect(logged()).toBe(30)
+      expect(inFlight).toBe(0)
+      expect([atDeadline.status, envelope.error?.code]).toEqual([503, "server_shutting_down"])
+      expect(atDeadline.headers.get("x-request-id")).toBe("req-at-deadline")
+      expect(gateway.lines.find((line) => line.requestId === "req-at-deadline")).toMatchObject({ status: 503 })
+    } finally {
+      mock.configure({})
+      gateway.process.kill("SIGKILL")
     }
   }, 60_000)
 })
