@@ -53,8 +53,9 @@ const startGateway = (env: Record<string, string>): Promise<Gateway> =>
             url: String(line.url),
             process: child,
             lines,
+            // one SIGTERM (a second one during the drain would end the process at once)
             stop: () => {
-              child.kill("SIGTERM")
+              if (!child.killed) child.kill("SIGTERM")
               return exited
             }
           })
