@@ -4,20 +4,16 @@
  * Reads the configuration from the environment, loads models.yaml when `CONDUIT_MODELS` is set, decides each
  * provider's mode (live with a key; without one simulated while nothing is live or with `CONDUIT_SIMULATE=1`, else
  * disabled), logs that as its first line (and a warning when simulated providers run next to live ones), starts
- * the simulations it needs, and serves until SIGTERM / SIGINT (or, under a package manager script, until the command
- * that launched it is gone: see `Launcher`), then shuts down gracefully (see `Gateway`) and exits 0. Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public
+ * the simulations it needs, and serves until SIGTERM / SIGINT, then shuts down gracefully (see `Gateway`) and exits
+ * 0. Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public
  * HOST without keys, a busy port, Redis unreachable) are logged as one JSON line and exit with code 1.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, Layer } from "effect"
 import * as Gateway from "./Gateway.js"
 import * as GatewayConfig from "./GatewayConfig.js"
-import * as Launcher from "./Launcher.js"
 import * as Log from "./Log.js"
 import * as Providers from "./Providers.js"
-
-// read first thing: the launching chain may be signalled while the gateway is still starting
-const launchers = Launcher.launched ? Launcher.ancestors() : []
 
 const serve = (config: GatewayConfig.GatewayConfig) =>
   Effect.gen(function* () {
@@ -49,22 +45,6 @@ const serve = (config: GatewayConfig.GatewayConfig) =>
     const { url } = Context.get(running, Gateway.Running)
     yield* Effect.logInfo(`listening on ${url}`).pipe(
       Effect.annotateLogs({ url, auth: config.apiKeys.length > 0, redis: config.redisUrl !== undefined })
-    )
-    // under `npx pnpm gateway`, a SIGTERM to npm stops at a shell: stop when the launching command is gone
-    const context = yield* Effect.context<never>()
-    yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        Launcher.watch(
-          (pid) => {
-            Effect.runForkWith(context)(
-              Effect.logWarning(`the command that started the gateway (pid ${pid}) is gone: shutting down`)
-            )
-            process.kill(process.pid, "SIGTERM")
-          },
-          { chain: launchers }
-        )
-      ),
-      (stop) => Effect.sync(stop)
     )
     return yield* Effect.never
   }).pipe(Effect.scoped, Effect.provide(Log.layer(config.logLevel)))

@@ -115,7 +115,8 @@ describe("issue 17: never a made-up answer, never a hang", () => {
   }, 60_000)
 
   it("SIGTERM to the README's command (npx -y pnpm@10.34.8 gateway) stops the gateway gracefully", async () => {
-    // the exact chain: npm exec, sh -c pnpm, pnpm's node wrapper, pnpm, the root script (turbo build, cached here)
+    // the exact chain: npm exec, sh -c pnpm, pnpm's node wrapper, pnpm, tooling/commands' gateway (a cached turbo
+    // build, then the gateway)
     const child = spawn("npx", ["-y", "pnpm@10.34.8", "gateway"], {
       cwd: root,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.tmpdir(), PORT: "0" },
@@ -123,7 +124,10 @@ describe("issue 17: never a made-up answer, never a hang", () => {
     })
     let output = ""
     const closed = new Promise<void>((resolve) => child.stdout?.once("close", () => resolve()))
-    child.stderr?.on("data", () => undefined)
+    let errors = ""
+    child.stderr?.on("data", (data: Buffer) => {
+      errors += data.toString("utf8")
+    })
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the gateway did not start: ${output}`)), 90_000)
       child.stdout?.on("data", (data: Buffer) => {
@@ -146,7 +150,7 @@ describe("issue 17: never a made-up answer, never a hang", () => {
       () => true
     )
     figures("SIGTERM through the README command", { stoppedMs, portClosed: refused })
-    expect(output).toContain("is gone: shutting down")
+    expect(errors).toContain("is gone: stopping")
     expect(refused).toBe(true)
   }, 120_000)
 
