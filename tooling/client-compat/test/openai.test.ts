@@ -1,0 +1,121 @@
+/**
+ * The official `openai` SDK (the workspace's version) against the simulated gateway: one row per feature and
+ * target model; each surfaced value is compared with what crossed the wire for that exchange.
+ */
+import OpenAI from "openai"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { apiKey, targets, unknownModel } from "./support/targets.js"
+import * as Wire from "./support/wire.js"
+
+let wire: Wire.Wire
+let client: OpenAI
+beforeAll(async () => {
+  wire = await Wire.start(inject("gatewayURL"))
+  client = new OpenAI({ apiKey, baseURL: wire.baseURL, maxRetries: 0, timeout: 20_000 })
+})
+afterAll(() => wire.close())
+
+describe.each(targets)("openai SDK × $label", ({ model }) => {
+  it("text: the answer, finish reason and usage as on the wire", async () => {
+    wire.take()
+    const completion = await client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "Say hello in one short sentence." }]
+    })
+    const [exchange] = wire.take()
+    expect(exchange?.status).toBe(200)
+    const choice = completion.choices[0]
+    expect(choice?.message.content).toBe(Wire.message(exchange!).content)
+    expect(choice?.message.content?.trim().length).toBeGreaterThan(0)
+    expect(choice?.finish_reason).toBe("stop")
+    expect(completion.usage).toEqual(Wire.usage(exchange!))
+    expect(completion.usage?.total_tokens).toBe(
+      (completion.usage?.prompt_tokens ?? 0) + (completion.usage?.completion_tokens ?? 0)
+    )
+  })
+
+  it("streaming: the deltas add up to the streamed text, then a finish reason and usage", async () => {
+    wire.take()
+    const stream = await client.chat.completions.create({
+      model,
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "Say hello in one short sentence." }]
+    })
+    let text = ""
+    let finishReason: string | null = null
+    let usage: OpenAI.CompletionUsage | undefined
+    let chunks = 0
+    for await (const chunk of stream) {
+      chunks++
+      for (const choice of chunk.choices) {
+        text += choice.delta.content ?? ""
+        finishReason = choice.finish_reason ?? finishReason
+      }
+      if (chunk.usage != null) usage = chunk.usage
+    }
+    const [exchange] = wire.take()
+    expect(chunks).toBeGreaterThan(1)
+    expect(text.trim().length).toBeGreaterThan(0)
+    expect(text).toBe(Wire.streamedText(exchange!))
+    expect(finishReason).toBe("stop")
+    expect(usage).toEqual(Wire.usage(exchange!))
+    expect(usage?.completion_tokens).toBeGreaterThan(0)
+  })
+
+  it("usage: prompt_tokens_details.cached_tokens and completion_tokens_details.reasoning_tokens reach the caller", async () => {
+    const messages: Array<OpenAI.ChatCompletionMessageParam> = [
+      { role: "system", content: `You are a careful assistant. ${"Context line. ".repeat(200)}` },
+      { role: "user", content: "Summarise the context." }
+    ]
+    wire.take()
+    const first = await client.chat.completions.create({ model, messages })
+    const second = await client.chat.completions.create({ model, messages })
+    const [one, two] = wire.take()
+    expect(first.usage).toEqual(Wire.usage(one!))
+    expect(second.usage).toEqual(Wire.usage(two!))
+    expect(second.usage?.prompt_tokens_details?.cached_tokens).toBeTypeOf("number")
+    expect(second.usage?.completion_tokens_details?.reasoning_tokens).toBeTypeOf("number")
+  })
+
+  it("abort mid-stream: the loop ends at the abort (openai 7 ends it silently), the gateway request is closed", async () => {
+    wire.take()
+    const controller = new AbortController()
+    const stream = await client.chat.completions.create(
+      { model, stream: true, messages: [{ role: "user", content: "Tell me a long story." }] },
+      { signal: controller.signal }
+    )
+    let received = 0
+    let thrown: unknown
+    try {
+      for await (const _ of stream) {
+        received++
+        if (received === 1) controller.abort()
+      }
+    } catch (error) {
+      thrown = error
+    }
+    const [exchange] = wire.take()
+    const sent = Wire.events(exchange!.body).length
+    expect(received).toBe(1)
+    expect(sent).toBeGreaterThan(1)
+    expect(thrown).toBeUndefined()
+    expect(controller.signal.aborted).toBe(true)
+  })
+})
+
+describe("openai SDK × errors", () => {
+  it("an unknown model is a NotFoundError (404, code model_not_found)", async () => {
+    const error = await client.chat.completions
+      .create({ model: unknownModel, messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError)
+    expect(error).toMatchObject({ status: 404, code: "model_not_found", type: "invalid_request_error" })
+  })
+
+  it.each(targets)("a malformed request (no messages) to $label is a BadRequestError (400)", async ({ model }) => {
+    const error = await client.chat.completions.create({ model, messages: [] }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(error).toMatchObject({ status: 400, param: "messages", type: "invalid_request_error" })
+  })
+})

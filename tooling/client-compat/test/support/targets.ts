@@ -1,0 +1,23 @@
+/**
+ * The rows of the matrix on the provider axis: a Kimi and a GLM model, and a thinking model of each, as the gateway
+ * names them (`provider/model`). The catalog says which models think (`thinking: "always"` for the thinking rows).
+ */
+export interface Target {
+  readonly label: string
+  readonly provider: "kimi" | "glm"
+  readonly model: string
+  readonly thinking: boolean
+}
+
+export const targets: ReadonlyArray<Target> = [
+  { label: "kimi kimi-k2.6", provider: "kimi", model: "kimi/kimi-k2.6", thinking: false },
+  { label: "kimi kimi-k2.7-code (thinking)", provider: "kimi", model: "kimi/kimi-k2.7-code", thinking: true },
+  { label: "glm glm-4.6", provider: "glm", model: "glm/glm-4.6", thinking: false },
+  { label: "glm glm-4.7 (thinking)", provider: "glm", model: "glm/glm-4.7", thinking: true }
+]
+
+/** A model id the gateway does not know at all (no such provider prefix). */
+export const unknownModel = "no-such-provider/no-such-model"
+
+/** Any bearer key: the suite's gateway runs without CONDUIT_API_KEYS (loopback only). */
+export const apiKey = "sk-client-compat"

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // one simulated gateway process (apps/gateway/dist/main.js) for every file; see test/support/globalSetup.ts
+    globalSetup: ["test/support/globalSetup.ts"],
+    // a time budget, not a property: each case is one or a few loopback round trips to a simulation, but the suites
+    // share a loaded 2-core machine
+    testTimeout: 30_000,
+    hookTimeout: 60_000
+  }
+})
