@@ -243,9 +243,10 @@ export const handle = (
     Effect.catchCause((cause) =>
       Effect.gen(function* () {
         if (Cause.hasInterruptsOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
-        const { http, known } = Errors.fromCause(cause)
+        const { http, known, detail } = Errors.fromCause(cause)
         const code = http.body.error.code ?? http.body.error.type
         info.fields.error = code
+        if (detail !== undefined) info.fields.errorDetail = detail
         deps.metrics.error("embeddings", code)
         if (!known) yield* Effect.logError("request failed unexpectedly", cause)
         yield* info.done(http.status)

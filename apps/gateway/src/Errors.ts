@@ -9,28 +9,29 @@
  * - `UnknownModelError` from the registry: 404 `model_not_found`.
  * - Anything else (a defect): 500 `internal_error`, with no detail leaked to the client.
  *
+ * Client-facing messages never carry the upstream's URL (a config-only backend's address is internal), credentials,
+ * or raw upstream text that could hold them ({@link clientMessage}); the full detail goes to the logs
+ * ({@link logDetail}: URLs kept without their userinfo, credentials redacted).
+ *
  * {@link errorResponse} is the HTTP response of an {@link HttpError}.
  */
 import { ProviderError, ProviderRegistry } from "@conduitkit/core"
 import { type Cause, Schema } from "effect"
 import { AiError } from "effect/ai"
 import { HttpServerResponse } from "effect/http"
+import type { ErrorObject } from "openai/resources/shared"
 
 // =============================================================================
 // OpenAI error envelopes
 // =============================================================================
 
-/** An OpenAI error envelope with its HTTP status and extra response headers (lower-case names). */
+/**
+ * An OpenAI error envelope (the `openai` SDK's `ErrorObject`: `message`, `type`, `code` and `param`, the last two
+ * nullable) with its HTTP status and extra response headers (lower-case names).
+ */
 export interface HttpError {
   readonly status: number
-  readonly body: {
-    readonly error: {
-      readonly message: string
-      readonly type: string
-      readonly code: string | null
-      readonly param: string | null
-    }
-  }
+  readonly body: { readonly error: Readonly<ErrorObject> }
   readonly headers: Readonly<Record<string, string>>
 }
 
@@ -55,6 +56,52 @@ export const retryAfterHeaders = (ms: number | undefined): Record<string, string
         "retry-after": String(Math.max(1, Math.ceil(ms / 1000))),
         "retry-after-ms": String(Math.max(0, Math.ceil(ms)))
       }
+
+// =============================================================================
+// What a client may see of a failure's message
+// =============================================================================
+
+/** effect/ai's request line in an error description: ` (POST https://host/v1/chat/completions)`. */
+const requestLine = /\s*\((?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^)]*\)/g
+/** effect/ai appends the raw upstream body (` Response: ...`) when the upstream sent no message. */
+const rawBody = /\s*Response: [\s\S]*$/
+const url = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)\]]+/gi
+const userinfo = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]*@/gi
+/** A header or field that holds a credential, echoed with its value (`Authorization: Bearer ...`, `"api_key":"..."`). */
+const credentialField =
+  /\b(authorization|proxy-authorization|x-api-key|api[-_]?key|apikey|cookie|password|passwd|secret|(?:access[-_]?|refresh[-_]?)?token)(["']?\s*[:=]\s*["']?)(?:(?:bearer|basic)\s+)?[^\s"',;}&]+/gi
+const authScheme = /\b(bearer|basic)\s+[^\s"',;}]+/gi
+/** A token-like word: a run of 20 or more letters and digits (API keys, JWTs, hex secrets), with what it is glued to. */
+const tokenLike = /[\w.~+/-]*[A-Za-z0-9]{20,}(?:[\w~+/=-]|\.(?=\w))*/g
+const hasLetterAndDigit = (word: string) => /\d/.test(word) && /[A-Za-z]/.test(word)
+
+/**
+ * A failure's message as the gateway's logs keep it: URLs without their userinfo (`user:pass@`), credentials that
+ * upstream text echoed (`Authorization: Bearer ...`, `api_key=...`, key-like tokens) as `[redacted]`.
+ */
+export const logDetail = (message: string): string =>
+  message
+    .replace(userinfo, "$1")
+    .replace(credentialField, "$1$2[redacted]")
+    .replace(authScheme, "$1 [redacted]")
+    .replace(tokenLike, (word) => (hasLetterAndDigit(word) ? "[redacted]" : word))
+
+/**
+ * A failure's message as a client may see it: {@link logDetail}, then without the upstream request line
+ * (`(POST https://host/v1/...)`), the raw upstream body effect/ai appends when the upstream sent no message, or any
+ * other URL (`[url]`). The provider's error type and code stay (`[code: ...]`, `[type: ...]`).
+ */
+export const clientMessage = (message: string): string =>
+  logDetail(message.replace(requestLine, "").replace(rawBody, "")).replace(url, "[url]")
+
+/**
+ * The client message of a network failure: only the system error code (`ECONNREFUSED`, `ENOTFOUND`...) of the
+ * description, which otherwise names the upstream's address.
+ */
+const networkMessage = (message: string): string => {
+  const code = /\bE[A-Z]{3,}\b/.exec(message)?.[0]
+  return `The upstream provider could not be reached${code !== undefined ? ` (${code})` : ""}.`
+}
 
 const timeoutCodes: Record<string, string> = {
   firstToken: "first_token_timeout",
@@ -86,7 +133,7 @@ export const fromSummary = (
   summary: ProviderError.ErrorSummary,
   param: string | null = summary.param ?? null
 ): HttpError => {
-  const message = summary.message
+  const message = summary.reason === "NetworkError" ? networkMessage(summary.message) : clientMessage(summary.message)
   if (summary.kind === "idempotency-conflict") {
     return httpError(409, message, "invalid_request_error", "idempotency_conflict", "idempotency-key")
   }
@@ -344,13 +391,25 @@ export const toHttp = (error: unknown): HttpError | undefined => {
 
 /**
  * The HTTP answer for a failed request's cause: its first failure (see {@link toHttp}), else 500. `known` is false
- * for defects and unknown failures, which the caller should log with the cause.
+ * for defects and unknown failures, which the caller should log with the cause; `detail` is a model failure's full
+ * message for the logs ({@link logDetail}), when the client's is shorter.
  */
-export const fromCause = (cause: Cause.Cause<unknown>): { readonly http: HttpError; readonly known: boolean } => {
+export const fromCause = (
+  cause: Cause.Cause<unknown>
+): { readonly http: HttpError; readonly known: boolean; readonly detail?: string | undefined } => {
   for (const reason of cause.reasons) {
     if (reason._tag === "Fail") {
       const http = toHttp(reason.error)
-      if (http !== undefined) return { http, known: true }
+      if (http !== undefined) {
+        const full = AiError.isAiError(reason.error)
+          ? logDetail(ProviderError.describe(reason.error).message)
+          : undefined
+        return {
+          http,
+          known: true,
+          ...(full !== undefined && full !== http.body.error.message ? { detail: full } : {})
+        }
+      }
     }
   }
   return { http: internal, known: false }

@@ -33,6 +33,7 @@ import { KimiProvider } from "@conduitkit/provider-kimi"
 import { Config, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import type { LanguageModel } from "effect/ai"
 import type { RequestHandler } from "msw"
+import * as Errors from "./Errors.js"
 
 /** How a provider runs. */
 export type Mode = "live" | "simulated" | "disabled" | "config"
@@ -175,7 +176,11 @@ export const wire = (
         const connection = module.connect({ apiKey: key.value.key, baseURL })
         clients.set(module.name, connection.client)
         entries.push(entry(module, connection, "live"))
-        status.push({ name: module.name, mode: "live", detail: `key from ${key.value.name}, ${connection.baseURL}` })
+        status.push({
+          name: module.name,
+          mode: "live",
+          detail: `key from ${key.value.name}, ${Errors.logDetail(connection.baseURL)}`
+        })
       } else if (module.simulation !== undefined && simulate) {
         const simulation = module.simulation
         const connection = module.connect({ apiKey: Redacted.make(simulation.apiKey), baseURL: simulation.baseURL })
@@ -224,7 +229,7 @@ export const backends = (
         continue
       }
       usable[name] = backend
-      status.push({ name, mode: "config", detail: `models.yaml backend ${backend.baseURL}` })
+      status.push({ name, mode: "config", detail: `models.yaml backend ${Errors.logDetail(backend.baseURL)}` })
     }
     const entries = yield* ProviderRegistry.backendEntries(usable)
     return { entries, status }
