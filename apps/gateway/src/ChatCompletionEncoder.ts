@@ -11,6 +11,9 @@
  *   precedes `data: [DONE]`. The chunk envelope (`id`, `object`, `created`, `model`) is serialized once per stream,
  *   so a text delta costs one `JSON.stringify` of the delta string. {@link errorEvent} is the final frame of a stream
  *   that failed after it started.
+ * - `model` is the model that answered (the upstream's `model`, see `Engine.answeringModel`), as OpenAI reports it.
+ * - Typed against the `openai` SDK's own response types (`ChatCompletion`, `ChatCompletionChunk`, `CompletionUsage`),
+ *   so a field OpenAI's schema requires cannot go missing without failing typecheck.
  * - Provider-executed tool calls and results (Moonshot `$web_search` round trips, handled upstream of the client) are
  *   not shown to clients. A streamed call of a built-in the client declared (`builtinTools`) is held until its
  *   `tool-call` part tells whether the provider executed it (providers stream a call's arguments before they know).
@@ -20,6 +23,8 @@
 
 import { type ChatCompletions, type ResponseSummary, Usage } from "@conduitkit/core"
 import type { Response } from "effect/ai"
+import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions"
+import type { CompletionUsage } from "openai/resources/completions"
 import type { HttpError } from "./Errors.js"
 
 type Part = Response.AnyPart | Response.AnyPartEncoded
@@ -29,7 +34,7 @@ type Part = Response.AnyPart | Response.AnyPartEncoded
  * OpenAI value (`stop`, `length`, `tool_calls`, `content_filter`); otherwise `length`, `tool-calls` and
  * `content-filter` map to their OpenAI names and everything else to `stop`.
  */
-export const finishReason = (reason: Response.FinishReason, raw: unknown): string => {
+export const finishReason = (reason: Response.FinishReason, raw: unknown): ChatCompletion.Choice["finish_reason"] => {
   if (raw === "stop" || raw === "length" || raw === "tool_calls" || raw === "content_filter") return raw
   switch (reason) {
     case "length":
@@ -47,7 +52,7 @@ export const finishReason = (reason: Response.FinishReason, raw: unknown): strin
  * OpenAI `usage` from normalized usage (all counts in tokens): `prompt_tokens` includes cached tokens,
  * `completion_tokens` includes reasoning tokens, `total_tokens` is their sum.
  */
-export const usage = (u: Usage.TokenUsage) => ({
+export const usage = (u: Usage.TokenUsage): CompletionUsage => ({
   prompt_tokens: u.inputTokens,
   completion_tokens: u.outputTokens,
   total_tokens: u.inputTokens + u.outputTokens,
@@ -64,32 +69,39 @@ const toolCallJson = (call: { readonly id: string; readonly name: string; readon
   }
 })
 
+/** A `chat.completion` message with Conduit's `reasoning_content` extra (kept so clients can send it back). */
+export type CompletionMessage = ChatCompletion.Choice["message"] & { readonly reasoning_content?: string }
+
 /**
- * A non-streaming `chat.completion` from a summary. `model` is the name the client asked for; `created` is in
- * seconds since the epoch. `content` is `null` when the answer is only tool calls.
+ * A non-streaming `chat.completion` from a summary. `model` is the model that answered; `created` is in seconds
+ * since the epoch. `content` is `null` when the answer is only tool calls; `refusal` and `logprobs` are `null`
+ * (OpenAI's schema requires both, nullable; the providers send neither).
  */
 export const completion = (params: {
   readonly id: string
   readonly created: number
   readonly model: string
   readonly summary: ResponseSummary.Summary
-}) => {
+}): ChatCompletion => {
   const { summary } = params
   const calls = summary.toolCalls.filter((call) => !call.providerExecuted)
+  const message: CompletionMessage = {
+    role: "assistant",
+    content: summary.text === "" && calls.length > 0 ? null : summary.text,
+    refusal: null,
+    ...(summary.reasoning !== "" ? { reasoning_content: summary.reasoning } : {}),
+    ...(calls.length > 0 ? { tool_calls: calls.map(toolCallJson) } : {})
+  }
   return {
     id: params.id,
-    object: "chat.completion" as const,
+    object: "chat.completion",
     created: params.created,
     model: params.model,
     choices: [
       {
         index: 0,
-        message: {
-          role: "assistant" as const,
-          content: summary.text === "" && calls.length > 0 ? null : summary.text,
-          ...(summary.reasoning !== "" ? { reasoning_content: summary.reasoning } : {}),
-          ...(calls.length > 0 ? { tool_calls: calls.map(toolCallJson) } : {})
-        },
+        message,
+        logprobs: null,
         finish_reason: finishReason(summary.finishReason, summary.metadata.rawFinishReason)
       }
     ],
@@ -134,8 +146,9 @@ export interface StreamEncoder {
 }
 
 /**
- * A {@link StreamEncoder} for one response. `id` and `model` go in every chunk (`model` is the name the client asked
- * for); `created` is in seconds since the epoch. `builtinTools`: names of built-in tools the request declared (their
+ * A {@link StreamEncoder} for one response. `id` and `model` go in every chunk: `model` is the model that answered
+ * (the `response-metadata` part's `modelId`, which precedes any output; the given `model` until then); `created` is
+ * in seconds since the epoch. `builtinTools`: names of built-in tools the request declared (their
  * streamed calls are held until the `tool-call` part: dropped when provider-executed, else sent whole).
  */
 export const makeStreamEncoder = (params: {
@@ -145,8 +158,24 @@ export const makeStreamEncoder = (params: {
   readonly builtinTools?: ReadonlySet<string> | undefined
 }): StreamEncoder => {
   const builtinTools = params.builtinTools
-  const envelope = `{"id":${JSON.stringify(params.id)},"object":"chat.completion.chunk","created":${params.created},"model":${JSON.stringify(params.model)},"choices":`
-  const head = `data: ${envelope}[{"index":0,"delta":{`
+  let model = params.model
+  // the chunk envelope, serialized once, at the first frame (when the answering model is known); typed against the
+  // SDK's chunk so a required field cannot go missing
+  let envelope: string | undefined
+  let head = ""
+  const envelopeOf = (): string => {
+    if (envelope === undefined) {
+      const shape: Omit<ChatCompletionChunk, "choices"> = {
+        id: params.id,
+        object: "chat.completion.chunk",
+        created: params.created,
+        model
+      }
+      envelope = `${JSON.stringify(shape).slice(0, -1)},"choices":`
+      head = `data: ${envelope}[{"index":0,"delta":{`
+    }
+    return envelope
+  }
   let sentRole = false
   let finishUsage: Usage.TokenUsage | undefined
   let finished = false
@@ -155,6 +184,7 @@ export const makeStreamEncoder = (params: {
   const streamedParams = new Set<string>()
   /** `delta` is the JSON members of the delta object without braces (may be empty). */
   const frame = (delta: string, finish = "null"): string => {
+    envelopeOf()
     let role = ""
     if (!sentRole) {
       sentRole = true
@@ -165,6 +195,9 @@ export const makeStreamEncoder = (params: {
   return {
     push: (part) => {
       switch (part.type) {
+        case "response-metadata":
+          if (envelope === undefined && typeof part.modelId === "string" && part.modelId !== "") model = part.modelId
+          return ""
         case "text-delta":
           return part.delta === "" ? "" : frame(`"content":${JSON.stringify(part.delta)}`)
         case "reasoning-delta":
@@ -207,14 +240,20 @@ export const makeStreamEncoder = (params: {
     finished: () => finished,
     end: (includeUsage) =>
       includeUsage && finishUsage !== undefined
-        ? `data: ${envelope}[],"usage":${JSON.stringify(usage(finishUsage))}}\n\n${doneFrame}`
+        ? `data: ${envelopeOf()}[],"usage":${JSON.stringify(usage(finishUsage))}}\n\n${doneFrame}`
         : doneFrame,
     usage: () => finishUsage
   }
 }
 
 /**
- * The final SSE frame of a stream that failed after it started: `event: error` with the OpenAI envelope as data
- * (the `openai` SDK raises it as an `APIError`). No `[DONE]` follows.
+ * The final SSE frame of a stream that failed after it started: an unnamed `data: {"error": {...}}` frame with the
+ * OpenAI envelope (no `event:` line), and no `[DONE]` after it. Every major client surfaces that form as an error
+ * (read in their source): the `openai` SDKs raise an `APIError` for any data object with `error` (and for
+ * `event: error`), and LangChain's OpenAI models stream through them; the Vercel AI SDK ignores event names and
+ * parses every data line against its chunk-or-error schema, emitting an `error` part; an EventSource-style reader
+ * hands only unnamed events to its message handler, where an `event: error` frame would be lost.
+ * `@effect/ai-openai-compat` drops data that is not a chunk; without `[DONE]` its stream ends with no `finish`
+ * part, which its callers see as an incomplete answer.
  */
-export const errorEvent = (error: HttpError): string => `event: error\ndata: ${JSON.stringify(error.body)}\n\n`
+export const errorEvent = (error: HttpError): string => `data: ${JSON.stringify(error.body)}\n\n`

@@ -1,22 +1,22 @@
 /**
  * The HTTP answer of a chat completion: one `chat.completion` JSON ({@link json}), or a `chat.completion.chunk` SSE
- * stream ({@link sse}).
+ * stream ({@link sse}, on the shared `EventStream` responder).
  *
  * A stream's response is committed once the engine has its first part. From there, parts are encoded batch by
- * batch as they are pulled (the socket's backpressure reaches the upstream read); a failure becomes a final
- * `event: error` frame without `[DONE]` (`server_shutting_down` at the shutdown deadline, `upstream_stream_truncated`
- * when the upstream ends without a finish reason), and a client that goes away interrupts the pull, which aborts the
- * upstream HTTP request.
+ * batch as they are pulled; a failure becomes a final `data: {"error": ...}` frame without `[DONE]` (see
+ * `ChatCompletionEncoder.errorEvent`), and a client that goes away interrupts the pull, which aborts the upstream
+ * HTTP request.
  *
- * Headers: `x-request-id`, `x-conduit-provider` (the provider that answered), `x-conduit-attempts` (upstream
- * attempts; for a stream, those made before its first part).
+ * Headers: `x-request-id`, `x-conduit-requested-model` (the model name the client sent, e.g. an alias; the body's
+ * `model` is the model that answered, as OpenAI reports it), `x-conduit-provider` (the provider that answered),
+ * `x-conduit-attempts` (upstream attempts; for a stream, those made before its first part), and
+ * `x-conduit-warnings` when core adapted the request (see `Engine.warningHeaders`).
  */
 import type { ChatCompletions } from "@conduitkit/core"
-import { Cause, Effect, Exit, Pull, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import * as ChatCompletionEncoder from "./ChatCompletionEncoder.js"
 import * as Engine from "./Engine.js"
-import * as Errors from "./Errors.js"
+import * as EventStream from "./EventStream.js"
 import type { GatewayMetrics } from "./Metrics.js"
 
 /** What identifies a response: `id` (`chatcmpl-...`), `created` (seconds since the epoch), the model name asked for. */
@@ -26,44 +26,41 @@ export interface Envelope {
   readonly model: string
 }
 
-/** The `chat.completion` JSON of a finished answer. */
+/** The requested model name as a header value (printable ASCII, at most 200 characters; else percent-encoded). */
+const requestedModel = (model: string): string =>
+  /^[\x20-\x7e]*$/.test(model) ? model.slice(0, 200) : encodeURIComponent(model.slice(0, 200))
+
+/** The `chat.completion` JSON of a finished answer; `model` is the model that answered (`Engine.Answer.model`). */
 export const json = (
   answer: Engine.Answer,
   envelope: Envelope,
-  requestId: string
+  info: Engine.RequestInfo
 ): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.text(JSON.stringify(ChatCompletionEncoder.completion({ ...envelope, summary: answer.summary })), {
-    headers: {
-      "content-type": "application/json",
-      "x-request-id": requestId,
-      "x-conduit-provider": answer.provider,
-      "x-conduit-attempts": String(answer.attempts)
+  HttpServerResponse.text(
+    JSON.stringify(
+      ChatCompletionEncoder.completion({
+        id: envelope.id,
+        created: envelope.created,
+        model: answer.model,
+        summary: answer.summary
+      })
+    ),
+    {
+      headers: {
+        "content-type": "application/json",
+        "x-request-id": info.requestId,
+        "x-conduit-requested-model": requestedModel(envelope.model),
+        "x-conduit-provider": answer.provider,
+        "x-conduit-attempts": String(answer.attempts),
+        ...Engine.warningHeaders(answer.summary.metadata.warnings, info)
+      }
     }
-  })
-
-const shutdownError = Errors.httpError(
-  503,
-  "The gateway is shutting down; the stream was stopped. Retry the request.",
-  "server_error",
-  "server_shutting_down"
-)
-
-const incompleteError = Errors.httpError(
-  502,
-  "The upstream stream ended without a finish reason: the answer is incomplete.",
-  "upstream_error",
-  "upstream_stream_truncated"
-)
-
-type Frames = readonly [Uint8Array, ...Array<Uint8Array>]
-
-const frames = (text: string): Frames => [Buffer.from(text, "utf8")]
+  )
 
 /**
  * The SSE response of a started stream. `includeUsage`: end with the `choices: []` usage chunk; `builtinTools`: the
- * built-in tools the request declared (their streamed calls are held, see `ChatCompletionEncoder`). When the stream
- * ends, however it ends, it closes the engine's stream, records the error code (`streamError`) or a client that went
- * away (`clientClosed`) in the log fields and the `chat` error metric, and reports status 200 through `info.done`.
+ * built-in tools the request declared (their streamed calls are held, see `ChatCompletionEncoder`). Stream errors
+ * count in the `chat` error metric.
  */
 export const sse = (
   streaming: Engine.Streaming,
@@ -81,84 +78,22 @@ export const sse = (
     builtinTools:
       params.builtinTools.length > 0 ? ChatCompletionEncoder.builtinToolNames(params.builtinTools) : undefined
   })
-  const encode = (batch: ReadonlyArray<Engine.StreamPart>): string => {
-    let out = ""
-    for (const part of batch) out += encoder.push(part)
-    return out
-  }
-  let pending: string | undefined = encode(streaming.first)
-  let ended = false
-  let errorCode: string | undefined
-
-  const endWith = (frame: string) => {
-    ended = true
-    return Effect.succeed(frames(frame))
-  }
-  const next = (): Effect.Effect<Frames, Cause.Done | unknown> =>
-    Effect.matchCauseEffect(streaming.pull, {
-      onSuccess: (batch) => {
-        const text = encode(batch)
-        return text === "" ? next() : Effect.succeed(frames(text))
-      },
-      onFailure: (cause) => {
-        if (Pull.isDoneCause(cause)) {
-          if (encoder.finished()) return endWith(encoder.end(params.includeUsage))
-          errorCode = incompleteError.body.error.code ?? "error"
-          return endWith(ChatCompletionEncoder.errorEvent(incompleteError))
-        }
-        const signal = cause.reasons.find(
-          (reason) => reason._tag === "Fail" && reason.error instanceof Engine.ShuttingDown
-        )
-        if (signal !== undefined) {
-          errorCode = "server_shutting_down"
-          return endWith(ChatCompletionEncoder.errorEvent(shutdownError))
-        }
-        if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
-        const { http, known } = Errors.fromCause(cause)
-        errorCode = http.body.error.code ?? http.body.error.type
-        const log = known
-          ? Effect.logWarning("stream failed after it started").pipe(
-              Effect.annotateLogs({ requestId: info.requestId, code: errorCode, error: http.body.error.message })
-            )
-          : Effect.logError("stream failed unexpectedly", cause).pipe(
-              Effect.annotateLogs({ requestId: info.requestId })
-            )
-        return Effect.andThen(log, endWith(ChatCompletionEncoder.errorEvent(http)))
+  return EventStream.respond(
+    streaming,
+    {
+      push: encoder.push,
+      finished: encoder.finished,
+      end: () => encoder.end(params.includeUsage),
+      error: ChatCompletionEncoder.errorEvent
+    },
+    {
+      info,
+      metrics,
+      endpoint: "chat",
+      headers: {
+        "x-conduit-requested-model": requestedModel(params.model),
+        ...Engine.warningHeaders(streaming.warnings, info)
       }
-    })
-  const pull = Effect.suspend(() => {
-    if (pending !== undefined) {
-      const text = pending
-      pending = undefined
-      if (text !== "") return Effect.succeed(frames(text))
     }
-    if (ended) return Cause.done()
-    return next()
-  })
-  const body = Stream.fromPull(Effect.succeed(pull)).pipe(
-    Stream.onExit((exit) =>
-      Effect.andThen(
-        streaming.close,
-        Effect.suspend(() => {
-          if (errorCode !== undefined) {
-            info.fields.streamError = errorCode
-            metrics.error("chat", errorCode)
-          } else if (Exit.isFailure(exit) || !ended) {
-            info.fields.clientClosed = true
-          }
-          return info.done(200)
-        })
-      )
-    )
   )
-  return HttpServerResponse.stream(body as Stream.Stream<Uint8Array>, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      "x-accel-buffering": "no",
-      "x-request-id": info.requestId,
-      "x-conduit-provider": streaming.provider,
-      "x-conduit-attempts": String(streaming.attempts)
-    }
-  })
 }

@@ -38,8 +38,9 @@ export const handle = (
     }
     if (!parsed.stream) {
       const answer = yield* Engine.generate(deps, parsed.call, info)
+      const response = ChatResponse.json(answer, envelope, info) // before the log line: it adds the warnings
       yield* info.done(200)
-      return ChatResponse.json(answer, envelope, info.requestId)
+      return response
     }
     const streaming = yield* Engine.stream(deps, parsed.call, info)
     return ChatResponse.sse(
@@ -52,9 +53,10 @@ export const handle = (
     Effect.catchCause((cause) =>
       Effect.gen(function* () {
         if (Cause.hasInterruptsOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
-        const { http, known } = Errors.fromCause(cause)
+        const { http, known, detail } = Errors.fromCause(cause)
         const code = http.body.error.code ?? http.body.error.type
         info.fields.error = code
+        if (detail !== undefined) info.fields.errorDetail = detail
         deps.metrics.error("chat", code)
         if (!known) yield* Effect.logError("request failed unexpectedly", cause)
         yield* info.done(http.status)

@@ -26,7 +26,7 @@ import {
   Usage
 } from "@conduitkit/core"
 import type { Conversation, SessionError, SessionManager } from "@conduitkit/session"
-import { type Cause, Effect, Exit, Pull, type Scope, Stream } from "effect"
+import { type Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
 import * as Errors from "./Errors.js"
 import type { GatewayConfig } from "./GatewayConfig.js"
@@ -104,6 +104,50 @@ const sumUsage = (parts: ReadonlyArray<{ readonly type: string; readonly usage?:
 const conduitOf = (part: { readonly metadata?: unknown }): Record<string, unknown> | undefined => {
   const conduit = (part.metadata as { conduit?: unknown } | undefined)?.conduit
   return typeof conduit === "object" && conduit !== null ? (conduit as Record<string, unknown>) : undefined
+}
+
+/**
+ * The model that answered, from a call's parts: the upstream's `model` (the first `response-metadata` part's
+ * `modelId`), else the catalog id Conduit sent (the `finish` part's `metadata.conduit.model`), else `requested`.
+ */
+export const answeringModel = (
+  parts: Iterable<{ readonly type: string; readonly modelId?: unknown; readonly metadata?: unknown }>,
+  requested: string
+): string => {
+  let sent: string | undefined
+  for (const part of parts) {
+    if (part.type === "response-metadata" && typeof part.modelId === "string" && part.modelId !== "") {
+      return part.modelId
+    }
+    if (part.type === "finish") {
+      const model = conduitOf(part)?.model
+      if (typeof model === "string" && model !== "") sent = model
+    }
+  }
+  return sent ?? requested
+}
+
+/** The warnings of a part's `metadata.conduit.warnings` (what core adapted in the request), `[]` when none. */
+const warningsOf = (part: { readonly metadata?: unknown }): ReadonlyArray<string> => {
+  const warnings = conduitOf(part)?.warnings
+  return Array.isArray(warnings) ? warnings.filter((warning): warning is string => typeof warning === "string") : []
+}
+
+/**
+ * The `x-conduit-warnings` header of a call's warnings (`; `-separated; characters outside printable ASCII as JSON
+ * `\uXXXX` escapes, which header values cannot carry), also put in the access log's `warnings` field. No header when
+ * there are none.
+ */
+export const warningHeaders = (
+  warnings: ReadonlyArray<string>,
+  info: RequestInfo
+): Readonly<Record<string, string>> => {
+  if (warnings.length === 0) return {}
+  info.fields.warnings = warnings
+  const value = warnings
+    .join("; ")
+    .replace(/[^\x20-\x7e]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
+  return { "x-conduit-warnings": value }
 }
 
 const recordAnswer = (
@@ -243,11 +287,13 @@ const withHistory = (history: Prompt.Prompt, newTurn: Prompt.Prompt) =>
 // =============================================================================
 
 /**
- * A finished answer: its summary (text, reasoning, tool calls, finish reason, usage, metadata), the provider that
- * answered, and the upstream attempts the session manager counted.
+ * A finished answer: its summary (text, reasoning, tool calls, finish reason, usage, metadata with its `warnings`),
+ * the model that answered ({@link answeringModel}), the provider that answered, and the upstream attempts the session
+ * manager counted.
  */
 export interface Answer {
   readonly summary: ResponseSummary.Summary
+  readonly model: string
   readonly provider: string
   readonly attempts: number
 }
@@ -284,11 +330,12 @@ export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Eff
         prepared.runOptions((response) => sumUsage(response.content))
       )
       .pipe(Effect.provideService(RequestContext.RequestContext, prepared.requestContext))
-    const summary = ResponseSummary.fromParts(value.content as ReadonlyArray<Response.AnyPart>)
+    const parts = value.content as ReadonlyArray<Response.AnyPart>
+    const summary = ResponseSummary.fromParts(parts)
     const provider = summary.metadata.provider ?? prepared.provider()
     recordAnswer(deps.metrics, info.fields, provider, summary.usage, summary.metadata)
     prepared.finishAttempts()
-    return { summary, provider, attempts: metadata.attempts } satisfies Answer
+    return { summary, model: answeringModel(parts, call.model), provider, attempts: metadata.attempts } satisfies Answer
   })
 
 // =============================================================================
@@ -307,15 +354,19 @@ export class ShuttingDown {
  * - `pull`: the next batch; fails with `Cause.Done` at the end, with {@link ShuttingDown} at the shutdown deadline
  *   (only while draining), or with the call's failure.
  * - `provider`, `attempts`: the provider of the first part and the upstream attempts made before it.
- * - `close`: records the answer (the provider that finished it, its usage, cache hits) and the attempts, once the
- *   front door is done with the stream, however it ended.
+ * - `warnings`: what core adapted in the request (the first `response-metadata` part's `metadata.conduit.warnings`,
+ *   which precedes any output).
+ * - `close(clientLeft)`: ends the upstream stream (when `clientLeft`, as interrupted: the session manager counts the
+ *   request `cancelled`) and records the answer (the provider that finished it, its usage, cache hits) and the
+ *   attempts, once the front door is done with the stream, however it ended.
  */
 export interface Streaming {
   readonly first: ReadonlyArray<StreamPart>
   readonly pull: Effect.Effect<ReadonlyArray<StreamPart>, Cause.Done | ShuttingDown | Failure>
   readonly provider: string
   readonly attempts: number
-  readonly close: Effect.Effect<void>
+  readonly warnings: ReadonlyArray<string>
+  readonly close: (clientLeft: boolean) => Effect.Effect<void>
 }
 
 /** The call's parts through its route, its conversation (when on) and the session manager. */
@@ -373,6 +424,7 @@ const started = (
   prepared: Prepared,
   info: RequestInfo,
   upstream: Effect.Effect<ReadonlyArray<StreamPart>, Cause.Done | Failure>,
+  upstreamScope: Scope.Closeable,
   first: ReadonlyArray<StreamPart>
 ): Streaming => {
   const { metrics } = deps
@@ -395,6 +447,7 @@ const started = (
     return batch
   }
   observe(first)
+  const metadataPart = first.find((part) => part.type === "response-metadata")
   const firstProvider = provider
   metrics.streamOpened()
   metrics.firstToken(firstProvider, firstTokenSeconds)
@@ -408,20 +461,25 @@ const started = (
     ),
     provider: firstProvider,
     attempts,
-    close: Effect.sync(() => {
-      metrics.streamClosed()
-      if (finish !== undefined) {
-        const named = finish.metadata?.provider
-        recordAnswer(
-          metrics,
-          info.fields,
-          typeof named === "string" ? named : provider,
-          finish.usage,
-          finish.metadata ?? {}
-        )
-      }
-      prepared.finishAttempts()
-    })
+    warnings: metadataPart !== undefined ? warningsOf(metadataPart) : [],
+    close: (clientLeft) =>
+      Effect.andThen(
+        Scope.close(upstreamScope, clientLeft ? Exit.interrupt() : Exit.void),
+        Effect.sync(() => {
+          metrics.streamClosed()
+          if (finish !== undefined) {
+            const named = finish.metadata?.provider
+            recordAnswer(
+              metrics,
+              info.fields,
+              typeof named === "string" ? named : provider,
+              finish.usage,
+              finish.metadata ?? {}
+            )
+          }
+          prepared.finishAttempts()
+        })
+      )
   }
 }
 
@@ -437,12 +495,14 @@ export const stream = (
 ): Effect.Effect<Streaming, Failure, Scope.Scope> =>
   Effect.gen(function* () {
     const prepared = yield* prepare(deps, call, info, true)
-    const upstream = yield* Stream.toPull(streamParts(deps, call, prepared))
+    // the upstream stream's own scope, closed by `Streaming.close` (as interrupted when the client left)
+    const upstreamScope = yield* Scope.fork(yield* Scope.Scope)
+    const upstream = yield* Scope.provide(Stream.toPull(streamParts(deps, call, prepared)), upstreamScope)
     const first = yield* Effect.exit(upstream)
     if (Exit.isFailure(first)) {
       if (Pull.isDoneCause(first.cause)) return yield* Errors.emptyStream
       return yield* Effect.failCause(first.cause as Cause.Cause<Failure>) // not done: the call's failure
     }
     // the first part is there: from here on the front door owns the response
-    return started(deps, prepared, info, upstream, first.value)
+    return started(deps, prepared, info, upstream, upstreamScope, first.value)
   })

@@ -7,8 +7,9 @@
  * becomes the protocol's final error frame (`server_shutting_down` at the shutdown deadline,
  * `upstream_stream_truncated` when the upstream ends without a finish reason, else the failure's HTTP error); a
  * client that goes away interrupts the pull, which aborts the upstream HTTP request. When the stream ends, however it
- * ends, it closes the engine's stream, records the error code (`streamError`) or a client that went away
- * (`clientClosed`) in the log fields and the endpoint's error metric, and reports status 200 through `info.done`.
+ * ends, it closes the engine's stream (as interrupted when the client went away: the session manager counts the request
+ * `cancelled`), records the error code (`streamError`) or a client that went away (`clientClosed`) in the log fields
+ * and the endpoint's error metric, and reports status 200 through `info.done`.
  */
 import { Cause, Effect, Exit, Pull, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
@@ -91,11 +92,15 @@ export const respond = (
           return endWith(encoder.error(shutdownError))
         }
         if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
-        const { http, known } = Errors.fromCause(cause)
+        const { http, known, detail } = Errors.fromCause(cause)
         errorCode = http.body.error.code ?? http.body.error.type
         const log = known
           ? Effect.logWarning("stream failed after it started").pipe(
-              Effect.annotateLogs({ requestId: info.requestId, code: errorCode, error: http.body.error.message })
+              Effect.annotateLogs({
+                requestId: info.requestId,
+                code: errorCode,
+                error: detail ?? http.body.error.message
+              })
             )
           : Effect.logError("stream failed unexpectedly", cause).pipe(
               Effect.annotateLogs({ requestId: info.requestId })
@@ -113,20 +118,21 @@ export const respond = (
     return next()
   })
   const body = Stream.fromPull(Effect.succeed(pull)).pipe(
-    Stream.onExit((exit) =>
-      Effect.andThen(
-        streaming.close,
+    Stream.onExit((exit) => {
+      const clientLeft = errorCode === undefined && (Exit.isFailure(exit) || !ended)
+      return Effect.andThen(
+        streaming.close(clientLeft),
         Effect.suspend(() => {
           if (errorCode !== undefined) {
             info.fields.streamError = errorCode
             metrics.error(options.endpoint, errorCode)
-          } else if (Exit.isFailure(exit) || !ended) {
+          } else if (clientLeft) {
             info.fields.clientClosed = true
           }
           return info.done(200)
         })
       )
-    )
+    })
   )
   return HttpServerResponse.stream(body as Stream.Stream<Uint8Array>, {
     headers: {

@@ -15,7 +15,8 @@
  * `TokenEstimator` estimate of its input, `{ input_tokens }`, without calling a provider.
  *
  * Headers: `request-id` and `x-request-id`, `x-conduit-provider`, `x-conduit-attempts`, and `x-conduit-warnings`
- * (`; `-separated) when a field was not sent (see `AnthropicInput.parameters`).
+ * (`; `-separated, see `Engine.warningHeaders`) when a field was not sent (see `AnthropicInput.parameters`) or core
+ * adapted the request.
  */
 import { TokenEstimator } from "@conduitkit/core"
 import { Cause, Effect, Result, type Scope } from "effect"
@@ -117,22 +118,20 @@ export const handle = (
       return jsonResponse({ input_tokens: estimateInput(checked) }, ids)
     }
     const { call, warnings } = yield* orInvalid(toCall(checked, [route, ...route.fallbacks], headers))
-    const extra: Record<string, string> = { ...ids }
-    if (warnings.length > 0) {
-      extra["x-conduit-warnings"] = warnings.join("; ")
-      info.fields.warnings = warnings
-    }
     const id = `msg_${info.requestId}`
     if (checked.stream !== true) {
       const answer = yield* Engine.generate(deps, call, info)
-      yield* info.done(200)
-      return jsonResponse(AnthropicWire.message({ id, model: checked.model, summary: answer.summary }), {
-        ...extra,
+      const response = jsonResponse(AnthropicWire.message({ id, model: checked.model, summary: answer.summary }), {
+        ...ids,
         "x-conduit-provider": answer.provider,
-        "x-conduit-attempts": String(answer.attempts)
+        "x-conduit-attempts": String(answer.attempts),
+        ...Engine.warningHeaders([...warnings, ...answer.summary.metadata.warnings], info)
       })
+      yield* info.done(200) // after the warnings went into the log fields
+      return response
     }
     const streaming = yield* Engine.stream(deps, call, info)
+    const extra = { ...ids, ...Engine.warningHeaders([...warnings, ...streaming.warnings], info) }
     const encoder = AnthropicWire.makeStreamEncoder({ id, model: checked.model })
     return EventStream.respond(
       streaming,
@@ -148,9 +147,10 @@ export const handle = (
     Effect.catchCause((cause) =>
       Effect.gen(function* () {
         if (Cause.hasInterruptsOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
-        const { http, known } = Errors.fromCause(cause)
+        const { http, known, detail } = Errors.fromCause(cause)
         const code = http.body.error.code ?? http.body.error.type
         info.fields.error = code
+        if (detail !== undefined) info.fields.errorDetail = detail
         deps.metrics.error(endpoint, code)
         if (!known) yield* Effect.logError("request failed unexpectedly", cause)
         yield* info.done(AnthropicWire.fromHttpError(http).status)

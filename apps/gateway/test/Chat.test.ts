@@ -61,8 +61,12 @@ describe("non-stream", () => {
       .chat.completions.create({ model: "ref/ref-chat-1", messages: [user("Capital of France?")] })
       .withResponse()
     expect(data.object).toBe("chat.completion")
-    expect(data.model).toBe("ref/ref-chat-1")
+    // OpenAI reports the model that answered; the name the client sent is in a header
+    expect(data.model).toBe(model)
+    expect(response.headers.get("x-conduit-requested-model")).toBe("ref/ref-chat-1")
     expect(data.choices[0]?.message.content).toBe("Paris.")
+    expect(data.choices[0]?.message.refusal).toBeNull()
+    expect(data.choices[0]?.logprobs).toBeNull()
     expect((data.choices[0]?.message as unknown as { reasoning_content?: string } | undefined)?.reasoning_content).toBe(
       "The capital of France."
     )
@@ -141,6 +145,7 @@ describe("stream", () => {
     expect(response.headers.get("content-type")).toContain("text/event-stream")
     expect(response.headers.get("x-conduit-provider")).toBe("ref")
     expect(response.headers.get("x-conduit-attempts")).toBe("1")
+    expect(response.headers.get("x-conduit-requested-model")).toBe("ref/ref-chat-1")
     let text = ""
     let reasoning = ""
     const roles: Array<string> = []
@@ -153,7 +158,7 @@ describe("stream", () => {
       if (delta?.role) roles.push(delta.role)
       if (c.choices[0]?.finish_reason) finishes.push(c.choices[0].finish_reason)
       if (c.usage) usage = c.usage
-      expect(c.model).toBe("ref/ref-chat-1")
+      expect(c.model).toBe(model)
     }
     expect(text).toBe("Hello!")
     expect(reasoning).toBe("The user greets.")
@@ -279,6 +284,40 @@ describe("tools", () => {
   })
 })
 
+describe("warnings", () => {
+  it("what core adapted or flags (a retired model) reaches the client in x-conduit-warnings and the log line", async () => {
+    respond(server, "ref", ({ body }) =>
+      body.stream === true
+        ? MockUpstream.sse([chunk({ role: "assistant", content: "still here" }), chunk({}, "stop")])
+        : MockUpstream.json(completionBody({ content: "still here" }))
+    )
+    const { data, response } = await client(gateway)
+      .chat.completions.create({ model: "ref/ref-old", messages: [user("hi")] })
+      .withResponse()
+    expect(data.choices[0]?.message.content).toBe("still here")
+    const header = response.headers.get("x-conduit-warnings") ?? ""
+    expect(header).toContain("ref-old")
+    expect(header).toContain("retired")
+    const requestId = response.headers.get("x-request-id")
+    const line = gateway.logs.find((entry) => JSON.stringify(entry).includes(String(requestId)) && "warnings" in entry)
+    expect(line?.warnings).toEqual([expect.stringContaining("retired")])
+
+    const { data: stream, response: streamed } = await client(gateway)
+      .chat.completions.create({ model: "ref/ref-old", messages: [user("hi")], stream: true })
+      .withResponse()
+    for await (const _ of stream) {
+      // drain
+    }
+    expect(streamed.headers.get("x-conduit-warnings")).toBe(header)
+
+    // a model without anything to say: no header
+    const { response: plain } = await client(gateway)
+      .chat.completions.create({ model: "ref/ref-chat-1", messages: [user("hi")] })
+      .withResponse()
+    expect(plain.headers.get("x-conduit-warnings")).toBeNull()
+  })
+})
+
 describe("models.yaml names", () => {
   it("falls back to the next provider when the target is overloaded (non-stream and stream)", async () => {
     const primary = respond(server, "ref", () => MockUpstream.error(503, errorBody("overloaded", "server_error", null)))
@@ -287,7 +326,8 @@ describe("models.yaml names", () => {
       .chat.completions.create({ model: "smart", messages: [user("hi")] })
       .withResponse()
     expect(data.choices[0]?.message.content).toBe("from backup")
-    expect(data.model).toBe("smart")
+    expect(data.model).toBe(model)
+    expect(response.headers.get("x-conduit-requested-model")).toBe("smart")
     expect(response.headers.get("x-conduit-provider")).toBe("backup")
     expect(Number(response.headers.get("x-conduit-attempts"))).toBe(primary.count + 1)
 

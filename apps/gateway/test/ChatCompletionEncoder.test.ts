@@ -213,11 +213,13 @@ describe("completion", () => {
           message: {
             role: "assistant",
             content: null,
+            refusal: null,
             reasoning_content: "Need the weather.",
             tool_calls: [
               { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"location":"Paris"}' } }
             ]
           },
+          logprobs: null,
           finish_reason: "tool_calls"
         }
       ],
@@ -231,10 +233,10 @@ describe("completion", () => {
     })
   })
 
-  it("the error event is an SSE `error` frame with the OpenAI envelope", () => {
+  it("the error event is an unnamed data frame with the OpenAI envelope (what the openai SDK, Vercel and EventSource readers surface)", () => {
     const frame = ChatCompletionEncoder.errorEvent(Errors.httpError(502, "gone", "upstream_error", "upstream_error"))
     expect(frame).toBe(
-      'event: error\ndata: {"error":{"message":"gone","type":"upstream_error","code":"upstream_error","param":null}}\n\n'
+      'data: {"error":{"message":"gone","type":"upstream_error","code":"upstream_error","param":null}}\n\n'
     )
   })
 })

@@ -1,6 +1,6 @@
 /**
  * Raw HTTP against the gateway (node:http, no SDK in between): the SSE framing byte for byte, a failure after the
- * stream started as a final `event: error` without `[DONE]`, and the bad-input matrix, after each of which the
+ * stream started as a final `data: {"error": ...}` frame without `[DONE]`, and the bad-input matrix, after each of which the
  * process still answers. Upstreams are the node:http mock speaking Moonshot's and Z.ai's wire formats, behind the
  * real Kimi and GLM provider modules, over real sockets (no MSW in this file).
  */
@@ -9,6 +9,7 @@ import { start as startUpstream, type MockUpstream as Upstream } from "@conduitk
 import { Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Providers from "../src/Providers.js"
+import * as OpenApiShapes from "./OpenApiShapes.js"
 import { type Json, type Started, startGateway } from "./support.js"
 
 let upstream: Upstream
@@ -41,13 +42,24 @@ const raw = (options: {
       (response) => {
         const chunks: Array<Buffer> = []
         response.on("data", (chunk: Buffer) => chunks.push(chunk))
-        response.on("end", () =>
-          resolve({
+        response.on("end", () => {
+          const answer = {
             status: response.statusCode ?? 0,
             headers: response.headers,
             body: Buffer.concat(chunks).toString("utf8")
-          })
-        )
+          }
+          // checked against OpenAI's schema after the file, as every answer read through support's realFetch
+          OpenApiShapes.record(
+            Promise.resolve({
+              method: options.method ?? "POST",
+              path: options.path,
+              status: answer.status,
+              contentType: String(answer.headers["content-type"] ?? ""),
+              body: answer.body
+            })
+          )
+          resolve(answer)
+        })
         response.on("error", reject)
       }
     )
@@ -127,7 +139,9 @@ describe.each([
       completion_tokens_details: { reasoning_tokens: 0 }
     })
     expect(chunks.at(-2)?.choices[0].finish_reason).toBe("stop")
-    for (const c of chunks) expect(c).toMatchObject({ object: "chat.completion.chunk", model })
+    // every chunk names the model that answered (the route's upstream model); the requested name is in a header
+    for (const c of chunks) expect(c).toMatchObject({ object: "chat.completion.chunk", model: model.split("/")[1] })
+    expect(withUsage.headers["x-conduit-requested-model"]).toBe(model)
 
     const withoutUsage = await chat({ model, messages: [user(`${provider} framing 2`)], stream: true })
     const plain = frames(withoutUsage.body)
@@ -140,15 +154,15 @@ describe.each([
     ).toBe(true)
   })
 
-  it("a stream cut after it started ends with an `error` event and no [DONE]", async () => {
+  it("a stream cut after it started ends with a `data: {error}` frame and no [DONE]", async () => {
     upstream.configure({ chunks: 6, truncateAfter: 3 })
     const response = await chat({ model: failing, messages: [user(`${provider} truncated`)], stream: true })
     expect(response.status).toBe(200)
     const all = frames(response.body)
     expect(all).not.toContain("data: [DONE]")
     const last = all.at(-1) ?? ""
-    expect(last.startsWith("event: error\ndata: ")).toBe(true)
-    const error = JSON.parse(last.slice("event: error\ndata: ".length))
+    expect(last.startsWith("data: ")).toBe(true)
+    const error = JSON.parse(last.slice("data: ".length))
     expect(error).toEqual({
       error: { message: expect.any(String), type: "upstream_error", code: "upstream_stream_truncated", param: null }
     })
@@ -161,12 +175,12 @@ describe.each([
     ).toContain("tok0")
   })
 
-  it("a stream that stalls after it started ends with an `error` event naming the idle timeout", async () => {
+  it("a stream that stalls after it started ends with a `data: {error}` frame naming the idle timeout", async () => {
     upstream.configure({ chunks: 6, stallAfter: 2 })
     const response = await chat({ model: failing, messages: [user(`${provider} stalled`)], stream: true })
     const last = frames(response.body).at(-1) ?? ""
-    expect(last.startsWith("event: error")).toBe(true)
-    expect(JSON.parse(last.split("data: ")[1] ?? "{}").error).toMatchObject({ type: "timeout", code: "idle_timeout" })
+    expect(last.startsWith("data: {")).toBe(true)
+    expect(JSON.parse(last.slice("data: ".length)).error).toMatchObject({ type: "timeout", code: "idle_timeout" })
     expect(frames(response.body)).not.toContain("data: [DONE]")
   })
 

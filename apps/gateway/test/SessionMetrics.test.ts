@@ -5,6 +5,7 @@
 import { MockUpstream } from "@conduitkit/core/testing"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import {
+  chunk,
   client,
   completionBody,
   errorBody,
@@ -102,4 +103,43 @@ describe("/metrics: session manager", () => {
       await gateway.close()
     }
   }, 20_000)
+  it("counts a client that leaves mid-stream as cancelled (not completed)", async () => {
+    const gateway = await startGateway({})
+    try {
+      respond(server, "ref", () =>
+        MockUpstream.sse(
+          Array.from({ length: 200 }, (_, i) =>
+            chunk(i === 0 ? { role: "assistant", content: "c0 " } : { content: `c${i} ` })
+          ),
+          { delayMs: 20 }
+        )
+      )
+      const controller = new AbortController()
+      const response = await realFetch(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: "Bearer unused", "content-type": "application/json" },
+        body: JSON.stringify({ model: "ref/ref-chat-1", messages: [{ role: "user", content: "long" }], stream: true }),
+        signal: controller.signal
+      })
+      const reader = response.body!.getReader()
+      await reader.read()
+      controller.abort()
+      await reader.read().catch(() => undefined)
+      let after = await scrape(gateway)
+      for (
+        let i = 0;
+        i < 500 && after.value('conduit_gateway_session_requests_total{outcome="cancelled"}') !== 1;
+        i++
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        after = await scrape(gateway)
+      }
+      expect(after.value('conduit_gateway_session_requests_total{outcome="cancelled"}')).toBe(1)
+      expect(after.value('conduit_gateway_session_requests_total{outcome="completed"}')).toBe(0)
+      expect(after.value("conduit_gateway_session_requests_active")).toBe(0)
+      expect(gateway.logs.some((line) => line.clientClosed === true)).toBe(true)
+    } finally {
+      await gateway.close()
+    }
+  })
 })

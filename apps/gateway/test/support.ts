@@ -22,9 +22,13 @@ import OpenAI from "openai"
 import * as Gateway from "../src/Gateway.js"
 import * as GatewayConfig from "../src/GatewayConfig.js"
 import * as Providers from "../src/Providers.js"
+import * as OpenApiShapes from "./OpenApiShapes.js"
 
-/** The real fetch, captured before any MSW server patches the global one. */
-export const realFetch: typeof globalThis.fetch = globalThis.fetch.bind(globalThis)
+/**
+ * The real fetch, captured before any MSW server patches the global one; every answer read through it is checked
+ * against OpenAI's schema after the test file (OpenApiShapes.ts).
+ */
+export const realFetch: typeof globalThis.fetch = OpenApiShapes.recording(globalThis.fetch.bind(globalThis))
 
 export const model = "ref-chat-1"
 
