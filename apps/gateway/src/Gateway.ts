@@ -20,7 +20,7 @@
  * through `RateLimits.layerRedis`; conversations through `Conversation.layerRedis`), one connection shared by all.
  *
  * Shutdown (SIGTERM, or closing the layer's scope): the listener closes at once, open requests and streams may
- * finish until `CONDUIT_SHUTDOWN_GRACE_MS`; shortly before it, streams still open end with an `event: error`
+ * finish until `CONDUIT_SHUTDOWN_GRACE_MS`; shortly before it, streams still open end with a final error frame
  * (`server_shutting_down`), and whatever is left is interrupted (upstream requests aborted) at the deadline.
  */
 import * as http from "node:http"
