@@ -11,7 +11,7 @@
  * | `POST /v1/chat/completions` | 200 SSE | each `data:` frame but `[DONE]`: `CreateChatCompletionStreamResponse`, or `ErrorResponse` when it carries `error` |
  * | `GET /v1/models` | 200 | `ListModelsResponse` |
  * | `GET /v1/models/{name}` | 200 | `Model` |
- * | `POST /v1/embeddings` | 200 | `CreateEmbeddingResponse` |
+ * | `POST /v1/embeddings` | 200 | `CreateEmbeddingResponse` (base64 vectors decoded to floats first) |
  * | any `/v1/...` | 4xx / 5xx JSON | `ErrorResponse` |
  *
  * Other routes (`/healthz`, `/metrics`, the Anthropic front door) are not OpenAI's and are not checked.
@@ -90,6 +90,23 @@ export interface Exchange {
   readonly body: string
 }
 
+/**
+ * An embeddings answer with its base64 vectors (`encoding_format: "base64"`, little-endian float32, what the `openai`
+ * SDK asks for by default) decoded to the float arrays the schema describes: OpenAI's schema only has the float form.
+ */
+const decodedEmbeddings = (value: unknown): unknown => {
+  if (!isObject(value) || !Array.isArray(value.data)) return value
+  return {
+    ...value,
+    data: value.data.map((item: unknown) => {
+      if (!isObject(item) || typeof item.embedding !== "string") return item
+      const bytes = new Uint8Array(Buffer.from(item.embedding, "base64")) // a copy: aligned, at offset 0
+      const floats = new Float32Array(bytes.buffer, 0, Math.floor(bytes.byteLength / 4))
+      return { ...item, embedding: Array.from(floats) }
+    })
+  }
+}
+
 /** The schema each `data:` frame (or the whole JSON body) of an exchange must match, with the value to check. */
 export const documentsOf = (
   exchange: Exchange
@@ -123,7 +140,9 @@ export const documentsOf = (
   }
   if (exchange.method === "GET" && path === "/v1/models") return [{ schema: "ListModelsResponse", value }]
   if (exchange.method === "GET" && path.startsWith("/v1/models/")) return [{ schema: "Model", value }]
-  if (exchange.method === "POST" && path === "/v1/embeddings") return [{ schema: "CreateEmbeddingResponse", value }]
+  if (exchange.method === "POST" && path === "/v1/embeddings") {
+    return [{ schema: "CreateEmbeddingResponse", value: decodedEmbeddings(value) }]
+  }
   return []
 }
 
