@@ -1,0 +1,57 @@
+/**
+ * The built gateway (`apps/gateway/dist/main.js`, as operators run it) as a child process on an ephemeral loopback
+ * port, with exactly the environment given (never the runner's provider keys).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createRequire } from "node:module"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const main = path.join(
+  path.dirname(createRequire(import.meta.url).resolve("@conduitkit/gateway/package.json")),
+  "dist/main.js"
+)
+
+const listening = (child: ChildProcess): Promise<string> =>
+  new Promise((resolve, reject) => {
+    let buffer = ""
+    const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${buffer}`)), 45_000)
+    const onData = (data: Buffer) => {
+      buffer += data.toString("utf8")
+      const match = /"msg":"listening on (http:\/\/127\.0\.0\.1:\d+)"/.exec(buffer)
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer)
+        child.stdout?.off("data", onData)
+        child.stdout?.resume() // keep draining the access log
+        resolve(match[1])
+      }
+    }
+    child.stdout?.on("data", onData)
+    child.stderr?.on("data", (data: Buffer) => {
+      buffer += data.toString("utf8")
+    })
+    child.once("exit", (code) => reject(new Error(`the gateway exited with ${code}:\n${buffer}`)))
+  })
+
+/** A started gateway: its URL, and `stop` (SIGTERM, resolves when the process exited). */
+export interface GatewayProcess {
+  readonly url: string
+  readonly stop: () => Promise<void>
+}
+
+/** Starts the gateway with `env` (plus PATH, HOME, HOST=127.0.0.1, PORT=0) and waits for its "listening" line. */
+export const start = async (env: Readonly<Record<string, string>>): Promise<GatewayProcess> => {
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), HOST: "127.0.0.1", PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const url = await listening(child)
+  return {
+    url,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once("exit", resolve))
+      child.kill("SIGTERM")
+      await exited
+    }
+  }
+}
