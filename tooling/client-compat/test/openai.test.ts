@@ -113,6 +113,19 @@ describe("openai SDK × errors", () => {
     expect(error).toMatchObject({ status: 404, code: "model_not_found", type: "invalid_request_error" })
   })
 
+  it.each(["kimi/kimi-no-such-model"])(
+    "an unknown %s (the provider's own 404) is a NotFoundError whose message names no upstream address",
+    async (model) => {
+      const error = await client.chat.completions
+        .create({ model, messages: [{ role: "user", content: "hi" }] })
+        .catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError)
+      expect(error).toMatchObject({ status: 404, code: "model_not_found" })
+      expect((error as Error).message).toContain("no-such-model")
+      expect((error as Error).message).not.toMatch(/https?:\/\/|simulated\.invalid/)
+    }
+  )
+
   it.each(targets)("a malformed request (no messages) to $label is a BadRequestError (400)", async ({ model }) => {
     const error = await client.chat.completions.create({ model, messages: [] }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(OpenAI.BadRequestError)
