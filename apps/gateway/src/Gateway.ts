@@ -33,6 +33,7 @@ import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Auth from "./Auth.js"
 import * as ChatRequest from "./ChatRequest.js"
 import * as ChatRoute from "./ChatRoute.js"
+import * as Connections from "./Connections.js"
 import * as EmbeddingsRoute from "./EmbeddingsRoute.js"
 import type * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
@@ -172,7 +173,11 @@ const reporter = (
 /**
  * Builds the handler over the session manager (and, when configured, conversations) in context.
  */
-export const makeApp = (options: Options): Effect.Effect<App, never, SessionManager.SessionManager> =>
+export const makeApp = (
+  options: Options,
+  /** More Prometheus text for `/metrics` (the server's connection counts). */
+  moreMetrics: () => string = () => ""
+): Effect.Effect<App, never, SessionManager.SessionManager> =>
   Effect.gen(function* () {
     const { config } = options
     const sessions = yield* SessionManager.SessionManager
@@ -305,7 +310,7 @@ export const makeApp = (options: Options): Effect.Effect<App, never, SessionMana
           if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
           return Effect.flatMap(sessions.stats, (stats) =>
             answer(
-              HttpServerResponse.text(metrics.render() + Metrics.renderSessions(stats), {
+              HttpServerResponse.text(metrics.render() + Metrics.renderSessions(stats) + moreMetrics(), {
                 headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "x-request-id": requestId }
               })
             )
@@ -379,14 +384,26 @@ export class Running extends Context.Service<Running, App & { readonly port: num
 export const layer = (options: Options): Layer.Layer<Running | HttpServer.HttpServer, unknown> => {
   const { config } = options
   let nodeServer: http.Server | undefined
-  const server = NodeHttpServer.layer(() => (nodeServer = http.createServer({ keepAliveTimeout: 65_000 })), {
+  let connections: Connections.Guard | undefined
+  const limits: Connections.Limits = {
+    maxConnections: config.connections.maxConnections ?? Connections.defaultMaxConnections(),
+    headersTimeoutMs: config.connections.headersTimeoutMs,
+    requestTimeoutMs: config.connections.receiveTimeoutMs,
+    keepAliveTimeoutMs: config.connections.keepAliveTimeoutMs
+  }
+  const create = () => {
+    nodeServer = http.createServer(Connections.serverOptions(limits))
+    connections = Connections.guard(nodeServer, limits)
+    return nodeServer
+  }
+  const server = NodeHttpServer.layer(create, {
     host: config.host,
     port: config.port,
     gracefulShutdownTimeout: Duration.millis(config.shutdownGraceMs)
   })
   const running = Layer.unwrap(
     Effect.gen(function* () {
-      const app = yield* makeApp(options)
+      const app = yield* makeApp(options, () => connections?.render() ?? "")
       const serve = HttpServer.serve(app.handler)
       const handle = Layer.effect(
         Running,

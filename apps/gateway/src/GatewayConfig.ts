@@ -9,6 +9,10 @@
  * | `CONDUIT_MODELS` | none | path to models.yaml (else the built-in table) |
  * | `CONDUIT_MAX_BODY_BYTES` | 4 MiB | largest request body (413 above) |
  * | `CONDUIT_SHUTDOWN_GRACE_MS` | 10,000 | how long open streams may finish after SIGTERM |
+ * | `CONDUIT_MAX_CONNECTIONS` | from the fd limit | client connections open at once (see `Connections`) |
+ * | `CONDUIT_HEADERS_TIMEOUT_MS` | 10,000 | a connection's first byte and its whole headers |
+ * | `CONDUIT_RECEIVE_TIMEOUT_MS` | 60,000 | receiving a whole request, body included (408 after) |
+ * | `CONDUIT_KEEPALIVE_TIMEOUT_MS` | 65,000 | a connection idle between requests |
  * | `CONDUIT_SIMULATE` | auto | `1`: simulate every provider without a key; `0`: never; unset: only when no provider is live |
  * | `CONDUIT_CONVERSATIONS` | off | `1`: store history per `x-session-id` |
  * | `CONDUIT_RESPONSE_CACHE` | on | `0`: no response cache (idempotency keys still work) |
@@ -37,6 +41,14 @@ export interface SessionLimits {
   readonly requestTimeoutMs: number | undefined
 }
 
+/** Client connection limits (see `Connections`); times in ms. `maxConnections` undefined: from the fd limit. */
+export interface ConnectionLimits {
+  readonly maxConnections: number | undefined
+  readonly headersTimeoutMs: number
+  readonly receiveTimeoutMs: number
+  readonly keepAliveTimeoutMs: number
+}
+
 /** The whole configuration. Sizes in bytes, times in ms. */
 export interface GatewayConfig {
   readonly host: string
@@ -45,6 +57,7 @@ export interface GatewayConfig {
   readonly modelsFile: string | undefined
   readonly maxBodyBytes: number
   readonly shutdownGraceMs: number
+  readonly connections: ConnectionLimits
   /**
    * Whether providers without a key are simulated: `true` (`CONDUIT_SIMULATE=1`) always, `false` never, `undefined`
    * (the default) only while no provider is live, so a simulated answer never mixes with live traffic unasked.
@@ -66,6 +79,12 @@ export const make = (overrides: Partial<GatewayConfig> = {}): GatewayConfig => (
   modelsFile: undefined,
   maxBodyBytes: 4 * 1024 * 1024,
   shutdownGraceMs: 10_000,
+  connections: {
+    maxConnections: undefined,
+    headersTimeoutMs: 10_000,
+    receiveTimeoutMs: 60_000,
+    keepAliveTimeoutMs: 65_000
+  },
   simulate: undefined,
   conversations: false,
   responseCache: true,
@@ -144,6 +163,16 @@ const port = Effect.gen(function* () {
 
 const optionalInt = (name: string) => Config.option(Config.Int(name)).pipe(Config.map(Option.getOrUndefined))
 
+/** An optional positive integer variable; zero or a negative value fails naming the variable. */
+const optionalPositive = (name: string): Effect.Effect<number | undefined, Config.ConfigError | GatewayConfigError> =>
+  Effect.gen(function* () {
+    const n = yield* optionalInt(name)
+    if (n !== undefined && n <= 0) {
+      return yield* new GatewayConfigError({ message: `${name}: expected a positive integer, got ${n}` })
+    }
+    return n
+  })
+
 /**
  * Reads the configuration from the current `ConfigProvider` (the environment by default) and {@link validate}s it.
  * Fails with `ConfigError` naming a malformed variable, or `GatewayConfigError`.
@@ -186,6 +215,12 @@ export const load: Effect.Effect<GatewayConfig, Config.ConfigError | GatewayConf
     modelsFile: Option.getOrUndefined(yield* Config.option(Config.String("CONDUIT_MODELS"))),
     maxBodyBytes: yield* positive("CONDUIT_MAX_BODY_BYTES", base.maxBodyBytes),
     shutdownGraceMs: yield* Config.Int("CONDUIT_SHUTDOWN_GRACE_MS").pipe(Config.withDefault(base.shutdownGraceMs)),
+    connections: {
+      maxConnections: yield* optionalPositive("CONDUIT_MAX_CONNECTIONS"),
+      headersTimeoutMs: yield* positive("CONDUIT_HEADERS_TIMEOUT_MS", base.connections.headersTimeoutMs),
+      receiveTimeoutMs: yield* positive("CONDUIT_RECEIVE_TIMEOUT_MS", base.connections.receiveTimeoutMs),
+      keepAliveTimeoutMs: yield* positive("CONDUIT_KEEPALIVE_TIMEOUT_MS", base.connections.keepAliveTimeoutMs)
+    },
     simulate: Option.getOrUndefined(yield* Config.option(Config.Boolean("CONDUIT_SIMULATE"))),
     conversations: yield* Config.Boolean("CONDUIT_CONVERSATIONS").pipe(Config.withDefault(false)),
     responseCache: yield* Config.Boolean("CONDUIT_RESPONSE_CACHE").pipe(Config.withDefault(true)),

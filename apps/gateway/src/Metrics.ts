@@ -133,7 +133,13 @@ export const make = (): GatewayMetrics => {
   }
 }
 
-const family = (name: string, type: string, help: string, samples: ReadonlyArray<readonly [string, number]>) =>
+/** One Prometheus metric family as text: HELP, TYPE, and a line per sample (`labels` as `{k="v"}` or empty). */
+export const family = (
+  name: string,
+  type: string,
+  help: string,
+  samples: ReadonlyArray<readonly [string, number]>
+): string =>
   `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${samples.map(([labels, value]) => `${name}${labels} ${value}`).join("\n")}\n`
 
 /**

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as http from "node:http"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as MockUpstream from "@conduitkit/mock-upstream"
@@ -24,10 +25,17 @@ interface Gateway {
   readonly stop: () => Promise<number | null>
 }
 
-/** Starts main.js with exactly `env` (plus PATH) and waits for its "listening on" line. */
-const startGateway = (env: Record<string, string>): Promise<Gateway> =>
+/**
+ * Starts main.js with exactly `env` (plus PATH) and waits for its "listening on" line; `fdLimit` runs it under
+ * `prlimit --nofile`.
+ */
+const startGateway = (env: Record<string, string>, fdLimit?: number): Promise<Gateway> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main], {
+    const command =
+      fdLimit === undefined
+        ? [process.execPath, main]
+        : ["prlimit", `--nofile=${fdLimit}:${fdLimit}`, process.execPath, main]
+    const child = spawn(command[0]!, command.slice(1), {
       env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), PORT: "0", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -225,6 +233,82 @@ describe("issue 17: never a made-up answer, never a hang", () => {
     } finally {
       mock.configure({})
       gateway.process.kill("SIGKILL")
+    }
+  }, 60_000)
+
+  it("connections without a byte, under a 256-fd limit: /healthz and chat answer throughout, the silent ones are closed", async () => {
+    mock.reset()
+    const gateway = await startGateway(
+      {
+        MOONSHOT_API_KEY: "sk-live",
+        MOONSHOT_BASE_URL: mock.baseURL("moonshot"),
+        CONDUIT_HEADERS_TIMEOUT_MS: "2000"
+      },
+      256
+    )
+    const silent: Array<{ closed: boolean }> = []
+    const sockets: Array<net.Socket> = []
+    try {
+      const opened = performance.now()
+      for (let i = 0; i < 600; i++) {
+        const state = { closed: false }
+        const socket = net.connect(Number(new URL(gateway.url).port), "127.0.0.1")
+        socket.on("error", () => undefined)
+        socket.on("close", () => {
+          state.closed = true
+        })
+        silent.push(state)
+        sockets.push(socket)
+      }
+      // /healthz every 100 ms and a chat request every 500 ms, for 3 s, while the 600 connections sit there
+      let healthOk = 0
+      let healthTotal = 0
+      const chats: Array<number> = []
+      while (performance.now() - opened < 3_000) {
+        const round = performance.now()
+        healthTotal++
+        const status = await fetch(`${gateway.url}/healthz`).then(
+          (r) => r.status,
+          () => 0
+        )
+        if (status === 200) healthOk++
+        if (healthTotal % 5 === 0) chats.push((await chat(gateway.url, "kimi/kimi-k2.6", `fd-${healthTotal}`)).status)
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (performance.now() - round))))
+      }
+      // the gateway holds no silent connection once the headers timeout (2 s) and a loaded machine's margin passed
+      const scrape = async () => {
+        const text = await (await fetch(`${gateway.url}/metrics`)).text()
+        const value = (pattern: string) => Number(new RegExp(`^${pattern} (\\d+)`, "m").exec(text)?.[1])
+        return {
+          open: value("conduit_gateway_connections_open"),
+          evicted: value('conduit_gateway_connections_closed_total\\{reason="evicted_idle"\\}'),
+          noByte: value('conduit_gateway_connections_closed_total\\{reason="no_byte"\\}')
+        }
+      }
+      let counts = await scrape()
+      while (counts.open > 2 && performance.now() - opened < 10_000) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        counts = await scrape()
+      }
+      const drainedMs = Math.round(performance.now() - opened)
+      figures("silent connections, 256 fds", {
+        silentOpened: silent.length,
+        closedSeenByClient: silent.filter((s) => s.closed).length,
+        gatewayOpenAfter: counts.open,
+        drainedMs,
+        evictedIdle: counts.evicted,
+        closedNoByte: counts.noByte,
+        healthOk,
+        healthTotal,
+        chatOk: chats.filter((status) => status === 200).length,
+        chatTotal: chats.length
+      })
+      expect(healthOk).toBe(healthTotal)
+      expect(chats.every((status) => status === 200)).toBe(true)
+      expect(counts.open).toBeLessThanOrEqual(2)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      expect(await gateway.stop()).toBe(0)
     }
   }, 60_000)
 })
