@@ -73,7 +73,12 @@ describe("GatewayConfig.load", () => {
       modelsFile: "/etc/conduit/models.yaml",
       maxBodyBytes: 1024,
       shutdownGraceMs: 2500,
-      connections: { maxConnections: 300, headersTimeoutMs: 5000, receiveTimeoutMs: 20_000, keepAliveTimeoutMs: 30_000 },
+      connections: {
+        maxConnections: 300,
+        headersTimeoutMs: 5000,
+        receiveTimeoutMs: 20_000,
+        keepAliveTimeoutMs: 30_000
+      },
       simulate: false,
       conversations: true,
       responseCache: false,
