@@ -8,7 +8,7 @@ import { Cause, Effect, Exit, Layer, Redacted, Stream } from "effect"
 import { AiError, LanguageModel } from "effect/ai"
 import { FetchHttpClient } from "effect/http"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { apiKey, targets, unknownModel } from "./support/targets.js"
+import { apiKey, targets, unknownModel, unknownProviderModels } from "./support/targets.js"
 import * as Wire from "./support/wire.js"
 
 let wire: Wire.Wire
@@ -146,4 +146,17 @@ describe("Effect ai-openai-compat × errors", () => {
       metadata: { "openai-compat": { errorCode: "model_not_found", errorType: "invalid_request_error" } }
     })
   })
+
+  it.each(unknownProviderModels)(
+    "an unknown %s (the provider's own 404) is an AiError, InvalidRequestError reason, no upstream address in the body",
+    async (model) => {
+      const error = failure(await run(model, LanguageModel.generateText({ prompt })))
+      expect(error.reason._tag).toBe("InvalidRequestError")
+      expect(error.reason).toMatchObject({
+        http: { response: { status: 404 } },
+        metadata: { "openai-compat": { errorCode: "model_not_found" } }
+      })
+      expect((error.reason as { http?: { body?: string } }).http?.body).not.toMatch(/https?:\/\/|simulated\.invalid/)
+    }
+  )
 })

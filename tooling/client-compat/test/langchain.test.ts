@@ -5,7 +5,7 @@
 import type { AIMessageChunk, UsageMetadata } from "@langchain/core/messages"
 import { ChatOpenAI } from "@langchain/openai"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { apiKey, targets, unknownModel } from "./support/targets.js"
+import { apiKey, targets, unknownModel, unknownProviderModels } from "./support/targets.js"
 import * as Wire from "./support/wire.js"
 
 let wire: Wire.Wire
@@ -112,4 +112,19 @@ describe("LangChain × errors", () => {
     expect(error).toMatchObject({ status: 404, code: "model_not_found", lc_error_code: "MODEL_NOT_FOUND" })
     expect((error as Error).constructor.name).toBe("NotFoundError")
   })
+
+  it.each(unknownProviderModels)(
+    "an unknown %s (the provider's own 404) is a NotFoundError marked MODEL_NOT_FOUND, no upstream address",
+    async (model) => {
+      const error = await chat(model)
+        .invoke(prompt)
+        .catch((e: unknown) => e)
+      expect(error).toMatchObject({ status: 404, code: "model_not_found", lc_error_code: "MODEL_NOT_FOUND" })
+      // (LangChain appends its own troubleshooting URL to the message; the gateway's message is the error body's)
+      expect((error as Error).message).toContain("Troubleshooting URL: https://docs.langchain.com/")
+      const body = (error as { error?: { message?: string } }).error
+      expect(body?.message).toContain("no-such-model")
+      expect(body?.message).not.toMatch(/https?:\/\/|simulated\.invalid/)
+    }
+  )
 })

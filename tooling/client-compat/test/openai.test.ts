@@ -4,7 +4,7 @@
  */
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { apiKey, targets, unknownModel } from "./support/targets.js"
+import { apiKey, targets, unknownModel, unknownProviderModels } from "./support/targets.js"
 import * as Wire from "./support/wire.js"
 
 let wire: Wire.Wire
@@ -113,7 +113,7 @@ describe("openai SDK × errors", () => {
     expect(error).toMatchObject({ status: 404, code: "model_not_found", type: "invalid_request_error" })
   })
 
-  it.each(["kimi/kimi-no-such-model"])(
+  it.each(unknownProviderModels)(
     "an unknown %s (the provider's own 404) is a NotFoundError whose message names no upstream address",
     async (model) => {
       const error = await client.chat.completions

@@ -5,7 +5,7 @@
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
 import { APICallError, generateText, streamText } from "ai"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { apiKey, targets, unknownModel } from "./support/targets.js"
+import { apiKey, targets, unknownModel, unknownProviderModels } from "./support/targets.js"
 import * as Wire from "./support/wire.js"
 
 let wire: Wire.Wire
@@ -121,4 +121,15 @@ describe("Vercel AI SDK × errors", () => {
     expect((error as APICallError).message).toContain("unknown model")
     expect(JSON.parse((error as APICallError).responseBody ?? "{}").error.code).toBe("model_not_found")
   })
+
+  it.each(unknownProviderModels)(
+    "an unknown %s (the provider's own 404) is an APICallError whose message names no upstream address",
+    async (model) => {
+      const error = await generateText({ model: conduit(model), prompt, maxRetries: 0 }).catch((e: unknown) => e)
+      expect(APICallError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ statusCode: 404, isRetryable: false })
+      expect((error as APICallError).message).toContain("no-such-model")
+      expect((error as APICallError).responseBody).not.toMatch(/https?:\/\/|simulated\.invalid/)
+    }
+  )
 })

@@ -19,5 +19,8 @@ export const targets: ReadonlyArray<Target> = [
 /** A model id the gateway does not know at all (no such provider prefix). */
 export const unknownModel = "no-such-provider/no-such-model"
 
+/** Model ids a provider does not know: the gateway sends them, the provider answers its own 404. */
+export const unknownProviderModels: ReadonlyArray<string> = ["kimi/kimi-no-such-model"]
+
 /** Any bearer key: the suite's gateway runs without CONDUIT_API_KEYS (loopback only). */
 export const apiKey = "sk-client-compat"
