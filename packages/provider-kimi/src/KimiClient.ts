@@ -17,18 +17,20 @@
  * @since 0.1.0
  */
 import type { OpenAiCompatProvider } from "@conduitkit/core"
-import { type Config, Layer, type Redacted } from "effect"
+import { type Config, Context, Layer, type Redacted } from "effect"
 import type { AiError } from "effect/ai"
-import { KimiClient } from "./internal/service.js"
 import * as KimiProvider from "./KimiProvider.js"
 
 /**
- * The client service tag (`@conduitkit/provider-kimi/Client`): core's `ProviderClient` (chat, streams, `request`,
- * `use`) and the options it was built with, key excluded.
+ * The client service tag (`@conduitkit/provider-kimi/Client`, the key core's provider builder gives the Kimi
+ * provider's client, so both name the same slot of an Effect `Context`): core's `ProviderClient` (chat, streams,
+ * `request`, `use`) and the options it was built with, key excluded.
  *
  * @since 0.1.0
  */
-export { KimiClient }
+export class KimiClient extends Context.Service<KimiClient, OpenAiCompatProvider.ProviderClient>()(
+  "@conduitkit/provider-kimi/Client"
+) {}
 
 /**
  * Client options (all optional where the environment supplies them).

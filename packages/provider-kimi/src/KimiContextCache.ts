@@ -39,7 +39,7 @@ import { Clock, Effect, Layer, Option, Schema } from "effect"
 import type { AiError } from "effect/ai"
 import { type CacheReference, cacheHeaders, cacheMessageContent } from "./internal/messages.js"
 import { type PrefixCache, type PrefixRequest, Registry, type RegistryShape } from "./internal/references.js"
-import { KimiClient } from "./internal/service.js"
+import { KimiClient } from "./KimiClient.js"
 import * as KimiModels from "./KimiModels.js"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const

@@ -24,7 +24,7 @@ import * as NodePath from "node:path"
 import { ProviderError } from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import { AiError, Prompt } from "effect/ai"
-import { KimiClient } from "./internal/service.js"
+import { KimiClient } from "./KimiClient.js"
 
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 const opt = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))

@@ -16,7 +16,7 @@
 import { OpenAiCompatLanguageModel, type OpenAiCompatProvider } from "@conduitkit/core"
 import { Effect, Layer } from "effect"
 import { LanguageModel, Model } from "effect/ai"
-import { KimiClient } from "./internal/service.js"
+import { KimiClient } from "./KimiClient.js"
 import type * as KimiConfig from "./KimiConfig.js"
 import * as KimiProvider from "./KimiProvider.js"
 

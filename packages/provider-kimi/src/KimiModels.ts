@@ -27,7 +27,6 @@
 import { ModelCatalog, type OpenAiCompatClient } from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import type { AiError } from "effect/ai"
-import { KimiClient } from "./internal/service.js"
 import { defaultCurrentModels } from "./KimiError.js"
 
 // =============================================================================
@@ -327,7 +326,7 @@ export const models: ReadonlyArray<KimiModelInfo> = [
     maxOutputTokens: 1_048_576,
     capabilities: {
       vision: true,
-      video: false, // UNCONFIRMED: listModels() merges the live `supports_video_in`.
+      video: false, // UNCONFIRMED: listLive() merges the live `supports_video_in`.
       tools: true,
       // live: tool_choice "required" accepted with thinking on (fixture moonshotai-k3-required-tool-choice.json)
       toolChoiceRequired: true,
@@ -687,26 +686,17 @@ export const mergeLive = (
 }
 
 /**
- * Requests `GET /v1/models` through a client and merges it over the catalog (see {@link mergeLive}). Fails with the
- * transport's `AiError` (401 `incorrect_api_key_error` without a key, docs/providers/kimi.md#models-endpoint) or an
- * `InvalidResponseError` when the body does not decode.
+ * The live model listing: `GET /v1/models` through a client, merged over the catalog (see {@link mergeLive}); with
+ * the client from context, `Effect.flatMap(KimiClient.KimiClient, (client) => KimiModels.listLive(client))`. Fails
+ * with the transport's `AiError` (401 `incorrect_api_key_error` without a key,
+ * docs/providers/kimi.md#models-endpoint) or an `InvalidResponseError` when the body does not decode.
  *
  * @since 0.1.0
  */
-export const listModelsWith = (
+export const listLive = (
   client: Pick<OpenAiCompatClient.OpenAiCompatClientShape, "request">,
   from: ModelCatalog.Catalog = catalog
 ): Effect.Effect<ReadonlyArray<ModelCatalog.ModelInfo>, AiError.AiError> =>
   Effect.map(client.request({ method: "get", path: "/models", schema: LiveModelList }), ({ body }) =>
     mergeLive(from, body.data)
   )
-
-/**
- * `GET /v1/models` merged over the static catalog (see {@link mergeLive}), with the {@link KimiClient} from context.
- *
- * @since 0.1.0
- */
-export const listModels = (
-  from: ModelCatalog.Catalog = catalog
-): Effect.Effect<ReadonlyArray<ModelCatalog.ModelInfo>, AiError.AiError, KimiClient> =>
-  Effect.flatMap(Effect.service(KimiClient), (client) => listModelsWith(client, from))

@@ -89,7 +89,7 @@ export const createKimi = (options: CreateKimiOptions = {}): KimiPromiseClient =
   const defaultModel = options.plan === "coding" ? KimiProvider.defaultModels.coding : KimiProvider.defaultModels.open
   const base = provider.promise(KimiClient.toClientOptions(options), {
     defaultModel,
-    listModels: (client) => KimiModels.listModelsWith(client, provider.catalog)
+    listModels: (client) => KimiModels.listLive(client, provider.catalog)
   })
   const client = base.client
   const run = <A>(effect: Effect.Effect<A, AiError.AiError, KimiClient.KimiClient>): Promise<A> =>

@@ -23,7 +23,7 @@ import { type ChatCompletions, PromptConversion } from "@conduitkit/core"
 import { Effect, Layer, Schema } from "effect"
 import { AiError, Prompt } from "effect/ai"
 import { ExactCounter } from "./internal/references.js"
-import { KimiClient } from "./internal/service.js"
+import { KimiClient } from "./KimiClient.js"
 
 /**
  * The estimate response: `{ data: { total_tokens } }`.

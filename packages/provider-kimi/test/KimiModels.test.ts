@@ -177,12 +177,14 @@ describe("mergeLive", () => {
     })
   }
 
-  it("listModels: GET /v1/models merged over the catalog", async () => {
+  const listLive = Effect.flatMap(KimiClient.KimiClient, (client) => KimiModels.listLive(client)).pipe(
+    Effect.provide(KimiClient.layer({ apiKey: testKey }))
+  )
+
+  it("listLive: GET /v1/models merged over the catalog", async () => {
     const mock = KimiMock.make()
     server.use(...mock.handlers)
-    const listed = successOf(
-      await Effect.runPromiseExit(KimiModels.listModels().pipe(Effect.provide(KimiClient.layer({ apiKey: testKey }))))
-    )
+    const listed = successOf(await Effect.runPromiseExit(listLive))
     const k3 = listed.find((model) => model.id === "kimi-k3")
     expect(k3?.source).toMatch(/live fields from GET \/v1\/models/)
     expect(KimiModels.traitsOf(k3 as ModelCatalog.ModelInfo).reasoningEfforts).toEqual(["low", "high", "max"])
@@ -190,11 +192,9 @@ describe("mergeLive", () => {
     expect(new URL(mock.recorder.last().url).pathname).toBe("/v1/models")
   })
 
-  it("listModels without a valid key fails with the 401", async () => {
+  it("listLive without a valid key fails with the 401", async () => {
     server.use(...KimiMock.handlers({ apiKey: "another" }))
-    const error = failureOf(
-      await Effect.runPromiseExit(KimiModels.listModels().pipe(Effect.provide(KimiClient.layer({ apiKey: testKey }))))
-    )
+    const error = failureOf(await Effect.runPromiseExit(listLive))
     expect(describeError(error)).toMatchObject({ reason: "AuthenticationError", status: 401 })
   })
 })
