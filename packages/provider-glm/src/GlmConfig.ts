@@ -81,6 +81,21 @@ export const ProviderOptions = Schema.Struct({
 export type ProviderOptions = typeof ProviderOptions.Type
 
 /**
+ * A model's configuration (`GlmLanguageModel.model(id, config)`): core's `ModelConfig` (`request` wire parameters
+ * such as `temperature`, `max_tokens`, `stop`; `retry`; `timeouts`; `continuation`; `preflight`) with typed GLM
+ * `providerOptions`, and `exactPreflight`: run the pre-flight context-window check (off by default) counting the
+ * prompt with the `/tokenizer` endpoint (documented models only) instead of the estimate; one extra HTTP call, made
+ * only when core's cheap bound (3 x the JSON length of messages and tools, plus `max_tokens`) does not already show
+ * that the prompt fits.
+ *
+ * @since 0.1.0
+ */
+export interface ModelConfig extends Omit<OpenAiCompatLanguageModel.ModelConfig, "providerOptions"> {
+  readonly providerOptions?: ProviderOptions | undefined
+  readonly exactPreflight?: boolean | undefined
+}
+
+/**
  * Runs an effect (e.g. `LanguageModel.generateText(...)`) with GLM provider options merged over the model's and any
  * already set for the call.
  *

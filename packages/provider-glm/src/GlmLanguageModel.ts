@@ -29,20 +29,6 @@ import * as GlmProvider from "./GlmProvider.js"
 import * as GlmTokenizer from "./GlmTokenizer.js"
 
 /**
- * A model's configuration: core's `ModelConfig` (`request` wire parameters such as `temperature`, `max_tokens`,
- * `stop`; `retry`; `timeouts`; `continuation`; `preflight`) with typed GLM `providerOptions`, and
- * `exactPreflight`: run the pre-flight context-window check (off by default) counting the prompt with the
- * `/tokenizer` endpoint (documented models only) instead of the estimate; one extra HTTP call, made only when core's cheap bound (3 x the JSON
- * length of messages and tools, plus `max_tokens`) does not already show that the prompt fits.
- *
- * @since 0.1.0
- */
-export interface Config extends CoreLanguageModel.ModelConfig {
-  readonly providerOptions?: GlmConfig.ProviderOptions | undefined
-  readonly exactPreflight?: boolean | undefined
-}
-
-/**
  * The provider spec for a client: the declarations (whose shaping reads the endpoint from the call's client) and,
  * when asked, the exact token counter on that client (core's `countTokens` hook is not given the client).
  *
@@ -64,7 +50,7 @@ export const spec = (
  */
 export const make = (
   model: string,
-  config: Config = {}
+  config: GlmConfig.ModelConfig = {}
 ): Effect.Effect<LanguageModel.LanguageModel, never, OpenAiCompatProvider.ProviderClient> =>
   Effect.flatMap(GlmClient, (client) => {
     const { exactPreflight, ...modelConfig } = config
@@ -84,7 +70,7 @@ export const make = (
  */
 export const layer = (
   model: string,
-  config?: Config
+  config?: GlmConfig.ModelConfig
 ): Layer.Layer<LanguageModel.LanguageModel, never, OpenAiCompatProvider.ProviderClient> =>
   Layer.effect(LanguageModel.LanguageModel, make(model, config))
 
@@ -96,6 +82,6 @@ export const layer = (
  */
 export const model = (
   model: string,
-  config?: Config
+  config?: GlmConfig.ModelConfig
 ): Model.Model<typeof GlmProvider.name, LanguageModel.LanguageModel, OpenAiCompatProvider.ProviderClient> =>
   Model.make(GlmProvider.name, model, layer(model, config))

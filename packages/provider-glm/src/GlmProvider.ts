@@ -236,7 +236,7 @@ export const transportFor = <C extends OpenAiCompatClient.OpenAiCompatClientShap
  * The provider core builds from the declarations (`Client` tag, `makeClient`, `clientLayer`, `clientLayerConfig`,
  * `layer`, `model`, `promise`), used generically by the gateway and the registry. It behaves like `GlmClient` and
  * `GlmLanguageModel` (every GLM behaviour is a declaration core runs, inline reasoning included); those add only the
- * option of the exact pre-flight counter (`GlmLanguageModel.Config.exactPreflight`).
+ * option of the exact pre-flight counter (`GlmConfig.ModelConfig.exactPreflight`).
  *
  * @since 0.1.0
  */

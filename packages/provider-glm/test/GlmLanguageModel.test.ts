@@ -37,7 +37,7 @@ const Multiply = Tool.make("multiply", {
 
 const fast = { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 2 }
 
-const modelLayer = (model = "glm-4.6", config: GlmLanguageModel.Config = {}, options: GlmClient.Options = {}) =>
+const modelLayer = (model = "glm-4.6", config: GlmConfig.ModelConfig = {}, options: GlmClient.Options = {}) =>
   GlmLanguageModel.layer(model, config).pipe(Layer.provide(GlmClient.layer({ ...options, apiKey: "test-key" })))
 
 const respond = (reply: (call: MockUpstream.ChatCall) => globalThis.Response, url = baseURL) => {

@@ -13,6 +13,7 @@ import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "eff
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest"
 import * as GlmClient from "../src/GlmClient.js"
+import type * as GlmConfig from "../src/GlmConfig.js"
 import * as GlmLanguageModel from "../src/GlmLanguageModel.js"
 import * as GlmModels from "../src/GlmModels.js"
 
@@ -270,7 +271,7 @@ const answerWith = async (params: {
   readonly respond: () => globalThis.Response
   readonly model: string
   readonly stream: boolean
-  readonly providerOptions?: GlmLanguageModel.Config["providerOptions"]
+  readonly providerOptions?: GlmConfig.ModelConfig["providerOptions"]
 }) => {
   const recorder = new MockUpstream.Recorder()
   server.use(MockUpstream.chatCompletions(generalBase, params.respond, recorder))
@@ -337,7 +338,7 @@ Recordings.describeRecordings("glm/octollm and glm/docs examples replayed throug
         key,
         value === "True" ? true : value === "False" ? false : /^\d+$/.test(value) ? Number(value) : value
       ])
-    ) as NonNullable<NonNullable<GlmLanguageModel.Config["providerOptions"]>["web_search"]>
+    ) as NonNullable<NonNullable<GlmConfig.ModelConfig["providerOptions"]>["web_search"]>
     const body = Recordings.readJson("glm/docs/zai_docs_web_search_in_chat_response_example.json") as Json
     const { parts, sent } = await answerWith({
       respond: () => MockUpstream.json(body),
