@@ -3,6 +3,7 @@
  * countTokens, over the MSW mock of Z.ai.
  */
 import { PromiseClient } from "@conduitkit/core"
+import { Conformance } from "@conduitkit/core/testing"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
 import { createGlm, GlmModels } from "../src/index.js"
@@ -142,20 +143,11 @@ describe("createGlm without a key", () => {
   it("throws a ConduitError naming ZAI_API_KEY and ZHIPUAI_API_KEY, before any HTTP call", () => {
     const zai = GlmMock.make()
     server.use(...zai.handlers)
-    vi.stubEnv("ZAI_API_KEY", undefined)
-    vi.stubEnv("ZHIPUAI_API_KEY", undefined)
-    for (const create of [() => createGlm(), () => createGlm({}), () => createGlm({ apiKey: undefined })]) {
-      let thrown: unknown
-      try {
-        create()
-      } catch (error) {
-        thrown = error
-      }
-      expect(thrown).toBeInstanceOf(PromiseClient.ConduitError)
-      expect(thrown).toMatchObject({ reason: "AuthenticationError", status: undefined })
-      expect((thrown as Error).message).toMatch(/ZAI_API_KEY or ZHIPUAI_API_KEY/)
-    }
-    expect(zai.recorder.count).toBe(0)
+    Conformance.expectCreateWithoutKeyThrows({
+      create: createGlm,
+      keyVariables: ["ZAI_API_KEY", "ZHIPUAI_API_KEY"],
+      sent: () => zai.recorder.count
+    })
   })
 
   it("takes the key from ZAI_API_KEY, else ZHIPUAI_API_KEY", async () => {

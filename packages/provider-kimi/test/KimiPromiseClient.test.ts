@@ -2,6 +2,7 @@
  * The Promise face (`createKimi`) against the Moonshot-like MSW handlers.
  */
 import { PromiseClient } from "@conduitkit/core"
+import { Conformance } from "@conduitkit/core/testing"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
 import { createKimi, KimiModels, KimiProvider, KimiWebSearch } from "../src/index.js"
@@ -252,20 +253,11 @@ describe("createKimi without a key", () => {
 
   it("throws a ConduitError naming MOONSHOT_API_KEY and KIMI_API_KEY, before any HTTP call", () => {
     const mock = mockWith()
-    vi.stubEnv("MOONSHOT_API_KEY", undefined)
-    vi.stubEnv("KIMI_API_KEY", undefined)
-    for (const create of [() => createKimi(), () => createKimi({}), () => createKimi({ apiKey: undefined })]) {
-      let thrown: unknown
-      try {
-        create()
-      } catch (error) {
-        thrown = error
-      }
-      expect(thrown).toBeInstanceOf(PromiseClient.ConduitError)
-      expect(thrown).toMatchObject({ reason: "AuthenticationError", status: undefined })
-      expect((thrown as Error).message).toMatch(/MOONSHOT_API_KEY or KIMI_API_KEY/)
-    }
-    expect(mock.recorder.count).toBe(0)
+    Conformance.expectCreateWithoutKeyThrows({
+      create: createKimi,
+      keyVariables: ["MOONSHOT_API_KEY", "KIMI_API_KEY"],
+      sent: () => mock.recorder.count
+    })
   })
 
   it("takes the key from MOONSHOT_API_KEY, else KIMI_API_KEY", async () => {

@@ -10,13 +10,16 @@
  * The provider supplies {@link ConformanceFixtures}: its own authored scenario data reproducing the recorded wire
  * shapes (chunks, bodies, error bodies and headers), and a layer factory pointing its model at a test base URL.
  *
+ * The Promise face's missing-key case is {@link expectCreateWithoutKeyThrows}, for a provider's own tests.
+ *
  * @since 0.1.0
  */
 import { Duration, Effect, Exit, type Layer, Schema, Stream } from "effect"
 import { AiError, LanguageModel, type Response, Tool, Toolkit } from "effect/ai"
 import { setupServer } from "msw/node"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
 import * as OpenAiCompatLanguageModel from "../OpenAiCompatLanguageModel.js"
+import * as PromiseClient from "../PromiseClient.js"
 import * as ProviderError from "../ProviderError.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as TimeoutPolicy from "../TimeoutPolicy.js"
@@ -323,4 +326,34 @@ export const runProviderConformance = (options: ConformanceOptions): void => {
       expect((recorder.last().body as { max_tokens?: number }).max_tokens).toBe(77)
     })
   })
+}
+
+/**
+ * The Promise face's missing-key case, for a provider's tests: with every key variable unset (`vi.stubEnv`; the
+ * caller's `afterEach(() => vi.unstubAllEnvs())` restores them), `create()`, `create({})` and
+ * `create({ apiKey: undefined })` each throw a `PromiseClient.ConduitError` (`reason: "AuthenticationError"`, no
+ * `status`) whose message names the variables (`"A or B"`), and nothing is sent: `sent()` (the mock's request count)
+ * stays 0.
+ *
+ * @since 0.1.0
+ */
+export const expectCreateWithoutKeyThrows = (options: {
+  readonly create: (options?: { readonly apiKey?: undefined }) => unknown
+  readonly keyVariables: readonly [string, ...Array<string>]
+  readonly sent: () => number
+}): void => {
+  const { create, keyVariables } = options
+  for (const variable of keyVariables) vi.stubEnv(variable, undefined)
+  for (const attempt of [() => create(), () => create({}), () => create({ apiKey: undefined })]) {
+    let thrown: unknown
+    try {
+      attempt()
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(PromiseClient.ConduitError)
+    expect(thrown).toMatchObject({ reason: "AuthenticationError", status: undefined })
+    expect((thrown as Error).message).toMatch(keyVariables.join(" or "))
+  }
+  expect(options.sent()).toBe(0)
 }
