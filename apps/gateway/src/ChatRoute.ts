@@ -10,7 +10,7 @@
  *    before a stream's first part (admission, upstream 4xx/5xx after retries and fallbacks, first-token timeout) is
  *    an ordinary HTTP error with the OpenAI error envelope.
  */
-import { Cause, Effect, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import type { HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as ChatRequest from "./ChatRequest.js"
 import * as ChatResponse from "./ChatResponse.js"
@@ -51,16 +51,8 @@ export const handle = (
     )
   }).pipe(
     Effect.catchCause((cause) =>
-      Effect.gen(function* () {
-        if (Cause.hasInterruptsOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
-        const { http, known, detail } = Errors.fromCause(cause)
-        const code = http.body.error.code ?? http.body.error.type
-        info.fields.error = code
-        if (detail !== undefined) info.fields.errorDetail = detail
-        deps.metrics.error("chat", code)
-        if (!known) yield* Effect.logError("request failed unexpectedly", cause)
-        yield* info.done(http.status)
-        return Errors.errorResponse(http, info.requestId)
-      })
+      Effect.flatMap(Engine.failed(deps, info, "chat", cause), (http) =>
+        Effect.as(info.done(http.status), Errors.errorResponse(http, info.requestId))
+      )
     )
   ) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope>

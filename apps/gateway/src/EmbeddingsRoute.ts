@@ -17,11 +17,11 @@
  *    `x-conduit-attempts`.
  */
 import { type EmbeddingCatalog, RequestContext, TokenEstimator } from "@conduitkit/core"
-import { Cause, Effect, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import { EmbeddingModel } from "effect/ai"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as ChatRequest from "./ChatRequest.js"
-import type * as Engine from "./Engine.js"
+import * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
 import * as RequestBody from "./RequestBody.js"
 
@@ -241,16 +241,8 @@ export const handle = (
     })
   }).pipe(
     Effect.catchCause((cause) =>
-      Effect.gen(function* () {
-        if (Cause.hasInterruptsOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
-        const { http, known, detail } = Errors.fromCause(cause)
-        const code = http.body.error.code ?? http.body.error.type
-        info.fields.error = code
-        if (detail !== undefined) info.fields.errorDetail = detail
-        deps.metrics.error("embeddings", code)
-        if (!known) yield* Effect.logError("request failed unexpectedly", cause)
-        yield* info.done(http.status)
-        return Errors.errorResponse(http, info.requestId)
-      })
+      Effect.flatMap(Engine.failed(deps, info, "embeddings", cause), (http) =>
+        Effect.as(info.done(http.status), Errors.errorResponse(http, info.requestId))
+      )
     )
   )

@@ -26,7 +26,7 @@ import {
   Usage
 } from "@conduitkit/core"
 import type { Conversation, SessionError, SessionManager } from "@conduitkit/session"
-import { type Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
 import * as Errors from "./Errors.js"
 import type { GatewayConfig } from "./GatewayConfig.js"
@@ -149,6 +149,27 @@ export const warningHeaders = (
     .replace(/[^\x20-\x7e]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
   return { "x-conduit-warnings": value }
 }
+
+/**
+ * The HTTP error of a request that failed (see `Errors.fromCause`), recorded: its code in the access log's `error`
+ * field (the full detail of a model failure in `errorDetail`) and in the `endpoint`'s error metric; a failure the
+ * gateway does not know is logged with its cause. A cause of interrupts only (the client went away) is passed on.
+ */
+export const failed = (
+  deps: Pick<Dependencies, "metrics">,
+  info: RequestInfo,
+  endpoint: string,
+  cause: Cause.Cause<unknown>
+): Effect.Effect<Errors.HttpError> =>
+  Effect.suspend(() => {
+    if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+    const { http, known, detail } = Errors.fromCause(cause)
+    const code = http.body.error.code ?? http.body.error.type
+    info.fields.error = code
+    if (detail !== undefined) info.fields.errorDetail = detail
+    deps.metrics.error(endpoint, code)
+    return known ? Effect.succeed(http) : Effect.as(Effect.logError("request failed unexpectedly", cause), http)
+  })
 
 const recordAnswer = (
   metrics: GatewayMetrics,

@@ -19,7 +19,7 @@
  * adapted the request.
  */
 import { TokenEstimator } from "@conduitkit/core"
-import { Cause, Effect, Result, type Scope } from "effect"
+import { Effect, Result, type Scope } from "effect"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as AnthropicInput from "./AnthropicInput.js"
 import * as AnthropicWire from "./AnthropicWire.js"
@@ -145,16 +145,8 @@ export const handle = (
     )
   }).pipe(
     Effect.catchCause((cause) =>
-      Effect.gen(function* () {
-        if (Cause.hasInterruptsOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
-        const { http, known, detail } = Errors.fromCause(cause)
-        const code = http.body.error.code ?? http.body.error.type
-        info.fields.error = code
-        if (detail !== undefined) info.fields.errorDetail = detail
-        deps.metrics.error(endpoint, code)
-        if (!known) yield* Effect.logError("request failed unexpectedly", cause)
-        yield* info.done(AnthropicWire.fromHttpError(http).status)
-        return errorResponse(http, info.requestId)
-      })
+      Effect.flatMap(Engine.failed(deps, info, endpoint, cause), (http) =>
+        Effect.as(info.done(AnthropicWire.fromHttpError(http).status), errorResponse(http, info.requestId))
+      )
     )
   ) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope>
