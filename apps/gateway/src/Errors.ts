@@ -70,6 +70,9 @@ const userinfo = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]*@/gi
 /** A header or field that holds a credential, echoed with its value (`Authorization: Bearer ...`, `"api_key":"..."`). */
 const credentialField =
   /\b(authorization|proxy-authorization|x-api-key|api[-_]?key|apikey|cookie|password|passwd|secret|(?:access[-_]?|refresh[-_]?)?token)(["']?\s*[:=]\s*["']?)(?:(?:bearer|basic)\s+)?[^\s"',;}&]+/gi
+/** An echoed `Host` (or forwarding) header, and a bare IPv4 address with its port: an upstream's internal address. */
+const hostField = /\b(host|x-forwarded-host|x-forwarded-for|x-real-ip)(["']?\s*[:=]\s*["']?)[^\s"',;}]+/gi
+const ipv4 = /\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g
 const authScheme = /\b(bearer|basic)\s+[^\s"',;}]+/gi
 /** A token-like word: a run of 20 or more letters and digits (API keys, JWTs, hex secrets), with what it is glued to. */
 const tokenLike = /[\w.~+/-]*[A-Za-z0-9]{20,}(?:[\w~+/=-]|\.(?=\w))*/g
@@ -88,11 +91,15 @@ export const logDetail = (message: string): string =>
 
 /**
  * A failure's message as a client may see it: {@link logDetail}, then without the upstream request line
- * (`(POST https://host/v1/...)`), the raw upstream body effect/ai appends when the upstream sent no message, or any
- * other URL (`[url]`). The provider's error type and code stay (`[code: ...]`, `[type: ...]`).
+ * (`(POST https://host/v1/...)`), the raw upstream body effect/ai appends when the upstream sent no message, any other
+ * URL (`[url]`), an echoed `Host` header or a bare IPv4 address (`[address]`). The provider's error type and code stay
+ * (`[code: ...]`, `[type: ...]`).
  */
 export const clientMessage = (message: string): string =>
-  logDetail(message.replace(requestLine, "").replace(rawBody, "")).replace(url, "[url]")
+  logDetail(message.replace(requestLine, "").replace(rawBody, ""))
+    .replace(url, "[url]")
+    .replace(hostField, "$1$2[address]")
+    .replace(ipv4, "[address]")
 
 /**
  * The client message of a network failure: only the system error code (`ECONNREFUSED`, `ENOTFOUND`...) of the

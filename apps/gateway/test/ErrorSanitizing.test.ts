@@ -19,8 +19,22 @@ const gatewayKey = "sk-gateway-sanitize"
 const password = "hunter2pass"
 
 /** How the echo upstream answers, chosen by a word in the request body. */
-const answer = (body: string, headers: http.IncomingHttpHeaders, self: string): { status: number; text: string } => {
+const answer = (
+  body: string,
+  headers: http.IncomingHttpHeaders,
+  self: string
+): { status: number; text: string; later?: string } => {
   const echoed = JSON.stringify(headers)
+  if (body.includes("mid-stream")) {
+    // a 200 stream that fails after its first chunk (sent apart), with an error frame echoing the key and the address
+    const chunk = { id: "x", object: "chat.completion.chunk", created: 1, model: "kimi-k2.6" }
+    const first = {
+      ...chunk,
+      choices: [{ index: 0, delta: { role: "assistant", content: "Once" }, finish_reason: null }]
+    }
+    const error = { error: { message: `stream broke; headers ${echoed}; at ${self}/v1`, type: "server_error" } }
+    return { status: 200, text: `data: ${JSON.stringify(first)}\n\n`, later: `data: ${JSON.stringify(error)}\n\n` }
+  }
   if (body.includes("no-message")) {
     // no `message`: effect/ai appends the raw body to its description
     return { status: 500, text: `upstream exploded; request headers were ${echoed}; see ${self}/debug` }
@@ -58,9 +72,16 @@ beforeAll(async () => {
     const chunks: Array<Buffer> = []
     request.on("data", (chunk: Buffer) => chunks.push(chunk))
     request.on("end", () => {
-      const { status, text } = answer(Buffer.concat(chunks).toString("utf8"), request.headers, upstreamURL)
-      response.writeHead(status, { "content-type": text.startsWith("{") ? "application/json" : "text/plain" })
-      response.end(text)
+      const { status, text, later } = answer(Buffer.concat(chunks).toString("utf8"), request.headers, upstreamURL)
+      const type = text.startsWith("{")
+        ? "application/json"
+        : text.startsWith("data:")
+          ? "text/event-stream"
+          : "text/plain"
+      response.writeHead(status, { "content-type": type })
+      if (later === undefined) return response.end(text)
+      response.write(text)
+      setTimeout(() => response.end(later), 200)
     })
   })
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve))
@@ -161,6 +182,22 @@ describe.each(requests)("$door", ({ path, body }) => {
   })
 })
 
+describe("chat stream", () => {
+  it("an error frame after the stream started, echoing the key and the address: a clean final error frame", async () => {
+    const { status, text } = await post(gateway, "/v1/chat/completions", {
+      model: "chat",
+      messages: [user("mid-stream")],
+      stream: true
+    })
+    expect(status).toBe(200)
+    expect(text).toContain("Once")
+    const last = text.trim().split("\n\n").at(-1) ?? ""
+    expect(last.startsWith('data: {"error":')).toBe(true)
+    expect(last).toContain("stream broke")
+    assertClean(text)
+  })
+})
+
 describe("the logs", () => {
   it("keep the detail (the upstream's URL) without credentials", () => {
     const lines = [...gateway.logs, ...withUserinfo.logs].map((line) => JSON.stringify(line))
@@ -189,6 +226,11 @@ describe("clientMessage and logDetail", () => {
       message: "bad key Bearer abc, Authorization: Basic dXNlcjpwYXNz, api_key=xyz see https://docs.example.com/errors",
       client: "bad key Bearer [redacted], Authorization: [redacted], api_key=[redacted] see [url]",
       log: "bad key Bearer [redacted], Authorization: [redacted], api_key=[redacted] see https://docs.example.com/errors"
+    },
+    {
+      message: 'echo {"host":"10.1.2.3:8000","x-api-key":"abc"} from 192.168.0.9 (model glm-4.5, v1.2)',
+      client: 'echo {"host":"[address]","x-api-key":"[redacted]"} from [address] (model glm-4.5, v1.2)',
+      log: 'echo {"host":"10.1.2.3:8000","x-api-key":"[redacted]"} from 192.168.0.9 (model glm-4.5, v1.2)'
     },
     {
       message: `Incorrect API key provided: ${kimiKey}. Model kimi-k2-thinking-turbo-preview is fine.`,
