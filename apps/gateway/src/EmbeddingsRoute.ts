@@ -20,6 +20,7 @@ import { type EmbeddingCatalog, RequestContext, TokenEstimator } from "@conduitk
 import { Effect, type Scope } from "effect"
 import { EmbeddingModel } from "effect/ai"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
+import type { CreateEmbeddingResponse, Embedding } from "openai/resources/embeddings"
 import * as ChatRequest from "./ChatRequest.js"
 import * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
@@ -161,7 +162,7 @@ export const toBase64 = (vector: ReadonlyArray<number>): string => {
 export const toResponse = (
   request: EmbeddingRequest,
   response: EmbeddingModel.EmbedManyResponse
-): Record<string, unknown> => {
+): EmbeddingResponse => {
   const tokens =
     response.usage.inputTokens ?? request.inputs.reduce((sum, text) => sum + TokenEstimator.estimateText(text), 0)
   return {
@@ -174,6 +175,14 @@ export const toResponse = (
     model: request.model,
     usage: { prompt_tokens: tokens, total_tokens: tokens }
   }
+}
+
+/**
+ * The answer: the `openai` SDK's `CreateEmbeddingResponse`, whose `embedding` may also be the base64 string of the
+ * vector's little-endian float32 bytes (`encoding_format: "base64"`, which the SDK's type does not spell).
+ */
+export type EmbeddingResponse = Omit<CreateEmbeddingResponse, "data"> & {
+  readonly data: ReadonlyArray<Omit<Embedding, "embedding"> & { readonly embedding: ReadonlyArray<number> | string }>
 }
 
 /** What the route needs from the gateway. */

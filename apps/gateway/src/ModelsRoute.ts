@@ -4,6 +4,7 @@
  * is simulated or configured). The JSON is built once, when the gateway starts.
  */
 import type { ModelCatalog } from "@conduitkit/core"
+import type { Model } from "openai/resources/models"
 import type * as ModelRoutes from "./ModelRoutes.js"
 
 /** The model listing of a gateway. */
@@ -18,14 +19,11 @@ export interface ModelsRoute {
 }
 
 /**
- * A model listing entry in OpenAI's shape plus Conduit's fields (`target`, `fallbacks`, `context_window`,
- * `max_output_tokens` in tokens, `capabilities`, `lifecycle`, and `mode` when the provider's mode is known).
+ * A model listing entry in OpenAI's shape (the `openai` SDK's `Model`: `id`, `object`, `created`, `owned_by`) plus
+ * Conduit's fields (`target`, `fallbacks`, `context_window`, `max_output_tokens` in tokens, `capabilities`,
+ * `lifecycle`, and `mode` when the provider's mode is known).
  */
-export interface ModelJson {
-  readonly id: string
-  readonly object: "model"
-  readonly created: number
-  readonly owned_by: string
+export interface ModelJson extends Readonly<Model> {
   readonly target: string
   readonly fallbacks: ReadonlyArray<string>
   readonly context_window: number
