@@ -1,6 +1,6 @@
 /**
  * The provider generator end to end: copy the repository (tracked and new files, no node_modules) to a temporary
- * directory, install offline from the pnpm store, run `npx pnpm turbo gen provider` non-interactively for a sample
+ * directory, install from the pnpm store (--prefer-offline), run `npx pnpm turbo gen provider` non-interactively for a sample
  * OpenAI-compatible provider, install again, check the output passes the repository's lint (`biome check`) as
  * generated, fill the declarations the way a provider author would (a catalog entry with a distinctive context
  * window, an error-table rule for the provider's own code and its error body in the scenario data), check the
@@ -44,7 +44,7 @@ beforeAll(() => {
     fs.mkdirSync(path.dirname(to), { recursive: true })
     fs.copyFileSync(from, to)
   }
-  pnpm(["install", "--offline", "--prefer-offline"], copy)
+  pnpm(["install", "--prefer-offline"], copy)
   pnpm(
     [
       "turbo",
@@ -60,7 +60,7 @@ beforeAll(() => {
     copy
   )
   // The new package is not in the lockfile yet: CI=true makes pnpm default to --frozen-lockfile, so say it.
-  pnpm(["install", "--offline", "--prefer-offline", "--no-frozen-lockfile"], copy)
+  pnpm(["install", "--prefer-offline", "--no-frozen-lockfile"], copy)
 })
 
 afterAll(() => {

@@ -1,8 +1,8 @@
 /**
  * A real `redis-server` for tests: started on a free loopback port with persistence off, stopped after.
  *
- * The binary comes from Debian's `redis-server` package (`.ci/run` installs it); set `CONDUIT_REDIS_SERVER` to use
- * another path. A missing binary is a loud failure naming the fix, never a silently skipped test.
+ * The binary comes from Debian's `redis-server` package (the repository's root test command installs it); set
+ * `CONDUIT_REDIS_SERVER` to use another path. A missing binary is a loud failure naming the fix, never a silently skipped test.
  *
  * @since 0.1.0
  */
