@@ -8,6 +8,6 @@ export default defineConfig({
     // a time budget, not a property: each case is one or a few loopback round trips to a simulation, but the suites
     // share a loaded 2-core machine
     testTimeout: 30_000,
-    hookTimeout: 60_000
+    hookTimeout: 180_000
   }
 })
