@@ -200,8 +200,9 @@ describe("turbo gen provider", () => {
 
   it("builds the filled provider and passes the conformance suite, the mock's tests and the filled declarations", () => {
     const output = pnpm(["test", "--filter=@conduitkit/provider-acme"], copy)
-    // Conformance.test.ts: 18 conformance scenarios + 2 tests of the generated ./testing mock; filled.test.ts: 2
+    // Conformance.test.ts: 18 conformance scenarios + 3 tests of the generated ./testing mock and Promise face
+    // (chat and stream, the key and error bodies, create without a key); filled.test.ts: 2
     expect(output).toMatch(/Test Files\s+.*2 passed/)
-    expect(output).toMatch(/Tests\s+.*22 passed/)
+    expect(output).toMatch(/Tests\s+.*23 passed/)
   })
 })
