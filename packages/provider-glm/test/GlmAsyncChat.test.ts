@@ -173,7 +173,9 @@ describe("against the mock", () => {
     expect(submitted?.body).toMatchObject({ stop: ["END"], temperature: 0.5, thinking: { type: "enabled" } })
     expect(zai.recorder.calls.filter((call) => call.url.includes("/async-result/"))).toHaveLength(3)
     const text = result.parts.find((part) => part.type === "text")
-    expect(text?.type === "text" && text.text).toBe(GlmScenarios.reasoning.text)
+    expect(text?.type === "text" && text.text).toBe(GlmScenarios.text.text)
+    const reasoning = result.parts.find((part) => part.type === "reasoning")
+    expect(reasoning?.type === "reasoning" && reasoning.text).toBe('The user asks: "你好". I will answer briefly.')
   })
 
   it("async chat: Preserved Thinking follows the language model's isCodingClient (plan coding behind a proxy URL)", async () => {

@@ -309,7 +309,7 @@ describe("tools", () => {
     const parts = success(
       await collect(
         LanguageModel.streamText({
-          prompt: "Weather in Florence?",
+          prompt: "Weather in Florence, Italy?",
           toolkit: Toolkit.make(GetWeather),
           disableToolCallResolution: true
         })

@@ -72,7 +72,7 @@ describe("chat streams in the recorded shape", () => {
       await post("/chat/completions", {
         model: "glm-4.6",
         stream: true,
-        messages: [{ role: "user", content: "add and multiply" }],
+        messages: [{ role: "user", content: "add and multiply 2 and 3" }],
         tools: [fn("add"), fn("multiply")]
       })
     )
@@ -99,7 +99,7 @@ describe("chat streams in the recorded shape", () => {
       tools: [{ type: "function", function: { name: "w", parameters: { type: "object" } } }]
     })
     const body: Wire = await response.json()
-    expect(body.choices[0].message.content).toBe("\n\nThe tool answered: 40 C.")
+    expect(body.choices[0].message.content).toBe("\n\nw returned: 40 C.")
     expect(body.id).toBe(body.request_id)
   })
 

@@ -41,11 +41,11 @@ describe("createGlm", () => {
     server.use(...zai.handlers)
     const glm = createGlm({ apiKey: "test-key" })
     const result = await glm.chat({
-      messages: [{ role: "user", content: "Weather in Florence?" }],
+      messages: [{ role: "user", content: "Weather in Florence, Italy?" }],
       tools: [weatherTool],
       providerOptions: { thinking: { type: "enabled" } }
     })
-    expect(result.reasoning).toBe(GlmScenarios.reasoning.reasoning)
+    expect(result.reasoning).toBe('The user asks: "Weather in Florence, Italy?". I will call get_weather to answer it.')
     expect(result.toolCalls.map((call) => [call.name, call.params])).toEqual([
       ["get_weather", { location: "Florence, Italy" }]
     ])

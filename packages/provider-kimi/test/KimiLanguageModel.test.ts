@@ -101,7 +101,7 @@ describe("reasoning replay", () => {
       LanguageModel.generateText({ prompt: lostReasoning, toolkit: Weather, disableToolCallResolution: true }),
       modelLayer("kimi-k2.6")
     )
-    expect(successOf(exit).text).toBe("Hello from simulated Kimi.")
+    expect(successOf(exit).text).toBe("Simulated Kimi: get_weather returned: Sunny, 21°C.")
     const sent = chatBodies(mock).at(-1)
     expect(sent?.messages[1]).toMatchObject({ role: "assistant", reasoning_content: " " })
     expect(sent?.messages[1].reasoning_content).not.toBe("")

@@ -40,6 +40,13 @@ export * as Recordings from "./Recordings.js"
  */
 export * as RedisServer from "./RedisServer.js"
 /**
+ * The behaviour the provider twins share: tool calls by a deterministic rule with arguments valid for the tool's
+ * schema, answers about tool results, structured output, reasoning that quotes the request, usage and prefix caching.
+ *
+ * @since 0.1.0
+ */
+export * as Twin from "./Twin.js"
+/**
  * Builders of OpenAI Chat Completions wire fixtures (chunks, completions, error bodies, tool calls) for scenario data.
  *
  * @since 0.1.0

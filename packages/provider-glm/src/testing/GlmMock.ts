@@ -4,11 +4,12 @@
  * - Auth: no `Authorization` header answers 401 code 1001 "Authorization Token Missing"; a wrong key 401 code 1002
  *   (the docs' body); with `jwt` set, a Zhipu JWT signed with that secret is accepted, an expired one answers 401
  *   code 1003, a bad signature 1002.
- * - `POST /chat/completions`: text, reasoning (when `thinking.type` is `"enabled"`), tool calls for the declared
- *   function tools (complete in one delta, or in fragments when `tool_stream: true`; several tools give a
- *   multi-tool turn), an answer after tool results, and web-search results when a `web_search` tool is declared;
- *   streamed as Z.ai streams (`role` on every delta, finish and usage on the last chunk, `[DONE]`). `chat` overrides
- *   the answer per call (return `undefined` for the default).
+ * - `POST /chat/completions`: Zhipu's validations first ({@link validateChat}: an unknown model answers 1211,
+ *   disabling thinking on a model that always thinks 1210), then `chat` (a per-call override; `undefined` for the
+ *   default), else the twin's answer ({@link defaultChat}: reasoning by the catalog's thinking mode, tool calls by
+ *   the twin's rule with arguments valid for the tool's schema, an answer that uses tool results, structured
+ *   output, web-search results, usage that adds up with automatic prefix caching), streamed as Z.ai streams
+ *   (`role` on every delta, finish and usage on the last chunk, `[DONE]`).
  * - `POST /embeddings` (see {@link embeddingVector}: deterministic unit vectors, 2048 dimensions for `embedding-3` unless
  *   `dimensions` says 256/512/1024/2048, 1024 for `embedding-2`; more than 64 inputs, an empty input or an unknown
  *   model answer Zhipu's 400 bodies; `usage.prompt_tokens` is core's estimate),
@@ -22,7 +23,7 @@
  */
 import { createHash, createHmac } from "node:crypto"
 import { TokenEstimator } from "@conduitkit/core"
-import { MockUpstream } from "@conduitkit/core/testing"
+import { MockUpstream, Twin } from "@conduitkit/core/testing"
 import { type HttpHandler, HttpResponse, http } from "msw"
 import * as GlmModels from "../GlmModels.js"
 import * as GlmScenarios from "./GlmScenarios.js"
@@ -35,6 +36,7 @@ import * as GlmScenarios from "./GlmScenarios.js"
  * - `jwt`: accept Zhipu JWTs signed for this `<id>.<secret>` pair.
  * - `chat`: a per-call override of the chat answer (`undefined` falls back to the default behaviour).
  * - `asyncPolls`: how many polls of an async task answer `PROCESSING` before `SUCCESS` (default 1).
+ * - `validate`: run Zhipu's chat validations ({@link validateChat}) before `chat` (default true).
  *
  * @since 0.1.0
  */
@@ -44,6 +46,7 @@ export interface Options {
   readonly jwt?: { readonly id: string; readonly secret: string } | undefined
   readonly chat?: ((call: MockUpstream.ChatCall) => Response | Promise<Response> | undefined) | undefined
   readonly asyncPolls?: number | undefined
+  readonly validate?: boolean | undefined
 }
 
 /**
@@ -67,157 +70,193 @@ export const errorResponse = (error: GlmScenarios.WireError): Response =>
 
 type Body = Record<string, unknown>
 
-interface WireToolDeclaration {
-  readonly type?: unknown
-  readonly function?: { readonly name?: unknown; readonly parameters?: unknown }
-}
-
-interface DeclaredFunction {
-  readonly name: string
-  readonly parameters: unknown
-}
-
-const functionTools = (body: Body): Array<DeclaredFunction> =>
-  ((body.tools as ReadonlyArray<WireToolDeclaration> | undefined) ?? [])
-    .filter((tool) => tool.type === "function" && typeof tool.function?.name === "string")
-    .map((tool) => ({ name: tool.function?.name as string, parameters: tool.function?.parameters }))
-
-/**
- * Arguments a model would plausibly send for a declared function: every property of its JSON Schema filled with a
- * value of its type (`location` → "Florence, Italy", numbers 2, 3, ...).
- */
-const argumentsFor = (tool: DeclaredFunction): string => {
-  type Property = { readonly type?: unknown; readonly anyOf?: ReadonlyArray<Property> }
-  const schema = tool.parameters as { properties?: Record<string, Property> } | undefined
-  const typeOf = (property: Property): unknown =>
-    Array.isArray(property.type) ? property.type[0] : (property.type ?? property.anyOf?.map(typeOf).find(Boolean))
-  let n = 2
-  const args: Record<string, unknown> = {}
-  for (const [key, property] of Object.entries(schema?.properties ?? {})) {
-    const type = typeOf(property)
-    args[key] =
-      type === "number" || type === "integer"
-        ? n++
-        : type === "boolean"
-          ? true
-          : type === "array"
-            ? []
-            : type === "object"
-              ? {}
-              : key === "location"
-                ? "Florence, Italy"
-                : "example"
-  }
-  return JSON.stringify(args)
-}
+const isRecord = (value: unknown): value is Body => typeof value === "object" && value !== null && !Array.isArray(value)
 
 const hasWebSearch = (body: Body) =>
-  ((body.tools as ReadonlyArray<WireToolDeclaration> | undefined) ?? []).some((tool) => tool.type === "web_search")
+  (Array.isArray(body.tools) ? body.tools : []).some((tool) => isRecord(tool) && tool.type === "web_search")
 
-const lastMessage = (body: Body) => {
-  const messages = (body.messages as ReadonlyArray<{ role?: unknown; content?: unknown }> | undefined) ?? []
-  return messages[messages.length - 1]
+const switchOf = (body: Body) => (isRecord(body.thinking) ? body.thinking.type : undefined)
+
+/**
+ * Whether the model thinks on this call, by the catalog's thinking mode: `always` always, `optional` unless
+ * `thinking.type` is `"disabled"` (`enabled` is the default, docs/providers/glm.md#thinking), `none` never.
+ *
+ * @since 0.1.0
+ */
+export const thinks = (model: GlmModels.GlmModelInfo | undefined, body: Body): boolean => {
+  const mode = model?.capabilities.thinking ?? "none"
+  return mode === "always" || (mode === "optional" && switchOf(body) !== "disabled")
+}
+
+/**
+ * Zhipu's chat validations (pure): the first problem as the live API answers it, or `undefined`. An id the catalog
+ * does not know answers 400 code 1211 (`errors.unknownModelEn`, recorded live); `thinking.type: "disabled"` on a
+ * model that always thinks answers 400 code 1210 (`errors.thinkingAlwaysCn`, recorded live); no messages answers
+ * 1214.
+ *
+ * @since 0.1.0
+ */
+export const validateChat = (
+  body: Body,
+  model: GlmModels.GlmModelInfo | undefined
+): GlmScenarios.WireError | undefined => {
+  if (model === undefined) return GlmScenarios.errors.unknownModelEn
+  if (!Array.isArray(body.messages) || body.messages.length === 0) return GlmScenarios.errors.invalidParameterEn
+  if (model.capabilities.thinking === "always" && switchOf(body) === "disabled") {
+    return GlmScenarios.errors.thinkingAlwaysCn
+  }
+  return undefined
 }
 
 let counter = 0
 const nextId = () => GlmScenarios.responseId(0x10000 + ++counter)
 
 /**
- * The default chat answer for a request body (see the module docs). Pure apart from fresh ids.
+ * Context of {@link defaultChat}: the cached prompt tokens of the call (automatic prefix caching).
  *
  * @since 0.1.0
  */
-export const defaultChat = (body: Body): Response => {
+export interface ChatContext {
+  readonly cached?: number | undefined
+}
+
+/** The answer's parts: reasoning, text, tool calls, top-level extras (web search results). */
+interface Answer {
+  readonly reasoning: string | undefined
+  readonly text: string | undefined
+  readonly calls: ReadonlyArray<Twin.ToolCall>
+  readonly extra: Body
+}
+
+/**
+ * Whether a sentence comes with the tool calls, as the cassettes show: never under a forced `tool_choice`
+ * (`*ObjectGeneration*`: `content: ""`), else always on glm-4.5 (`*zai-glm-4.5*tool*.yaml`) and, on later models,
+ * only for several calls streamed (`TestZAICommon__zai-glm-4.6__multi_tool_streaming.yaml`; none in `*4.6__tool*`).
+ */
+const narratesToolCalls = (body: Body, calls: number) =>
+  isRecord(body.tool_choice)
+    ? false
+    : String(body.model ?? "").startsWith("glm-4.5") || (body.stream === true && calls > 1)
+
+/** glm-4.5 and glm-4.6 report no `completion_tokens_details` (every `glm/fantasy` cassette); newer models do. */
+const reportsReasoningTokens = (model: string) => !/^glm-4\.[56]/.test(model)
+
+const answerOf = (body: Body, thinking: boolean): Answer => {
+  const plan = Twin.plan(body)
+  const reasoning = thinking ? Twin.reasoningText(body, plan) : undefined
+  const calls = plan._tag === "ToolCalls" ? plan.calls : []
+  if (plan._tag === "Text" && hasWebSearch(body)) {
+    return {
+      reasoning,
+      text: GlmScenarios.webSearch.text,
+      calls,
+      extra: { web_search: GlmScenarios.webSearch.results }
+    }
+  }
+  const text =
+    plan._tag === "ToolResults"
+      ? plan.json !== undefined
+        ? Twin.json(plan.json.value)
+        : `\n\n${plan.text}`
+      : plan._tag === "Structured"
+        ? Twin.json(plan.value)
+        : plan._tag === "Text"
+          ? GlmScenarios.text.text
+          : narratesToolCalls(body, calls.length)
+            ? `\nI'll call ${calls.map((call) => call.name).join(" and ")}.\n`
+            : isRecord(body.tool_choice)
+              ? ""
+              : undefined
+  return { reasoning, text, calls, extra: {} }
+}
+
+/**
+ * The twin's chat answer for a request body (see `Twin.plan` in core's testing entry), in Z.ai's wire format as the
+ * live cassettes show it (`glm/fantasy/*.yaml`):
+ * - reasoning (`reasoning_content`, quoting the request) when the model thinks on this call ({@link thinks});
+ *   inline as `<think>…</think>` in `content` on the models that write it there (`inlineThinking`);
+ * - tool calls by the twin's rule: non-stream ids `call_-<19 digits>`, a sentence in `content` where the cassettes
+ *   show one (`narratesToolCalls`); streamed, each call complete
+ *   in one delta with the next `index`, or, with `tool_stream: true`, a first fragment with id and name then
+ *   argument pieces;
+ * - after tool results, an answer that uses them; structured output as compact JSON text (`json_object`, with the
+ *   schema the provider puts in a system message); web-search results when a `web_search` tool is declared;
+ * - usage from core's estimator: `prompt_tokens_details.cached_tokens` (`context.cached`), and
+ *   `completion_tokens_details.reasoning_tokens` when the model reasoned, except on glm-4.5 / glm-4.6 whose live
+ *   answers never carry it; on the finish chunk when streamed.
+ *
+ * Pure apart from fresh ids.
+ *
+ * @since 0.1.0
+ */
+export const defaultChat = (body: Body, context: ChatContext = {}): Response => {
   const model = typeof body.model === "string" ? body.model : "glm-4.6"
+  const info = GlmModels.get(model)
   const id = nextId()
   const streaming = body.stream === true
-  const thinking = (body.thinking as { type?: unknown } | undefined)?.type === "enabled"
-  const last = lastMessage(body)
-  const tools = functionTools(body)
-  const reasoning = thinking ? GlmScenarios.reasoning.reasoning : undefined
-
-  // After tool results: answer with their content.
-  if (last?.role === "tool" || tools.length === 0 || hasWebSearch(body)) {
-    const answer =
-      last?.role === "tool"
-        ? `\n\nThe tool answered: ${String(last.content)}.`
-        : hasWebSearch(body)
-          ? GlmScenarios.webSearch.text
-          : thinking
-            ? GlmScenarios.reasoning.text
-            : GlmScenarios.text.text
-    const webSearch = hasWebSearch(body) ? { web_search: GlmScenarios.webSearch.results } : {}
-    const tokens = GlmScenarios.usage(40, 30, 0, reasoning === undefined ? undefined : 20)
-    if (!streaming) {
-      return MockUpstream.json(
-        GlmScenarios.completion(
-          id,
-          model,
-          { content: answer, ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}) },
-          "stop",
-          tokens,
-          webSearch
-        )
-      )
-    }
-    return MockUpstream.sse([
-      ...(reasoning === undefined
-        ? []
-        : GlmScenarios.pieces(reasoning).map((piece) => GlmScenarios.chunk(id, model, { reasoning_content: piece }))),
-      ...GlmScenarios.pieces(answer).map((piece) => GlmScenarios.chunk(id, model, { content: piece })),
-      { ...GlmScenarios.finishChunk(id, model, "stop", tokens), ...webSearch }
-    ])
-  }
-
-  // Tool calls: one per declared function tool (at most two).
-  const called = tools.slice(0, 2)
-  const tokens = GlmScenarios.usage(171, 66, 32)
+  const answer = answerOf(body, thinks(info, body))
+  const inline = info?.glm.inlineThinking === true && answer.reasoning !== undefined
+  const reasoning = inline ? undefined : answer.reasoning
+  const text = inline ? `<think>${answer.reasoning}</think>${answer.text ?? ""}` : answer.text
+  const twinUsage = Twin.usage(body, { text, reasoning: answer.reasoning, calls: answer.calls }, context.cached)
+  const tokens = GlmScenarios.usage(
+    twinUsage.prompt,
+    twinUsage.completion,
+    twinUsage.cached,
+    answer.reasoning === undefined || !reportsReasoningTokens(model) ? undefined : twinUsage.reasoning
+  )
+  const finish = answer.calls.length > 0 ? "tool_calls" : "stop"
+  const callIds = answer.calls.map((_, index) =>
+    streaming
+      ? `call_${(0xabc000 + counter * 4 + index).toString(16).padStart(24, "0")}`
+      : `call_-7394015628${String(counter * 10 + index).padStart(9, "0")}`
+  )
   if (!streaming) {
     return MockUpstream.json(
       GlmScenarios.completion(
         id,
         model,
         {
+          ...(text !== undefined ? { content: text } : {}),
           ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
-          tool_calls: called.map((tool, index) => ({
-            function: { arguments: argumentsFor(tool), name: tool.name },
-            id: `call_-73940156283019472${10 + index}`,
-            index,
-            type: "function"
-          }))
+          ...(answer.calls.length > 0
+            ? {
+                tool_calls: answer.calls.map((call, index) => ({
+                  function: { arguments: Twin.json(call.arguments), name: call.name },
+                  id: callIds[index],
+                  index,
+                  type: "function"
+                }))
+              }
+            : {})
         },
-        "tool_calls",
-        tokens
+        finish,
+        tokens,
+        answer.extra
       )
     )
   }
   const fragmented = body.tool_stream === true
-  const callChunks = called.flatMap((tool, index) => {
-    const name = tool.name
-    const callId = `call_${(0xabc000 + counter * 4 + index).toString(16).padStart(24, "0")}`
-    const args = argumentsFor(tool)
+  const callChunks = answer.calls.flatMap((call, index) => {
+    const args = Twin.json(call.arguments)
+    const head = { id: callIds[index], index, type: "function" }
     if (!fragmented) {
       return [
-        GlmScenarios.chunk(id, model, {
-          tool_calls: [{ id: callId, index, type: "function", function: { name, arguments: args } }]
-        })
+        GlmScenarios.chunk(id, model, { tool_calls: [{ ...head, function: { name: call.name, arguments: args } }] })
       ]
     }
     return [
-      GlmScenarios.chunk(id, model, {
-        tool_calls: [{ id: callId, index, type: "function", function: { name, arguments: "" } }]
-      }),
-      ...GlmScenarios.pieces(args, 5).map((piece) =>
+      GlmScenarios.chunk(id, model, { tool_calls: [{ ...head, function: { name: call.name, arguments: "" } }] }),
+      ...GlmScenarios.pieces(args, 8).map((piece) =>
         GlmScenarios.chunk(id, model, { tool_calls: [{ index, function: { arguments: piece } }] })
       )
     ]
   })
   return MockUpstream.sse([
-    ...(reasoning === undefined
-      ? []
-      : GlmScenarios.pieces(reasoning).map((piece) => GlmScenarios.chunk(id, model, { reasoning_content: piece }))),
+    ...Twin.fragments(reasoning ?? "").map((piece) => GlmScenarios.chunk(id, model, { reasoning_content: piece })),
+    ...Twin.fragments(text ?? "").map((piece) => GlmScenarios.chunk(id, model, { content: piece })),
     ...callChunks,
-    GlmScenarios.finishChunk(id, model, "tool_calls", tokens)
+    { ...GlmScenarios.finishChunk(id, model, finish, tokens), ...answer.extra }
   ])
 }
 
@@ -336,11 +375,18 @@ export const make = (options: Options = {}): Mock => {
       return authFailure(request, options) ?? handler(request, params, call)
     }
   let chatCount = 0
+  const prefixCache = new Twin.PrefixCache()
 
   const chatHandler = http.post(
     `${baseURL}/chat/completions`,
     guarded(async (_request, _params, call) => {
       const body = (call.body ?? {}) as Body
+      if (options.validate !== false) {
+        const problem = validateChat(body, GlmModels.get(String(body.model ?? "")))
+        if (problem !== undefined) return errorResponse(problem)
+      }
+      // automatic prefix caching on every model (docs/providers/glm.md#usage): every request is remembered
+      const cached = prefixCache.cachedTokens(body)
       const custom = await options.chat?.({
         call,
         body,
@@ -350,7 +396,7 @@ export const make = (options: Options = {}): Mock => {
           call.abortedAt ??= performance.now()
         }
       })
-      return custom ?? defaultChat(body)
+      return custom ?? defaultChat(body, { cached })
     })
   )
 

@@ -382,6 +382,11 @@ export const errors = {
   promptTooLongEn: { status: 400, body: { code: "1261", message: "Prompt too long" } },
   promptTooLongCn: { status: 400, body: { code: "1261", message: "Prompt exceeds max length" } },
   unknownModelEn: { status: 400, body: wrapped("1211", "Unknown Model, please check the model code.") },
+  // recorded live on open.bigmodel.cn (2026-10-09), unwrapped: `glm/errors/third_party_observed_error_bodies.jsonl`
+  thinkingAlwaysCn: {
+    status: 400,
+    body: { code: "1210", message: "该模型始终思考，不支持关闭思考；请使用 low、high 或 max。" }
+  },
   unknownModelCn: { status: 400, body: { code: "1211", message: "模型不存在，请检查模型代码。" } },
   invalidParameterEn: { status: 400, body: wrapped("1214", "Input cannot be empty") },
   invalidParameterCn: { status: 400, body: wrapped("1214", "messages 参数非法。请检查文档。") },

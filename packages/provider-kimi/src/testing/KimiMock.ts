@@ -32,7 +32,7 @@
  * @since 0.1.0
  */
 import { TokenEstimator } from "@conduitkit/core"
-import { MockUpstream } from "@conduitkit/core/testing"
+import { MockUpstream, Twin } from "@conduitkit/core/testing"
 import { type HttpHandler, HttpResponse, http } from "msw"
 import * as KimiModels from "../KimiModels.js"
 import * as KimiScenarios from "./KimiScenarios.js"
@@ -278,10 +278,16 @@ const estimate = (body: Json) =>
 /** Tokens the simulated search announces (and adds to the prompt of the follow-up call). */
 const searchTokens = 1_200
 
-const defaultReply = (call: MockChatCall): KimiScenarios.Scenario => {
+/**
+ * The twin's answer (see `Twin.plan` in core's testing entry): `$web_search` first (a call announcing the search
+ * tokens, then an answer once it is echoed back), else tool calls by the twin's rule (ids `<name>_<index>`, content
+ * `""`, as `vercel-ai/moonshotai-k3-required-tool-choice.json`), an answer using tool results, structured output as
+ * indented JSON text (`vercel-ai/moonshotai-v1-structured-output.json`), or the greeting; reasoning that quotes the
+ * request when the model thinks on this call; usage from core's estimator with the cached prefix (`cached`).
+ */
+const defaultReply = (call: MockChatCall, cached: number): KimiScenarios.Scenario => {
   const modelId = typeof call.body.model === "string" ? call.body.model : "kimi-k3"
   const messages = Array.isArray(call.body.messages) ? call.body.messages : []
-  const prompt = estimate(call.body)
   if (webSearchDeclared(call.body) && !lastIsWebSearchEcho(messages)) {
     return {
       model: modelId,
@@ -293,19 +299,41 @@ const defaultReply = (call: MockChatCall): KimiScenarios.Scenario => {
           arguments: { search_result: { search_id: "c0de5ea4c4000000" }, usage: { total_tokens: searchTokens } }
         }
       ],
-      usage: { prompt, completion: 20, reasoning: call.thinking ? 8 : 0 }
+      usage: { prompt: estimate(call.body), completion: 20, reasoning: call.thinking ? 8 : 0, cached }
     }
   }
-  const searched = lastIsWebSearchEcho(messages)
+  if (lastIsWebSearchEcho(messages)) {
+    const text = "According to the search results, here is the answer."
+    const reasoning = call.thinking ? "The search results are in; I will answer from them." : undefined
+    const usage = Twin.usage(call.body, { text, reasoning }, cached)
+    return {
+      model: modelId,
+      ...(reasoning !== undefined ? { reasoning: Twin.fragments(reasoning) } : {}),
+      text: Twin.fragments(text),
+      usage: { ...usage, prompt: usage.prompt + searchTokens }
+    }
+  }
+  const plan = Twin.plan(call.body)
+  const reasoning = call.thinking ? Twin.reasoningText(call.body, plan) : undefined
+  const calls = plan._tag === "ToolCalls" ? plan.calls : []
+  const text =
+    plan._tag === "ToolResults"
+      ? plan.json !== undefined
+        ? JSON.stringify(plan.json.value, null, 2)
+        : `Simulated Kimi: ${plan.text}`
+      : plan._tag === "Structured"
+        ? JSON.stringify(plan.value, null, 2)
+        : plan._tag === "Text"
+          ? "Hello from simulated Kimi."
+          : ""
   return {
     model: modelId,
-    ...(call.thinking ? { reasoning: ["The user", " asked a question;", " I will answer briefly."] } : {}),
-    text: searched ? ["According to", " the search results, here is the answer."] : ["Hello", " from simulated Kimi."],
-    usage: {
-      prompt: prompt + (searched ? searchTokens : 0),
-      completion: call.thinking ? 24 : 6,
-      reasoning: call.thinking ? 16 : 0
-    }
+    ...(reasoning !== undefined ? { reasoning: Twin.fragments(reasoning) } : {}),
+    text: Twin.fragments(text),
+    ...(calls.length > 0
+      ? { toolCalls: calls.map((made) => ({ name: made.name, arguments: Twin.json(made.arguments) })) }
+      : {}),
+    usage: Twin.usage(call.body, { text, reasoning, calls }, cached)
   }
 }
 
@@ -340,6 +368,7 @@ export const make = (options: Options = {}): Mock => {
   const state: MockState = { files: new Map(), caches: new Map(), tags: new Map() }
   const catalog = KimiModels.make({}, options.extraModels ?? [])
   let chatCount = 0
+  const prefixCache = new Twin.PrefixCache()
   /** When each cache turns ready (unix s). */
   const readyAt = new Map<string, number>()
   const statusOf = (cache: Json): "pending" | "ready" | "inactive" =>
@@ -442,7 +471,10 @@ export const make = (options: Options = {}): Mock => {
       thinking: thinkingOf(info, body),
       streaming
     }
-    const reply = (await options.respond?.(call)) ?? defaultReply(call)
+    // automatic prefix caching (docs/providers/kimi.md#automatic-prefix-caching): every request is remembered
+    const seen = prefixCache.cachedTokens(body)
+    const cached = info.capabilities.contextCaching === "automatic" ? seen : 0
+    const reply = (await options.respond?.(call)) ?? defaultReply(call, cached)
     if (reply instanceof Response) return reply
     if (isWireError(reply)) return errorResponse(reply, requestId)
     const scenario = reply as KimiScenarios.Scenario

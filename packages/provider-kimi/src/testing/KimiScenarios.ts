@@ -4,8 +4,9 @@
  * `../shared/fixtures/kimi/INDEX.md`). The recordings themselves are third-party data and stay where they are; these
  * builders produce our own data with their shapes:
  *
- * - ids `chatcmpl-<24 hex>` with `system_fingerprint: "fpv0_<8 hex>"` (kimi-k2.x, moonshot-v1 live captures) or
- *   `chatcmpl-<uuid>` without a fingerprint (kimi-k3 live captures);
+ * - ids `chatcmpl-<24 hex>` (kimi-k2.x, moonshot-v1 live captures, whose stream chunks carry
+ *   `system_fingerprint: "fpv0_<8 hex>"` and whose non-stream bodies carry none) or `chatcmpl-<uuid>` without a
+ *   fingerprint (kimi-k3 live captures);
  * - non-stream `message.reasoning_content` beside `content` on thinking models (`""` when the model did not reason,
  *   as in `moonshotai-file-reference-live.json`); tool-call ids `<name>_<index>` (`get_weather_0`);
  * - usage with top-level `cached_tokens` AND `prompt_tokens_details.cached_tokens` on cache hits, and
@@ -139,7 +140,6 @@ const finishReasonOf = (scenario: Scenario) =>
  */
 export const completion = (scenario: Scenario): Record<string, unknown> => {
   const calls = scenario.toolCalls ?? []
-  const print = fingerprint(scenario.model)
   return {
     id: scenario.id ?? responseId(scenario.model),
     object: "chat.completion",
@@ -166,8 +166,7 @@ export const completion = (scenario: Scenario): Record<string, unknown> => {
         finish_reason: finishReasonOf(scenario)
       }
     ],
-    usage: wireUsage(scenario),
-    ...(print !== undefined ? { system_fingerprint: print } : {})
+    usage: wireUsage(scenario)
   }
 }
 
