@@ -7,6 +7,7 @@
  * multi-turn tool conversation that falls back from Kimi to GLM during a simulated outage.
  */
 import Anthropic from "@anthropic-ai/sdk"
+import { TokenEstimator } from "@conduitkit/core"
 import { MockUpstream } from "@conduitkit/core/testing"
 import { GlmMock } from "@conduitkit/provider-glm/testing"
 import { KimiMock, KimiScenarios } from "@conduitkit/provider-kimi/testing"
@@ -97,14 +98,17 @@ describe("text", () => {
     expect(data.type).toBe("message")
     expect(data.role).toBe("assistant")
     expect(data.model).toBe("kimi-only")
-    // kimi-k2.6 thinks unless told otherwise: its reasoning comes first, as a thinking block
+    // kimi-k2.6 thinks unless told otherwise: its reasoning (quoting the prompt) comes first, as a thinking block
+    const thinking = 'The user asks: "Hello?". I will answer briefly.'
     expect(data.content).toEqual([
-      { type: "thinking", thinking: "The user asked a question; I will answer briefly.", signature: "conduit" },
+      { type: "thinking", thinking, signature: "conduit" },
       { type: "text", text: "Hello from simulated Kimi.", citations: null }
     ])
     expect(data.stop_reason).toBe("end_turn")
     expect(data.usage.input_tokens).toBeGreaterThan(0)
-    expect(data.usage.output_tokens).toBe(24)
+    expect(data.usage.output_tokens).toBe(
+      TokenEstimator.estimateText("Hello from simulated Kimi.") + TokenEstimator.estimateText(thinking)
+    )
     expect(response.headers.get("x-conduit-provider")).toBe("kimi")
     expect(response.headers.get("request-id")).toBe(response.headers.get("x-request-id"))
     const sent = lastUpstreamBody(kimi.recorder)
@@ -121,7 +125,8 @@ describe("text", () => {
       max_tokens: 64,
       messages: [{ role: "user", content: "Hi" }]
     })
-    expect(data.content[0]?.type).toBe("text")
+    // glm-4.6 thinks by default: a thinking block, then the text
+    expect(data.content.map((block) => block.type)).toEqual(["thinking", "text"])
   })
 
   it("maps a Claude Code model name through models.yaml", async () => {

@@ -5,6 +5,7 @@
  * completed upstream of the client), GLM's thinking switch passed through, models.yaml `providerOptions` reaching the
  * request of their own provider only, and provider error codes mapped to OpenAI statuses.
  */
+import { TokenEstimator } from "@conduitkit/core"
 import { MockUpstream } from "@conduitkit/core/testing"
 import { GlmMock, GlmScenarios } from "@conduitkit/provider-glm/testing"
 import { KimiMock, KimiScenarios } from "@conduitkit/provider-kimi/testing"
@@ -86,9 +87,9 @@ describe("Kimi (simulated by KimiMock)", () => {
       stream_options: { include_usage: true }
     })
     const { content, reasoning, usage } = await collect(stream)
-    expect(reasoning).toBe("The user asked a question; I will answer briefly.")
+    expect(reasoning).toBe('The user asks: "Why is the sky blue?". I will answer briefly.')
     expect(content).toBe("Hello from simulated Kimi.")
-    expect(usage?.completion_tokens_details?.reasoning_tokens).toBe(16)
+    expect(usage?.completion_tokens_details?.reasoning_tokens).toBe(TokenEstimator.estimateText(reasoning))
   })
 
   it("tool calls round trip, with the reasoning of the tool-call turn replayed as the Kimi API requires", async () => {
@@ -129,7 +130,7 @@ describe("Kimi (simulated by KimiMock)", () => {
         { role: "tool", tool_call_id: "get_weather:0", content: '{"celsius":21}' }
       ]
     })
-    expect(second.choices[0]?.message.content).toBe("Hello from simulated Kimi.")
+    expect(second.choices[0]?.message.content).toBe('Simulated Kimi: get_weather returned: {"celsius":21}.')
     const sent = recorder.last().body as { messages: Array<Record<string, unknown>> }
     expect(sent.messages[1]).toMatchObject({ role: "assistant", reasoning_content: "I need the weather tool." })
     // a client that drops the reasoning still gets an answer (the provider replays a placeholder)
@@ -142,7 +143,7 @@ describe("Kimi (simulated by KimiMock)", () => {
         { role: "tool", tool_call_id: "get_weather:0", content: '{"celsius":21}' }
       ]
     })
-    expect(withoutReasoning.choices[0]?.message.content).toBe("Hello from simulated Kimi.")
+    expect(withoutReasoning.choices[0]?.message.content).toBe('Simulated Kimi: get_weather returned: {"celsius":21}.')
   })
 
   it("$web_search mixed with a function tool: the function normalized, the built-in appended, the search round completed upstream", async () => {
@@ -235,8 +236,8 @@ describe("GLM (simulated by GlmMock)", () => {
       ...({ thinking: { type: "enabled" } } as object)
     })
     const { content, reasoning } = await collect(stream as AsyncIterable<OpenAI.ChatCompletionChunk>)
-    expect(reasoning).toBe(GlmScenarios.reasoning.reasoning)
-    expect(content).toBe(GlmScenarios.reasoning.text)
+    expect(reasoning).toBe('The user asks: "Think first.". I will answer briefly.')
+    expect(content).toBe(GlmScenarios.text.text)
     expect(mock.recorder.last().body).toMatchObject({ thinking: { type: "enabled" } })
   })
 
@@ -261,7 +262,7 @@ describe("GLM (simulated by GlmMock)", () => {
       ]
     })
     const { content } = await collect(stream)
-    expect(content).toContain("The tool answered: sunny")
+    expect(content).toContain("get_weather returned: sunny")
   })
 
   it("maps Zhipu's error codes: 1113 insufficient balance is 429 insufficient_quota, tried once", async () => {
@@ -325,9 +326,9 @@ describe("models.yaml providerOptions", () => {
 
       // the fallback: GLM's own option, not Kimi's
       failKimi = true
-      expect((await ask("both")).content).toBe(GlmScenarios.reasoning.text)
+      expect((await ask("both")).content).toBe(GlmScenarios.text.text)
       expect(zai.recorder.last().body).toMatchObject({ thinking: { type: "enabled" } })
-      expect((await ask("both", true)).content).toBe(GlmScenarios.reasoning.text)
+      expect((await ask("both", true)).content).toBe(GlmScenarios.text.text)
       expect(zai.recorder.last().body).toMatchObject({ thinking: { type: "enabled" } })
       expect(zai.recorder.count).toBe(2)
 
