@@ -15,7 +15,7 @@
  * - Typed against the `openai` SDK's own response types (`ChatCompletion`, `ChatCompletionChunk`, `CompletionUsage`),
  *   so a field OpenAI's schema requires cannot go missing without failing typecheck.
  * - Provider-executed tool calls and results (Moonshot `$web_search` round trips, handled upstream of the client) are
- *   not shown to clients. A streamed call of a built-in the client declared (`builtinTools`) is held until its
+ *   not shown to clients. A streamed call of a provider-executed tool the client declared (`providerExecutedTools`) is held until its
  *   `tool-call` part tells whether the provider executed it (providers stream a call's arguments before they know).
  *
  * The error envelopes themselves (`HttpError`, the error → HTTP table) are in `Errors`.
@@ -117,10 +117,10 @@ export const completion = (params: {
 export const doneFrame = "data: [DONE]\n\n"
 
 /**
- * The names calls of built-in tool declarations carry (`function.name` when the declaration has one, as Kimi's
+ * The names calls of provider-executed tool declarations carry (`function.name` when the declaration has one, as Kimi's
  * `{ type: "builtin_function", function: { name: "$web_search" } }`, else its `type`, as GLM's `web_search`).
  */
-export const builtinToolNames = (tools: ReadonlyArray<ChatCompletions.RequestTool>): ReadonlySet<string> =>
+export const providerExecutedToolNames = (tools: ReadonlyArray<ChatCompletions.RequestTool>): ReadonlySet<string> =>
   new Set(
     tools.map((tool) => {
       const name = (tool.function as { readonly name?: unknown } | undefined)?.name
@@ -148,16 +148,16 @@ export interface StreamEncoder {
 /**
  * A {@link StreamEncoder} for one response. `id` and `model` go in every chunk: `model` is the model that answered
  * (the `response-metadata` part's `modelId`, which precedes any output; the given `model` until then); `created` is
- * in seconds since the epoch. `builtinTools`: names of built-in tools the request declared (their
+ * in seconds since the epoch. `providerExecutedTools`: names of the provider-executed tools the request declared (Kimi `builtin_function`) (their
  * streamed calls are held until the `tool-call` part: dropped when provider-executed, else sent whole).
  */
 export const makeStreamEncoder = (params: {
   readonly id: string
   readonly created: number
   readonly model: string
-  readonly builtinTools?: ReadonlySet<string> | undefined
+  readonly providerExecutedTools?: ReadonlySet<string> | undefined
 }): StreamEncoder => {
-  const builtinTools = params.builtinTools
+  const providerExecutedTools = params.providerExecutedTools
   let model = params.model
   // the chunk envelope, serialized once, at the first frame (when the answering model is known); typed against the
   // SDK's chunk so a required field cannot go missing
@@ -180,7 +180,7 @@ export const makeStreamEncoder = (params: {
   let finishUsage: Usage.TokenUsage | undefined
   let finished = false
   const toolIndex = new Map<string, number>()
-  const serverTools = new Set<string>()
+  const providerExecutedCallIds = new Set<string>()
   const streamedParams = new Set<string>()
   /** `delta` is the JSON members of the delta object without braces (may be empty). */
   const frame = (delta: string, finish = "null"): string => {
@@ -203,8 +203,8 @@ export const makeStreamEncoder = (params: {
         case "reasoning-delta":
           return part.delta === "" ? "" : frame(`"reasoning_content":${JSON.stringify(part.delta)}`)
         case "tool-params-start": {
-          if (part.providerExecuted === true || builtinTools?.has(part.name) === true) {
-            serverTools.add(part.id)
+          if (part.providerExecuted === true || providerExecutedTools?.has(part.name) === true) {
+            providerExecutedCallIds.add(part.id)
             return ""
           }
           const index = toolIndex.size
@@ -216,12 +216,12 @@ export const makeStreamEncoder = (params: {
         }
         case "tool-params-delta": {
           const index = toolIndex.get(part.id)
-          if (index === undefined || serverTools.has(part.id) || part.delta === "") return ""
+          if (index === undefined || providerExecutedCallIds.has(part.id) || part.delta === "") return ""
           return frame(`"tool_calls":[{"index":${index},"function":{"arguments":${JSON.stringify(part.delta)}}}]`)
         }
         case "tool-call": {
           // a provider-executed call (e.g. $web_search) is answered upstream; a streamed call was already sent; a held
-          // call of a built-in the provider did not execute is sent whole
+          // call of a provider-executed tool the provider did not execute is sent whole
           if (part.providerExecuted === true || streamedParams.has(part.id)) return ""
           const index = toolIndex.size
           toolIndex.set(part.id, index)

@@ -115,13 +115,13 @@ export const decodeRequest = (
 /**
  * A parsed chat completion request: the engine's call, and what only the response encoding needs: whether to
  * stream, whether the stream ends with a usage chunk (`stream_options.include_usage`), and the names of the built-in
- * tools the request declared (see `ChatCompletionEncoder.builtinToolNames`).
+ * tools the request declared (see `ChatCompletionEncoder.providerExecutedToolNames`).
  */
 export interface ChatCall {
   readonly call: Engine.Call
   readonly stream: boolean
   readonly includeUsage: boolean
-  readonly builtinTools: ReadonlyArray<ChatCompletions.RequestTool>
+  readonly providerExecutedTools: ReadonlyArray<ChatCompletions.RequestTool>
 }
 
 /**
@@ -162,6 +162,6 @@ export const parse = (
       },
       stream: request.stream === true,
       includeUsage: request.stream_options?.include_usage === true,
-      builtinTools: providerDefined
+      providerExecutedTools: providerDefined
     } satisfies ChatCall
   })

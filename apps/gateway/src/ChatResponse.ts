@@ -58,15 +58,15 @@ export const json = (
   )
 
 /**
- * The SSE response of a started stream. `includeUsage`: end with the `choices: []` usage chunk; `builtinTools`: the
- * built-in tools the request declared (their streamed calls are held, see `ChatCompletionEncoder`). Stream errors
+ * The SSE response of a started stream. `includeUsage`: end with the `choices: []` usage chunk; `providerExecutedTools`: the
+ * provider-executed tools the request declared (their streamed calls are held, see `ChatCompletionEncoder`). Stream errors
  * count in the `chat` error metric.
  */
 export const sse = (
   streaming: Engine.Streaming,
   params: Envelope & {
     readonly includeUsage: boolean
-    readonly builtinTools: ReadonlyArray<ChatCompletions.RequestTool>
+    readonly providerExecutedTools: ReadonlyArray<ChatCompletions.RequestTool>
   },
   info: Engine.RequestInfo,
   metrics: GatewayMetrics
@@ -75,8 +75,10 @@ export const sse = (
     id: params.id,
     created: params.created,
     model: params.model,
-    builtinTools:
-      params.builtinTools.length > 0 ? ChatCompletionEncoder.builtinToolNames(params.builtinTools) : undefined
+    providerExecutedTools:
+      params.providerExecutedTools.length > 0
+        ? ChatCompletionEncoder.providerExecutedToolNames(params.providerExecutedTools)
+        : undefined
   })
   return EventStream.respond(
     streaming,

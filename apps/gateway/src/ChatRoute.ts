@@ -45,7 +45,7 @@ export const handle = (
     const streaming = yield* Engine.stream(deps, parsed.call, info)
     return ChatResponse.sse(
       streaming,
-      { ...envelope, includeUsage: parsed.includeUsage, builtinTools: parsed.builtinTools },
+      { ...envelope, includeUsage: parsed.includeUsage, providerExecutedTools: parsed.providerExecutedTools },
       info,
       deps.metrics
     )

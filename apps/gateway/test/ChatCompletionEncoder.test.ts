@@ -144,7 +144,7 @@ describe("makeStreamEncoder", () => {
       id: "chatcmpl-1",
       created: 1,
       model: "kimi/kimi-k2.6",
-      builtinTools: ChatCompletionEncoder.builtinToolNames([
+      providerExecutedTools: ChatCompletionEncoder.providerExecutedToolNames([
         { type: "builtin_function", function: { name: "$web_search" } },
         { type: "web_search", web_search: { enable: true } }
       ])
@@ -171,7 +171,7 @@ describe("makeStreamEncoder", () => {
         ]
       }
     ])
-    expect([...ChatCompletionEncoder.builtinToolNames([{ type: "web_search" }])]).toEqual(["web_search"])
+    expect([...ChatCompletionEncoder.providerExecutedToolNames([{ type: "web_search" }])]).toEqual(["web_search"])
   })
 
   it("a finish with nothing before it still carries the role", () => {

@@ -109,7 +109,7 @@ describe("parse: the call", () => {
     const chat = parsed({ model: "fast", messages: [user("hi")], temperature: 0.2, max_tokens: 50, user: "u" })
     expect(chat.stream).toBe(false)
     expect(chat.includeUsage).toBe(false)
-    expect(chat.builtinTools).toEqual([])
+    expect(chat.providerExecutedTools).toEqual([])
     expect(chat.call.model).toBe("fast")
     expect(chat.call.prompt).toEqual(
       Prompt.fromMessages([Prompt.userMessage({ content: [Prompt.textPart({ text: "hi" })] })])
@@ -147,7 +147,7 @@ describe("parse: the call", () => {
       request: { tool_choice: { type: "function", function: { name: "get_weather" } } },
       wireTools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }, webSearch]
     })
-    expect(chat.builtinTools).toEqual([webSearch])
+    expect(chat.providerExecutedTools).toEqual([webSearch])
   })
 })
 
