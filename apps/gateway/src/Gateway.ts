@@ -44,6 +44,7 @@ import * as Metrics from "./Metrics.js"
 import * as ModelRoutes from "./ModelRoutes.js"
 import * as ModelsRoute from "./ModelsRoute.js"
 import type * as Providers from "./Providers.js"
+import * as StoreHealth from "./StoreHealth.js"
 
 /**
  * What a gateway is made of.
@@ -127,7 +128,7 @@ const endpointOf = (path: string): string =>
           ? "embeddings"
           : path === "/v1/models" || path.startsWith("/v1/models/")
             ? "models"
-            : path === "/healthz"
+            : path === "/healthz" || path === "/readyz"
               ? "healthz"
               : path === "/metrics"
                 ? "metrics"
@@ -182,6 +183,9 @@ export const makeApp = (
     const { config } = options
     const sessions = yield* SessionManager.SessionManager
     const conversations = Option.getOrUndefined(yield* Effect.serviceOption(Conversation.Conversation))
+    const health = Option.getOrElse(yield* Effect.serviceOption(StoreHealth.StoreHealth), () => ({
+      reasons: (): ReadonlyArray<string> => []
+    }))
     const routes = ModelRoutes.forProviders(options.providers, options.models, options.status)
     const metrics = Metrics.make()
     const shutdown = yield* makeShutdown(config.shutdownGraceMs)
@@ -298,11 +302,30 @@ export const makeApp = (
         if (path === "/healthz") {
           if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
           const draining = shutdown.draining()
+          const reasons = health.reasons()
           return answer(
             json(
-              { status: draining ? "shutting_down" : "ok", providers: status, simulated: [...simulated] },
+              {
+                status: draining ? "shutting_down" : reasons.length > 0 ? "degraded" : "ok",
+                ...(reasons.length > 0 ? { reasons } : {}),
+                providers: status,
+                simulated: [...simulated]
+              },
               requestId,
               draining ? 503 : 200
+            )
+          )
+        }
+        if (path === "/readyz") {
+          if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
+          // not ready: draining, or Redis away while rate limits are fail-closed (every limited request would fail)
+          const reasons = health.reasons()
+          const ready = !shutdown.draining() && !(config.rateLimitFail === "closed" && reasons.length > 0)
+          return answer(
+            json(
+              { status: ready ? "ready" : "not_ready", ...(reasons.length > 0 ? { reasons } : {}) },
+              requestId,
+              ready ? 200 : 503
             )
           )
         }
@@ -337,13 +360,16 @@ export const makeApp = (
 /** The services a gateway runs on, from its configuration (memory or Redis). */
 export const services = (
   config: GatewayConfig
-): Layer.Layer<SessionManager.SessionManager | ResponseCache.ResponseCacheStats, unknown> => {
+): Layer.Layer<SessionManager.SessionManager | ResponseCache.ResponseCacheStats | StoreHealth.StoreHealth, unknown> => {
   const redis =
     config.redisUrl === undefined ? undefined : NodeRedis.layer(RedisStore.clientOptions({ url: config.redisUrl }))
+  // with Redis away, the cache and idempotency keys carry on in this instance's memory
   const store =
     redis === undefined
       ? MemoryStore.layer()
-      : RedisStore.layerRedis({ prefix: "conduit:gateway:" }).pipe(Layer.provide(redis))
+      : Layer.unwrap(
+          Effect.map(MemoryStore.make(), (fallback) => RedisStore.layerRedis({ prefix: "conduit:gateway:", fallback }))
+        ).pipe(Layer.provide(redis))
   const cache = ResponseCache.layer({ cacheResponses: config.responseCache }).pipe(Layer.provideMerge(store))
   const limits = config.rateLimits
   const rateLimits =
@@ -351,7 +377,10 @@ export const services = (
       ? Layer.empty
       : redis === undefined
         ? RateLimits.layer(limits)
-        : RateLimits.layerRedis({ ...limits, prefix: "conduit:gateway:ratelimit:" }).pipe(Layer.provide(redis))
+        : RateLimits.layerRedisFailover(
+            { ...limits, prefix: "conduit:gateway:ratelimit:" },
+            { failClosed: config.rateLimitFail === "closed" }
+          ).pipe(Layer.provide(redis))
   const sessions = SessionManager.layer({
     maxConcurrent: config.sessions.maxConcurrent,
     maxConcurrentPerSession: config.sessions.maxConcurrentPerSession,
@@ -366,8 +395,12 @@ export const services = (
     : redis === undefined
       ? Conversation.layerMemory()
       : Conversation.layerRedis().pipe(Layer.provide(redis))
-  return Layer.mergeAll(cache, sessions, conversations) as Layer.Layer<
-    SessionManager.SessionManager | ResponseCache.ResponseCacheStats,
+  const health =
+    redis === undefined
+      ? StoreHealth.none
+      : StoreHealth.layerRedis({ failClosed: config.rateLimitFail === "closed" }).pipe(Layer.provide(redis))
+  return Layer.mergeAll(cache, sessions, conversations, health) as Layer.Layer<
+    SessionManager.SessionManager | ResponseCache.ResponseCacheStats | StoreHealth.StoreHealth,
     unknown
   >
 }

@@ -22,6 +22,7 @@
  * | `CONDUIT_REQUEST_TIMEOUT_MS` | none | execution timeout of one request (504 `request_timeout`) |
  * | `CONDUIT_RATE_LIMIT_RPM` / `_TPM` | none | requests / tokens per minute per API key |
  * | `CONDUIT_MODEL_RATE_LIMIT_RPM` / `_TPM` | none | requests / tokens per minute per model name |
+ * | `CONDUIT_RATE_LIMIT_FAIL` | `open` | with Redis away: `open` limits per instance, `closed` refuses (503) |
  * | `CONDUIT_LOG_LEVEL` | `info` | `debug`, `info`, `warn`, `error`, `none` |
  *
  * Provider variables (`MOONSHOT_API_KEY`, `ZAI_API_KEY`, base URLs) are read by `Providers`.
@@ -68,6 +69,8 @@ export interface GatewayConfig {
   readonly redisUrl: Redacted.Redacted<string> | undefined
   readonly sessions: SessionLimits
   readonly rateLimits: RateLimits.Config | undefined
+  /** While Redis is away: `open` checks rate limits per instance, `closed` refuses rate-limited requests. */
+  readonly rateLimitFail: "open" | "closed"
   readonly logLevel: LogLevel
 }
 
@@ -97,6 +100,7 @@ export const make = (overrides: Partial<GatewayConfig> = {}): GatewayConfig => (
     requestTimeoutMs: undefined
   },
   rateLimits: undefined,
+  rateLimitFail: "open",
   logLevel: "Info",
   ...overrides
 })
@@ -208,6 +212,14 @@ export const load: Effect.Effect<GatewayConfig, Config.ConfigError | GatewayConf
   const perKey = limit(rpm, tpm)
   const perModel = limit(modelRpm, modelTpm)
   const redisUrl = yield* Config.option(Config.Redacted("REDIS_URL"))
+  const failRaw = (yield* Config.String("CONDUIT_RATE_LIMIT_FAIL").pipe(Config.withDefault("open")))
+    .trim()
+    .toLowerCase()
+  if (failRaw !== "open" && failRaw !== "closed") {
+    return yield* new GatewayConfigError({
+      message: `CONDUIT_RATE_LIMIT_FAIL: expected open or closed; got "${failRaw}"`
+    })
+  }
   const config: GatewayConfig = {
     host: yield* Config.String("HOST").pipe(Config.withDefault(base.host)),
     port: yield* port,
@@ -239,6 +251,7 @@ export const load: Effect.Effect<GatewayConfig, Config.ConfigError | GatewayConf
       perKey === undefined && perModel === undefined
         ? undefined
         : { ...(perKey !== undefined ? { perKey } : {}), ...(perModel !== undefined ? { perModel } : {}) },
+    rateLimitFail: failRaw,
     logLevel
   }
   return yield* validate(config)

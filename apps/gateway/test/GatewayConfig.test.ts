@@ -109,6 +109,7 @@ describe("GatewayConfig.load", () => {
     expect(failure({ CONDUIT_MAX_BODY_BYTES: "0" })).toContain("CONDUIT_MAX_BODY_BYTES")
     expect(failure({ CONDUIT_LOG_LEVEL: "loud" })).toContain("CONDUIT_LOG_LEVEL")
     expect(failure({ CONDUIT_SIMULATE: "perhaps" })).toContain("CONDUIT_SIMULATE")
+    expect(failure({ CONDUIT_RATE_LIMIT_FAIL: "maybe" })).toContain("CONDUIT_RATE_LIMIT_FAIL")
   })
 
   it("keys never appear when the configuration is printed", () => {

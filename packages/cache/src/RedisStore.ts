@@ -57,6 +57,9 @@ import type { ClaimableStore, FailureMode, StoreStats } from "./Store.js"
  * - `failureMode`: `"open"` (default) or `"closed"`, see `Store.FailureMode`.
  * - `operationTimeout`: bound on each Redis round trip (default 500 ms); slower counts as a failure.
  * - `defaultTtl`: TTL of a `set` without one (default 1 hour). `Duration.infinity` stores without expiry.
+ * - `fallback`: fail-open only: the store an operation uses while Redis fails (for example a `MemoryStore`), so the
+ *   response cache and idempotency keys keep working per instance during an outage instead of turning into misses.
+ *   Entries it holds are not copied to Redis when Redis is back; Redis is tried first on every operation.
  *
  * @since 0.1.0
  */
@@ -65,6 +68,7 @@ export interface Options {
   readonly failureMode?: FailureMode | undefined
   readonly operationTimeout?: Duration.Input | undefined
   readonly defaultTtl?: Duration.Input | undefined
+  readonly fallback?: ClaimableStore | undefined
 }
 
 /**
@@ -150,7 +154,13 @@ export const makeWith = (
           : (redis.send<A>(command, ...args) as Effect.Effect<A, unknown>)
       })
 
-    const guard = <A>(operation: Operation, key: string | undefined, fallback: () => A) => {
+    const backup = options?.fallback
+    const guard = <A>(
+      operation: Operation,
+      key: string | undefined,
+      fallback: () => A,
+      fromBackup?: (store: ClaimableStore) => Effect.Effect<A, CacheStore.CacheStoreError>
+    ) => {
       const describe = (cause: unknown): string => {
         if (Cause.isTimeoutError(cause)) return `timed out after ${Duration.format(timeout)}`
         const inner = cause instanceof Redis.RedisError ? cause.cause : cause
@@ -167,10 +177,11 @@ export const makeWith = (
                 new CacheStore.CacheStoreError({ operation, ...(key === undefined ? {} : { key }), message, cause })
               )
             }
-            return Effect.logWarning(`${message}; continuing without cache (fail-open)`).pipe(
-              Effect.annotateLogs({ module: "@conduitkit/cache/RedisStore", operation }),
-              Effect.andThen(Effect.sync(fallback))
-            )
+            const instead =
+              backup !== undefined && fromBackup !== undefined ? fromBackup(backup) : Effect.sync(fallback)
+            return Effect.logWarning(
+              `${message}; continuing ${backup !== undefined ? "on the fallback store" : "without cache"} (fail-open)`
+            ).pipe(Effect.annotateLogs({ module: "@conduitkit/cache/RedisStore", operation }), Effect.andThen(instead))
           })
         )
     }
@@ -226,23 +237,45 @@ export const makeWith = (
               )
             }
           }),
-          guard("get", key, () => Option.none<Schema.Json>())
+          guard(
+            "get",
+            key,
+            () => Option.none<Schema.Json>(),
+            (b) => b.get(key)
+          )
         ),
       set: (key, value, setOptions) =>
         Effect.flatMap(encode(key, value), (json) =>
           write(key, json, setOptions?.ttl, false).pipe(
             Effect.asVoid,
-            guard<void>("set", key, () => undefined)
+            guard<void>(
+              "set",
+              key,
+              () => undefined,
+              (b) => b.set(key, value, setOptions)
+            )
           )
         ),
       setIfAbsent: (key, value, setOptions) =>
         Effect.flatMap(encode(key, value), (json) =>
-          write(key, json, setOptions?.ttl, true).pipe(guard("set", key, () => true))
+          write(key, json, setOptions?.ttl, true).pipe(
+            guard(
+              "set",
+              key,
+              () => true,
+              (b) => b.setIfAbsent(key, value, setOptions)
+            )
+          )
         ),
       delete: (key) =>
         send<number>("DEL", prefix + key).pipe(
           Effect.map((removed) => removed > 0),
-          guard("delete", key, () => false)
+          guard(
+            "delete",
+            key,
+            () => false,
+            (b) => b.delete(key)
+          )
         ),
       stats: countKeys.pipe(
         guard("stats", undefined, () => lastSize),

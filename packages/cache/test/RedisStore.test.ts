@@ -3,6 +3,7 @@ import { RedisServer } from "@conduitkit/core/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Context, Duration, Effect, Exit, Layer, Logger, Option, References, Schema } from "effect"
 import { afterAll, beforeAll } from "vitest"
+import * as MemoryStore from "../src/MemoryStore.js"
 import * as RedisStore from "../src/RedisStore.js"
 import type { ClaimableStore, StoreStats } from "../src/Store.js"
 import { connectedClients, type RawClient, rawClient } from "./redis.js"
@@ -227,6 +228,37 @@ describe("RedisStore when Redis goes away", () => {
         const value = yield* eventually(Effect.andThen(store.set("k", "after"), store.get("k")), Option.isSome)
         assert.deepStrictEqual(value, Option.some("after"))
       }).pipe(Effect.provide(RedisStore.layer({ url: own.url, prefix })))
+    },
+    20_000
+  )
+
+  it.live(
+    "fail-open with a fallback store: while Redis is down the fallback answers (a claim holds, a value reads back)",
+    () => {
+      const prefix = freshPrefix()
+      return Effect.gen(function* () {
+        const fallback = yield* MemoryStore.make()
+        yield* Effect.gen(function* () {
+          const store = (yield* CacheStore.CacheStore) as ClaimableStore
+          yield* store.set("k", "before")
+          yield* Effect.promise(() => own.stop())
+          assert.deepStrictEqual(yield* store.get("k"), Option.none())
+          yield* store.set("k", "during")
+          assert.deepStrictEqual(yield* store.get("k"), Option.some("during"))
+          assert.isTrue(yield* store.setIfAbsent("claim", 1))
+          assert.isFalse(yield* store.setIfAbsent("claim", 2))
+          assert.isTrue(yield* store.delete("k"))
+          assert.deepStrictEqual(yield* fallback.get("claim"), Option.some(1))
+          yield* Effect.promise(() => own.restart())
+          // a value only Redis holds shows the store is on Redis again
+          const direct = yield* Effect.promise(() => rawClient(own.url))
+          yield* Effect.promise(() => direct.set(`${prefix}marker`, JSON.stringify("in redis")))
+          direct.destroy()
+          assert.deepStrictEqual(yield* eventually(store.get("marker"), Option.isSome), Option.some("in redis"))
+          // and the fallback's claim is not consulted
+          assert.isTrue(yield* store.setIfAbsent("claim", 3))
+        }).pipe(Effect.provide(RedisStore.layer({ url: own.url, prefix, fallback })))
+      })
     },
     20_000
   )

@@ -5,6 +5,8 @@
  * - `layer(config)` keeps the counters in memory (one process).
  * - `layerRedis(config)` keeps them in Redis, so several instances (gateways) share one limit. It needs effect's
  *   `Redis` service, e.g. `NodeRedis.layer({ url })` from `@effect/platform-node`.
+ * - `layerRedisFailover(config, options)` is `layerRedis` that falls back to per-instance counters in memory while
+ *   Redis fails (or refuses, with `failClosed`).
  * - `layerFromRateLimiter(config)` uses whatever `RateLimiter` the context holds.
  *
  * Semantics (the `RateLimiter` "fixed-window" algorithm): a counter per limit and subject is incremented by each
@@ -310,4 +312,61 @@ export const layerRedis = (config: Config): Layer.Layer<RateLimits, never, Redis
   layerFromRateLimiter(config).pipe(
     Layer.provide(RateLimiter.layer),
     Layer.provide(RateLimiter.layerStoreRedis({ prefix: "" }))
+  )
+
+/**
+ * Rate limits kept in Redis that fail soft: while the Redis store fails (`RateLimitStoreError`: Redis down or
+ * slower than its timeout), requests are checked against counters in this process's memory instead, so the limits
+ * hold per instance rather than refusing every request; Redis is tried first on every request, and its counters are
+ * used again as soon as it answers. A warning is logged when the fallback starts and an info line when it ends.
+ * `failClosed: true` keeps the strict behaviour of {@link layerRedis} (every request fails with
+ * `RateLimitStoreError` while Redis is away). `onStore` is told whether the Redis store answered (for health checks).
+ *
+ * @since 0.1.0
+ */
+export const layerRedisFailover = (
+  config: Config,
+  options: { readonly failClosed?: boolean | undefined; readonly onStore?: ((ok: boolean) => void) | undefined } = {}
+): Layer.Layer<RateLimits, never, Redis.Redis> =>
+  Layer.effect(
+    RateLimits,
+    Effect.gen(function* () {
+      const shared = yield* make(config).pipe(
+        Effect.provide(RateLimiter.layer.pipe(Layer.provide(RateLimiter.layerStoreRedis({ prefix: "" }))))
+      )
+      const local = yield* make(config).pipe(
+        Effect.provide(RateLimiter.layer.pipe(Layer.provide(RateLimiter.layerStoreMemory)))
+      )
+      let degraded = false
+      const recovered = Effect.suspend(() => {
+        options.onStore?.(true)
+        if (!degraded) return Effect.void
+        degraded = false
+        return Effect.logInfo("RateLimits: the Redis store answers again; limits are shared again")
+      })
+      const fallBack = (error: RateLimitStoreError) =>
+        Effect.suspend(() => {
+          options.onStore?.(false)
+          if (options.failClosed === true) return Effect.fail(error)
+          const warn = degraded
+            ? Effect.void
+            : Effect.logWarning(
+                `RateLimits: the Redis store failed (${error.message}); limits are per instance until it answers`
+              )
+          degraded = true
+          return warn
+        })
+      return RateLimits.of({
+        acquire: (request) =>
+          shared.acquire(request).pipe(
+            Effect.matchEffect({
+              onFailure: (error) =>
+                error._tag === "RateLimitStoreError"
+                  ? Effect.andThen(fallBack(error), local.acquire(request))
+                  : Effect.andThen(recovered, Effect.fail(error)),
+              onSuccess: (reservation) => Effect.as(recovered, reservation)
+            })
+          )
+      })
+    }).pipe(Effect.annotateLogs({ module: "@conduitkit/session/RateLimits" }))
   )

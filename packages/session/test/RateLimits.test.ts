@@ -233,4 +233,57 @@ describe("RateLimits (Redis)", () => {
       assert.strictEqual((yield* manager.stats).inFlight, 0)
     }).pipe(Effect.scoped)
   )
+
+  it.live(
+    "layerRedisFailover: per-instance limits while Redis is down, fail-closed on request, shared again after",
+    () =>
+      Effect.gen(function* () {
+        const config: RateLimits.Config = { perKey: { requestsPerMinute: 3 }, prefix: `test:${Date.now()}:failover:` }
+        const seen: Record<string, Array<boolean>> = { open: [], closed: [] }
+        const failover = (failClosed: boolean) =>
+          Effect.map(
+            Layer.build(
+              SessionManager.layer().pipe(
+                Layer.provide(
+                  RateLimits.layerRedisFailover(config, {
+                    failClosed,
+                    onStore: (ok) => seen[failClosed ? "closed" : "open"]?.push(ok)
+                  })
+                ),
+                Layer.provide(NodeRedis.layer({ url: server.url, disableOfflineQueue: true }))
+              )
+            ),
+            (context) => Context.get(context, SessionManager.SessionManager)
+          )
+        const open = yield* failover(false)
+        const closed = yield* failover(true)
+        const outcome = (manager: SessionManager.SessionManager["Service"]) =>
+          Effect.map(Effect.result(manager.run(Effect.void, { rateLimit: { key: "k" } })), (exit) =>
+            Result.isSuccess(exit) ? "ok" : exit.failure._tag
+          )
+        assert.strictEqual(yield* outcome(open), "ok") // 1 of 3 in Redis
+        yield* Effect.promise(() => server.stop())
+        // Redis down: the open instance counts in memory (3 per minute of its own), the closed one refuses
+        const during = [yield* outcome(open), yield* outcome(open), yield* outcome(open), yield* outcome(open)]
+        assert.deepStrictEqual(during, ["ok", "ok", "ok", "RateLimitExceededError"])
+        assert.strictEqual(yield* outcome(closed), "RateLimitStoreError")
+        assert.isTrue(seen.open?.includes(false))
+        yield* Effect.promise(() => server.restart())
+        // back (a fresh redis-server without persistence: its counter starts again), used once each client reconnected
+        // (probed with another key)
+        for (const [name, manager] of [
+          ["open", open],
+          ["closed", closed]
+        ] as const) {
+          for (let i = 0; i < 50 && seen[name]?.at(-1) !== true; i++) {
+            yield* Effect.result(manager.run(Effect.void, { rateLimit: { key: `probe-${name}` } }))
+            if (seen[name]?.at(-1) !== true) yield* Effect.sleep("100 millis")
+          }
+        }
+        assert.deepStrictEqual(
+          [yield* outcome(closed), yield* outcome(open), yield* outcome(closed), yield* outcome(open)],
+          ["ok", "ok", "ok", "RateLimitExceededError"]
+        )
+      }).pipe(Effect.scoped)
+  )
 })
