@@ -72,7 +72,8 @@ describe("Redis away and back", () => {
       const degraded = await health(a)
       expect(degraded.status).toBe(200)
       expect(degraded.body.reasons?.[0]).toContain("redis_unavailable")
-      expect((await health(closed, "/readyz")).status).toBe(503)
+      // each gateway pings on its own: wait for the fail-closed one to see the outage too
+      await until(async () => (await health(closed, "/readyz")).status === 503, 5_000)
       expect((await health(a, "/readyz")).status).toBe(200)
 
       // rate limits per instance: 5 per minute on each gateway, none refused for the store

@@ -8,6 +8,7 @@ import * as http from "node:http"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { RedisServer } from "@conduitkit/core/testing"
 import * as MockUpstream from "@conduitkit/mock-upstream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
@@ -309,6 +310,88 @@ describe("issue 17: never a made-up answer, never a hang", () => {
     } finally {
       for (const socket of sockets) socket.destroy()
       expect(await gateway.stop()).toBe(0)
+    }
+  }, 60_000)
+
+  it("Redis killed and restarted under steady load from two gateways: nothing lost, no duplicate per instance", async () => {
+    mock.reset()
+    const redis = await RedisServer.startRedisServer()
+    const env = {
+      MOONSHOT_API_KEY: "sk-live",
+      MOONSHOT_BASE_URL: mock.baseURL("moonshot"),
+      REDIS_URL: redis.url,
+      CONDUIT_RATE_LIMIT_RPM: "100000"
+    }
+    const gateways = await Promise.all([startGateway(env), startGateway(env)])
+    const health = (gateway: Gateway) =>
+      fetch(`${gateway.url}/healthz`).then(
+        async (r) => ((await r.json()) as { status: string }).status,
+        () => "unreachable"
+      )
+    try {
+      const statuses: Array<number> = []
+      let running = true
+      // steady load: one request every 20 ms, alternating gateways
+      const load = (async () => {
+        for (let i = 0; running; i++) {
+          statuses.push((await chat(gateways[i % 2]!.url, "kimi/kimi-k2.6", `steady-${i}`)).status)
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+      })()
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      await redis.stop()
+      const stoppedAt = performance.now()
+      let degradedSeen = false
+      while (!degradedSeen && performance.now() - stoppedAt < 5_000) {
+        degradedSeen = (await health(gateways[0]!)) === "degraded"
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      const detectMs = Math.round(performance.now() - stoppedAt)
+      // idempotency during the outage: the same key four times on one gateway (three at once, one after)
+      const idempotent = (gateway: Gateway) =>
+        fetch(`${gateway.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": "outage-key" },
+          body: JSON.stringify({ model: "kimi/kimi-k2.6", messages: [{ role: "user", content: "outage idempotent" }] })
+        }).then((r) => r.status)
+      const sameInstance = [
+        ...(await Promise.all([1, 2, 3].map(() => idempotent(gateways[0]!)))),
+        await idempotent(gateways[0]!)
+      ]
+      const perInstanceRuns = mock.records.get("outage idempotent")?.attempts ?? 0
+      await idempotent(gateways[1]!)
+      const acrossInstancesRuns = mock.records.get("outage idempotent")?.attempts ?? 0
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      await redis.restart()
+      const restartedAt = performance.now()
+      while (
+        (await Promise.all(gateways.map(health))).some((status) => status !== "ok") &&
+        performance.now() - restartedAt < 10_000
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      const recoverMs = Math.round(performance.now() - restartedAt)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      running = false
+      await load
+      const lost = statuses.filter((status) => status !== 200).length
+      figures("Redis outage, two gateways", {
+        requests: statuses.length,
+        lost,
+        degradedDetectedMs: detectMs,
+        recoveredMs: recoverMs,
+        idempotentStatuses: sameInstance,
+        runsPerKeyWithinInstance: perInstanceRuns,
+        runsPerKeyAcrossInstances: acrossInstancesRuns
+      })
+      expect(degradedSeen).toBe(true)
+      expect(lost).toBe(0)
+      expect(sameInstance).toEqual([200, 200, 200, 200])
+      expect(perInstanceRuns).toBe(1)
+      expect(recoverMs).toBeLessThan(10_000)
+    } finally {
+      await Promise.all(gateways.map((gateway) => gateway.stop()))
+      await redis.stop()
     }
   }, 60_000)
 })
