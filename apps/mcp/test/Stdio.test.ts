@@ -99,7 +99,13 @@ describe("stdio, simulated (no keys)", () => {
       { onprogress: (progress) => deltas.push(progress.message ?? "") }
     )
     expect(deltas.length).toBeGreaterThan(1)
-    expect((result.structuredContent as { text: string }).text.endsWith(deltas.join(""))).toBe(true)
+    // The deltas, in order, are the answer's text. The MCP SDK's client (1.32) handles a response synchronously but a
+    // notification in a microtask, and drops the request's progress handler with the response: when the last
+    // progress notifications and the result arrive in one read (a loaded machine), those last notifications are
+    // dropped on the client side although the server sent them first. So the received deltas are the text's
+    // beginning (after any continuation prefix), not always all of it.
+    const text = (result.structuredContent as { text: string }).text
+    expect(text.includes(deltas.join(""))).toBe(true)
   })
 
   it("errors are tool errors with the typed reason", async () => {
@@ -172,5 +178,5 @@ describe("the MCP Inspector's CLI as a client", () => {
     expect(JSON.parse(called.stdout)).toMatchObject({
       structuredContent: { provider: "kimi", exact: true, simulated: true }
     })
-  })
+  }, 480_000) // two Inspector runs, each may wait up to 240 s on a loaded 2-core machine
 })
