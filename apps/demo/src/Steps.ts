@@ -11,16 +11,16 @@ import {
   ProviderError,
   ProviderRegistry,
   RequestContext,
-  ResponseSummary,
-  TokenEstimator
+  ResponseSummary
 } from "@conduitkit/core"
 import { GlmLanguageModel, GlmModels, GlmWebSearch } from "@conduitkit/provider-glm"
 import { GlmMock } from "@conduitkit/provider-glm/testing"
 import { KimiConfig, KimiFiles, KimiLanguageModel, KimiModels } from "@conduitkit/provider-kimi"
 import { KimiScenarios } from "@conduitkit/provider-kimi/testing"
 import { type SessionEvents, SessionManager } from "@conduitkit/session"
-import { Clock, Duration, Effect, Layer, PubSub, Schema, Stream } from "effect"
-import { LanguageModel, Prompt, type Response, Tool, Toolkit } from "effect/ai"
+import { Clock, Duration, Effect, Layer, PubSub, Stream } from "effect"
+import { LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
+import * as DemoTools from "./DemoTools.js"
 import { type Environment, paced } from "./Environment.js"
 import { check, type Outcome, type Step } from "./Tour.js"
 import * as Ui from "./Ui.js"
@@ -211,30 +211,11 @@ const step2 = (env: Environment): Step<never> => ({
 // 3. Tool call round trip with reasoning replay
 // =============================================================================
 
-const GetWeather = Tool.make("get_weather", {
-  description: "Current weather for a city",
-  parameters: Schema.Struct({ city: Schema.String }),
-  success: Schema.Struct({ city: Schema.String, celsius: Schema.Number, sky: Schema.String })
-})
-const WeatherTools = Toolkit.make(GetWeather)
-const WeatherHandlers = WeatherTools.toLayer({
-  get_weather: ({ city }) => Effect.succeed({ city, celsius: 23, sky: "sunny" })
-})
-
 const step3 = (env: Environment): Step<never> => ({
   title: "Tool call round trip on a thinking model",
-  explain: "kimi-k3 calls get_weather; Conduit replays its reasoning on the second turn, as Moonshot requires.",
+  explain:
+    "kimi-k3 calls get_weather (simulated: the twin picks the tool and its arguments from the prompt); Conduit replays its reasoning on the second turn, as Moonshot requires.",
   run: Effect.gen(function* () {
-    env.onKimi((call) => {
-      const messages = (call.body.messages ?? []) as Array<{ role?: string }>
-      return messages.at(-1)?.role === "tool"
-        ? { model: "kimi-k3", reasoning: ["The tool says 23°C and sunny."], text: ["It is 23°C and sunny in Beijing."] }
-        : {
-            model: "kimi-k3",
-            reasoning: ["I need the current weather,", " so I will call get_weather for Beijing."],
-            toolCalls: [{ name: "get_weather", arguments: { city: "Beijing" } }]
-          }
-    })
     env.clearSent()
     const prompt: Array<Prompt.Message> = [
       Prompt.userMessage({ content: [Prompt.textPart({ text: "What's the weather in Beijing right now?" })] })
@@ -242,15 +223,16 @@ const step3 = (env: Environment): Step<never> => ({
     const model = kimiModel(env, "kimi-k3")
     const first = yield* LanguageModel.generateText({
       prompt: Prompt.fromMessages(prompt),
-      toolkit: WeatherTools
-    }).pipe(Effect.provide(model), Effect.provide(WeatherHandlers))
+      toolkit: DemoTools.WeatherTools
+    }).pipe(Effect.provide(model), Effect.provide(DemoTools.WeatherHandlers))
     const call = first.toolCalls[0]
     Ui.line(`   ${Ui.yellow("→ tool")} ${call?.name}(${JSON.stringify(call?.params)})`)
     const history = Prompt.concat(Prompt.fromMessages(prompt), Prompt.fromResponseParts(first.content))
-    const second = yield* LanguageModel.generateText({ prompt: history, toolkit: WeatherTools }).pipe(
+    const second = yield* LanguageModel.generateText({ prompt: history, toolkit: DemoTools.WeatherTools }).pipe(
       Effect.provide(model),
-      Effect.provide(WeatherHandlers)
+      Effect.provide(DemoTools.WeatherHandlers)
     )
+    Ui.line(`   ${Ui.yellow("← result")} ${JSON.stringify(first.toolResults[0]?.result)}`)
     Ui.line(`   ${second.text.trim()}`)
     const bodies = chatBodies(env)
     const replayed = (bodies.at(-1)?.body?.messages as Array<Record<string, unknown>> | undefined)?.find(
@@ -272,10 +254,11 @@ const step3 = (env: Environment): Step<never> => ({
           "the reasoning of the tool-call turn was sent back",
           typeof replayed?.reasoning_content === "string" && replayed.reasoning_content === firstReasoning
         ),
-        check("the second turn answered", second.text.trim().length > 0)
+        check("the model asked for Beijing", JSON.stringify(call?.params ?? {}).includes("Beijing")),
+        check("the second turn answered from the tool result", second.text.includes("23"))
       ]
     } satisfies Outcome
-  }).pipe(Effect.ensuring(Effect.sync(() => env.onKimi(undefined))))
+  })
 })
 
 // =============================================================================
@@ -290,21 +273,9 @@ const manual = Array.from(
 
 const step4 = (env: Environment): Step<never> => ({
   title: "Context caching: the same long prefix twice",
-  explain: "Moonshot caches repeated prompt prefixes; the second call reports the cached tokens it did not pay for.",
+  explain:
+    "Moonshot caches repeated prompt prefixes (so does its twin); the second call reports the cached tokens it did not pay for.",
   run: Effect.gen(function* () {
-    const seen = new Set<string>()
-    env.onKimi((call) => {
-      const messages = (call.body.messages ?? []) as Array<{ role?: string; content?: unknown }>
-      const system = String(messages.find((m) => m.role === "system")?.content ?? "")
-      const prompt = TokenEstimator.estimateRequest({ messages: messages as never })
-      const cached = seen.has(system) ? Math.floor(TokenEstimator.estimateText(system) / 256) * 256 : 0
-      seen.add(system)
-      return {
-        model: "kimi-k2.6",
-        text: ["Escalate it: rule 60 covers safety."],
-        usage: { prompt, completion: 12, cached }
-      }
-    })
     const ask = (question: string) =>
       LanguageModel.generateText({
         prompt: [
@@ -337,7 +308,7 @@ const step4 = (env: Environment): Step<never> => ({
         check("cached tokens are counted within the prompt", second.usage.cachedInputTokens <= second.usage.inputTokens)
       ]
     } satisfies Outcome
-  }).pipe(Effect.ensuring(Effect.sync(() => env.onKimi(undefined))))
+  })
 })
 
 // =============================================================================
@@ -676,6 +647,41 @@ const step9 = (env: Environment): Step<never> => ({
   }).pipe(Effect.ensuring(Effect.sync(() => env.onKimi(undefined))))
 })
 
+// =============================================================================
+// 10. Structured output
+// =============================================================================
+
+const step10 = (env: Environment): Step<never> => ({
+  title: "Structured output from both providers",
+  explain:
+    "generateObject with one schema: Kimi gets a json_schema response format, GLM (json_object only) the schema as a system instruction; both answers decode.",
+  run: Effect.gen(function* () {
+    env.clearSent()
+    const prompt = "Report the weather in Florence: 31 degrees and sunny."
+    const ask = (model: Layer.Layer<LanguageModel.LanguageModel>) =>
+      LanguageModel.generateObject({ prompt, schema: DemoTools.WeatherReport, objectName: "weather_report" }).pipe(
+        Effect.provide(model)
+      )
+    const kimi = yield* ask(kimiModel(env, "kimi-k3"))
+    Ui.line(`   ${Ui.yellow("kimi-k3")} ${JSON.stringify(kimi.value)}`)
+    const glm = yield* ask(glmModel(env, "glm-4.6"))
+    Ui.line(`   ${Ui.yellow("glm-4.6")} ${JSON.stringify(glm.value)}`)
+    const formats = chatBodies(env).map((sent) => (sent.body?.response_format as { type?: string } | undefined)?.type)
+    const kimiSummary = ResponseSummary.fromParts(kimi.content)
+    const glmSummary = ResponseSummary.fromParts(glm.content)
+    return {
+      provider: "kimi, glm",
+      model: "kimi-k3, glm-4.6",
+      tokens: tokensOf(kimiSummary) + tokensOf(glmSummary),
+      checks: [
+        check("both answers decode with the schema", kimi.value.city !== "" && glm.value.city !== ""),
+        check("Kimi was asked for json_schema, GLM for json_object", formats.join() === "json_schema,json_object"),
+        check("the answers name Florence", kimi.value.city.includes("Florence") && glm.value.city.includes("Florence"))
+      ]
+    } satisfies Outcome
+  })
+})
+
 /** The tour, in order. */
 export const all = (env: Environment, options: { readonly json: boolean }): ReadonlyArray<Step<never>> => [
   step1(env),
@@ -686,5 +692,6 @@ export const all = (env: Environment, options: { readonly json: boolean }): Read
   step6(env),
   step7(env),
   step8(env, options.json),
-  step9(env)
+  step9(env),
+  step10(env)
 ]

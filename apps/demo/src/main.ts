@@ -16,6 +16,7 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option, Stream } from "effect"
 import { AiError, Chat, LanguageModel, type Response } from "effect/ai"
 import { Argument, Command, Flag } from "effect/cli"
+import * as DemoTools from "./DemoTools.js"
 import * as Environment from "./Environment.js"
 import * as Steps from "./Steps.js"
 import * as Tour from "./Tour.js"
@@ -72,7 +73,7 @@ const tour = (asJson: boolean) =>
       Ui.setColour(!asJson)
       Ui.setQuiet(asJson)
       if (!asJson) {
-        Ui.line(Ui.dim("A tour of Conduit: nine steps, each checked. Reasoning is dimmed; timings are wall clock."))
+        Ui.line(Ui.dim("A tour of Conduit: ten steps, each checked. Reasoning is dimmed; timings are wall clock."))
       }
       const reports = yield* Tour.run(Steps.all(env, { json: asJson }), { json: asJson })
       const ok = reports.every((r) => r.ok)
@@ -150,16 +151,29 @@ const streamAnswer = (
     const spinner = asJson ? { stop: () => {} } : Ui.spinner("waiting for the first token")
     let started = false
     let reasoning = false
+    let midLine = false
     const parts: Array<Response.AnyPart> = []
     yield* Stream.runForEach(stream, (part) =>
       Effect.sync(() => {
         parts.push(part)
         if (asJson) return
+        if ((part.type === "tool-call" || part.type === "tool-result") && !part.providerExecuted) {
+          spinner.stop()
+          if (midLine) Ui.write("\n")
+          midLine = false
+          reasoning = false
+          Ui.line(
+            part.type === "tool-call"
+              ? `${Ui.yellow("→ tool")} ${part.name}(${JSON.stringify(part.params)})`
+              : `${Ui.yellow("← result")} ${JSON.stringify(part.encodedResult)}`
+          )
+        }
         if (part.type === "reasoning-delta" || part.type === "text-delta") {
           if (!started) {
             spinner.stop()
             started = true
           }
+          midLine = true
           if (part.type === "reasoning-delta") {
             reasoning = true
             Ui.write(Ui.dim(part.delta))
@@ -201,10 +215,20 @@ const chat = Command.make(
       Flag.withDescription("Run the turns in this session (ordered, metadata shown)"),
       Flag.optional
     ),
+    tools: Flag.Boolean("tools").pipe(
+      Flag.withDescription(
+        "Offer get_weather and get_time (answered locally); the model's calls and results are shown"
+      ),
+      Flag.withDefault(false)
+    ),
+    structured: Flag.Boolean("structured").pipe(
+      Flag.withDescription("Answer as a weather report object {city, celsius, sky} (generateObject), printed as JSON"),
+      Flag.withDefault(false)
+    ),
     models: modelsFile,
     json
   },
-  ({ prompt, model, session, models: file, json: asJson }) =>
+  ({ prompt, model, session, models: file, json: asJson, tools, structured }) =>
     withEnvironment(asJson, (env) =>
       Effect.gen(function* () {
         Ui.setColour(!asJson)
@@ -213,14 +237,36 @@ const chat = Command.make(
         const route = yield* registry.resolve(model)
         const manager = yield* SessionManager.SessionManager
         const chatSession = yield* Chat.empty
-        const turn = (text: string) => {
+        const answerObject = (text: string) =>
+          chatSession
+            .generateObject({ prompt: text, schema: DemoTools.WeatherReport, objectName: "weather_report" })
+            .pipe(
+              ProviderRegistry.provideRoute(registry, route),
+              Effect.map((response) =>
+                Ui.print(JSON.stringify(asJson ? ResponseSummary.fromParts(response.content) : response.value, null, 2))
+              )
+            )
+        // with --tools, the tools run locally and the model is asked again until it answers without calling one
+        const rounds = (text: string) =>
+          Effect.gen(function* () {
+            let parts = yield* streamTurn(text)
+            for (let round = 1; round < 4 && parts.some((part) => part.type === "tool-result"); round++) {
+              parts = yield* streamTurn([])
+            }
+          })
+        const turn = (text: string) =>
+          structured ? answerObject(text) : tools ? rounds(text) : streamTurn(text).pipe(Effect.asVoid)
+        const streamTurn = (text: string | ReadonlyArray<never>) => {
           // with --session, the request's metadata (session, request id, queue time, attempts) follows the answer
           let ended: SessionManager.RunMetadata | undefined
+          const stream = tools
+            ? chatSession
+                .streamText({ prompt: text, toolkit: DemoTools.ChatTools })
+                .pipe(Stream.provide(DemoTools.ChatHandlers))
+            : chatSession.streamText({ prompt: text })
           return manager
             .runStream(
-              chatSession
-                .streamText({ prompt: text })
-                .pipe(ProviderRegistry.provideRouteStream(registry, route)) as Stream.Stream<
+              stream.pipe(ProviderRegistry.provideRouteStream(registry, route)) as Stream.Stream<
                 Response.AnyPart,
                 unknown,
                 never

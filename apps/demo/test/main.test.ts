@@ -30,7 +30,7 @@ describe("demo", () => {
     expect(stderr).toBe("")
     const report = JSON.parse(stdout.slice(stdout.indexOf("{")))
     expect(report.mode).toEqual({ kimi: "simulated", glm: "simulated" })
-    expect(report.steps).toHaveLength(9)
+    expect(report.steps).toHaveLength(10)
     for (const step of report.steps) expect([step.title, step.ok, step.error]).toEqual([step.title, true, undefined])
     expect(report.ok).toBe(true)
     expect(code).toBe(0)
@@ -56,8 +56,8 @@ describe("demo", () => {
       "attempts",
       "ms"
     ])
-    const rows = lines.slice(lines.indexOf("Summary") + 3).filter((line) => /^\d\. /.test(line))
-    expect(rows).toHaveLength(9)
+    const rows = lines.slice(lines.indexOf("Summary") + 3).filter((line) => /^\d+\. /.test(line))
+    expect(rows).toHaveLength(10)
     for (const row of rows) expect(row).toMatch(/\sok\s+(–|\d+)\s+(–|\d+)\s+(–|\d+)\s+\d+$/)
     // step 8: all 20 per-request rows and the lifecycle events per kind
     expect(stdout.match(/session-\d\/turn-\d/g)).toHaveLength(20)
@@ -83,8 +83,8 @@ describe("demo", () => {
     const rows = stdout
       .split("\n")
       .slice(stdout.split("\n").indexOf("Summary") + 3)
-      .filter((line) => /^\d\. /.test(line))
-    expect(rows).toHaveLength(9)
+      .filter((line) => /^\d+\. /.test(line))
+    expect(rows).toHaveLength(10)
     expect(rows.find((row) => row.startsWith("1. "))).toMatch(/\sfailed\s/)
     // GLM is still simulated: its steps stay ok
     expect(rows.find((row) => row.startsWith("2. "))).toMatch(/\sok\s/)
@@ -104,6 +104,34 @@ describe("demo", () => {
     const { stdout, code } = await run(["chat", "--model", "glm/glm-4.6", "Hello"])
     expect(code).toBe(0)
     expect(stdout).toMatch(/\d+ in \(\d+ cached\), \d+ out/)
+  })
+
+  it("chats with tools: the twin's calls, the local results, then an answer that uses them", async () => {
+    const { stdout, code } = await run([
+      "chat",
+      "--tools",
+      "--model",
+      "kimi/kimi-k2.6",
+      "What's the weather in Rome, and what time is it there?"
+    ])
+    expect(code).toBe(0)
+    expect(stdout).toContain('→ tool get_weather({"city":"Rome"})')
+    expect(stdout).toContain('→ tool get_time({"zone":"Europe/Rome"})')
+    expect(stdout).toContain('← result {"city":"Rome","celsius":23,"sky":"sunny"}')
+    expect(stdout).toContain('Simulated Kimi: get_weather returned: {"city":"Rome","celsius":23,"sky":"sunny"}.')
+  })
+
+  it("chats with structured output: the answer is a weather report object", async () => {
+    const { stdout, code } = await run([
+      "chat",
+      "--structured",
+      "--model",
+      "glm/glm-4.6",
+      "Report the weather in Oslo: 4 degrees and rain"
+    ])
+    expect(code).toBe(0)
+    const report = JSON.parse(stdout.slice(stdout.indexOf("{")))
+    expect(report).toEqual({ city: "Oslo", celsius: 4, sky: "rain" })
   })
 
   it("chats in a named session with one prompt, human and JSON output", async () => {

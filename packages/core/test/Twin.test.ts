@@ -58,6 +58,11 @@ describe("Twin.chooseCalls", () => {
       calls: [{ name: "get_weather", arguments: { location: "Florence, Italy" } }]
     },
     {
+      name: "an enum option the message names",
+      request: { messages: [user("What is the time in CET right now?")], tools: [weather, time] },
+      calls: [{ name: "get_time", arguments: { zone: "CET" } }]
+    },
+    {
       name: "auto: no word shared, the first tool",
       request: { messages: [user("Hello there")], tools: [time, weather] },
       calls: [{ name: "get_time" }]
