@@ -203,6 +203,11 @@ describe("refusals as the live API answers them", () => {
       name: "thinking disabled on a model that always thinks: 400 code 1210 (live, same file)",
       body: { model: "glm-4.7", thinking: { type: "disabled" }, messages: [user("hi")] },
       error: GlmScenarios.errors.thinkingAlwaysCn
+    },
+    {
+      name: "a prompt over the context window: 400 code 1261 (live, same file)",
+      body: { model: "glm-4.6", messages: [user("lorem ".repeat(300_000))] },
+      error: GlmScenarios.errors.promptTooLongEn
     }
   ])("$name", async ({ body, error }) => {
     server.use(...GlmMock.make().handlers)
@@ -220,7 +225,11 @@ describe("refusals as the live API answers them", () => {
       .split("\n")
       .filter((line) => line.trim() !== "")
       .map((line) => JSON.parse(line).body)
-    for (const error of [GlmScenarios.errors.unknownModelEn, GlmScenarios.errors.thinkingAlwaysCn]) {
+    for (const error of [
+      GlmScenarios.errors.unknownModelEn,
+      GlmScenarios.errors.thinkingAlwaysCn,
+      GlmScenarios.errors.promptTooLongEn
+    ]) {
       expect(observed).toContainEqual(error.body)
     }
   })

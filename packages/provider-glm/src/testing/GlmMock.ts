@@ -5,7 +5,7 @@
  *   (the docs' body); with `jwt` set, a Zhipu JWT signed with that secret is accepted, an expired one answers 401
  *   code 1003, a bad signature 1002.
  * - `POST /chat/completions`: Zhipu's validations first ({@link validateChat}: an unknown model answers 1211,
- *   disabling thinking on a model that always thinks 1210), then `chat` (a per-call override; `undefined` for the
+ *   disabling thinking on a model that always thinks 1210, a prompt over the context window 1261), then `chat` (a per-call override; `undefined` for the
  *   default), else the twin's answer ({@link defaultChat}: reasoning by the catalog's thinking mode, tool calls by
  *   the twin's rule with arguments valid for the tool's schema, an answer that uses tool results, structured
  *   output, web-search results, usage that adds up with automatic prefix caching), streamed as Z.ai streams
@@ -91,8 +91,9 @@ export const thinks = (model: GlmModels.GlmModelInfo | undefined, body: Body): b
 /**
  * Zhipu's chat validations (pure): the first problem as the live API answers it, or `undefined`. An id the catalog
  * does not know answers 400 code 1211 (`errors.unknownModelEn`, recorded live); `thinking.type: "disabled"` on a
- * model that always thinks answers 400 code 1210 (`errors.thinkingAlwaysCn`, recorded live); no messages answers
- * 1214.
+ * model that always thinks answers 400 code 1210 (`errors.thinkingAlwaysCn`, recorded live); a prompt estimated (core's
+ * `TokenEstimator`) above the model's context window answers 400 code 1261 "Prompt too long" (`errors.promptTooLongEn`,
+ * recorded live on api.z.ai); no messages answers 1214.
  *
  * @since 0.1.0
  */
@@ -105,6 +106,11 @@ export const validateChat = (
   if (model.capabilities.thinking === "always" && switchOf(body) === "disabled") {
     return GlmScenarios.errors.thinkingAlwaysCn
   }
+  const prompt = TokenEstimator.estimateRequest({
+    messages: body.messages as ReadonlyArray<TokenEstimator.EstimatedMessage>,
+    tools: Array.isArray(body.tools) ? body.tools : undefined
+  })
+  if (prompt > model.contextWindow) return GlmScenarios.errors.promptTooLongEn
   return undefined
 }
 
