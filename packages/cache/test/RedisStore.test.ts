@@ -76,16 +76,17 @@ describe("RedisStore on a real redis-server", () => {
     const prefix = freshPrefix()
     return withStore({ prefix, defaultTtl: "1 hour" }, (store) =>
       Effect.gen(function* () {
-        yield* store.set("short", 1, { ttl: "150 millis" })
+        // 1 s: Redis holds it (PTTL within the TTL) or has already expired it (-2) when a loaded machine reads late
+        yield* store.set("short", 1, { ttl: "1 second" })
         yield* store.set("default", 2)
         yield* store.set("forever", 3, { ttl: Duration.infinity })
         const short = yield* Effect.promise(() => raw.pTTL(`${prefix}short`))
         const long = yield* Effect.promise(() => raw.pTTL(`${prefix}default`))
         const forever = yield* Effect.promise(() => raw.pTTL(`${prefix}forever`))
-        assert.isTrue(short > 0 && short <= 150, `short PTTL ${short}`)
+        assert.isTrue(short === -2 || (short > 0 && short <= 1_000), `short PTTL ${short}`)
         assert.isTrue(long > 3_500_000 && long <= 3_600_000, `default PTTL ${long}`)
         assert.strictEqual(forever, -1)
-        yield* Effect.sleep("300 millis")
+        yield* Effect.sleep("1100 millis")
         assert.deepStrictEqual(yield* store.get("short"), Option.none())
         assert.deepStrictEqual(yield* store.get("default"), Option.some(2))
         yield* store.set("default", 4, { ttl: 0 })
