@@ -8,6 +8,9 @@ export default defineConfig({
     // a time budget, not a property: each case is one or a few loopback round trips to a simulation, but the suites
     // share a loaded 2-core machine
     testTimeout: 30_000,
-    hookTimeout: 180_000
+    hookTimeout: 180_000,
+    // the clients are heavy to import (LangChain, the AI SDK, Effect): one module graph per worker, not per file (no
+    // file changes global state; each starts its own proxy and clients)
+    isolate: false
   }
 })
