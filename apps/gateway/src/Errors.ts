@@ -125,7 +125,7 @@ const timeoutCodes: Record<string, string> = {
  * | idempotency conflict | 409 | `invalid_request_error` / `idempotency_conflict` |
  * | timeout (first token, idle, total) | 504 | `timeout` / `first_token_timeout`, `idle_timeout`, `total_timeout` |
  * | prompt too long | 400 | `invalid_request_error` / `context_length_exceeded` |
- * | retired or unknown upstream model | 404 | `invalid_request_error` / `model_not_found` |
+ * | retired or unknown upstream model (upstream 404, or a provider code marked `model-not-found`) | 404 | `invalid_request_error` / `model_not_found` |
  * | other invalid request | 400 | `invalid_request_error` / provider code |
  * | content policy | 400 | `invalid_request_error` / `content_policy_violation` |
  * | upstream permission denied (403) | 403 | `permission_error` / `upstream_permission_denied` |
@@ -157,7 +157,8 @@ export const fromSummary = (
       if (summary.contextLength) {
         return httpError(400, message, "invalid_request_error", "context_length_exceeded", param ?? "messages")
       }
-      if (summary.kind === "retired-model" || summary.status === 404) {
+      // an upstream 404, or a provider's unknown-model code on another status (GLM's 1211 comes as HTTP 400)
+      if (summary.kind === "retired-model" || summary.kind === "model-not-found" || summary.status === 404) {
         return httpError(404, message, "invalid_request_error", "model_not_found", "model")
       }
       return httpError(

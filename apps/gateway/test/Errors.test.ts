@@ -324,6 +324,13 @@ describe("fromSummary: the error table", () => {
       code: "model_not_found"
     },
     {
+      name: "a provider's unknown-model code on HTTP 400 (GLM 1211)",
+      input: { reason: "InvalidRequestError", status: 400, code: "1211", kind: "model-not-found" },
+      status: 404,
+      type: "invalid_request_error",
+      code: "model_not_found"
+    },
+    {
       name: "retired model",
       input: { reason: "InvalidRequestError", kind: "retired-model" },
       status: 404,

@@ -21,7 +21,7 @@
  * | 500, 1230, 1234 and any 5xx | `InternalProviderError` | yes |
  * | 1261 | `InvalidRequestError` with `constraint: "context_length_exceeded"` (prompt too long) | no |
  * | 1300, 1301 | `ContentPolicyError` | no |
- * | 1200, 1210–1215, 1221, 1222, 1231 | `InvalidRequestError` (1211 unknown model, 1214 invalid parameter, 1231 duplicate `request_id`) | no |
+ * | 1200, 1210–1215, 1221, 1222, 1231 | `InvalidRequestError` (1211 unknown model, with `metadata.conduit.kind: "model-not-found"`; 1214 invalid parameter, 1231 duplicate `request_id`) | no |
  *
  * Unknown codes fall back to the HTTP status (core's `ProviderError.defaultRule`), and HTTP 434 (no API permission)
  * and 435 (file over 100 MB) are mapped by status. 1210 is an `InvalidRequestError`, not a context-length error:
@@ -69,7 +69,9 @@ export const codes: Readonly<Record<string, Rule>> = {
   // API call errors.
   "1200": invalid,
   "1210": invalid,
-  "1211": invalid,
+  // Unknown model (HTTP 400 on the live API, docs/providers and glm.md §5): marked so that OpenAI-compatible front
+  // doors answer it as OpenAI does, 404 `model_not_found`.
+  "1211": { reason: "InvalidRequestError", kind: "model-not-found" },
   "1212": invalid,
   "1213": invalid,
   "1214": invalid,

@@ -111,7 +111,7 @@ describe("GlmError.table", () => {
     ["1001 missing key", 401, "1001", { reason: "AuthenticationError", authKind: "MissingKey" }],
     ["1003 expired token", 401, "1003", { reason: "AuthenticationError", authKind: "ExpiredKey" }],
     ["1112 account locked", 403, "1112", { reason: "AuthenticationError", authKind: "InsufficientPermissions" }],
-    ["1211 unknown model", 400, "1211", { reason: "InvalidRequestError" }],
+    ["1211 unknown model", 400, "1211", { reason: "InvalidRequestError", kind: "model-not-found" }],
     ["1214 invalid parameter", 400, "1214", { reason: "InvalidRequestError" }],
     ["1231 duplicate request id", 400, "1231", { reason: "InvalidRequestError" }],
     ["1261 prompt too long", 400, "1261", { reason: "InvalidRequestError", contextLength: true }],
@@ -247,6 +247,11 @@ describe("GlmError through the transport", () => {
     const recorder = thenText(error)
     expect(failure(await generate()).reason._tag).toBe(reason)
     expect(recorder.count).toBe(1)
+  })
+
+  it("1211 unknown model is marked model-not-found (front doors answer it as OpenAI does, 404)", async () => {
+    thenText(GlmScenarios.errors.unknownModelEn)
+    expect(ProviderError.describe(failure(await generate())).kind).toBe("model-not-found")
   })
 
   it("an error frame inside a 200 stream is classified by its code", async () => {
