@@ -45,6 +45,8 @@ const parse = (text: string): Json => {
 export const start = async (gatewayURL: string): Promise<Wire> => {
   const target = new URL(gatewayURL)
   let exchanges: Array<Exchange> = []
+  // its own connections to the gateway, closed with the proxy (none left for the gateway's shutdown to wait on)
+  const agent = new http.Agent({ keepAlive: true })
   const server = http.createServer((req, res) => {
     const parts: Array<Buffer> = []
     req.on("data", (data: Buffer) => parts.push(data))
@@ -56,6 +58,7 @@ export const start = async (gatewayURL: string): Promise<Wire> => {
           port: target.port,
           path: req.url,
           method: req.method,
+          agent,
           headers: { ...req.headers, host: target.host }
         },
         (answer) => {
@@ -101,7 +104,10 @@ export const start = async (gatewayURL: string): Promise<Wire> => {
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections()
-        server.close(() => resolve())
+        server.close(() => {
+          agent.destroy()
+          resolve()
+        })
       })
   }
 }
