@@ -9,6 +9,9 @@ export default defineConfig({
     // share a loaded 2-core machine
     testTimeout: 30_000,
     hookTimeout: 180_000,
+    // the global teardown stops the gateway (SIGTERM, then SIGKILL after 10 s): vitest's 10 s default is too short
+    // on a loaded machine
+    teardownTimeout: 30_000,
     // the clients are heavy to import (LangChain, the AI SDK, Effect): one module graph per worker, not per file (no
     // file changes global state; each starts its own proxy and clients)
     isolate: false

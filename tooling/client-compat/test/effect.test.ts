@@ -77,7 +77,7 @@ describe.each(targets)("Effect ai-openai-compat × $label", ({ model }) => {
     expect(finish?.usage.outputTokens.total).toBe(usage.completion_tokens)
   })
 
-  it("usage: cacheRead and reasoning tokens as the wire reports them", async () => {
+  it("usage: a repeated prefix is reported as cacheRead; cacheRead and reasoning tokens as on the wire", async () => {
     const system = `You are a careful assistant. ${"Context line. ".repeat(200)}`
     const ask = LanguageModel.generateText({
       prompt: [
@@ -97,6 +97,7 @@ describe.each(targets)("Effect ai-openai-compat × $label", ({ model }) => {
       expect(response.usage.inputTokens.cacheRead).toBe(usage.prompt_tokens_details?.cached_tokens)
       expect(response.usage.outputTokens.reasoning).toBe(usage.completion_tokens_details?.reasoning_tokens)
     }
+    expect(second.usage.inputTokens.cacheRead).toBeGreaterThan(0)
   })
 
   it("abort mid-stream: aborting the run's signal interrupts the stream, the gateway request is closed", async () => {

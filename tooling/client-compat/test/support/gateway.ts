@@ -60,9 +60,14 @@ export const start = async (env: Readonly<Record<string, string>>): Promise<Gate
   return {
     url,
     stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
       const exited = new Promise((resolve) => child.once("exit", resolve))
       child.kill("SIGTERM")
+      // a graceful shutdown drains what is in flight; on a loaded machine that can outlast vitest's teardown, so the
+      // process is killed after 10 s (the suite's answers are all in by then)
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000)
       await exited
+      clearTimeout(timer)
     }
   }
 }

@@ -20,7 +20,7 @@ export const targets: ReadonlyArray<Target> = [
 export const unknownModel = "no-such-provider/no-such-model"
 
 /** Model ids a provider does not know: the gateway sends them, the provider answers its own 404. */
-export const unknownProviderModels: ReadonlyArray<string> = ["kimi/kimi-no-such-model"]
+export const unknownProviderModels: ReadonlyArray<string> = ["kimi/kimi-no-such-model", "glm/glm-no-such-model"]
 
 /** Any bearer key: the suite's gateway runs without CONDUIT_API_KEYS (loopback only). */
 export const apiKey = "sk-client-compat"
