@@ -116,12 +116,7 @@ describe.each(targets)("Effect ai-openai-compat × $label", ({ model, thinking }
       const streamed = parts.flatMap((part) => (part.type === "reasoning-delta" ? [part.delta] : [])).join("")
       expect(generated.reasoningText?.trim().length).toBeGreaterThan(0)
       expect(generated.reasoningText).toBe(Wire.message(one!).reasoning_content)
-      expect(streamed).toBe(
-        Wire.events(two!.body)
-          .flatMap((event) => event.choices)
-          .map((choice: Wire.Json) => choice.delta?.reasoning_content ?? "")
-          .join("")
-      )
+      expect(streamed).toBe(Wire.streamedText(two!, "reasoning_content"))
     })
   }
 })

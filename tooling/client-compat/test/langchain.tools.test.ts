@@ -129,12 +129,7 @@ describe.each(targets)("LangChain × $label", ({ model, thinking }) => {
       const reasoning = invoked.additional_kwargs.reasoning_content
       expect(typeof reasoning === "string" && reasoning.trim().length > 0).toBe(true)
       expect(reasoning).toBe(Wire.message(one!).reasoning_content)
-      expect(merged?.additional_kwargs.reasoning_content).toBe(
-        Wire.events(two!.body)
-          .flatMap((event) => event.choices)
-          .map((choice: Wire.Json) => choice.delta?.reasoning_content ?? "")
-          .join("")
-      )
+      expect(merged?.additional_kwargs.reasoning_content).toBe(Wire.streamedText(two!, "reasoning_content"))
     })
   }
 })

@@ -135,12 +135,7 @@ describe.each(targets)("openai SDK × $label", ({ model, thinking }) => {
       const reasoning = reasoningOf(completion.choices[0]!.message)
       expect(typeof reasoning === "string" && reasoning.trim().length > 0).toBe(true)
       expect(reasoning).toBe(Wire.message(one!).reasoning_content)
-      expect(streamed).toBe(
-        Wire.events(two!.body)
-          .flatMap((event) => event.choices)
-          .map((choice: Wire.Json) => choice.delta?.reasoning_content ?? "")
-          .join("")
-      )
+      expect(streamed).toBe(Wire.streamedText(two!, "reasoning_content"))
       expect(streamed.trim().length).toBeGreaterThan(0)
     })
   }

@@ -121,12 +121,7 @@ describe.each(targets)("Vercel AI SDK × $label", ({ model, thinking }) => {
       const [one, two] = wire.take()
       expect(generated.reasoningText?.trim().length).toBeGreaterThan(0)
       expect(generated.reasoningText).toBe(Wire.message(one!).reasoning_content)
-      expect(reasoning).toBe(
-        Wire.events(two!.body)
-          .flatMap((event) => event.choices)
-          .map((choice: Wire.Json) => choice.delta?.reasoning_content ?? "")
-          .join("")
-      )
+      expect(reasoning).toBe(Wire.streamedText(two!, "reasoning_content"))
     })
   }
 })

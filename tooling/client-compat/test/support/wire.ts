@@ -128,9 +128,9 @@ export const usage = (exchange: Exchange): Json => {
 /** The assistant message of a non-streamed response. */
 export const message = (exchange: Exchange): Json => parse(exchange.body).choices[0].message
 
-/** The concatenated `content` deltas of a streamed response. */
-export const streamedText = (exchange: Exchange): string =>
+/** The concatenated `content` (or `reasoning_content`) deltas of a streamed response. */
+export const streamedText = (exchange: Exchange, field: "content" | "reasoning_content" = "content"): string =>
   events(exchange.body)
     .flatMap((event) => event.choices ?? [])
-    .map((choice: Json) => choice.delta?.content ?? "")
+    .map((choice: Json) => choice.delta?.[field] ?? "")
     .join("")
