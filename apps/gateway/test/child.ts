@@ -51,7 +51,8 @@ export const run = (env: Record<string, string>): Child => {
     process: child,
     lines,
     exited,
-    waitFor: (predicate, ms = 15_000) =>
+    // 45 s: a child Node process started while turbo runs every suite at once on 2 cores can take 15 s and more
+    waitFor: (predicate, ms = 45_000) =>
       new Promise((resolve, reject) => {
         const found = lines.find(predicate)
         if (found !== undefined) return resolve(found)
