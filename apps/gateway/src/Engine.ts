@@ -23,6 +23,7 @@ import {
   RequestContext,
   ResponseCacheHook,
   ResponseSummary,
+  RetryBudget,
   Usage
 } from "@conduitkit/core"
 import type { Conversation, SessionError, SessionManager } from "@conduitkit/session"
@@ -45,6 +46,8 @@ export interface Dependencies {
   readonly metrics: GatewayMetrics
   /** Whether the gateway is shutting down, and an effect that completes at the shutdown deadline. */
   readonly shutdown: { readonly draining: () => boolean; readonly deadline: Effect.Effect<void> }
+  /** The retry budget every call counts in and takes its retries from (default: core's unlimited one). */
+  readonly retryBudget?: RetryBudget.RetryBudget | undefined
 }
 
 /** The request as the server saw it, and where a route reports what happened (once, at the very end). */
@@ -240,6 +243,7 @@ const prepare = (
   fields.model = call.model.length > 200 ? `${call.model.slice(0, 200)}…` : call.model
   fields.stream = streaming
   return Effect.map(deps.routes.resolve(call.model), (route) => {
+    deps.retryBudget?.request()
     const sessionId = call.sessionId !== undefined ? `${info.keyId}:${call.sessionId}` : undefined
     if (call.sessionId !== undefined) fields.sessionId = call.sessionId
     // which step of the route runs, how many upstream attempts were made
@@ -350,7 +354,10 @@ export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Eff
         ),
         prepared.runOptions((response) => sumUsage(response.content))
       )
-      .pipe(Effect.provideService(RequestContext.RequestContext, prepared.requestContext))
+      .pipe(
+        Effect.provideService(RequestContext.RequestContext, prepared.requestContext),
+        Effect.provideService(RetryBudget.CurrentRetryBudget, deps.retryBudget ?? RetryBudget.unlimited)
+      )
     const parts = value.content as ReadonlyArray<Response.AnyPart>
     const summary = ResponseSummary.fromParts(parts)
     const provider = summary.metadata.provider ?? prepared.provider()
@@ -433,7 +440,10 @@ const streamParts = (deps: Dependencies, call: Call, prepared: Prepared): Stream
       ),
       prepared.runOptions(usageTotal)
     )
-    .pipe(Stream.provideService(RequestContext.RequestContext, prepared.requestContext))
+    .pipe(
+      Stream.provideService(RequestContext.RequestContext, prepared.requestContext),
+      Stream.provideService(RetryBudget.CurrentRetryBudget, deps.retryBudget ?? RetryBudget.unlimited)
+    )
 }
 
 /**

@@ -25,7 +25,7 @@
  */
 import * as http from "node:http"
 import { MemoryStore, RedisStore, ResponseCache } from "@conduitkit/cache"
-import type { ModelsConfig, ProviderRegistry } from "@conduitkit/core"
+import { type ModelsConfig, type ProviderRegistry, RetryBudget } from "@conduitkit/core"
 import { Conversation, RateLimits, SessionManager } from "@conduitkit/session"
 import { NodeHttpServer, NodeRedis } from "@effect/platform-node"
 import { Context, Deferred, Duration, Effect, Layer, Option, type Scope } from "effect"
@@ -196,7 +196,8 @@ export const makeApp = (
       options.status ?? options.providers.map((entry) => ({ name: entry.name, mode: entry.mode ?? "live" }))
     ).map(({ name, mode }) => ({ name, mode }))
     const simulated = new Set(status.filter((entry) => entry.mode === "simulated").map((entry) => entry.name))
-    const deps: Engine.Dependencies = { config, routes, sessions, conversations, metrics, shutdown }
+    const retryBudget = RetryBudget.make({ ratio: config.retryBudgetRatio })
+    const deps: Engine.Dependencies = { config, routes, sessions, conversations, metrics, shutdown, retryBudget }
     const embeddingDeps: EmbeddingsRoute.Dependencies = {
       config,
       sessions,
@@ -333,9 +334,15 @@ export const makeApp = (
           if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
           return Effect.flatMap(sessions.stats, (stats) =>
             answer(
-              HttpServerResponse.text(metrics.render() + Metrics.renderSessions(stats) + moreMetrics(), {
-                headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "x-request-id": requestId }
-              })
+              HttpServerResponse.text(
+                metrics.render() +
+                  Metrics.renderSessions(stats) +
+                  Metrics.renderRetryBudget(retryBudget.stats()) +
+                  moreMetrics(),
+                {
+                  headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "x-request-id": requestId }
+                }
+              )
             )
           )
         }

@@ -22,6 +22,7 @@
  * | `CONDUIT_REQUEST_TIMEOUT_MS` | none | execution timeout of one request (504 `request_timeout`) |
  * | `CONDUIT_RATE_LIMIT_RPM` / `_TPM` | none | requests / tokens per minute per API key |
  * | `CONDUIT_MODEL_RATE_LIMIT_RPM` / `_TPM` | none | requests / tokens per minute per model name |
+ * | `CONDUIT_RETRY_BUDGET` | 0.2 | retries allowed per request over 10 s (at least 5 a second); see core's `RetryBudget` |
  * | `CONDUIT_RATE_LIMIT_FAIL` | `open` | with Redis away: `open` limits per instance, `closed` refuses (503) |
  * | `CONDUIT_LOG_LEVEL` | `info` | `debug`, `info`, `warn`, `error`, `none` |
  *
@@ -69,6 +70,8 @@ export interface GatewayConfig {
   readonly redisUrl: Redacted.Redacted<string> | undefined
   readonly sessions: SessionLimits
   readonly rateLimits: RateLimits.Config | undefined
+  /** Retries allowed per request across all calls over a 10 s window (core's `RetryBudget`; at least 5 a second). */
+  readonly retryBudgetRatio: number
   /** While Redis is away: `open` checks rate limits per instance, `closed` refuses rate-limited requests. */
   readonly rateLimitFail: "open" | "closed"
   readonly logLevel: LogLevel
@@ -100,6 +103,7 @@ export const make = (overrides: Partial<GatewayConfig> = {}): GatewayConfig => (
     requestTimeoutMs: undefined
   },
   rateLimits: undefined,
+  retryBudgetRatio: 0.2,
   rateLimitFail: "open",
   logLevel: "Info",
   ...overrides
@@ -177,6 +181,15 @@ const optionalPositive = (name: string): Effect.Effect<number | undefined, Confi
     return n
   })
 
+/** `CONDUIT_RETRY_BUDGET`: a number from 0 (only the floor of 5 retries a second) up. */
+const retryBudget = Effect.gen(function* () {
+  const ratio = yield* Config.Number("CONDUIT_RETRY_BUDGET").pipe(Config.withDefault(0.2))
+  if (!(ratio >= 0)) {
+    return yield* new GatewayConfigError({ message: `CONDUIT_RETRY_BUDGET: expected a number >= 0, got ${ratio}` })
+  }
+  return ratio
+})
+
 /**
  * Reads the configuration from the current `ConfigProvider` (the environment by default) and {@link validate}s it.
  * Fails with `ConfigError` naming a malformed variable, or `GatewayConfigError`.
@@ -251,6 +264,7 @@ export const load: Effect.Effect<GatewayConfig, Config.ConfigError | GatewayConf
       perKey === undefined && perModel === undefined
         ? undefined
         : { ...(perKey !== undefined ? { perKey } : {}), ...(perModel !== undefined ? { perModel } : {}) },
+    retryBudgetRatio: yield* retryBudget,
     rateLimitFail: failRaw,
     logLevel
   }

@@ -30,6 +30,9 @@
  * | `conduit_gateway_session_requests_rejected_total` | counter | (refused before running; also in an outcome) |
  * | `conduit_gateway_session_queue_seconds` | summary | `quantile` (`0.5`, `0.95`) |
  * | `conduit_gateway_session_run_seconds` | summary | `quantile` (`0.5`, `0.95`) |
+ *
+ * The retry budget (core's `RetryBudget`, see {@link renderRetryBudget}): `conduit_gateway_retry_budget_requests`,
+ * `_retries`, `_available` (gauges over its 10 s window) and `conduit_gateway_retry_budget_denied_total` (counter).
  */
 import type { SessionManager } from "@conduitkit/session"
 import { Context, Metric } from "effect"
@@ -182,3 +185,23 @@ export const renderSessions = (stats: SessionManager.Stats): string =>
       ['{quantile="0.95"}', stats.runMs.p95 / 1000]
     ])
   ].join("")
+
+/** The retry budget's figures as Prometheus text (gauges over its window, the refusals since start). */
+export const renderRetryBudget = (stats: {
+  readonly requests: number
+  readonly retries: number
+  readonly available: number
+  readonly denied: number
+}): string =>
+  family("conduit_gateway_retry_budget_requests", "gauge", "Requests counted in the retry budget's window", [
+    ["", stats.requests]
+  ]) +
+  family("conduit_gateway_retry_budget_retries", "gauge", "Retries taken in the retry budget's window", [
+    ["", stats.retries]
+  ]) +
+  family("conduit_gateway_retry_budget_available", "gauge", "Retries still allowed in the window", [
+    ["", stats.available]
+  ]) +
+  family("conduit_gateway_retry_budget_denied_total", "counter", "Retries refused by the retry budget", [
+    ["", stats.denied]
+  ])

@@ -18,6 +18,7 @@
 import { Cause, Context, Duration, Effect, Random, Schedule } from "effect"
 import type { AiError } from "effect/ai"
 import * as ProviderError from "./ProviderError.js"
+import * as RetryBudget from "./RetryBudget.js"
 
 /**
  * The policy. Times in ms.
@@ -102,8 +103,9 @@ export interface ScheduleOptions {
 
 /**
  * The policy as an Effect `Schedule` over `AiError` inputs, for `Effect.retry` and `Stream.retry`: each failure is
- * run through {@link decide} with a random number from Effect's `Random` (seedable with `Random.withSeed`), and the
- * delay is slept on Effect's `Clock` (TestClock-friendly). Its output is the number of retries so far.
+ * run through {@link decide} with a random number from Effect's `Random` (seedable with `Random.withSeed`), then a
+ * retry is taken from the `RetryBudget.CurrentRetryBudget` (none left: stop), and the delay is slept on Effect's
+ * `Clock` (TestClock-friendly). Its output is the number of retries so far.
  *
  * @since 0.1.0
  */
@@ -114,8 +116,12 @@ export const schedule = (policy: RetryPolicy, options?: ScheduleOptions): Schedu
       return Effect.flatMap(Random.next, (random) => {
         const decision = decide(policy, meta.input, meta.attempt, random)
         if (decision._tag === "Stop") return Cause.done(meta.attempt - 1)
-        options?.onRetry?.({ attempt: meta.attempt, delayMs: decision.delayMs, error: meta.input })
-        return Effect.succeed([meta.attempt, Duration.millis(decision.delayMs)] as [number, Duration.Duration])
+        // the retry budget (a share of the traffic) has the last word
+        return Effect.flatMap(Effect.service(RetryBudget.CurrentRetryBudget), (budget) => {
+          if (!budget.tryRetry()) return Cause.done(meta.attempt - 1)
+          options?.onRetry?.({ attempt: meta.attempt, delayMs: decision.delayMs, error: meta.input })
+          return Effect.succeed([meta.attempt, Duration.millis(decision.delayMs)] as [number, Duration.Duration])
+        })
       })
     })
   )

@@ -117,6 +117,12 @@ export * as ResponseConversion from "./ResponseConversion.js"
  */
 export * as ResponseSummary from "./ResponseSummary.js"
 /**
+ * The retry budget: retries across requests capped to a share of the traffic.
+ *
+ * @since 0.1.0
+ */
+export * as RetryBudget from "./RetryBudget.js"
+/**
  * The retry policy (full jitter, Retry-After, retryable reasons only).
  *
  * @since 0.1.0

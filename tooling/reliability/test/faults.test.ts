@@ -394,4 +394,37 @@ describe("issue 17: never a made-up answer, never a hang", () => {
       await redis.stop()
     }
   }, 60_000)
+
+  it("retry budget: an upstream outage multiplies the load by at most 1 + the budget, not by the attempts", async () => {
+    mock.reset()
+    mock.configure({ rate5xx: 1 })
+    const gateway = await startGateway({
+      MOONSHOT_API_KEY: "sk-live",
+      MOONSHOT_BASE_URL: mock.baseURL("moonshot"),
+      CONDUIT_MAX_CONCURRENT: "1000"
+    })
+    try {
+      const requests = 300
+      const answers = await Promise.all(
+        Array.from({ length: requests }, (_, i) => chat(gateway.url, "kimi/kimi-k2.6", `budget-${i}`))
+      )
+      const attempts = mock.totals().requests
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+      const denied = Number(/^conduit_gateway_retry_budget_denied_total (\d+)$/m.exec(metrics)?.[1])
+      figures("retry budget during an outage", {
+        requests,
+        upstreamAttempts: attempts,
+        loadMultiplier: Math.round((attempts / requests) * 100) / 100,
+        withoutBudget: 3,
+        retriesDenied: denied
+      })
+      expect(answers.every((answer) => answer.status >= 500)).toBe(true)
+      // default budget: 20% of the requests (60), at least 5 a second over 10 s (50)
+      expect(attempts).toBe(requests + 60)
+      expect(denied).toBeGreaterThan(0)
+    } finally {
+      mock.configure({})
+      expect(await gateway.stop()).toBe(0)
+    }
+  }, 60_000)
 })

@@ -29,7 +29,10 @@ beforeAll(async () => {
       CONDUIT_SIMULATE: "0",
       CONDUIT_RESPONSE_CACHE: "0",
       CONDUIT_MAX_CONCURRENT: "2000",
-      CONDUIT_MAX_QUEUED: "2000"
+      CONDUIT_MAX_QUEUED: "2000",
+      // these properties are the retry policy's: a budget wide enough never to refuse (faults.test.ts checks the
+      // default budget)
+      CONDUIT_RETRY_BUDGET: "10"
     },
     stdio: ["ignore", "pipe", "inherit"]
   })
