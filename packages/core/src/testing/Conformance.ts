@@ -17,13 +17,13 @@
 import { Duration, Effect, Exit, type Layer, Schema, Stream } from "effect"
 import { AiError, LanguageModel, type Response, Tool, Toolkit } from "effect/ai"
 import { setupServer } from "msw/node"
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
 import * as OpenAiCompatLanguageModel from "../OpenAiCompatLanguageModel.js"
 import * as PromiseClient from "../PromiseClient.js"
 import * as ProviderError from "../ProviderError.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as TimeoutPolicy from "../TimeoutPolicy.js"
 import type * as Usage from "../Usage.js"
+import { vitest } from "./internal/vitest.js"
 import * as MockUpstream from "./MockUpstream.js"
 
 /**
@@ -96,6 +96,7 @@ const fastRetries: RetryPolicy.RetryPolicyInput = { baseDelayMs: 5, maxDelayMs: 
  * @since 0.1.0
  */
 export const runProviderConformance = (options: ConformanceOptions): void => {
+  const { afterAll, afterEach, beforeAll, describe, expect, it } = vitest("Conformance.runProviderConformance")
   const { baseURL, fixtures } = options
   const server = setupServer()
   const run = <A>(effect: Effect.Effect<A, AiError.AiError, LanguageModel.LanguageModel>) =>
@@ -342,6 +343,7 @@ export const expectCreateWithoutKeyThrows = (options: {
   readonly keyVariables: readonly [string, ...Array<string>]
   readonly sent: () => number
 }): void => {
+  const { expect, vi } = vitest("Conformance.expectCreateWithoutKeyThrows")
   const { create, keyVariables } = options
   for (const variable of keyVariables) vi.stubEnv(variable, undefined)
   for (const attempt of [() => create(), () => create({}), () => create({ apiKey: undefined })]) {

@@ -24,9 +24,9 @@
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, it } from "vitest"
 import * as Yaml from "yaml"
 import * as Sse from "../Sse.js"
+import { vitest } from "./internal/vitest.js"
 
 /**
  * The environment variable that overrides where the recordings are.
@@ -155,6 +155,7 @@ const isCi = (): boolean => {
  * @since 0.1.0
  */
 export const describeRecordings = (name: string, body: () => void): void => {
+  const { describe, it } = vitest("Recordings.describeRecordings")
   const message = missingReason()
   if (message === undefined) {
     describe(name, body)

@@ -2,7 +2,8 @@
  * Test helpers of @conduitkit/core: recorded-fixture access, MSW building blocks for OpenAI-compatible upstreams,
  * a real Redis server for integration tests, and the provider conformance suite.
  *
- * Requires `msw` (and `vitest` for the conformance suite) in the consuming project.
+ * Requires `msw` in the consuming project; `vitest` only for the helpers that run tests (`Conformance`,
+ * `Recordings.describeRecordings`), loaded when they are called.
  *
  * @since 0.1.0
  */

@@ -2,7 +2,7 @@
  * Test helpers of @conduitkit/provider-glm: an MSW mock of the Z.ai API and the scenario data it speaks (authored
  * in this repository to reproduce the recorded wire shapes), including core's conformance fixtures for GLM.
  *
- * Requires `msw` (and `vitest` for core's conformance suite) in the consuming project.
+ * Requires `msw` in the consuming project (`vitest` only to run core's conformance suite).
  *
  * @since 0.1.0
  */
