@@ -58,7 +58,13 @@ const pool = async <A>(n: number, tasks: ReadonlyArray<() => Promise<A>>): Promi
 }
 
 describe("Retry-After", () => {
-  it("retry-after-ms: 50 puts the next attempt 50 to 65 ms later (p99 over 200 trials)", async () => {
+  // Measured again (at most twice) when one run misses: a p99 over 200 trials rests on its 2 slowest gaps, and on a
+  // shared machine one stall can land on a gap and not on its control (a CI run: p99 71.2 ms against 70.8 allowed,
+  // then 56.6 and 57.6 ms in two reruns). A wait added on top of the advice misses every run.
+  it("retry-after-ms: 50 puts the next attempt 50 to 65 ms later (p99 over 200 trials)", {
+    timeout: 120_000,
+    retry: 2
+  }, async () => {
     mock.reset()
     const runtime = runtimeOf({ retry: { maxRetries: 1 } })
     const gapOf = async (key: string, retryAfterMs: number) => {
@@ -92,7 +98,7 @@ describe("Retry-After", () => {
       `retry-after 50 ms: gap min ${Math.min(...gaps).toFixed(1)}, p50 ${quantile(gaps, 0.5).toFixed(1)}, p99 ${quantile(gaps, 0.99).toFixed(1)} ms; control p50 ${quantile(controls, 0.5).toFixed(1)}, p99 ${quantile(controls, 0.99).toFixed(1)} ms`
     )
     expect(quantile(gaps, 0.99)).toBeLessThanOrEqual(65 + allowance)
-  }, 120_000)
+  })
 
   it("a Retry-After above the cap is not slept on: the call fails at once after one attempt", async () => {
     mock.reset()
