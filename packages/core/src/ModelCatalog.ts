@@ -11,6 +11,7 @@
  */
 import { Effect } from "effect"
 import type { AiError } from "effect/ai"
+import type * as Cost from "./Cost.js"
 import type { ReasoningReplay } from "./PromptConversion.js"
 
 /**
@@ -74,6 +75,8 @@ export interface Lifecycle {
  * - `defaultMaxTokens`: what Conduit sends when the caller sets none (`undefined`: send nothing).
  * - `reasoningReplay`: how assistant reasoning is replayed (default: the provider's).
  * - `source`: where the numbers come from (doc URL or fixture; "UNCONFIRMED" marks guesses).
+ * - `pricing`: the published price per million tokens, with its currency, source and date (`undefined`: unknown, so
+ *   responses have no cost; see core's `Cost`).
  *
  * @since 0.1.0
  */
@@ -100,6 +103,7 @@ export interface ModelInfo {
   /** The model is not in the catalog; these are conservative defaults. */
   readonly unknown?: boolean | undefined
   readonly source?: string | undefined
+  readonly pricing?: Cost.Pricing | undefined
 }
 
 /**

@@ -20,6 +20,13 @@ export * as CacheStore from "./CacheStore.js"
  */
 export * as ChatCompletions from "./ChatCompletions.js"
 /**
+ * Prices per million tokens (`Pricing`) and the cost of one response from its normalized usage (`costOf`): cached
+ * input tokens at the cached price, reasoning tokens as output, no cost when a price is unknown.
+ *
+ * @since 0.1.0
+ */
+export * as Cost from "./Cost.js"
+/**
  * Embedding models: metadata, catalogs, batching within a provider's limits.
  *
  * @since 0.1.0

@@ -1,0 +1,98 @@
+/**
+ * Prices and the cost of one response, computed from its normalized usage (`Usage.TokenUsage`).
+ *
+ * - {@link Pricing}: what a model costs, per million tokens, in one currency (ISO 4217 code: `USD` on
+ *   platform.moonshot.ai / api.z.ai, `CNY` on platform.moonshot.cn / open.bigmodel.cn), with its source and date.
+ *   The catalogs carry it on `ModelInfo.pricing` (docs/providers/kimi.md#pricing, docs/providers/glm.md#pricing);
+ *   models.yaml's `pricing:` section overrides or adds it.
+ * - {@link costOf}: uncached input tokens (input minus cached) at the input price, cached input tokens at the cached
+ *   price, output tokens at the output price. Reasoning tokens are output tokens: the normalized `outputTokens`
+ *   already includes `reasoningTokens` (OpenAI's `completion_tokens` does, on Moonshot and Zhipu alike), so they are
+ *   not added again. An unknown price gives no cost (`undefined`), never a guessed one; currencies are never
+ *   converted.
+ *
+ * Pure: no I/O, no clock.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import type * as Usage from "./Usage.js"
+
+const Price = Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * A model's price, as published by its provider.
+ *
+ * - `currency`: ISO 4217 code (`"USD"`, `"CNY"`).
+ * - `inputPerMillion`: price of one million input tokens on a cache miss, in `currency`.
+ * - `cachedInputPerMillion`: price of one million cached (cache-hit) input tokens; absent when the provider
+ *   publishes none (a response with cached tokens then has no cost).
+ * - `outputPerMillion`: price of one million output tokens, reasoning tokens included.
+ * - `source`: where the numbers come from (price page URL, or a reference with "UNCONFIRMED" when no primary source
+ *   states them, as in the catalogs); `date`: the day the source was read or dated (`YYYY-MM-DD`).
+ *
+ * A free model has all prices 0 (cost 0, not unknown).
+ *
+ * @since 0.1.0
+ */
+export const Pricing = Schema.Struct({
+  currency: Schema.String.check(Schema.makeFilter((s: string) => /^[A-Z]{3}$/.test(s) || "expected an ISO 4217 code")),
+  inputPerMillion: Price,
+  cachedInputPerMillion: Schema.optional(Price),
+  outputPerMillion: Price,
+  source: Schema.optional(Schema.String),
+  date: Schema.optional(Schema.String)
+})
+
+/** @since 0.1.0 */
+export type Pricing = typeof Pricing.Type
+
+/**
+ * The cost of one response: `amount` in `currency` (rounded to 1e-10 of a unit). `unconfirmed` is true when the
+ * pricing's source is marked "UNCONFIRMED" (a secondary source: the cost is computed, and says so).
+ *
+ * @since 0.1.0
+ */
+export interface Cost {
+  readonly amount: number
+  readonly currency: string
+  readonly unconfirmed: boolean
+}
+
+/**
+ * The cost of `usage` (tokens) at `pricing`, or `undefined` when the pricing is unknown, or when the response has
+ * cached input tokens and the pricing has no cached-input price. Never converts currencies.
+ *
+ * Example: kimi-k3 at $3.00 input / $0.30 cached / $15.00 output per million tokens, usage 10,000 input (4,000
+ * cached) and 2,000 output (500 of them reasoning): 6,000 × 3 + 4,000 × 0.3 + 2,000 × 15 = 49,200 per million,
+ * so `{ amount: 0.0492, currency: "USD" }`.
+ *
+ * @since 0.1.0
+ */
+export const costOf = (usage: Usage.TokenUsage | undefined, pricing: Pricing | undefined): Cost | undefined => {
+  if (usage === undefined || pricing === undefined) return undefined
+  const cached = usage.cachedInputTokens
+  let perMillion =
+    (usage.inputTokens - cached) * pricing.inputPerMillion + usage.outputTokens * pricing.outputPerMillion
+  if (cached > 0) {
+    if (pricing.cachedInputPerMillion === undefined) return undefined
+    perMillion += cached * pricing.cachedInputPerMillion
+  }
+  return {
+    amount: Math.round(perMillion * 1e4) / 1e10,
+    currency: pricing.currency,
+    unconfirmed: pricing.source?.includes("UNCONFIRMED") === true
+  }
+}
+
+/**
+ * The text form of a cost: the amount in plain decimal notation (no exponent, at most 10 decimals, no trailing
+ * zeros), a space and the currency (`"0.0492 USD"`). The value of the gateway's `x-conduit-cost` header.
+ *
+ * @since 0.1.0
+ */
+export const format = (cost: Cost): string => {
+  const fixed = cost.amount.toFixed(10)
+  const trimmed = fixed.includes(".") ? fixed.replace(/\.?0+$/, "") : fixed
+  return `${trimmed} ${cost.currency}`
+}
