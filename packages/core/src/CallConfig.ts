@@ -8,6 +8,7 @@
  */
 import { Context, Effect, Stream } from "effect"
 import type * as ChatCompletions from "./ChatCompletions.js"
+import type * as Cost from "./Cost.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
 import * as TimeoutPolicy from "./TimeoutPolicy.js"
 
@@ -61,6 +62,8 @@ export interface ModelConfig {
   readonly continuation?: ContinuationInput | boolean | undefined
   readonly preflight?: boolean | undefined
   readonly wireTools?: ReadonlyArray<ChatCompletions.RequestTool> | undefined
+  /** The price to compute the response's cost with, over the catalog's (models.yaml `pricing:`); see `Cost`. */
+  readonly pricing?: Cost.Pricing | undefined
 }
 
 /**
@@ -122,7 +125,8 @@ export const mergeConfig = (base: ModelConfig, over: ModelConfig): ModelConfig =
   timeouts: TimeoutPolicy.merge(base.timeouts ?? {}, over.timeouts),
   continuation: mergeContinuation(base.continuation, over.continuation),
   preflight: over.preflight ?? base.preflight,
-  wireTools: [...(base.wireTools ?? []), ...(over.wireTools ?? [])]
+  wireTools: [...(base.wireTools ?? []), ...(over.wireTools ?? [])],
+  pricing: over.pricing ?? base.pricing
 })
 
 /**

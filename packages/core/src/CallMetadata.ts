@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { AiError, Response } from "effect/ai"
+import * as Cost from "./Cost.js"
 import * as ProviderError from "./ProviderError.js"
 import type { ProviderSpec } from "./ProviderSpec.js"
 import type * as RoundPolicy from "./RoundPolicy.js"
@@ -79,8 +80,9 @@ const conduitOf = (metadata: Response.ProviderMetadata | undefined): Record<stri
 /**
  * The call's `finish` part (`reason: "unknown"` when no segment had one) with the summed usage and
  * `metadata.conduit`: `provider`, `model`, `streamed`, `chunkCount`, `timeToFirstTokenMs`, `durationMs`, `attempts`,
- * `continuations`, `providerExecutedRounds`, `requestId`, `warnings` (when any), and what the spec's
- * `responseMetadata` reads from the response headers.
+ * `continuations`, `providerExecutedRounds`, `requestId`, `warnings` (when any), `cost` (`{ amount, currency,
+ * unconfirmed }`, see `Cost.costOf`: the summed usage at `pricing`; absent when the price or the usage is unknown),
+ * and what the spec's `responseMetadata` reads from the response headers.
  *
  * @since 0.1.0
  */
@@ -91,7 +93,8 @@ export const finishWithMetadata = (
   startedAt: number,
   now: number,
   streamed: boolean,
-  modelId: string
+  modelId: string,
+  pricing: Cost.Pricing | undefined
 ): Response.FinishPartEncoded => {
   const base = finish ?? { type: "finish", reason: "unknown", usage: Usage.toResponseUsage(undefined) }
   const extra = state.headers !== undefined ? spec.responseMetadata?.(state.headers) : undefined
@@ -110,6 +113,8 @@ export const finishWithMetadata = (
   }
   if (state.requestId !== undefined) conduit.requestId = state.requestId
   if (state.warnings.length > 0) conduit.warnings = [...state.warnings]
+  const cost = Cost.costOf(state.usage, pricing)
+  if (cost !== undefined) conduit.cost = { amount: cost.amount, currency: cost.currency, unconfirmed: cost.unconfirmed }
   return {
     ...base,
     ...(state.usage !== undefined ? { usage: Usage.toResponseUsage(state.usage) } : {}),

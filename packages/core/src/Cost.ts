@@ -86,6 +86,36 @@ export const costOf = (usage: Usage.TokenUsage | undefined, pricing: Pricing | u
 }
 
 /**
+ * The price that applies where a call was billed: the entry of `pricing` in `currency` (the currency the endpoint
+ * bills in, from the provider's `ProviderSpec.billingCurrency`). `undefined` when the currency is unknown or nothing
+ * matches: a price in another currency is never used (no conversion).
+ *
+ * @since 0.1.0
+ */
+export const select = (
+  pricing: ReadonlyArray<Pricing> | undefined,
+  currency: string | undefined
+): Pricing | undefined => {
+  if (pricing === undefined || currency === undefined) return undefined
+  for (const entry of pricing) if (entry.currency === currency) return entry
+  return undefined
+}
+
+/**
+ * Reads a cost back from response metadata (the `finish` part's `metadata.conduit.cost`, written by the provider
+ * after {@link costOf}); `undefined` when absent or not a cost.
+ *
+ * @since 0.1.0
+ */
+export const fromMetadata = (value: unknown): Cost | undefined => {
+  if (typeof value !== "object" || value === null) return undefined
+  const { amount, currency, unconfirmed } = value as Record<string, unknown>
+  return typeof amount === "number" && Number.isFinite(amount) && typeof currency === "string"
+    ? { amount, currency, unconfirmed: unconfirmed === true }
+    : undefined
+}
+
+/**
  * The text form of a cost: the amount in plain decimal notation (no exponent, at most 10 decimals, no trailing
  * zeros), a space and the currency (`"0.0492 USD"`). The value of the gateway's `x-conduit-cost` header.
  *

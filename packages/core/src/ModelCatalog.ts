@@ -75,8 +75,9 @@ export interface Lifecycle {
  * - `defaultMaxTokens`: what Conduit sends when the caller sets none (`undefined`: send nothing).
  * - `reasoningReplay`: how assistant reasoning is replayed (default: the provider's).
  * - `source`: where the numbers come from (doc URL or fixture; "UNCONFIRMED" marks guesses).
- * - `pricing`: the published price per million tokens, with its currency, source and date (`undefined`: unknown, so
- *   responses have no cost; see core's `Cost`).
+ * - `pricing`: the published prices per million tokens, one per billing currency (USD on the international platform,
+ *   CNY on the Chinese one), each with its source and date (`undefined`: unknown, so responses have no cost; see
+ *   `Cost`).
  *
  * @since 0.1.0
  */
@@ -103,7 +104,7 @@ export interface ModelInfo {
   /** The model is not in the catalog; these are conservative defaults. */
   readonly unknown?: boolean | undefined
   readonly source?: string | undefined
-  readonly pricing?: Cost.Pricing | undefined
+  readonly pricing?: ReadonlyArray<Cost.Pricing> | undefined
 }
 
 /**

@@ -14,7 +14,14 @@
  *     providerOptions:             # each provider's own options, for the steps on that provider
  *       kimi: { contextCache: { auto: true } }
  *       glm: { thinking: disabled }
+ * pricing:                         # prices per million tokens, over the catalogs' (see core's `Cost`)
+ *   kimi/kimi-k3: { currency: USD, inputPerMillion: 3, cachedInputPerMillion: 0.3, outputPerMillion: 15 }
+ *   deepseek/deepseek-chat: { currency: USD, inputPerMillion: 0.28, outputPerMillion: 0.42 }   # a `providers:` backend
  * ```
+ *
+ * `pricing` is keyed by `provider/model` (a catalog model, an alias, or a model of a backend declared under
+ * `providers:`); an entry replaces the catalog's price for that model, whatever the host (its currency should be the
+ * one the host bills in: a cost is never converted).
  *
  * `providerOptions` are keyed by provider name and hold that provider's typed options (`KimiConfig` / `GlmConfig`
  * in the provider packages); the provider validates them on each call and refuses bad values with an
@@ -29,6 +36,7 @@
 import * as fs from "node:fs"
 import { Effect, Schema, SchemaIssue } from "effect"
 import * as YAML from "yaml"
+import * as Cost from "./Cost.js"
 
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
@@ -109,7 +117,8 @@ export type BackendConfig = typeof BackendConfig.Type
  */
 export const ModelsConfig = Schema.Struct({
   models: Schema.optional(Schema.Record(Schema.String, ModelRoute)),
-  providers: Schema.optional(Schema.Record(Schema.String, BackendConfig))
+  providers: Schema.optional(Schema.Record(Schema.String, BackendConfig)),
+  pricing: Schema.optional(Schema.Record(Target, Cost.Pricing))
 })
 
 /** @since 0.1.0 */

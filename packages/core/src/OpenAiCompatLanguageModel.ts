@@ -342,7 +342,9 @@ const generateWith = (
     if (reasoning !== "") parts.push({ type: "reasoning", text: reasoning })
     if (text !== "") parts.push({ type: "text", text })
     parts.push(...extra, ...toolCalls)
-    parts.push(CallMetadata.finishWithMetadata(spec, finish, state, startedAt, now, false, resolved.info.id))
+    parts.push(
+      CallMetadata.finishWithMetadata(spec, finish, state, startedAt, now, false, resolved.info.id, resolved.pricing)
+    )
     return parts
   })
 
@@ -393,7 +395,8 @@ const stream = (
                       startedAt,
                       now,
                       true,
-                      resolved.info.id
+                      resolved.info.id,
+                      resolved.pricing
                     )
                     return StreamSegment.emitThenEnd([part], undefined)
                   })

@@ -11,6 +11,7 @@
  */
 import { Config, Context, Effect, ExecutionPlan, Layer, Redacted, Schema, Stream } from "effect"
 import { type AiError, LanguageModel } from "effect/ai"
+import type * as Cost from "./Cost.js"
 import type * as EmbeddingCatalog from "./EmbeddingCatalog.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 import type * as ModelsConfig from "./ModelsConfig.js"
@@ -136,6 +137,15 @@ export const make = (
   options: { readonly maxCached?: number | undefined } = {}
 ): Registry => {
   const byName = new Map(providers.map((provider) => [provider.name, provider] as const))
+  // models.yaml `pricing:` keyed by `provider/<catalog id>` (a key naming an alias prices the model it names)
+  const prices = new Map<string, Cost.Pricing>()
+  for (const [target, pricing] of Object.entries(config.pricing ?? {})) {
+    const slash = target.indexOf("/")
+    const provider = target.slice(0, slash)
+    const model = target.slice(slash + 1)
+    prices.set(`${provider}/${byName.get(provider)?.catalog.get(model)?.id ?? model}`, pricing)
+  }
+  const pricingOf = (provider: string, id: string) => prices.get(`${provider}/${id}`)
 
   const direct = (
     name: string,
@@ -162,7 +172,15 @@ export const make = (
       )
     }
     const info = provider.catalog.get(model) ?? ModelCatalog.unknownModel(providerName, model)
-    return Effect.succeed({ name, provider: providerName, model: info.id, info, config: modelConfig, fallbacks: [] })
+    const pricing = pricingOf(providerName, info.id)
+    return Effect.succeed({
+      name,
+      provider: providerName,
+      model: info.id,
+      info,
+      config: pricing === undefined ? modelConfig : { ...modelConfig, pricing },
+      fallbacks: []
+    })
   }
 
   const resolve = (name: string): Effect.Effect<Route, UnknownModelError> => {
@@ -212,7 +230,12 @@ export const make = (
       for (const info of provider.catalog.list) {
         // retired models are listed too: their lifecycle is information (`info.lifecycle`), not a gate
         const name = `${provider.name}/${info.id}`
-        out.push({ name, route: { name, provider: provider.name, model: info.id, info, config: {}, fallbacks: [] } })
+        const pricing = pricingOf(provider.name, info.id)
+        const routeConfig = pricing === undefined ? {} : { pricing }
+        out.push({
+          name,
+          route: { name, provider: provider.name, model: info.id, info, config: routeConfig, fallbacks: [] }
+        })
       }
     }
     return out

@@ -118,6 +118,9 @@ export const messageHasOutput = (message: ChatCompletions.ResponseMessage | null
  *   only when a cheap bound (3 x the JSON length of messages and tools, plus `max_tokens`) does not already show that
  *   the prompt fits the context window.
  * - `includeUsageInStream`: send `stream_options: { include_usage: true }` (default true).
+ * - `billingCurrency`: the currency (ISO 4217) the endpoint at `baseURL` bills in, which picks the catalog's price
+ *   (`Cost.select`); `undefined` from it: the endpoint is not billed per token (a subscription plan), so no cost.
+ *   Absent: the catalog's first price.
  *
  * @since 0.1.0
  */
@@ -163,6 +166,7 @@ export interface ProviderSpec {
     | undefined
   readonly countTokens?: ((request: ChatCompletions.WireRequest) => Effect.Effect<number, AiError.AiError>) | undefined
   readonly includeUsageInStream?: boolean | undefined
+  readonly billingCurrency?: ((baseURL: string) => string | undefined) | undefined
   /**
    * Wraps the transport of one model's calls, once per model service: for wire quirks below the Chat Completions
    * shapes (Zhipu's GLM-Z1 and GLM-4.5V write reasoning inline in `content`; their wrapper moves it to

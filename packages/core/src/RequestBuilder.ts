@@ -10,6 +10,7 @@ import { Effect } from "effect"
 import { type AiError, type LanguageModel, Tool } from "effect/ai"
 import * as CallConfig from "./CallConfig.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
+import * as Cost from "./Cost.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 import type { OpenAiCompatClientShape } from "./OpenAiCompatClient.js"
 import * as PromptConversion from "./PromptConversion.js"
@@ -39,6 +40,8 @@ export interface ResolvedCall {
   readonly toolNames: Tool.NameMapper<ReadonlyArray<Tool.Any>>
   /** The names of the call's toolkit tools (a provider-executed round reports `tool-result` parts only for these). */
   readonly declaredTools: ReadonlySet<string>
+  /** The price of this call's responses: the configured one, else the catalog's for the endpoint's currency. */
+  readonly pricing: Cost.Pricing | undefined
 }
 
 /**
@@ -142,7 +145,12 @@ export const buildRequest = (
       request,
       warnings,
       toolNames,
-      declaredTools: new Set(options.tools.map((tool) => tool.name))
+      declaredTools: new Set(options.tools.map((tool) => tool.name)),
+      pricing:
+        config.pricing ??
+        (spec.billingCurrency === undefined
+          ? info.pricing?.[0]
+          : Cost.select(info.pricing, spec.billingCurrency(client.config.baseURL)))
     }
   })
 

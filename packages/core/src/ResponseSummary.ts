@@ -7,6 +7,7 @@
  */
 import { Effect, Stream } from "effect"
 import type { AiError, Response } from "effect/ai"
+import * as Cost from "./Cost.js"
 import * as Usage from "./Usage.js"
 
 /**
@@ -74,10 +75,17 @@ export interface Summary {
   readonly sources: ReadonlyArray<Source>
   readonly finishReason: Response.FinishReason
   readonly usage: Usage.TokenUsage
+  /** What the response cost (`Cost.costOf` of `usage` at the model's price); absent when the price is unknown. */
+  readonly cost?: Cost.Cost | undefined
   readonly metadata: ResponseMetadata
 }
 
 type AnyPart = Response.AnyPart | Response.AnyPartEncoded
+
+const costField = (value: unknown): { readonly cost?: Cost.Cost } => {
+  const cost = Cost.fromMetadata(value)
+  return cost === undefined ? {} : { cost }
+}
 
 /**
  * Folds parts (decoded or encoded; streaming or not) into a {@link Summary}.
@@ -148,6 +156,7 @@ export const fromParts = (parts: Iterable<AnyPart>): Summary => {
     sources,
     finishReason,
     usage,
+    ...costField(metadata.cost),
     metadata: {
       ...metadata,
       streamed: metadata.streamed === true,

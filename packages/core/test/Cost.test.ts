@@ -88,6 +88,31 @@ describe("Cost.format", () => {
   })
 })
 
+describe("Cost.select", () => {
+  const both = [kimiK3, { ...kimiK3, currency: "CNY", inputPerMillion: 20 }]
+  it("picks the price in the endpoint's currency, never another", () => {
+    expect(Cost.select(both, "CNY")?.inputPerMillion).toBe(20)
+    expect(Cost.select(both, "USD")).toBe(kimiK3)
+    expect(Cost.select([kimiK3], "CNY")).toBeUndefined()
+    expect(Cost.select(both, undefined)).toBeUndefined()
+    expect(Cost.select(undefined, "USD")).toBeUndefined()
+  })
+})
+
+describe("Cost.fromMetadata", () => {
+  it("reads a cost back from response metadata, and nothing from anything else", () => {
+    expect(Cost.fromMetadata({ amount: 0.5, currency: "USD", unconfirmed: true })).toEqual({
+      amount: 0.5,
+      currency: "USD",
+      unconfirmed: true
+    })
+    expect(Cost.fromMetadata({ amount: 0.5, currency: "USD" })?.unconfirmed).toBe(false)
+    expect(Cost.fromMetadata({ amount: "0.5", currency: "USD" })).toBeUndefined()
+    expect(Cost.fromMetadata({ amount: Number.NaN, currency: "USD" })).toBeUndefined()
+    expect(Cost.fromMetadata(undefined)).toBeUndefined()
+  })
+})
+
 describe("Cost.Pricing schema", () => {
   const decode = Schema.decodeUnknownExit(Cost.Pricing)
   it("accepts a price and refuses negative prices and non-ISO currencies", () => {

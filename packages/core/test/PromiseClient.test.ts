@@ -344,3 +344,82 @@ describe("PromiseClient with a provider-executed built-in tool", () => {
     await client.close()
   })
 })
+
+describe("PromiseClient: the cost of a response", () => {
+  // prices per million tokens, one per billing currency; the endpoint's host picks the currency
+  const Priced = OpenAiCompatProvider.make({
+    name: "priced",
+    baseURLs: { default: baseURL, china: "https://promise.test.cn/v1" },
+    apiKeyEnv: ["PRICED_API_KEY"],
+    errorTable: ProviderError.openAiTable,
+    defaultModel: "m1",
+    catalog: ModelCatalog.make("priced", [
+      {
+        ...ModelCatalog.unknownModel("priced", "m1"),
+        unknown: false,
+        pricing: [
+          { currency: "USD", inputPerMillion: 3, cachedInputPerMillion: 0.3, outputPerMillion: 15, source: "test" },
+          { currency: "CNY", inputPerMillion: 20, cachedInputPerMillion: 2, outputPerMillion: 100 }
+        ]
+      }
+    ]),
+    reasoningReplay: { mode: "tool-calls", placeholder: " " },
+    billingCurrency: (url) => (new URL(url).hostname.endsWith(".cn") ? "CNY" : "USD")
+  })
+  // 10,000 input (4,000 cached), 2,000 output of which 500 reasoning
+  const usage = {
+    prompt_tokens: 10_000,
+    completion_tokens: 2_000,
+    total_tokens: 12_000,
+    prompt_tokens_details: { cached_tokens: 4_000 },
+    completion_tokens_details: { reasoning_tokens: 500 }
+  }
+  const answer = () =>
+    MockUpstream.json({
+      id: "c",
+      choices: [{ index: 0, message: { content: "ok" }, finish_reason: "stop" }],
+      usage
+    })
+
+  it("chat: the result's cost is the usage at the catalog's price for the endpoint's currency", async () => {
+    server.use(MockUpstream.chatCompletions(baseURL, answer))
+    const client = Priced.promise({ apiKey: "k" })
+    const result = await client.chat({ prompt: "hi" })
+    // 6,000 × 3 + 4,000 × 0.3 + 2,000 × 15 = 49,200 per million
+    expect(result.cost).toEqual({ amount: 0.0492, currency: "USD", unconfirmed: false })
+    expect(result.metadata.cost).toEqual(result.cost)
+    await client.close()
+  })
+
+  it("chat: a Chinese endpoint bills in CNY, never converted", async () => {
+    server.use(MockUpstream.chatCompletions("https://promise.test.cn/v1", answer))
+    const client = Priced.promise({ apiKey: "k", baseURL: "https://promise.test.cn/v1" })
+    const result = await client.chat({ prompt: "hi" })
+    // 6,000 × 20 + 4,000 × 2 + 2,000 × 100 = 328,000 per million
+    expect(result.cost).toEqual({ amount: 0.328, currency: "CNY", unconfirmed: false })
+    await client.close()
+  })
+
+  it("chat: a model without a price has no cost", async () => {
+    server.use(MockUpstream.chatCompletions(baseURL, answer))
+    const client = Priced.promise({ apiKey: "k" })
+    const result = await client.chat({ model: "unpriced", prompt: "hi" })
+    expect(result.usage.inputTokens).toBe(10_000)
+    expect(result.cost).toBeUndefined()
+    expect(result.metadata.cost).toBeUndefined()
+    await client.close()
+  })
+
+  it("stream: the finish part carries the cost in metadata.conduit.cost", async () => {
+    server.use(
+      MockUpstream.chatCompletions(baseURL, () =>
+        MockUpstream.sse([chunk({ content: "ok" }), chunk({}, "stop"), { id: "s", choices: [], usage }])
+      )
+    )
+    const client = Priced.promise({ apiKey: "k" })
+    let cost: unknown
+    for await (const part of client.stream({ prompt: "hi" })) if (part.type === "finish") cost = part.metadata?.conduit
+    expect(cost).toMatchObject({ cost: { amount: 0.0492, currency: "USD", unconfirmed: false } })
+    await client.close()
+  })
+})

@@ -293,6 +293,15 @@ describe("ModelsConfig", () => {
     expect(await errorOf("models:\n  fast:\n    target: kimi-k2.6\n")).toContain("models.fast.target")
   })
 
+  it("refuses a price that is negative or not in an ISO 4217 currency, naming the field", async () => {
+    expect(
+      await errorOf("pricing:\n  kimi/kimi-k3: { currency: USD, inputPerMillion: -3, outputPerMillion: 15 }\n")
+    ).toContain("pricing.kimi/kimi-k3.inputPerMillion")
+    expect(
+      await errorOf("pricing:\n  kimi/kimi-k3: { currency: dollars, inputPerMillion: 3, outputPerMillion: 15 }\n")
+    ).toContain("pricing.kimi/kimi-k3.currency")
+  })
+
   it("reports YAML syntax errors with their line", async () => {
     expect(await errorOf("models:\n  fast: [unclosed\n")).toMatch(/models\.yaml:\d+/)
   })
@@ -340,6 +349,49 @@ models:
     expect(response.text).toBe("from deepseek")
     expect(recorder.last().headers.authorization).toBe("Bearer ds-key")
     expect((recorder.last().body as { model: string }).model).toBe("deepseek-chat")
+  })
+
+  it("prices a backend's responses from models.yaml pricing: (alias, target and fallback steps)", async () => {
+    const config = await Effect.runPromise(
+      ModelsConfig.parse(`
+providers:
+  deepseek:
+    baseURL: https://deepseek.test/v1
+    models:
+      deepseek-chat: {}
+pricing:
+  deepseek/deepseek-chat: { currency: USD, inputPerMillion: 0.28, cachedInputPerMillion: 0.028, outputPerMillion: 0.42, source: https://api-docs.deepseek.com/quick_start/pricing, date: 2026-09-01 }
+  alpha/alpha-latest: { currency: EUR, inputPerMillion: 1, outputPerMillion: 2 }
+models:
+  cheap:
+    target: deepseek/deepseek-chat
+    fallbacks: [alpha/alpha-1, beta/beta-1]
+`)
+    )
+    const backends = await Effect.runPromise(ProviderRegistry.backendEntries(config.providers ?? {}))
+    server.use(
+      MockUpstream.chatCompletions("https://deepseek.test/v1", () =>
+        MockUpstream.json({
+          ...answer("priced"),
+          usage: {
+            prompt_tokens: 1_000_000,
+            completion_tokens: 100_000,
+            total_tokens: 1_100_000,
+            prompt_tokens_details: { cached_tokens: 500_000 }
+          }
+        })
+      )
+    )
+    const r = ProviderRegistry.make([...entries, ...backends], config)
+    const route = await Effect.runPromise(r.resolve("cheap"))
+    // an alias in pricing: keys prices the catalog id; a model without an entry has none
+    expect(route.fallbacks.map((step) => step.config.pricing?.currency)).toEqual(["EUR", undefined])
+    const response = await Effect.runPromise(
+      LanguageModel.generateText({ prompt: "hi" }).pipe(ProviderRegistry.provideRoute(r, route))
+    )
+    const summary = ResponseSummary.fromParts(response.content)
+    // 500,000 × 0.28 + 500,000 × 0.028 + 100,000 × 0.42 = 196,000 per million
+    expect(summary.cost).toEqual({ amount: 0.196, currency: "USD", unconfirmed: false })
   })
 
   it("names the missing key variable", async () => {
