@@ -24,13 +24,19 @@
  * they have nothing left to give back. An estimate larger than a tokens-per-minute limit can never pass and is
  * refused with `retryAfterMs` = 60,000.
  *
- * Keys are stored as `<prefix>key:<key>:rpm|tpm` and `<prefix>model:<model>:rpm|tpm`: pass an identifier (a key id,
- * a hash), never a secret.
+ * Budgets (see `Budget`): a key with a `budgets` entry is refused with `BudgetExceededError` while its spend in the
+ * current window (UTC day or calendar month) is at or above the limit; this check comes first, reads one counter and
+ * consumes nothing. `Reservation.reportUsage(tokens, cost)` charges the response's cost to the window it ends in. Keys
+ * without a budget cost nothing here (no store access).
+ *
+ * Keys are stored as `<prefix>key:<key>:rpm|tpm`, `<prefix>model:<model>:rpm|tpm` and
+ * `<prefix>budget:<key>:<currency>:<window>`: pass an identifier (a key id, a hash), never a secret.
  *
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Schema } from "effect"
-import { RateLimiter, type Redis } from "effect/persistence"
+import { RateLimiter, Redis } from "effect/persistence"
+import * as Budget from "./Budget.js"
 
 /**
  * Limits for one subject (a key or a model). A missing field means no limit of that kind.
@@ -58,6 +64,8 @@ export interface Config {
   readonly keys?: Readonly<Record<string, Limit>> | undefined
   /** Limits of particular models (replace `perModel` for them). */
   readonly models?: Readonly<Record<string, Limit>> | undefined
+  /** Spend budgets of particular keys (see `Budget`). */
+  readonly budgets?: Readonly<Record<string, Budget.Budget>> | undefined
   /** Prefix of the store keys (default `"conduit:ratelimit:"`). */
   readonly prefix?: string | undefined
 }
@@ -108,6 +116,13 @@ export class RateLimitStoreError extends Schema.TaggedError<RateLimitStoreError>
 }) {}
 
 /**
+ * Why a request was refused: a rate limit or the key's budget.
+ *
+ * @since 0.1.0
+ */
+export type Refusal = RateLimitExceededError | Budget.BudgetExceededError
+
+/**
  * What an accepted request consumed, to settle afterwards. Both methods act at most once; later calls do nothing.
  *
  * @since 0.1.0
@@ -117,9 +132,12 @@ export interface Reservation {
   readonly tokens: number
   /**
    * Settles the tokens limits with the actual usage: charges `actualTokens - tokens` when positive (never fails on
-   * the limit), refunds it when negative.
+   * the limit), refunds it when negative; charges `cost` to the key's budget when it has one in that currency.
    */
-  readonly reportUsage: (actualTokens: number) => Effect.Effect<void, RateLimitStoreError>
+  readonly reportUsage: (
+    actualTokens: number,
+    cost?: Budget.Cost | undefined
+  ) => Effect.Effect<void, RateLimitStoreError>
   /** Gives back everything consumed (requests and tokens), for a request that never reached the upstream. */
   readonly refund: Effect.Effect<void, RateLimitStoreError>
 }
@@ -133,10 +151,10 @@ export class RateLimits extends Context.Service<
   RateLimits,
   {
     /**
-     * Checks and consumes every limit that applies to `request`. Fails with `RateLimitExceededError` (nothing
-     * consumed) or `RateLimitStoreError`.
+     * Checks the key's budget, then checks and consumes every limit that applies to `request`. Fails with
+     * `BudgetExceededError` or `RateLimitExceededError` (nothing consumed), or `RateLimitStoreError`.
      */
-    readonly acquire: (request: Request) => Effect.Effect<Reservation, RateLimitExceededError | RateLimitStoreError>
+    readonly acquire: (request: Request) => Effect.Effect<Reservation, Refusal | RateLimitStoreError>
   }
 >()("@conduitkit/session/RateLimits") {}
 
@@ -151,8 +169,11 @@ interface Check {
 
 const window = Duration.minutes(1)
 
-const storeError = (error: RateLimiter.RateLimiterError): RateLimitStoreError =>
-  new RateLimitStoreError({ message: error.message, cause: error })
+const storeError = (error: RateLimiter.RateLimiterError | Redis.RedisError): RateLimitStoreError =>
+  new RateLimitStoreError({
+    message: error._tag === "RedisError" ? `Redis failed: ${String(error.cause)}` : error.message,
+    cause: error
+  })
 
 const noopReservation = (tokens: number): Reservation => ({
   tokens,
@@ -160,14 +181,29 @@ const noopReservation = (tokens: number): Reservation => ({
   refund: Effect.void
 })
 
+/** A day's grace after a window's reset before its spend counter expires (for inspection). */
+const spendGraceMs = 86_400_000
+
 /**
- * Builds the service on the `RateLimiter` in the context.
+ * Builds the service on the `RateLimiter` in the context, with budgets counted in this process's memory.
  *
  * @since 0.1.0
  */
 export const make = (config: Config): Effect.Effect<RateLimits["Service"], never, RateLimiter.RateLimiter> =>
+  makeWith(config, Budget.memoryStore())
+
+/**
+ * Builds the service on the `RateLimiter` in the context, with budgets counted in `spend`.
+ *
+ * @since 0.1.0
+ */
+export const makeWith = (
+  config: Config,
+  spend: Budget.SpendStore
+): Effect.Effect<RateLimits["Service"], never, RateLimiter.RateLimiter> =>
   Effect.map(Effect.service(RateLimiter.RateLimiter), (limiter) => {
     const prefix = config.prefix ?? "conduit:ratelimit:"
+    const warnedCurrencies = new Set<string>()
 
     const checksFor = (request: Request): Array<Check> => {
       const checks: Array<Check> = []
@@ -221,7 +257,9 @@ export const make = (config: Config): Effect.Effect<RateLimits["Service"], never
     const giveBack = (checks: ReadonlyArray<Check>): Effect.Effect<void, RateLimitStoreError> =>
       Effect.forEach(checks, (check) => adjust(check, -check.amount), { discard: true })
 
-    const acquire = (request: Request): Effect.Effect<Reservation, RateLimitExceededError | RateLimitStoreError> => {
+    const acquireLimits = (
+      request: Request
+    ): Effect.Effect<Reservation, RateLimitExceededError | RateLimitStoreError> => {
       const checks = checksFor(request)
       const tokens = Math.max(0, request.tokens ?? 0)
       if (checks.length === 0) return Effect.succeed(noopReservation(tokens))
@@ -283,6 +321,88 @@ export const make = (config: Config): Effect.Effect<RateLimits["Service"], never
       })
     }
 
+    const budgetKey = (key: string, budget: Budget.Budget, window: Budget.Window) =>
+      `${prefix}budget:${key}:${budget.currency}:${window.id}`
+
+    /** Refuses the request while its key's spend in the current window is at or above the budget. */
+    const checkBudget = (
+      key: string,
+      budget: Budget.Budget
+    ): Effect.Effect<void, Budget.BudgetExceededError | RateLimitStoreError> =>
+      Effect.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        const window = Budget.windowAt(budget.period, now)
+        return Effect.flatMap(Effect.mapError(spend.spent(budgetKey(key, budget, window)), storeError), (spent) =>
+          spent < budget.amount
+            ? Effect.void
+            : Effect.fail(
+                new Budget.BudgetExceededError({
+                  subject: key,
+                  limit: budget.amount,
+                  spent,
+                  currency: budget.currency,
+                  period: budget.period,
+                  resetAt: new Date(window.resetAt).toISOString(),
+                  retryAfterMs: window.resetAt - now
+                })
+              )
+        )
+      })
+
+    /** Charges `cost` to the key's budget, in the window it ends in; a cost in another currency is not counted. */
+    const charge = (
+      key: string,
+      budget: Budget.Budget,
+      cost: Budget.Cost | undefined
+    ): Effect.Effect<void, RateLimitStoreError> => {
+      if (cost === undefined || !(cost.amount > 0)) return Effect.void
+      if (cost.currency !== budget.currency) {
+        const seen = `${key}:${cost.currency}`
+        if (warnedCurrencies.has(seen)) return Effect.void
+        warnedCurrencies.add(seen)
+        return Effect.logWarning(
+          `RateLimits: costs in ${cost.currency} are not counted against the ${budget.currency} budget of key ${key}`
+        )
+      }
+      return Effect.clockWith((clock) => {
+        const window = Budget.windowAt(budget.period, clock.currentTimeMillisUnsafe())
+        return Effect.mapError(
+          spend.add(budgetKey(key, budget, window), cost.amount, window.resetAt + spendGraceMs),
+          storeError
+        )
+      })
+    }
+
+    const withBudget = (reservation: Reservation, key: string, budget: Budget.Budget): Reservation => {
+      let settled = false
+      const once = <E>(effect: () => Effect.Effect<void, E>): Effect.Effect<void, E> =>
+        Effect.suspend(() => {
+          if (settled) return Effect.void
+          settled = true
+          return effect()
+        })
+      return {
+        tokens: reservation.tokens,
+        reportUsage: (actualTokens, cost) =>
+          once(() =>
+            Effect.flatMap(Effect.exit(charge(key, budget, cost)), (charged) =>
+              Effect.andThen(reservation.reportUsage(actualTokens), charged)
+            )
+          ),
+        refund: once(() => reservation.refund)
+      }
+    }
+
+    const acquire = (request: Request): Effect.Effect<Reservation, Refusal | RateLimitStoreError> => {
+      const key = request.key
+      const budget = key !== undefined ? config.budgets?.[key] : undefined
+      if (key === undefined || budget === undefined) return acquireLimits(request)
+      return Effect.andThen(
+        checkBudget(key, budget),
+        Effect.map(acquireLimits(request), (reservation) => withBudget(reservation, key, budget))
+      )
+    }
+
     return RateLimits.of({ acquire })
   })
 
@@ -309,10 +429,10 @@ export const layer = (config: Config): Layer.Layer<RateLimits> =>
  * @since 0.1.0
  */
 export const layerRedis = (config: Config): Layer.Layer<RateLimits, never, Redis.Redis> =>
-  layerFromRateLimiter(config).pipe(
-    Layer.provide(RateLimiter.layer),
-    Layer.provide(RateLimiter.layerStoreRedis({ prefix: "" }))
-  )
+  Layer.effect(
+    RateLimits,
+    Effect.flatMap(Effect.service(Redis.Redis), (redis) => makeWith(config, Budget.redisStore(redis)))
+  ).pipe(Layer.provide(RateLimiter.layer), Layer.provide(RateLimiter.layerStoreRedis({ prefix: "" })))
 
 /**
  * Rate limits kept in Redis that fail soft: while the Redis store fails (`RateLimitStoreError`: Redis down or
@@ -331,10 +451,21 @@ export const layerRedisFailover = (
   Layer.effect(
     RateLimits,
     Effect.gen(function* () {
-      const shared = yield* make(config).pipe(
+      const localSpend = Budget.memoryStore()
+      const redisSpend = Budget.redisStore(yield* Redis.Redis)
+      // while Redis is away, spend is charged (and, through `local`, checked) in this instance's memory
+      const sharedSpend: Budget.SpendStore =
+        options.failClosed === true
+          ? redisSpend
+          : {
+              spent: redisSpend.spent,
+              add: (key, amount, expiresAt) =>
+                Effect.catch(redisSpend.add(key, amount, expiresAt), () => localSpend.add(key, amount, expiresAt))
+            }
+      const shared = yield* makeWith(config, sharedSpend).pipe(
         Effect.provide(RateLimiter.layer.pipe(Layer.provide(RateLimiter.layerStoreRedis({ prefix: "" }))))
       )
-      const local = yield* make(config).pipe(
+      const local = yield* makeWith(config, localSpend).pipe(
         Effect.provide(RateLimiter.layer.pipe(Layer.provide(RateLimiter.layerStoreMemory)))
       )
       let degraded = false

@@ -2,13 +2,14 @@
  * The typed failures of the session manager. Each carries the request's `requestId` and `sessionId` so a caller can
  * log or answer with them; rate-limit failures are defined in `RateLimits` and included in `SessionError`.
  *
- * Suggested HTTP mapping for a gateway: `QueueFullError` and `RateLimitExceededError` 429 (with `Retry-After` from
- * `retryAfterMs` when present), `QueueTimeoutError` 503, `ExecutionTimeoutError` 504, `MetadataTooLargeError` 400,
+ * Suggested HTTP mapping for a gateway: `QueueFullError`, `RateLimitExceededError` and `Budget.BudgetExceededError`
+ * 429 (with `Retry-After` from `retryAfterMs` when present), `QueueTimeoutError` 503, `ExecutionTimeoutError` 504, `MetadataTooLargeError` 400,
  * `RateLimitStoreError` 503 (and `Conversation.ConversationError` 503).
  *
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import type { BudgetExceededError } from "./Budget.js"
 import type { RateLimitExceededError, RateLimitStoreError } from "./RateLimits.js"
 
 /**
@@ -92,6 +93,7 @@ export type AdmissionError =
   | QueueTimeoutError
   | MetadataTooLargeError
   | RateLimitExceededError
+  | BudgetExceededError
   | RateLimitStoreError
 
 /**

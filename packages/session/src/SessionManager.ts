@@ -31,6 +31,7 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Option, type PubSub, type Scope, Stream } from "effect"
+import type * as Budget from "./Budget.js"
 import * as EventHub from "./internal/eventHub.js"
 import * as Execution from "./internal/execution.js"
 import { Lifecycle } from "./internal/lifecycle.js"
@@ -124,11 +125,15 @@ export interface RunOptions<A = unknown> {
   /**
    * Rate limits to check before queueing (needs `RateLimits` in the context the manager's layer was built in).
    * `actualTokens` reads the actual usage from the work's value (for a stream, from each element, summed; return
-   * `undefined` for elements without usage) to settle the token estimate. A request refused by the queue gets its
-   * rate-limit consumption refunded.
+   * `undefined` for elements without usage) to settle the token estimate; `actualCost` reads what the work cost the
+   * same way (a stream's costs in one currency are summed), charged to the key's budget when it has one. A request
+   * refused by the queue gets its rate-limit consumption refunded.
    */
   readonly rateLimit?:
-    | (RateLimits.Request & { readonly actualTokens?: ((value: A) => number | undefined) | undefined })
+    | (RateLimits.Request & {
+        readonly actualTokens?: ((value: A) => number | undefined) | undefined
+        readonly actualCost?: ((value: A) => Budget.Cost | undefined) | undefined
+      })
     | undefined
   /**
    * Called once when the request is over (whatever the outcome, refusals included), after its permits were given

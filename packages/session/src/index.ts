@@ -5,6 +5,13 @@
  */
 
 /**
+ * Spend budgets per key (per UTC day or calendar month): the window arithmetic, the refusal, and the spend counters
+ * (memory or Redis) that `RateLimits` checks and charges.
+ *
+ * @since 0.1.0
+ */
+export * as Budget from "./Budget.js"
+/**
  * Conversation history per session id on effect/ai `Chat` persistence (memory or Redis), reasoning and tool turns
  * kept for replay.
  *

@@ -7,6 +7,7 @@
  */
 import { RequestContext } from "@conduitkit/core"
 import { Duration, Effect, Stream } from "effect"
+import type * as Budget from "../Budget.js"
 import type { RateLimits as RateLimitsService } from "../RateLimits.js"
 import { ExecutionTimeoutError, type SessionError } from "../SessionError.js"
 import type { Completed, RunOptions } from "../SessionManager.js"
@@ -14,6 +15,14 @@ import { acquire } from "./acquire.js"
 import type { Lifecycle } from "./lifecycle.js"
 import type { Request } from "./request.js"
 import { toMillis } from "./settings.js"
+
+/** `total` plus `cost` (a cost in another currency than the total's is dropped: budgets count one currency). */
+const addCost = (total: Budget.Cost | undefined, cost: Budget.Cost): Budget.Cost =>
+  total === undefined
+    ? cost
+    : total.currency === cost.currency
+      ? { amount: total.amount + cost.amount, currency: total.currency }
+      : total
 
 const withContext = (request: Request) => (outer: RequestContext.RequestContextShape) => ({
   ...outer,
@@ -61,6 +70,8 @@ export const run = <A, E, R>(
         request.endedNanos = request.clock.monotonicTimeNanosUnsafe()
         const actual = options.rateLimit?.actualTokens
         if (actual !== undefined) request.usageTokens = actual(value)
+        const cost = options.rateLimit?.actualCost
+        if (cost !== undefined) request.usageCost = cost(value)
         return { value, metadata: request.runMetadata() }
       })
     },
@@ -79,10 +90,13 @@ const wrapStream = <A, E, R>(
     withContext(request)
   )
   const actual = options.rateLimit?.actualTokens
-  if (actual !== undefined) {
+  const actualCost = options.rateLimit?.actualCost
+  if (actual !== undefined || actualCost !== undefined) {
     body = Stream.map(body, (element) => {
-      const tokens = actual(element)
+      const tokens = actual?.(element)
       if (tokens !== undefined) request.usageTokens = (request.usageTokens ?? 0) + tokens
+      const cost = actualCost?.(element)
+      if (cost !== undefined) request.usageCost = addCost(request.usageCost, cost)
       return element
     })
   }

@@ -203,10 +203,11 @@ export class Lifecycle {
   /** Ends a request that ran, with its exit; settles its token estimate when its actual usage is known. */
   finish(request: Request, exit: Exit.Exit<unknown, unknown>, onEnd: RunOptions["onEnd"]): Effect.Effect<void> {
     return Effect.suspend(() => {
+      const reservation = request.reservation
       const settle =
-        request.reservation === undefined || request.usageTokens === undefined
+        reservation === undefined || (request.usageTokens === undefined && request.usageCost === undefined)
           ? undefined
-          : request.reservation.reportUsage(request.usageTokens)
+          : reservation.reportUsage(request.usageTokens ?? reservation.tokens, request.usageCost)
       if (Exit.isSuccess(exit)) return this.end(request, "completed", undefined, onEnd, settle)
       return this.end(request, classify(request, exit.cause), errorName(exit.cause), onEnd, settle)
     })

@@ -5,6 +5,7 @@
  * @internal
  */
 import { type Clock, Effect } from "effect"
+import type * as Budget from "../Budget.js"
 import type * as RateLimits from "../RateLimits.js"
 import type { ExecutionTimeoutError, QueueTimeoutError } from "../SessionError.js"
 import type { RunMetadata } from "../SessionManager.js"
@@ -17,6 +18,7 @@ export class Request extends Ticket {
   phase: "created" | "queued" | "running" = "created"
   attempts = 0
   usageTokens: number | undefined = undefined
+  usageCost: Budget.Cost | undefined = undefined
   startedNanos: bigint | undefined = undefined
   endedNanos: bigint | undefined = undefined
   timeoutError: ExecutionTimeoutError | QueueTimeoutError | undefined = undefined
