@@ -17,6 +17,11 @@
  * pricing:                         # prices per million tokens, over the catalogs' (see core's `Cost`)
  *   kimi/kimi-k3: { currency: USD, inputPerMillion: 3, cachedInputPerMillion: 0.3, outputPerMillion: 15 }
  *   deepseek/deepseek-chat: { currency: USD, inputPerMillion: 0.28, outputPerMillion: 0.42 }   # a `providers:` backend
+ * keys:                            # limits per caller, by the key id the gateway derives from an API key
+ *   key_3f2a9c0d1b4e:
+ *     budget: { amount: 25, currency: USD, period: month }   # spend per calendar month (UTC), or per UTC day
+ *     rpm: 60                      # requests per minute
+ *     tpm: 200000                  # tokens per minute
  * ```
  *
  * `pricing` is keyed by `provider/model` (a catalog model, an alias, or a model of a backend declared under
@@ -110,6 +115,51 @@ export const BackendConfig = Schema.Struct({
 /** @since 0.1.0 */
 export type BackendConfig = typeof BackendConfig.Type
 
+const keyIdPattern = /^key_[0-9a-f]{12}$/
+
+/**
+ * The limits of one key: a spend `budget` (`amount` in `currency`, an ISO 4217 code, per UTC `day` or calendar
+ * `month`), requests per minute (`rpm`) and tokens per minute (`tpm`). Spend is counted from each response's cost.
+ *
+ * @since 0.1.0
+ */
+export const KeyLimits = Schema.Struct({
+  budget: Schema.optional(
+    Schema.Struct({
+      amount: Schema.Finite.check(Schema.makeFilter((n: number) => n > 0 || `expected an amount > 0, got ${n}`)),
+      currency: Schema.String.check(
+        Schema.makeFilter(
+          (s: string) => /^[A-Z]{3}$/.test(s) || `expected an ISO 4217 currency code such as "USD", got "${s}"`
+        )
+      ),
+      period: Schema.Literals(["day", "month"])
+    })
+  ),
+  rpm: Schema.optional(PositiveInt),
+  tpm: Schema.optional(PositiveInt)
+})
+
+/** @since 0.1.0 */
+export type KeyLimits = typeof KeyLimits.Type
+
+/**
+ * The `keys` section: limits per key id, as the gateway names a caller: `key_` and 12 lowercase hex characters
+ * (derived from the API key, never the key itself), or `anonymous` (every request when the gateway has no API keys).
+ *
+ * @since 0.1.0
+ */
+export const KeysConfig = Schema.Record(Schema.String, KeyLimits).check(
+  Schema.makeFilter((keys: Readonly<Record<string, KeyLimits>>) => {
+    const bad = Object.keys(keys).find((id) => !keyIdPattern.test(id) && id !== "anonymous")
+    return bad === undefined
+      ? true
+      : {
+          path: [bad],
+          issue: `expected a key id ("key_" and 12 lowercase hex characters, as the gateway logs it) or "anonymous", got "${bad}"`
+        }
+  })
+)
+
 /**
  * The whole file.
  *
@@ -118,7 +168,8 @@ export type BackendConfig = typeof BackendConfig.Type
 export const ModelsConfig = Schema.Struct({
   models: Schema.optional(Schema.Record(Schema.String, ModelRoute)),
   providers: Schema.optional(Schema.Record(Schema.String, BackendConfig)),
-  pricing: Schema.optional(Schema.Record(Target, Cost.Pricing))
+  pricing: Schema.optional(Schema.Record(Target, Cost.Pricing)),
+  keys: Schema.optional(KeysConfig)
 })
 
 /** @since 0.1.0 */

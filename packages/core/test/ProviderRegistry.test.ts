@@ -306,6 +306,58 @@ describe("ModelsConfig", () => {
     expect(await errorOf("models:\n  fast: [unclosed\n")).toMatch(/models\.yaml:\d+/)
   })
 
+  it("parses a keys section: a budget per key id, rpm and tpm", async () => {
+    const exit = await parse(`keys:
+  key_3f2a9c0d1b4e:
+    budget: { amount: 25, currency: USD, period: month }
+    rpm: 60
+    tpm: 200000
+  anonymous:
+    budget: { amount: 0.5, currency: CNY, period: day }
+`)
+    expect(Exit.isSuccess(exit) && exit.value.keys).toEqual({
+      key_3f2a9c0d1b4e: { budget: { amount: 25, currency: "USD", period: "month" }, rpm: 60, tpm: 200_000 },
+      anonymous: { budget: { amount: 0.5, currency: "CNY", period: "day" } }
+    })
+  })
+
+  const keyErrors: ReadonlyArray<readonly [string, string, string]> = [
+    // a keys section, the field, the message
+    ["  sk-live-123:\n    rpm: 5\n", "keys.sk-live-123", 'expected a key id ("key_" and 12 lowercase hex'],
+    ["  key_3F2A9C0D1B4E:\n    rpm: 5\n", "keys.key_3F2A9C0D1B4E", "expected a key id"],
+    [
+      "  key_3f2a9c0d1b4e:\n    budget: { amount: 0, currency: USD, period: day }\n",
+      "keys.key_3f2a9c0d1b4e.budget.amount",
+      "expected an amount > 0, got 0"
+    ],
+    [
+      "  key_3f2a9c0d1b4e:\n    budget: { amount: 5, currency: usd, period: day }\n",
+      "keys.key_3f2a9c0d1b4e.budget.currency",
+      'expected an ISO 4217 currency code such as "USD", got "usd"'
+    ],
+    [
+      "  key_3f2a9c0d1b4e:\n    budget: { amount: 5, currency: USD, period: week }\n",
+      "keys.key_3f2a9c0d1b4e.budget.period",
+      '"day" | "month"'
+    ],
+    [
+      "  key_3f2a9c0d1b4e:\n    budget: { amount: 5, currency: USD }\n",
+      "keys.key_3f2a9c0d1b4e.budget.period",
+      "Missing key"
+    ],
+    ["  key_3f2a9c0d1b4e:\n    rpm: 1.5\n", "keys.key_3f2a9c0d1b4e.rpm", ""],
+    ["  key_3f2a9c0d1b4e:\n    tpm: 0\n", "keys.key_3f2a9c0d1b4e.tpm", "greater than 0"],
+    ["  key_3f2a9c0d1b4e:\n    rps: 3\n", "keys.key_3f2a9c0d1b4e.rps", "excess property"]
+  ]
+  for (const [section, field, detail] of keyErrors) {
+    it(`refuses ${field} (${detail || "not an integer"}) naming the field and line`, async () => {
+      const message = await errorOf(`keys:\n${section}`)
+      expect(message).toMatch(/models\.yaml:[23]: /)
+      expect(message).toContain(`${field}: `)
+      expect(message).toContain(detail)
+    })
+  }
+
   it("reports an unreadable file by name", async () => {
     const exit = await Effect.runPromiseExit(ModelsConfig.load("/nonexistent/models.yaml"))
     expect(Exit.isFailure(exit) && String(exit.cause)).toContain("/nonexistent/models.yaml")
