@@ -26,7 +26,7 @@ import {
   RetryBudget,
   Usage
 } from "@conduitkit/core"
-import type { Conversation, SessionError, SessionManager } from "@conduitkit/session"
+import type { Budget, Conversation, SessionError, SessionManager } from "@conduitkit/session"
 import { Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
 import * as Errors from "./Errors.js"
@@ -107,6 +107,29 @@ const sumUsage = (parts: ReadonlyArray<{ readonly type: string; readonly usage?:
 const conduitOf = (part: { readonly metadata?: unknown }): Record<string, unknown> | undefined => {
   const conduit = (part.metadata as { conduit?: unknown } | undefined)?.conduit
   return typeof conduit === "object" && conduit !== null ? (conduit as Record<string, unknown>) : undefined
+}
+
+/**
+ * What a `finish` part says the upstream call cost (`metadata.conduit.cost`, from core's cost module), charged to the
+ * key's budget. An answer from the response cache or an idempotent replay or join cost nothing upstream: `undefined`,
+ * like a response without a price.
+ */
+export const partCost = (part: { readonly type: string; readonly metadata?: unknown }): Budget.Cost | undefined => {
+  if (part.type !== "finish") return undefined
+  const conduit = conduitOf(part)
+  if (conduit === undefined || conduit.cache === "hit") return undefined
+  if (conduit.idempotency === "replayed" || conduit.idempotency === "joined") return undefined
+  const cost = conduit.cost as { amount?: unknown; currency?: unknown } | undefined
+  return typeof cost?.amount === "number" && Number.isFinite(cost.amount) && typeof cost.currency === "string"
+    ? { amount: cost.amount, currency: cost.currency }
+    : undefined
+}
+
+const spentOn = (parts: ReadonlyArray<{ readonly type: string; readonly metadata?: unknown }>) => {
+  for (const part of parts) {
+    if (part.type === "finish") return partCost(part)
+  }
+  return undefined
 }
 
 /**
@@ -222,8 +245,14 @@ interface Prepared {
   readonly sessionId: string | undefined
   /** The conversation store, when conversations are on and the call names a session. */
   readonly conversations: Conversation.Conversation["Service"] | undefined
-  /** The session manager's options of the call; `actualTokens` reads the used tokens from the work's value. */
-  readonly runOptions: <A>(actualTokens: (value: A) => number | undefined) => SessionManager.RunOptions<A>
+  /**
+   * The session manager's options of the call; `actualTokens` and `actualCost` read the used tokens and what they
+   * cost from the work's value.
+   */
+  readonly runOptions: <A>(
+    actualTokens: (value: A) => number | undefined,
+    actualCost: (value: A) => Budget.Cost | undefined
+  ) => SessionManager.RunOptions<A>
   /** The provider of the step that runs now. */
   readonly provider: () => string
   /** Upstream attempts so far. */
@@ -254,13 +283,15 @@ const prepare = (
     let stepAttempts = 0
     const provider = () => steps[step]?.provider ?? route.provider
     const rateLimits = config.rateLimits
+    const keyLimit = rateLimits?.keys?.[info.keyId] ?? rateLimits?.perKey
+    const modelLimit = rateLimits?.models?.[route.name] ?? rateLimits?.perModel
     const rateLimit =
       rateLimits === undefined
         ? undefined
         : {
             key: info.keyId,
             model: route.name,
-            ...(rateLimits.perKey?.tokensPerMinute !== undefined || rateLimits.perModel?.tokensPerMinute !== undefined
+            ...(keyLimit?.tokensPerMinute !== undefined || modelLimit?.tokensPerMinute !== undefined
               ? { tokens: call.tokenEstimate() }
               : {})
           }
@@ -289,10 +320,10 @@ const prepare = (
       },
       sessionId,
       conversations: sessionId !== undefined ? deps.conversations : undefined,
-      runOptions: (actualTokens) => ({
+      runOptions: (actualTokens, actualCost) => ({
         sessionId,
         requestId: info.requestId,
-        ...(rateLimit !== undefined ? { rateLimit: { ...rateLimit, actualTokens } } : {})
+        ...(rateLimit !== undefined ? { rateLimit: { ...rateLimit, actualTokens, actualCost } } : {})
       }),
       provider,
       attempts: () => attempts,
@@ -352,7 +383,10 @@ export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Eff
           Effect.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
           Effect.provideService(ResponseCacheHook.CallOptions, prepared.callOptions)
         ),
-        prepared.runOptions((response) => sumUsage(response.content))
+        prepared.runOptions(
+          (response) => sumUsage(response.content),
+          (response) => spentOn(response.content)
+        )
       )
       .pipe(
         Effect.provideService(RequestContext.RequestContext, prepared.requestContext),
@@ -438,7 +472,7 @@ const streamParts = (deps: Dependencies, call: Call, prepared: Prepared): Stream
         Stream.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
         Stream.provideService(ResponseCacheHook.CallOptions, prepared.callOptions)
       ),
-      prepared.runOptions(usageTotal)
+      prepared.runOptions(usageTotal, partCost)
     )
     .pipe(
       Stream.provideService(RequestContext.RequestContext, prepared.requestContext),

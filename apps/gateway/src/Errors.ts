@@ -4,7 +4,7 @@
  * - {@link GatewayError}: failures the gateway itself detects (authentication, body size, malformed JSON, invalid
  *   UTF-8, schema violations, unknown routes), carrying their final HTTP answer.
  * - Model failures (`AiError`) go through {@link fromSummary} (the provider error table).
- * - Session failures: rate limit and queue full 429 with `Retry-After`, queue timeout 503, execution timeout 504,
+ * - Session failures: rate limit, key budget spent ({@link budgetExceeded}) and queue full 429 with `Retry-After`, queue timeout 503, execution timeout 504,
  *   rate-limit or conversation store down 503.
  * - `UnknownModelError` from the registry: 404 `model_not_found`.
  * - Anything else (a defect): 500 `internal_error`, with no detail leaked to the client.
@@ -16,6 +16,7 @@
  * {@link errorResponse} is the HTTP response of an {@link HttpError}.
  */
 import { ProviderError, ProviderRegistry } from "@conduitkit/core"
+import type { Budget } from "@conduitkit/session"
 import { type Cause, Schema } from "effect"
 import { AiError } from "effect/ai"
 import { HttpServerResponse } from "effect/http"
@@ -331,6 +332,28 @@ export const emptyStream = new GatewayError({
   param: null
 })
 
+/**
+ * A key's budget is spent (`Budget.BudgetExceededError`): 429, type `insufficient_quota`, code `budget_exceeded`, the
+ * message and the error's `budget` object giving the limit, the spend so far, the currency, the period (`day`: the
+ * UTC day, `month`: the calendar month in UTC) and its reset (`reset_at`, ISO 8601); `Retry-After` (seconds) is the
+ * time to that reset, and `x-should-retry: false` keeps the OpenAI and Anthropic SDKs from retrying at once.
+ */
+export const budgetExceeded = (error: Budget.BudgetExceededError): HttpError => {
+  const base = httpError(429, error.message, "insufficient_quota", "budget_exceeded", null, {
+    ...retryAfterHeaders(error.retryAfterMs),
+    "x-should-retry": "false"
+  })
+  const budget = {
+    limit: error.limit,
+    spent: error.spent,
+    currency: error.currency,
+    period: error.period,
+    reset_at: error.resetAt
+  }
+  const body: HttpError["body"]["error"] = Object.assign({ ...base.body.error }, { budget })
+  return { ...base, body: { error: body } }
+}
+
 const internal = httpError(500, "The gateway failed unexpectedly.", "server_error", "internal_error")
 
 const tagOf = (error: unknown): string | undefined =>
@@ -352,6 +375,8 @@ export const toHttp = (error: unknown): HttpError | undefined => {
   }
   const value = error as Record<string, unknown>
   switch (tagOf(error)) {
+    case "BudgetExceededError":
+      return budgetExceeded(error as Budget.BudgetExceededError)
     case "RateLimitExceededError":
       return httpError(
         429,

@@ -17,7 +17,7 @@
  *
  * State: in memory, or in Redis when `REDIS_URL` is set (response cache and idempotency keys through
  * `@conduitkit/cache`'s `RedisStore`, which is also the `CacheStore` providers use for context-cache ids; rate limits
- * through `RateLimits.layerRedis`; conversations through `Conversation.layerRedis`), one connection shared by all.
+ * through `RateLimits.layerRedisFailover`, budgets of models.yaml's `keys:` included; conversations through `Conversation.layerRedis`), one connection shared by all.
  *
  * Shutdown (SIGTERM, or closing the layer's scope): the listener closes at once, open requests and streams may
  * finish until `CONDUIT_SHUTDOWN_GRACE_MS`; shortly before it, streams still open end with a final error frame
@@ -37,7 +37,7 @@ import * as Connections from "./Connections.js"
 import * as EmbeddingsRoute from "./EmbeddingsRoute.js"
 import type * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
-import type { GatewayConfig } from "./GatewayConfig.js"
+import * as GatewayConfig from "./GatewayConfig.js"
 import * as Log from "./Log.js"
 import * as MessagesRoute from "./MessagesRoute.js"
 import * as Metrics from "./Metrics.js"
@@ -55,7 +55,7 @@ import * as StoreHealth from "./StoreHealth.js"
  * - `log`: where JSON log lines go (default stdout).
  */
 export interface Options {
-  readonly config: GatewayConfig
+  readonly config: GatewayConfig.GatewayConfig
   readonly providers: ReadonlyArray<ProviderRegistry.ProviderEntry>
   readonly models?: ModelsConfig.ModelsConfig | undefined
   readonly status?: ReadonlyArray<Providers.Status> | undefined
@@ -366,7 +366,7 @@ export const makeApp = (
 
 /** The services a gateway runs on, from its configuration (memory or Redis). */
 export const services = (
-  config: GatewayConfig
+  config: GatewayConfig.GatewayConfig
 ): Layer.Layer<SessionManager.SessionManager | ResponseCache.ResponseCacheStats | StoreHealth.StoreHealth, unknown> => {
   const redis =
     config.redisUrl === undefined ? undefined : NodeRedis.layer(RedisStore.clientOptions({ url: config.redisUrl }))
@@ -420,9 +420,13 @@ export class Running extends Context.Service<Running, App & { readonly port: num
 /**
  * The whole gateway as a layer: services, the Node HTTP server on `config.host:config.port` (port 0 picks a free
  * one) and the handler. Provides {@link Running}. Closing the layer's scope is the graceful shutdown described above.
+ * `config`'s rate limits are joined by the limits of `models.keys` (see `GatewayConfig.withKeys`; {@link makeApp}
+ * and {@link services} take the configuration as given).
  */
-export const layer = (options: Options): Layer.Layer<Running | HttpServer.HttpServer, unknown> => {
-  const { config } = options
+export const layer = (given: Options): Layer.Layer<Running | HttpServer.HttpServer, unknown> => {
+  // the limits of models.yaml's keys join the rate limits of the environment
+  const config = GatewayConfig.withKeys(given.config, given.models?.keys)
+  const options: Options = { ...given, config }
   let nodeServer: http.Server | undefined
   let connections: Connections.Guard | undefined
   const limits: Connections.Limits = {

@@ -26,9 +26,11 @@
  * | `CONDUIT_RATE_LIMIT_FAIL` | `open` | with Redis away: `open` limits per instance, `closed` refuses (503) |
  * | `CONDUIT_LOG_LEVEL` | `info` | `debug`, `info`, `warn`, `error`, `none` |
  *
- * Provider variables (`MOONSHOT_API_KEY`, `ZAI_API_KEY`, base URLs) are read by `Providers`.
+ * Provider variables (`MOONSHOT_API_KEY`, `ZAI_API_KEY`, base URLs) are read by `Providers`. Limits of particular
+ * keys (a spend budget, rpm, tpm) come from models.yaml's `keys:` section ({@link withKeys}).
  */
-import type { RateLimits } from "@conduitkit/session"
+import type { ModelsConfig } from "@conduitkit/core"
+import type { Budget, RateLimits } from "@conduitkit/session"
 import type { LogLevel as EffectLogLevel } from "effect"
 import { Config, Effect, Option, Redacted, Schema } from "effect"
 
@@ -108,6 +110,28 @@ export const make = (overrides: Partial<GatewayConfig> = {}): GatewayConfig => (
   logLevel: "Info",
   ...overrides
 })
+
+/**
+ * `config` with the limits of models.yaml's `keys:` section added to its rate limits: each key's `budget`, and its
+ * `rpm` / `tpm`, which replace `CONDUIT_RATE_LIMIT_RPM` / `_TPM` for that key (a field the key does not set keeps the
+ * variable's value). `config` itself when the section is missing or empty.
+ */
+export const withKeys = (config: GatewayConfig, keys: ModelsConfig.ModelsConfig["keys"]): GatewayConfig => {
+  if (keys === undefined || Object.keys(keys).length === 0) return config
+  const base = config.rateLimits ?? {}
+  const limits: Record<string, RateLimits.Limit> = { ...base.keys }
+  const budgets: Record<string, Budget.Budget> = { ...base.budgets }
+  for (const [id, key] of Object.entries(keys)) {
+    if (key.rpm !== undefined || key.tpm !== undefined) {
+      limits[id] = {
+        requestsPerMinute: key.rpm ?? base.perKey?.requestsPerMinute,
+        tokensPerMinute: key.tpm ?? base.perKey?.tokensPerMinute
+      }
+    }
+    if (key.budget !== undefined) budgets[id] = key.budget
+  }
+  return { ...config, rateLimits: { ...base, keys: limits, budgets } }
+}
 
 /** The configuration is inconsistent (e.g. a public `HOST` without `CONDUIT_API_KEYS`). */
 export class GatewayConfigError extends Schema.TaggedError<GatewayConfigError>()("GatewayConfigError", {

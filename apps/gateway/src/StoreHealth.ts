@@ -2,7 +2,7 @@
  * Whether the gateway's shared state (Redis) answers, for `/healthz` and `/readyz`.
  *
  * With `REDIS_URL`, {@link layerRedis} sends `PING` every second (500 ms timeout). While Redis does not answer, the
- * gateway runs degraded: rate limits are per instance (or refuse every request with `CONDUIT_RATE_LIMIT_FAIL=closed`),
+ * gateway runs degraded: rate limits and key budgets are per instance (or refuse every request with `CONDUIT_RATE_LIMIT_FAIL=closed`),
  * idempotency keys and the response cache are per instance (in memory), conversations are unavailable; `reasons`
  * says so. Without Redis there is nothing to watch ({@link none}).
  */
@@ -31,7 +31,9 @@ export const layerRedis = (options: {
       const redis = yield* Redis.Redis
       let up = true
       const reason = `redis_unavailable: ${
-        options.failClosed ? "rate-limited requests are refused (CONDUIT_RATE_LIMIT_FAIL=closed)" : "rate limits"
+        options.failClosed
+          ? "rate-limited and budgeted requests are refused (CONDUIT_RATE_LIMIT_FAIL=closed)"
+          : "rate limits and key budgets"
       }${options.failClosed ? "; " : ", "}idempotency keys and the response cache are per instance; conversations are unavailable`
       const check = redis.send("PING").pipe(
         Effect.timeout(Duration.millis(500)),

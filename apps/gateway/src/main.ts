@@ -4,12 +4,14 @@
  * Reads the configuration from the environment, loads models.yaml when `CONDUIT_MODELS` is set, decides each
  * provider's mode (live with a key; without one simulated while nothing is live or with `CONDUIT_SIMULATE=1`, else
  * disabled), logs that as its first line (and a warning when simulated providers run next to live ones), starts
- * the simulations it needs, and serves until SIGTERM / SIGINT, then shuts down gracefully (see `Gateway`) and exits
+ * the simulations it needs (and a warning for each key id of models.yaml's `keys:` that matches no configured key;
+ * the "listening" line lists the key ids), and serves until SIGTERM / SIGINT, then shuts down gracefully (see `Gateway`) and exits
  * 0. Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public
  * HOST without keys, a busy port, Redis unreachable) are logged as one JSON line and exit with code 1.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Context, Effect, Exit, Layer } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Redacted } from "effect"
+import * as Auth from "./Auth.js"
 import * as Gateway from "./Gateway.js"
 import * as GatewayConfig from "./GatewayConfig.js"
 import * as Log from "./Log.js"
@@ -40,11 +42,20 @@ const serve = (config: GatewayConfig.GatewayConfig) =>
         `no CONDUIT_API_KEYS: authentication is off, so the gateway only listens on loopback (${config.host})`
       )
     }
+    // the key ids callers are known by (never the keys): models.yaml's keys section names them
+    const keyIds =
+      config.apiKeys.length === 0 ? ["anonymous"] : config.apiKeys.map((key) => Auth.keyId(Redacted.value(key)))
+    const unmatched = Object.keys(models?.keys ?? {}).filter((id) => !keyIds.includes(id))
+    if (unmatched.length > 0) {
+      yield* Effect.logWarning(
+        `models.yaml keys ${unmatched.join(", ")} match no key of CONDUIT_API_KEYS (key ids: ${keyIds.join(", ")}): their limits never apply`
+      )
+    }
     yield* Providers.startSimulation(handlers)
     const running = yield* Layer.build(Gateway.layer({ config, providers: entries, models, status }))
     const { url } = Context.get(running, Gateway.Running)
     yield* Effect.logInfo(`listening on ${url}`).pipe(
-      Effect.annotateLogs({ url, auth: config.apiKeys.length > 0, redis: config.redisUrl !== undefined })
+      Effect.annotateLogs({ url, auth: config.apiKeys.length > 0, keyIds, redis: config.redisUrl !== undefined })
     )
     return yield* Effect.never
   }).pipe(Effect.scoped, Effect.provide(Log.layer(config.logLevel)))
