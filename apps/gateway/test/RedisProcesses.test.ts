@@ -2,14 +2,19 @@
  * Two gateway PROCESSES (`dist/main.js`, as operators run them) on one real `redis-server` behave as one: a per-key
  * requests-per-minute limit counts the requests of both, so the request over the limit is refused by whichever
  * process receives it, with OpenAI's error envelope and `Retry-After`; a deterministic answer cached by one process
- * is served by the other without reaching the upstream. The upstream is the node:http mock on loopback (Kimi's wire
+ * is served by the other without reaching the upstream; a key's spend budget (models.yaml `keys:`) is charged by both,
+ * each response once, and the request past it is refused by either with 429 `budget_exceeded`. The upstream is the node:http mock on loopback (Kimi's wire
  * flavour), so nothing leaves the machine.
  */
 
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { RedisServer } from "@conduitkit/core/testing"
 import { start as startUpstream, type MockUpstream as Upstream } from "@conduitkit/mock-upstream"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Auth from "../src/Auth.js"
 import { type Child, listening, run } from "./child.js"
 
 let upstream: Upstream
@@ -20,14 +25,29 @@ let urlA: string
 let urlB: string
 
 const limit = 3
+const budgeted = Auth.keyId("sk-budget")
+let dir: string
 
 beforeAll(async () => {
   upstream = await startUpstream({ chunks: 2, chunkText: "shared{i} " })
   redis = await RedisServer.startRedisServer()
+  // 12 input tokens at 10,000 USD per million, 2 output tokens at 20,000: 0.16 USD a request; 0.5 USD a day
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "conduit-budget-"))
+  fs.writeFileSync(
+    path.join(dir, "models.yaml"),
+    `pricing:
+  kimi/kimi-k2.6: { currency: USD, inputPerMillion: 10000, outputPerMillion: 20000 }
+keys:
+  ${budgeted}:
+    budget: { amount: 0.5, currency: USD, period: day }
+    rpm: 100
+`
+  )
   const env = {
     PORT: "0",
     REDIS_URL: redis.url,
-    CONDUIT_API_KEYS: "sk-one,sk-two",
+    CONDUIT_MODELS: path.join(dir, "models.yaml"),
+    CONDUIT_API_KEYS: "sk-one,sk-two,sk-budget",
     CONDUIT_RATE_LIMIT_RPM: String(limit),
     MOONSHOT_API_KEY: "sk-upstream-secret",
     MOONSHOT_BASE_URL: upstream.baseURL("moonshot"),
@@ -44,6 +64,7 @@ afterAll(async () => {
   await Promise.all([a?.exited, b?.exited])
   await redis?.stop()
   await upstream?.close()
+  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
 })
 
 const sdk = (url: string, apiKey: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 })
@@ -97,4 +118,36 @@ describe("two gateway processes, one Redis", () => {
     const metrics = await (await fetch(`${urlB}/metrics`)).text()
     expect(metrics).toMatch(/conduit_gateway_cache_hits_total\{kind="response"\} 1/)
   }, 20_000)
+
+  it("share a key's budget: every response is charged once, and the request past it is refused by either process", async () => {
+    // four requests at once, two on each process: all admitted (spend 0 when checked), 0.64 USD charged in all
+    const answers = await Promise.all([urlA, urlB, urlA, urlB].map((url, i) => ask(url, "sk-budget", `budget ${i}`)))
+    for (const { response } of answers) expect(response.status).toBe(200)
+    const refusals = await Promise.all(
+      [urlA, urlB].map((url, i) =>
+        fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: "Bearer sk-budget", "content-type": "application/json" },
+          body: JSON.stringify({ model: "kimi/kimi-k2.6", messages: [{ role: "user", content: `past budget ${i}` }] })
+        })
+      )
+    )
+    const now = Date.now()
+    const reset = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate() + 1)
+    for (const refused of refusals) {
+      expect(refused.status).toBe(429)
+      const body = (await refused.json()) as { error: { code: string; budget: Record<string, unknown> } }
+      expect(body.error.code).toBe("budget_exceeded")
+      expect(body.error.budget).toMatchObject({ limit: 0.5, currency: "USD", period: "day" })
+      // each of the four counted exactly once, whichever process answered it
+      expect(body.error.budget.spent).toBeCloseTo(0.64, 9)
+      expect(body.error.budget.reset_at).toBe(new Date(reset).toISOString())
+      const retryAfter = Number(refused.headers.get("retry-after"))
+      expect(Math.abs(retryAfter - Math.ceil((reset - now) / 1000))).toBeLessThanOrEqual(5)
+    }
+    expect(upstream.records.has("past budget 0")).toBe(false)
+    expect(upstream.records.has("past budget 1")).toBe(false)
+    // the key's rpm from models.yaml (100) replaced CONDUIT_RATE_LIMIT_RPM (3) for it: the four passed
+    expect(answers).toHaveLength(4)
+  }, 30_000)
 })

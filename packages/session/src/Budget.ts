@@ -16,6 +16,7 @@
  *
  * @since 0.1.0
  */
+import type { Cost as CoreCost } from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import { Redis } from "effect/persistence"
 
@@ -38,15 +39,12 @@ export interface Budget {
 }
 
 /**
- * What one response cost: `amount` in `currency` (ISO 4217), as core's cost module computes it from the usage and
- * the model's prices.
+ * What one response cost: `amount` in `currency` (ISO 4217), as core's `Cost.costOf` computes it from the usage and
+ * the model's prices (its `unconfirmed` flag plays no part in budgets).
  *
  * @since 0.1.0
  */
-export interface Cost {
-  readonly amount: number
-  readonly currency: string
-}
+export type Cost = Pick<CoreCost.Cost, "amount" | "currency">
 
 /**
  * One window of a period: `id` names it in store keys (`2026-12-07` for a day, `2026-12` for a month); `start` and
