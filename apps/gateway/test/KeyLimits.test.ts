@@ -145,7 +145,7 @@ describe("models.yaml keys", () => {
       expect(recorder.calls.length).toBe(calls)
       // another key spends nothing of it
       expect((await ask(gateway.url, "sk-two", "budget other")).response.status).toBe(200)
-      expect(gateway.logs.find((line) => line.error === "budget_exceeded")).toMatchObject({ keyId: one, status: 429 })
+      expect(gateway.logs.find((line) => line.error === "budget_exceeded")).toMatchObject({ key: one, status: 429 })
     } finally {
       await gateway.close()
     }
