@@ -25,6 +25,7 @@
 import { ModelCatalog, type OpenAiCompatProvider } from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import type { AiError } from "effect/ai"
+import * as GlmPricing from "./GlmPricing.js"
 
 /**
  * GLM-specific features of a model.
@@ -138,12 +139,7 @@ const legacyText = (id: string, contextWindow: number, maxOutputTokens: number, 
 // The catalog
 // =============================================================================
 
-/**
- * Every catalogued model, newest families first.
- *
- * @since 0.1.0
- */
-export const models: ReadonlyArray<GlmModelInfo> = [
+const entries: ReadonlyArray<GlmModelInfo> = [
   // --- GLM-5 family (ZAI-OAS newest: 128K max output; reasoning_effort from GLM-5.2) -------------------------
   model("glm-5.3", {
     // context 1M: models.dev via hermes-agent PR #91039 — UNCONFIRMED from a vendor page.
@@ -463,6 +459,17 @@ export const models: ReadonlyArray<GlmModelInfo> = [
     source: "ZAI-OAS vision enum and defaults; context UNCONFIRMED"
   })
 ]
+
+/**
+ * Every catalogued model, newest families first, with its prices where Zhipu publishes them (`pricing`, from
+ * `GlmPricing.prices`: docs/providers/glm.md#pricing).
+ *
+ * @since 0.1.0
+ */
+export const models: ReadonlyArray<GlmModelInfo> = entries.map((model) => {
+  const pricing = GlmPricing.prices[model.id]
+  return pricing === undefined ? model : { ...model, pricing }
+})
 
 /**
  * The catalog (core's `ModelCatalog.Catalog`): lookup by id or alias, case-insensitive; unknown ids pass through.

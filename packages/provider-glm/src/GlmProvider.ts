@@ -31,6 +31,7 @@ import { Effect, type Redacted, Result } from "effect"
 import type { AiError } from "effect/ai"
 import * as GlmError from "./GlmError.js"
 import * as GlmModels from "./GlmModels.js"
+import * as GlmPricing from "./GlmPricing.js"
 import * as InlineThinking from "./internal/inlineThinking.js"
 import * as Jwt from "./internal/jwt.js"
 import * as Request from "./internal/request.js"
@@ -216,6 +217,7 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
   finishReasons,
   finishFailures,
   extraParts: WebSearch.extraParts,
+  billingCurrency: GlmPricing.billingCurrency,
   continuation: "instruction",
   transport: (client, model) => transportFor(client, model)
 }

@@ -57,6 +57,12 @@ export * as GlmLanguageModel from "./GlmLanguageModel.js"
  */
 export * as GlmModels from "./GlmModels.js"
 /**
+ * Zhipu's prices per model (USD on api.z.ai, CNY on open.bigmodel.cn) and the currency each endpoint bills in.
+ *
+ * @since 0.1.0
+ */
+export * as GlmPricing from "./GlmPricing.js"
+/**
  * The Promise face: `createGlm(options)`, its options and the client it returns.
  *
  * @since 0.1.0

@@ -28,6 +28,7 @@ import { ModelCatalog, type OpenAiCompatClient } from "@conduitkit/core"
 import { Effect, Schema } from "effect"
 import type { AiError } from "effect/ai"
 import { defaultCurrentModels } from "./KimiError.js"
+import * as KimiPricing from "./KimiPricing.js"
 
 // =============================================================================
 // Kimi traits
@@ -311,12 +312,7 @@ const k27Code = (id: string, source: string): KimiModelInfo => ({
   source
 })
 
-/**
- * Every catalogued model.
- *
- * @since 0.1.0
- */
-export const models: ReadonlyArray<KimiModelInfo> = [
+const entries: ReadonlyArray<KimiModelInfo> = [
   {
     id: "kimi-k3",
     provider,
@@ -534,6 +530,17 @@ export const models: ReadonlyArray<KimiModelInfo> = [
     source: "docs/providers/kimi.md#kimi-code (Kimi Code: https://api.kimi.com/coding/v1, model kimi-for-coding)"
   }
 ]
+
+/**
+ * Every catalogued model, with its prices where Moonshot publishes them (`pricing`, from `KimiPricing.prices`:
+ * docs/providers/kimi.md#pricing).
+ *
+ * @since 0.1.0
+ */
+export const models: ReadonlyArray<KimiModelInfo> = entries.map((model) => {
+  const pricing = KimiPricing.prices[model.id]
+  return pricing === undefined ? model : { ...model, pricing }
+})
 
 /**
  * Whether explicit context caches can be created for a model id (pure): `false` for a catalogued model without

@@ -39,6 +39,7 @@ import { normalizeSchema } from "./internal/tools.js"
 import * as KimiConfig from "./KimiConfig.js"
 import * as KimiError from "./KimiError.js"
 import * as KimiModels from "./KimiModels.js"
+import * as KimiPricing from "./KimiPricing.js"
 import * as KimiWebSearch from "./KimiWebSearch.js"
 
 /**
@@ -285,6 +286,7 @@ export const declarations = (
   providerTool: KimiWebSearch.providerTool,
   transformToolSchema: (schema) => normalizeSchema(schema) as Record<string, unknown>,
   responseMetadata,
+  billingCurrency: KimiPricing.billingCurrency,
   continuation: "prefill",
   providerExecutedTools: KimiWebSearch.providerExecutedTools(options.webSearchMaxRounds),
   countTokens

@@ -5,8 +5,9 @@
  *   `ExecutionPlan` work unchanged) over a `KimiClient` (`KimiClient.layerConfig()` reads `MOONSHOT_API_KEY`, else `KIMI_API_KEY`).
  * - Promise face: `createKimi` (`KimiPromiseClient`: `chat`, `stream`, `listModels`, `files`, `countTokens`, `getBalance`,
  *   `contextCache`).
- * - Modules: `KimiModels` (catalog), `KimiConfig` (provider options), `KimiError` (error table), `KimiWebSearch`
- *   (`$web_search`), `KimiFiles`, `KimiContextCache`, `KimiTokenizer`, `KimiProvider` (declarations).
+ * - Modules: `KimiModels` (catalog), `KimiPricing` (prices), `KimiConfig` (provider options), `KimiError` (error
+ *   table), `KimiWebSearch` (`$web_search`), `KimiFiles`, `KimiContextCache`, `KimiTokenizer`, `KimiProvider`
+ *   (declarations).
  *
  * @since 0.1.0
  */
@@ -53,6 +54,12 @@ export * as KimiLanguageModel from "./KimiLanguageModel.js"
  * @since 0.1.0
  */
 export * as KimiModels from "./KimiModels.js"
+/**
+ * Moonshot's prices per model (USD on api.moonshot.ai, CNY on api.moonshot.cn) and the currency each endpoint bills in.
+ *
+ * @since 0.1.0
+ */
+export * as KimiPricing from "./KimiPricing.js"
 /**
  * The Promise face: `createKimi(options)`, its options and the client it returns.
  *
