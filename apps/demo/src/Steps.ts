@@ -20,6 +20,7 @@ import { KimiScenarios } from "@conduitkit/provider-kimi/testing"
 import { type SessionEvents, SessionManager } from "@conduitkit/session"
 import { Clock, Duration, Effect, Layer, PubSub, Stream } from "effect"
 import { LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
+import { budgetStep } from "./BudgetStep.js"
 import * as DemoTools from "./DemoTools.js"
 import { type Environment, paced } from "./Environment.js"
 import { check, type Outcome, type Step } from "./Tour.js"
@@ -693,5 +694,6 @@ export const all = (env: Environment, options: { readonly json: boolean }): Read
   step7(env),
   step8(env, options.json),
   step9(env),
-  step10(env)
+  step10(env),
+  budgetStep(env)
 ]

@@ -73,7 +73,7 @@ const tour = (asJson: boolean) =>
       Ui.setColour(!asJson)
       Ui.setQuiet(asJson)
       if (!asJson) {
-        Ui.line(Ui.dim("A tour of Conduit: ten steps, each checked. Reasoning is dimmed; timings are wall clock."))
+        Ui.line(Ui.dim("A tour of Conduit: eleven steps, each checked. Reasoning is dimmed; timings are wall clock."))
       }
       const reports = yield* Tour.run(Steps.all(env, { json: asJson }), { json: asJson })
       const ok = reports.every((r) => r.ok)

@@ -30,7 +30,7 @@ describe("demo", () => {
     expect(stderr).toBe("")
     const report = JSON.parse(stdout.slice(stdout.indexOf("{")))
     expect(report.mode).toEqual({ kimi: "simulated", glm: "simulated" })
-    expect(report.steps).toHaveLength(10)
+    expect(report.steps).toHaveLength(11)
     for (const step of report.steps) expect([step.title, step.ok, step.error]).toEqual([step.title, true, undefined])
     expect(report.ok).toBe(true)
     expect(code).toBe(0)
@@ -57,7 +57,7 @@ describe("demo", () => {
       "ms"
     ])
     const rows = lines.slice(lines.indexOf("Summary") + 3).filter((line) => /^\d+\. /.test(line))
-    expect(rows).toHaveLength(10)
+    expect(rows).toHaveLength(11)
     for (const row of rows) expect(row).toMatch(/\sok\s+(–|\d+)\s+(–|\d+)\s+(–|\d+)\s+\d+$/)
     // step 8: all 20 per-request rows and the lifecycle events per kind
     expect(stdout.match(/session-\d\/turn-\d/g)).toHaveLength(20)
@@ -84,7 +84,7 @@ describe("demo", () => {
       .split("\n")
       .slice(stdout.split("\n").indexOf("Summary") + 3)
       .filter((line) => /^\d+\. /.test(line))
-    expect(rows).toHaveLength(10)
+    expect(rows).toHaveLength(11)
     expect(rows.find((row) => row.startsWith("1. "))).toMatch(/\sfailed\s/)
     // GLM is still simulated: its steps stay ok
     expect(rows.find((row) => row.startsWith("2. "))).toMatch(/\sok\s/)

@@ -18,6 +18,7 @@
  * with {@link ShuttingDown}.
  */
 import {
+  Cost,
   OpenAiCompatLanguageModel,
   ProviderRegistry,
   RequestContext,
@@ -119,10 +120,7 @@ export const partCost = (part: { readonly type: string; readonly metadata?: unkn
   const conduit = conduitOf(part)
   if (conduit === undefined || conduit.cache === "hit") return undefined
   if (conduit.idempotency === "replayed" || conduit.idempotency === "joined") return undefined
-  const cost = conduit.cost as { amount?: unknown; currency?: unknown } | undefined
-  return typeof cost?.amount === "number" && Number.isFinite(cost.amount) && typeof cost.currency === "string"
-    ? { amount: cost.amount, currency: cost.currency }
-    : undefined
+  return Cost.fromMetadata(conduit.cost)
 }
 
 const spentOn = (parts: ReadonlyArray<{ readonly type: string; readonly metadata?: unknown }>) => {

@@ -61,12 +61,12 @@ describe("Engine.partCost", () => {
   const finish = (conduit: Record<string, unknown>) => ({ type: "finish", metadata: { conduit } })
   const usd = { amount: 0.22, currency: "USD", unconfirmed: false }
   const cases: ReadonlyArray<readonly [string, { type: string; metadata?: unknown }, Budget.Cost | undefined]> = [
-    ["the finish part's cost", finish({ cost: usd }), { amount: 0.22, currency: "USD" }],
+    ["the finish part's cost", finish({ cost: usd }), usd],
     ["no cost (unknown price)", finish({}), undefined],
     ["a response cache hit", finish({ cost: usd, cache: "hit" }), undefined],
     ["an idempotent replay", finish({ cost: usd, idempotency: "replayed" }), undefined],
     ["an idempotent join", finish({ cost: usd, idempotency: "joined" }), undefined],
-    ["the call that filled the cache", finish({ cost: usd, cache: "miss" }), { amount: 0.22, currency: "USD" }],
+    ["the call that filled the cache", finish({ cost: usd, cache: "miss" }), usd],
     ["a malformed cost", finish({ cost: { amount: "0.22", currency: "USD" } }), undefined],
     ["another part", { type: "text-delta", metadata: { conduit: { cost: usd } } }, undefined]
   ]
