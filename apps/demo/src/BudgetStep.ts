@@ -53,6 +53,7 @@ export const budgetStep = (env: Environment): Step<never> => ({
       SessionManager.SessionManager
     )
     let spent = 0
+    let tokens = 0
     let answered = 0
     let underWhenAdmitted = true
     let refusal: Budget.BudgetExceededError | undefined
@@ -67,6 +68,7 @@ export const budgetStep = (env: Environment): Step<never> => ({
         const cost = exit.success.value.cost
         answered++
         spent += cost?.amount ?? 0
+        tokens += exit.success.value.usage.inputTokens + exit.success.value.usage.outputTokens
         if (before >= budget.amount) underWhenAdmitted = false
         Ui.line(
           `   ${Ui.green("✓")} answer ${turn}: ${cost === undefined ? "no cost" : money(cost)}, spent ${money({ amount: spent, currency: budget.currency })}`
@@ -87,6 +89,7 @@ export const budgetStep = (env: Environment): Step<never> => ({
     return {
       provider: "glm",
       model,
+      tokens,
       checks: [
         check("every answer was charged its cost", answered > 0 && spent > 0, `${answered} answers`),
         check("requests were admitted while the spend was under the budget", answered >= 2 && underWhenAdmitted),

@@ -110,12 +110,13 @@ export class BudgetExceededError extends Schema.TaggedError<BudgetExceededError>
 }) {
   override get message(): string {
     const window = this.period === "day" ? "UTC day" : "calendar month (UTC)"
-    return `Budget of ${this.limit} ${this.currency} per ${window} reached for key ${this.subject}: ${formatAmount(this.spent)} ${this.currency} spent; it resets at ${this.resetAt}`
+    return `Budget of ${formatAmount(this.limit)} ${this.currency} per ${window} reached for key ${this.subject}: ${formatAmount(this.spent)} ${this.currency} spent; it resets at ${this.resetAt}`
   }
 }
 
-/** An amount with at most 6 decimals, without trailing zeros. */
-const formatAmount = (amount: number): string => String(Math.round(amount * 1e6) / 1e6)
+/** An amount without float noise (0.30000000000000004): 6 decimals from 1 up, 6 significant digits below. */
+const formatAmount = (amount: number): string =>
+  String(Math.abs(amount) >= 1 ? Math.round(amount * 1e6) / 1e6 : Number(amount.toPrecision(6)))
 
 /**
  * The store of spend counters: `spent` reads a counter (0 when missing), `add` adds to it and lets it expire at
