@@ -64,6 +64,10 @@ describe("demo", () => {
     expect(stdout).toMatch(
       /lifecycle events: created 20 · queued \d+ · running 20 · completed 20 · failed 0 · released 20/
     )
+    // step 11: three answers charged, the fourth request refused by the key's daily budget
+    expect(stdout.match(/✓ answer \d: [\d.e-]+ USD, spent/g)).toHaveLength(3)
+    expect(stdout).toMatch(/✗ request 4: Budget of [\d.e-]+ USD per UTC day reached for key key_0d3e1a5c9b27/)
+    expect(stdout).toMatch(/429 budget_exceeded, Retry-After: \d+/)
   }, 120_000)
 
   it("exits non-zero when a step does not behave as described (Kimi live against an endpoint that refuses connections)", async () => {
