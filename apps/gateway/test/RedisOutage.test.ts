@@ -2,12 +2,16 @@
  * Redis fails soft: while the `redis-server` two gateways share is down, `/healthz` says `degraded` with the reason,
  * requests keep being answered (rate limits per instance, idempotency keys and the response cache in memory), a
  * fail-closed gateway (`CONDUIT_RATE_LIMIT_FAIL=closed`) refuses and is not ready; when Redis is back, shared state
- * resumes without a restart. The upstream is the node:http mock on loopback.
+ * resumes without a restart; a key's budget is checked and charged per instance meanwhile. The upstream is the node:http
+ * mock on loopback.
  */
+
+import type { ModelsConfig } from "@conduitkit/core"
 import { RedisServer } from "@conduitkit/core/testing"
 import { start as startUpstream, type MockUpstream as Upstream } from "@conduitkit/mock-upstream"
 import { Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Auth from "../src/Auth.js"
 import type * as GatewayConfig from "../src/GatewayConfig.js"
 import * as Providers from "../src/Providers.js"
 import { realFetch, type Started, startGateway } from "./support.js"
@@ -23,9 +27,10 @@ afterAll(async () => {
   await upstream?.close()
 })
 
-const start = (config: Partial<GatewayConfig.GatewayConfig>) =>
+const start = (config: Partial<GatewayConfig.GatewayConfig>, models?: ModelsConfig.ModelsConfig) =>
   startGateway({
     config: { redisUrl: Redacted.make(redis.url), ...config },
+    ...(models !== undefined ? { models } : {}),
     providers: [
       Providers.entry(
         Providers.kimi,
@@ -113,6 +118,44 @@ describe("Redis away and back", () => {
       expect(shared.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200, 429])
     } finally {
       await Promise.all([a.close(), b.close(), closed.close()])
+    }
+  }, 60_000)
+
+  it("a key's budget: per instance while Redis is down (fail-soft, degraded), shared again once it is back", async () => {
+    // 12 input tokens at 10,000 USD per million, 2 output tokens at 20,000: 0.16 USD a request; 0.3 USD a day
+    const gateway = await start(
+      { apiKeys: [Redacted.make("sk-budget")] },
+      {
+        pricing: { "kimi/kimi-k2.6": { currency: "USD", inputPerMillion: 10_000, outputPerMillion: 20_000 } },
+        keys: { [Auth.keyId("sk-budget")]: { budget: { amount: 0.3, currency: "USD", period: "day" } } }
+      }
+    )
+    const key = { authorization: "Bearer sk-budget" }
+    try {
+      expect((await ask(gateway, "budget before", key)).status).toBe(200) // 0.16 in Redis
+      await redis.stop()
+      await until(async () => (await health(gateway)).body.status === "degraded", 5_000)
+      expect((await health(gateway)).body.reasons?.[0]).toContain("key budgets")
+      // the instance's own counter starts at 0: two answers, then the third is refused, not a 503
+      const during = []
+      for (let i = 0; i < 3; i++) during.push(await ask(gateway, `budget during ${i}`, key))
+      expect(during.map((answer) => [answer.status, answer.code])).toEqual([
+        [200, undefined],
+        [200, undefined],
+        [429, "budget_exceeded"]
+      ])
+      await redis.restart()
+      await until(async () => (await health(gateway)).body.status === "ok", 10_000)
+      // the restarted redis-server lost its counter: the key's spend in Redis starts again
+      const after = []
+      for (let i = 0; i < 3; i++) after.push(await ask(gateway, `budget after ${i}`, key))
+      expect(after.map((answer) => [answer.status, answer.code])).toEqual([
+        [200, undefined],
+        [200, undefined],
+        [429, "budget_exceeded"]
+      ])
+    } finally {
+      await gateway.close()
     }
   }, 60_000)
 })
