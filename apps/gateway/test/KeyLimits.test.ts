@@ -97,6 +97,22 @@ describe("models.yaml keys", () => {
     }
   })
 
+  it("a key's tpm counts the request's token estimate (prompt and max_tokens): over it, 429 rate_limit_exceeded", async () => {
+    const gateway = await startGateway({ config: keysConfig(), models: { keys: { [one]: { tpm: 1_000 } } } })
+    try {
+      respond(server, "ref", () => MockUpstream.json(completionBody({ content: "ok" })))
+      expect((await ask(gateway.url, "sk-one", "small", { max_tokens: 100 })).response.status).toBe(200)
+      await expect(ask(gateway.url, "sk-one", "large", { max_tokens: 5_000 })).rejects.toMatchObject({
+        status: 429,
+        error: { code: "rate_limit_exceeded" }
+      })
+      // the other key has no tokens limit
+      expect((await ask(gateway.url, "sk-two", "large", { max_tokens: 5_000 })).response.status).toBe(200)
+    } finally {
+      await gateway.close()
+    }
+  })
+
   it("a key's budget: spend is charged per response, then 429 budget_exceeded with the limit, the spend and Retry-After to 00:00 UTC", async () => {
     const gateway = await startGateway({
       config: keysConfig(),
