@@ -181,6 +181,17 @@ const noopReservation = (tokens: number): Reservation => ({
   refund: Effect.void
 })
 
+/** A gate letting the first of a reservation's settlements run; later ones do nothing. */
+const settleOnce = () => {
+  let settled = false
+  return <E>(effect: () => Effect.Effect<void, E>): Effect.Effect<void, E> =>
+    Effect.suspend(() => {
+      if (settled) return Effect.void
+      settled = true
+      return effect()
+    })
+}
+
 /** A day's grace after a window's reset before its spend counter expires (for inspection). */
 const spendGraceMs = 86_400_000
 
@@ -299,13 +310,7 @@ export const makeWith = (
           )
       }
       return Effect.map(step(0), () => {
-        let settled = false
-        const once = <E>(effect: () => Effect.Effect<void, E>): Effect.Effect<void, E> =>
-          Effect.suspend(() => {
-            if (settled) return Effect.void
-            settled = true
-            return effect()
-          })
+        const once = settleOnce()
         return {
           tokens,
           reportUsage: (actualTokens: number) =>
@@ -374,13 +379,7 @@ export const makeWith = (
     }
 
     const withBudget = (reservation: Reservation, key: string, budget: Budget.Budget): Reservation => {
-      let settled = false
-      const once = <E>(effect: () => Effect.Effect<void, E>): Effect.Effect<void, E> =>
-        Effect.suspend(() => {
-          if (settled) return Effect.void
-          settled = true
-          return effect()
-        })
+      const once = settleOnce()
       return {
         tokens: reservation.tokens,
         reportUsage: (actualTokens, cost) =>
