@@ -113,6 +113,16 @@ export const completion = (params: {
 // Streams
 // =============================================================================
 
+/** What an answer cost: `amount` in `currency` (ISO 4217), as core's `Cost.costOf` gives it. */
+export interface CostAmount {
+  readonly amount: number
+  readonly currency: string
+}
+
+/** The members of Conduit's cost extension of a chunk (`,"conduit":{"cost":{...}}`), `""` without a cost. */
+const costExtension = (cost: CostAmount | undefined): string =>
+  cost === undefined ? "" : `,"conduit":{"cost":${JSON.stringify({ amount: cost.amount, currency: cost.currency })}}`
+
 /** The frame that ends a successful stream. */
 export const doneFrame = "data: [DONE]\n\n"
 
@@ -134,14 +144,16 @@ export const providerExecutedToolNames = (tools: ReadonlyArray<ChatCompletions.R
  * - `push(part)`: the frames one part produces, concatenated (`""` for parts clients do not see, such as
  *   `response-metadata`, `text-start` or provider-executed tool rounds).
  * - `finished()`: whether the `finish` part was seen (a stream that ends without it is incomplete).
- * - `end(includeUsage)`: the closing frames after the finish part: the `choices: []` usage chunk when
- *   `includeUsage`, then `data: [DONE]`.
+ * - `end(includeUsage, cost)`: the closing frames after the finish part: the `choices: []` usage chunk when
+ *   `includeUsage` (with Conduit's extension `"conduit": {"cost": {"amount", "currency"}}` when the `cost` of the
+ *   answer is known: a stream's headers are sent before it is, so it rides on the last chunk, a field OpenAI clients
+ *   pass through or ignore), then `data: [DONE]`.
  * - `usage()`: the normalized usage of the finish part, once seen.
  */
 export interface StreamEncoder {
   readonly push: (part: Part) => string
   readonly finished: () => boolean
-  readonly end: (includeUsage: boolean) => string
+  readonly end: (includeUsage: boolean, cost?: CostAmount | undefined) => string
   readonly usage: () => Usage.TokenUsage | undefined
 }
 
@@ -238,9 +250,9 @@ export const makeStreamEncoder = (params: {
       }
     },
     finished: () => finished,
-    end: (includeUsage) =>
+    end: (includeUsage, cost) =>
       includeUsage && finishUsage !== undefined
-        ? `data: ${envelopeOf()}[],"usage":${JSON.stringify(usage(finishUsage))}}\n\n${doneFrame}`
+        ? `data: ${envelopeOf()}[],"usage":${JSON.stringify(usage(finishUsage))}${costExtension(cost)}}\n\n${doneFrame}`
         : doneFrame,
     usage: () => finishUsage
   }

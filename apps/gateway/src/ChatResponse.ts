@@ -9,8 +9,11 @@
  *
  * Headers: `x-request-id`, `x-conduit-requested-model` (the model name the client sent, e.g. an alias; the body's
  * `model` is the model that answered, as OpenAI reports it), `x-conduit-provider` (the provider that answered),
- * `x-conduit-attempts` (upstream attempts; for a stream, those made before its first part), and
- * `x-conduit-warnings` when core adapted the request (see `Engine.warningHeaders`).
+ * `x-conduit-attempts` (upstream attempts; for a stream, those made before its first part),
+ * `x-conduit-warnings` when core adapted the request (see `Engine.warningHeaders`), and `x-conduit-cost` on a JSON
+ * answer whose cost is known (`<amount> <currency>`, e.g. `0.0492 USD`: core's `Cost.format`; absent when the price is
+ * unknown or the answer came from the response cache or a replay, which spent nothing upstream). A stream's cost comes
+ * after its headers: in the final usage chunk (`stream_options.include_usage`) as `"conduit": {"cost": {...}}`.
  */
 import type { ChatCompletions } from "@conduitkit/core"
 import { HttpServerResponse } from "effect/http"
@@ -52,7 +55,8 @@ export const json = (
         "x-conduit-requested-model": requestedModel(envelope.model),
         "x-conduit-provider": answer.provider,
         "x-conduit-attempts": String(answer.attempts),
-        ...Engine.warningHeaders(answer.summary.metadata.warnings, info)
+        ...Engine.warningHeaders(answer.summary.metadata.warnings, info),
+        ...Engine.costHeaders(answer.cost)
       }
     }
   )
@@ -85,7 +89,7 @@ export const sse = (
     {
       push: encoder.push,
       finished: encoder.finished,
-      end: () => encoder.end(params.includeUsage),
+      end: () => encoder.end(params.includeUsage, streaming.cost()),
       error: ChatCompletionEncoder.errorEvent
     },
     {

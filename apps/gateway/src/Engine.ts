@@ -110,18 +110,23 @@ const conduitOf = (part: { readonly metadata?: unknown }): Record<string, unknow
   return typeof conduit === "object" && conduit !== null ? (conduit as Record<string, unknown>) : undefined
 }
 
+/** Whether an answer came from the response cache or an idempotent replay or join (nothing spent upstream). */
+const servedWithoutUpstream = (conduit: Readonly<Record<string, unknown>>): boolean =>
+  conduit.cache === "hit" || conduit.idempotency === "replayed" || conduit.idempotency === "joined"
+
 /**
- * What a `finish` part says the upstream call cost (`metadata.conduit.cost`, from core's cost module), charged to the
- * key's budget. An answer from the response cache or an idempotent replay or join cost nothing upstream: `undefined`,
- * like a response without a price.
+ * What the upstream call of an answer cost, from its `finish` part's `metadata.conduit` (`cost`, written by core's
+ * `Cost.costOf`): `undefined` when the price is unknown or nothing was spent upstream (a cache hit, a replay or join).
  */
-export const partCost = (part: { readonly type: string; readonly metadata?: unknown }): Budget.Cost | undefined => {
-  if (part.type !== "finish") return undefined
-  const conduit = conduitOf(part)
-  if (conduit === undefined || conduit.cache === "hit") return undefined
-  if (conduit.idempotency === "replayed" || conduit.idempotency === "joined") return undefined
-  return Cost.fromMetadata(conduit.cost)
-}
+const upstreamCost = (conduit: Readonly<Record<string, unknown>> | undefined): Cost.Cost | undefined =>
+  conduit === undefined || servedWithoutUpstream(conduit) ? undefined : Cost.fromMetadata(conduit.cost)
+
+/**
+ * What a `finish` part says the upstream call cost (see {@link upstreamCost}), charged to the key's budget;
+ * `undefined` for other parts.
+ */
+export const partCost = (part: { readonly type: string; readonly metadata?: unknown }): Budget.Cost | undefined =>
+  part.type === "finish" ? upstreamCost(conduitOf(part)) : undefined
 
 const spentOn = (parts: ReadonlyArray<{ readonly type: string; readonly metadata?: unknown }>) => {
   for (const part of parts) {
@@ -175,6 +180,13 @@ export const warningHeaders = (
 }
 
 /**
+ * The `x-conduit-cost` header of an answer's upstream cost (`<amount> <currency>`, core's `Cost.format`, e.g.
+ * `0.0492 USD`); no header when it is unknown or nothing was spent upstream.
+ */
+export const costHeaders = (cost: Cost.Cost | undefined): Readonly<Record<string, string>> =>
+  cost === undefined ? {} : { "x-conduit-cost": Cost.format(cost) }
+
+/**
  * The HTTP error of a request that failed (see `Errors.fromCause`), recorded: its code in the access log's `error`
  * field (the full detail of a model failure in `errorDetail`) and in the `endpoint`'s error metric; a failure the
  * gateway does not know is logged with its cause. A cause of interrupts only (the client went away) is passed on.
@@ -195,24 +207,36 @@ export const failed = (
     return known ? Effect.succeed(http) : Effect.as(Effect.logError("request failed unexpectedly", cause), http)
   })
 
+/**
+ * Records an answer: its provider, tokens and cost in the log fields (`cost` as `"<amount> <currency>"`), the
+ * provider's token metrics, the caller's counters (key id, provider, model: tokens and cost only when spent
+ * upstream), and cache hits. Returns the upstream cost (see {@link upstreamCost}).
+ */
 const recordAnswer = (
   metrics: GatewayMetrics,
-  fields: Record<string, unknown>,
+  info: RequestInfo,
   provider: string,
   usage: Usage.TokenUsage,
-  metadata: Readonly<Record<string, unknown>>
-) => {
+  metadata: Readonly<Record<string, unknown>>,
+  requestedModel: string
+): Cost.Cost | undefined => {
+  const fields = info.fields
   fields.provider = provider
   fields.inputTokens = usage.inputTokens
   fields.outputTokens = usage.outputTokens
   if (usage.cachedInputTokens > 0) fields.cachedTokens = usage.cachedInputTokens
   if (usage.reasoningTokens > 0) fields.reasoningTokens = usage.reasoningTokens
-  metrics.tokens(provider, {
+  const tokens = {
     input: usage.inputTokens,
     cached: usage.cachedInputTokens,
     output: usage.outputTokens,
     reasoning: usage.reasoningTokens
-  })
+  }
+  metrics.tokens(provider, tokens)
+  const cost = upstreamCost(metadata)
+  if (cost !== undefined) fields.cost = Cost.format(cost)
+  const model = typeof metadata.model === "string" ? metadata.model : requestedModel
+  metrics.caller(info.keyId, provider, model, servedWithoutUpstream(metadata) ? undefined : tokens, cost)
   if (metadata.idempotency === "replayed" || metadata.idempotency === "joined") {
     fields.idempotency = metadata.idempotency
     metrics.cacheHit("idempotent")
@@ -220,6 +244,7 @@ const recordAnswer = (
     fields.cache = "hit"
     metrics.cacheHit("response")
   }
+  return cost
 }
 
 /**
@@ -342,14 +367,16 @@ const withHistory = (history: Prompt.Prompt, newTurn: Prompt.Prompt) =>
 
 /**
  * A finished answer: its summary (text, reasoning, tool calls, finish reason, usage, metadata with its `warnings`),
- * the model that answered ({@link answeringModel}), the provider that answered, and the upstream attempts the session
- * manager counted.
+ * the model that answered ({@link answeringModel}), the provider that answered, the upstream attempts the session
+ * manager counted, and what the upstream charged (`cost`: `undefined` when the price is unknown or the answer came
+ * from a cache or a replay).
  */
 export interface Answer {
   readonly summary: ResponseSummary.Summary
   readonly model: string
   readonly provider: string
   readonly attempts: number
+  readonly cost: Cost.Cost | undefined
 }
 
 /**
@@ -393,9 +420,15 @@ export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Eff
     const parts = value.content as ReadonlyArray<Response.AnyPart>
     const summary = ResponseSummary.fromParts(parts)
     const provider = summary.metadata.provider ?? prepared.provider()
-    recordAnswer(deps.metrics, info.fields, provider, summary.usage, summary.metadata)
+    const cost = recordAnswer(deps.metrics, info, provider, summary.usage, summary.metadata, prepared.route.model)
     prepared.finishAttempts()
-    return { summary, model: answeringModel(parts, call.model), provider, attempts: metadata.attempts } satisfies Answer
+    return {
+      summary,
+      model: answeringModel(parts, call.model),
+      provider,
+      attempts: metadata.attempts,
+      cost
+    } satisfies Answer
   })
 
 // =============================================================================
@@ -416,6 +449,7 @@ export class ShuttingDown {
  * - `provider`, `attempts`: the provider of the first part and the upstream attempts made before it.
  * - `warnings`: what core adapted in the request (the first `response-metadata` part's `metadata.conduit.warnings`,
  *   which precedes any output).
+ * - `cost()`: what the upstream charged, once the `finish` part was pulled (see {@link Answer}); `undefined` before.
  * - `close(clientLeft)`: ends the upstream stream (when `clientLeft`, as interrupted: the session manager counts the
  *   request `cancelled`) and records the answer (the provider that finished it, its usage, cache hits) and the
  *   attempts, once the front door is done with the stream, however it ended.
@@ -426,6 +460,7 @@ export interface Streaming {
   readonly provider: string
   readonly attempts: number
   readonly warnings: ReadonlyArray<string>
+  readonly cost: () => Cost.Cost | undefined
   readonly close: (clientLeft: boolean) => Effect.Effect<void>
 }
 
@@ -525,6 +560,7 @@ const started = (
     provider: firstProvider,
     attempts,
     warnings: metadataPart !== undefined ? warningsOf(metadataPart) : [],
+    cost: () => upstreamCost(finish?.metadata),
     close: (clientLeft) =>
       Effect.andThen(
         Scope.close(upstreamScope, clientLeft ? Exit.interrupt() : Exit.void),
@@ -534,10 +570,11 @@ const started = (
             const named = finish.metadata?.provider
             recordAnswer(
               metrics,
-              info.fields,
+              info,
               typeof named === "string" ? named : provider,
               finish.usage,
-              finish.metadata ?? {}
+              finish.metadata ?? {},
+              prepared.route.model
             )
           }
           prepared.finishAttempts()

@@ -14,9 +14,9 @@
  * `count_tokens` converts the request the same way (so it refuses what `/v1/messages` would) and answers core's
  * `TokenEstimator` estimate of its input, `{ input_tokens }`, without calling a provider.
  *
- * Headers: `request-id` and `x-request-id`, `x-conduit-provider`, `x-conduit-attempts`, and `x-conduit-warnings`
+ * Headers: `request-id` and `x-request-id`, `x-conduit-provider`, `x-conduit-attempts`, `x-conduit-warnings`
  * (`; `-separated, see `Engine.warningHeaders`) when a field was not sent (see `AnthropicInput.parameters`) or core
- * adapted the request.
+ * adapted the request, and `x-conduit-cost` on a JSON answer whose cost is known (see `Engine.costHeaders`).
  */
 import { TokenEstimator } from "@conduitkit/core"
 import { Effect, Result, type Scope } from "effect"
@@ -125,7 +125,8 @@ export const handle = (
         ...ids,
         "x-conduit-provider": answer.provider,
         "x-conduit-attempts": String(answer.attempts),
-        ...Engine.warningHeaders([...warnings, ...answer.summary.metadata.warnings], info)
+        ...Engine.warningHeaders([...warnings, ...answer.summary.metadata.warnings], info),
+        ...Engine.costHeaders(answer.cost)
       })
       yield* info.done(200) // after the warnings went into the log fields
       return response

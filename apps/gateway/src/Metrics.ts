@@ -31,6 +31,22 @@
  * | `conduit_gateway_session_queue_seconds` | summary | `quantile` (`0.5`, `0.95`) |
  * | `conduit_gateway_session_run_seconds` | summary | `quantile` (`0.5`, `0.95`) |
  *
+ * Spend and tokens per caller (see {@link GatewayMetrics.caller}), labelled `key_id` (`key_<12 hex>`, derived from
+ * the key by `Auth.keyId`, never the key; `anonymous` without keys), `provider` and `model` (the catalog id the
+ * provider was asked for):
+ *
+ * | metric | type | labels |
+ * |---|---|---|
+ * | `conduit_gateway_caller_requests_total` | counter | `key_id`, `provider`, `model` (answered requests, cache hits included) |
+ * | `conduit_gateway_caller_tokens_total` | counter | `key_id`, `provider`, `model`, `kind` (`input`, `cached`, `output`, `reasoning`; tokens spent upstream) |
+ * | `conduit_gateway_caller_cost_total` | counter | `key_id`, `provider`, `model`, `currency` (ISO 4217; what the upstream charged, see core's `Cost`) |
+ *
+ * Tokens and cost count upstream work only: an answer from the response cache or an idempotent replay or join spent
+ * nothing (as the key budgets see it). A response whose price is unknown adds tokens but no cost; costs in different
+ * currencies stay apart (never converted). At most {@link maxCallerSeries} key/provider/model combinations are kept;
+ * past that, new models of a key and provider count under `model="_other"`. Counters are plain numbers in nested maps
+ * (no allocation per request once a combination exists), rendered when `/metrics` is scraped.
+ *
  * The retry budget (core's `RetryBudget`, see {@link renderRetryBudget}): `conduit_gateway_retry_budget_requests`,
  * `_retries`, `_available` (gauges over its 10 s window) and `conduit_gateway_retry_budget_denied_total` (counter).
  */
@@ -48,6 +64,21 @@ export interface Tokens {
   readonly reasoning: number
 }
 
+/**
+ * The most key/provider/model combinations the per-caller counters keep (past it, new models count as `_other`).
+ */
+export const maxCallerSeries = 2_000
+
+/** The per-caller counters of one key, provider and model (tokens; cost per currency, in currency units). */
+interface CallerCounters {
+  requests: number
+  input: number
+  cached: number
+  output: number
+  reasoning: number
+  readonly cost: Map<string, number>
+}
+
 /** The metrics of one gateway. Every method is synchronous and cheap (a map lookup and an add). */
 export interface GatewayMetrics {
   readonly request: (endpoint: string, status: number, durationSeconds: number, stream: boolean) => void
@@ -57,6 +88,18 @@ export interface GatewayMetrics {
   readonly fallback: (model: string) => void
   readonly cacheHit: (kind: "response" | "idempotent") => void
   readonly tokens: (provider: string, tokens: Tokens) => void
+  /**
+   * One answered request of a caller: `keyId` (`key_<12 hex>` or `anonymous`), the `provider` and `model` that
+   * answered; `tokens` spent upstream (`undefined` for an answer from a cache or a replay) and what they cost
+   * (`amount` in `currency`; `undefined` when unknown or nothing was spent).
+   */
+  readonly caller: (
+    keyId: string,
+    provider: string,
+    model: string,
+    tokens: Tokens | undefined,
+    cost: { readonly amount: number; readonly currency: string } | undefined
+  ) => void
   readonly firstToken: (provider: string, seconds: number) => void
   readonly streamOpened: () => void
   readonly streamClosed: () => void
@@ -100,6 +143,30 @@ export const make = (): GatewayMetrics => {
     return found
   }
 
+  // key id -> provider -> model -> counters
+  const callers = new Map<string, Map<string, Map<string, CallerCounters>>>()
+  let callerSeries = 0
+  const callerCounters = (keyId: string, provider: string, model: string): CallerCounters => {
+    let byProvider = callers.get(keyId)
+    if (byProvider === undefined) {
+      byProvider = new Map()
+      callers.set(keyId, byProvider)
+    }
+    let byModel = byProvider.get(provider)
+    if (byModel === undefined) {
+      byModel = new Map()
+      byProvider.set(provider, byModel)
+    }
+    let counters = byModel.get(model)
+    if (counters === undefined) {
+      if (callerSeries >= maxCallerSeries && model !== "_other") return callerCounters(keyId, provider, "_other")
+      counters = { requests: 0, input: 0, cached: 0, output: 0, reasoning: 0, cost: new Map() }
+      byModel.set(model, counters)
+      callerSeries++
+    }
+    return counters
+  }
+
   let open = 0
   let active = 0
   openStreams.updateUnsafe(0, context)
@@ -127,13 +194,71 @@ export const make = (): GatewayMetrics => {
         series(tokens, `${provider}|reasoning`, { provider, kind: "reasoning" }).updateUnsafe(t.reasoning, context)
       }
     },
+    caller: (keyId, provider, model, t, cost) => {
+      const counters = callerCounters(keyId, provider, model)
+      counters.requests++
+      if (t !== undefined) {
+        counters.input += t.input
+        counters.cached += t.cached
+        counters.output += t.output
+        counters.reasoning += t.reasoning
+      }
+      if (cost !== undefined) counters.cost.set(cost.currency, (counters.cost.get(cost.currency) ?? 0) + cost.amount)
+    },
     firstToken: (provider, seconds) => series(ttft, provider, { provider }).updateUnsafe(seconds, context),
     streamOpened: () => openStreams.updateUnsafe(++open, context),
     streamClosed: () => openStreams.updateUnsafe(--open, context),
     requestStarted: () => inFlight.updateUnsafe(++active, context),
     requestEnded: () => inFlight.updateUnsafe(--active, context),
-    render: () => PrometheusMetrics.formatUnsafe(context)
+    render: () => PrometheusMetrics.formatUnsafe(context) + renderCallers(callers)
   }
+}
+
+/** A Prometheus label value: backslash, double quote and line feed escaped. */
+const labelValue = (value: string): string => value.replace(/[\\"\n]/g, (char) => (char === "\n" ? "\\n" : `\\${char}`))
+
+const tokenKinds = ["input", "cached", "output", "reasoning"] as const
+
+/** The per-caller counters as Prometheus text (cost rounded to 1e-10 of a currency unit). */
+const renderCallers = (callers: ReadonlyMap<string, ReadonlyMap<string, ReadonlyMap<string, CallerCounters>>>) => {
+  if (callers.size === 0) return ""
+  const requests: Array<readonly [string, number]> = []
+  const tokens: Array<readonly [string, number]> = []
+  const costs: Array<readonly [string, number]> = []
+  for (const [keyId, byProvider] of callers) {
+    for (const [provider, byModel] of byProvider) {
+      for (const [model, counters] of byModel) {
+        const labels = `key_id="${labelValue(keyId)}",provider="${labelValue(provider)}",model="${labelValue(model)}"`
+        requests.push([`{${labels}}`, counters.requests])
+        for (const kind of tokenKinds) tokens.push([`{${labels},kind="${kind}"}`, counters[kind]])
+        for (const [currency, amount] of counters.cost) {
+          costs.push([`{${labels},currency="${labelValue(currency)}"}`, Math.round(amount * 1e10) / 1e10])
+        }
+      }
+    }
+  }
+  return (
+    family(
+      "conduit_gateway_caller_requests_total",
+      "counter",
+      "Answered requests per caller key, provider and model",
+      requests
+    ) +
+    family(
+      "conduit_gateway_caller_tokens_total",
+      "counter",
+      "Tokens spent upstream per caller key, provider and model",
+      tokens
+    ) +
+    (costs.length > 0
+      ? family(
+          "conduit_gateway_caller_cost_total",
+          "counter",
+          "What upstreams charged per caller key, provider and model, in currency units (USD, CNY)",
+          costs
+        )
+      : "")
+  )
 }
 
 /** One Prometheus metric family as text: HELP, TYPE, and a line per sample (`labels` as `{k="v"}` or empty). */
