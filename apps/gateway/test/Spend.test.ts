@@ -122,8 +122,13 @@ describe("spend and tokens per caller in /metrics", () => {
       await ask("sk-two", "c", { seed: 7 })
       await ask("sk-two", "c", { seed: 7 })
       expect(recorder.calls.length).toBe(3)
-      const stream = await ask("sk-two", "d", { stream: true, stream_options: { include_usage: true } })
-      for await (const _ of stream as AsyncIterable<unknown>) {
+      const stream = await client(gateway, "sk-two").chat.completions.create({
+        model: `ref/${model}`,
+        messages: [{ role: "user", content: "d" }],
+        stream: true,
+        stream_options: { include_usage: true }
+      })
+      for await (const _ of stream) {
         // drained
       }
       const text = await (await realFetch(`${gateway.url}/metrics`)).text()
