@@ -26,6 +26,7 @@ import { Cause, Clock, Context, Effect, Layer, Predicate, Redacted, Schema, type
 import { AiError } from "effect/ai"
 import OpenAI from "openai"
 import * as ChatCompletions from "./ChatCompletions.js"
+import * as NodeFetch from "./NodeFetch.js"
 import * as ProviderError from "./ProviderError.js"
 import * as Sse from "./Sse.js"
 
@@ -40,7 +41,8 @@ import * as Sse from "./Sse.js"
  * - `apiKey`: a `Redacted` key, or an effect producing one per request (Zhipu JWT mode). Never logged.
  * - `baseURL`: e.g. `https://api.moonshot.ai/v1`.
  * - `headers`: extra headers on every request (e.g. `User-Agent`).
- * - `fetch`: a custom `fetch` (tests, proxies).
+ * - `fetch`: a custom `fetch` (tests, proxies); default `NodeFetch.defaultFetch` (`node:http` while the global
+ *   `fetch` is Node's own, else the global `fetch`).
  * - `errorTable`: the provider's wire-error classification.
  * - `requestIdHeaders`: response headers carrying the provider's request id, in order of preference.
  *
@@ -216,8 +218,9 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
     timeout: 30 * 60 * 1000, // Conduit's TimeoutPolicy bounds calls; this only bounds the wait for headers
     defaultHeaders: config.headers ?? {},
     logLevel: "off",
-    // Resolved per call, not captured here, so a fetch patched later (MSW, instrumentation) is honoured.
-    fetch: (input, init) => (config.fetch ?? globalThis.fetch)(input, init)
+    // Resolved per call, not captured here, so a fetch patched later (MSW, instrumentation) is honoured; while the
+    // global fetch is Node's own, NodeFetch sends the request on node:http (less CPU per call, same semantics).
+    fetch: (input, init) => (config.fetch ?? NodeFetch.defaultFetch)(input, init)
   })
   const target = (path: string, method = "POST", clientRequestId?: string): ProviderError.RequestTarget => ({
     provider,

@@ -51,6 +51,12 @@ export * as ModelCatalog from "./ModelCatalog.js"
  */
 export * as ModelsConfig from "./ModelsConfig.js"
 /**
+ * A `fetch` on `node:http(s)` for the `openai` SDK: the transport's default while the global `fetch` is Node's own.
+ *
+ * @since 0.1.0
+ */
+export * as NodeFetch from "./NodeFetch.js"
+/**
  * The OpenAI-compatible transport service around the `openai` SDK.
  *
  * @since 0.1.0
