@@ -7,16 +7,21 @@
 //   gateway Conduit's gateway, Kimi provider in live mode against the mock (response cache off, so every request
 //           reaches the upstream; logging at its default level, as operators run it)
 //
-// Figures and targets (issue 9):
-//   1. added latency p50/p99 at 1 and 64 concurrent clients, non-stream: gateway added p50 <= 1.25x B2's and <= 2 ms
-//   2. requests/s at 64 concurrent clients, non-stream: gateway >= 0.8x B2, zero errors
+// Figures and targets (issues 9 and 18):
+//   1. added latency p50/p99 at 1 and 64 concurrent clients, non-stream: gateway added p50 at 1 client <= 1.25x B2's;
+//      CPU per request (utime + stime from /proc/<pid>/stat over the same requests): <= 1.0x B2 at 64 clients,
+//      <= 1.1x B2 at 1 client
+//   2. requests/s at 64 concurrent clients, non-stream: gateway >= 0.9x B2, zero errors
 //   3. one 20,000-chunk stream, chunks/s: gateway >= 0.8x B1 (library vs raw SDK is in bench/core)
-//   4. 100 concurrent streams paced at one chunk per 20 ms: zero lost or reordered chunks; added gap p99 reported
-//   5. peak RSS per open stream, 1,000 concurrent streams: <= 150 KB above idle; no growth across three waves
+//   4. 100 streams paced at one chunk per 20 ms, started at once (twice, in alternating order): zero lost or
+//      reordered chunks; time to first chunk p50 and p99 <= 1.25x B2's; added gap p99 reported
+//   5. idle RSS after warm-up <= 1.2x B2's; peak RSS per open stream, 1,000 concurrent streams: <= 150 KB above
+//      idle; heap used after a full GC flat across three waves (<= 5% growth; the gateway runs with --expose-gc and
+//      bench/gateway/heap-probe.mjs, which answers SIGUSR2 with a GC and the heap figures, nothing else)
 //
 // Rounds interleave the arms so that the machine's noise falls on all of them alike.
 // Run: npx pnpm bench gateway (builds first), or node bench/gateway/index.mjs after npx pnpm build.
-import { fork, spawn } from "node:child_process"
+import { fork, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
@@ -142,6 +147,18 @@ const quantile = (values, q) => {
 const median = (values) => quantile(values, 0.5)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
+/** CPU time (user + system) a process has used so far, in µs. */
+const cpuUs = (pid) => {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK
+}
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")
+
 const rssKb = (pid) => {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1])
@@ -153,20 +170,25 @@ const rssKb = (pid) => {
 const mock = await startMock()
 const upstream = `${mock.url}/v1`
 const b1 = await startServer([path.join(here, "b1-passthrough.mjs")], { UPSTREAM: upstream })
-const b2 = await startServer([path.join(here, "b2-openai-sdk.mjs")], { UPSTREAM: upstream })
-const gateway = await startServer([path.join(root, "apps/gateway/dist/main.js")], {
-  PORT: "0",
-  MOONSHOT_API_KEY: "sk-bench",
-  MOONSHOT_BASE_URL: upstream,
-  CONDUIT_SIMULATE: "0",
-  CONDUIT_RESPONSE_CACHE: "0",
-  CONDUIT_MAX_CONCURRENT: "5000",
-  CONDUIT_MAX_QUEUED: "5000"
-})
+const b2Process = await startServer([path.join(here, "b2-openai-sdk.mjs")], { UPSTREAM: upstream })
+const heapFile = path.join(os.tmpdir(), `conduit-bench-heap-${process.pid}.json`)
+const gateway = await startServer(
+  ["--expose-gc", "--import", path.join(here, "heap-probe.mjs"), path.join(root, "apps/gateway/dist/main.js")],
+  {
+    HEAP_PROBE_FILE: heapFile,
+    PORT: "0",
+    MOONSHOT_API_KEY: "sk-bench",
+    MOONSHOT_BASE_URL: upstream,
+    CONDUIT_SIMULATE: "0",
+    CONDUIT_RESPONSE_CACHE: "0",
+    CONDUIT_MAX_CONCURRENT: "5000",
+    CONDUIT_MAX_QUEUED: "5000"
+  }
+)
 const arms = [
   { name: "direct", url: `${upstream}/chat/completions`, model: "kimi-k2.6" },
   { name: "B1", url: `${b1.url}/v1/chat/completions`, model: "kimi-k2.6", pid: b1.pid },
-  { name: "B2", url: `${b2.url}/v1/chat/completions`, model: "kimi-k2.6", pid: b2.pid },
+  { name: "B2", url: `${b2Process.url}/v1/chat/completions`, model: "kimi-k2.6", pid: b2Process.pid },
   { name: "gateway", url: `${gateway.url}/v1/chat/completions`, model: "kimi/kimi-k2.6", pid: gateway.pid }
 ]
 const arm = (name) => arms.find((a) => a.name === name)
@@ -176,7 +198,7 @@ const chat = (a, stream) => ({
   messages: [{ role: "user", content: "bench" }]
 })
 console.log(
-  `node ${process.version}, ${os.cpus().length} cpus; mock ${mock.url}, B1 ${b1.url}, B2 ${b2.url}, gateway ${gateway.url}`
+  `node ${process.version}, ${os.cpus().length} cpus, load ${loadavg()}; mock ${mock.url}, B1 ${b1.url}, B2 ${b2Process.url}, gateway ${gateway.url}`
 )
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -187,6 +209,7 @@ const runRequests = async (a, concurrency, count, agent) => {
   const latencies = []
   let errors = 0
   let next = 0
+  const cpuBefore = a.pid === undefined ? 0 : cpuUs(a.pid)
   const started = performance.now()
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -198,14 +221,15 @@ const runRequests = async (a, concurrency, count, agent) => {
       }
     })
   )
-  return { latencies, errors, ms: performance.now() - started }
+  const ms = performance.now() - started
+  return { latencies, errors, ms, cpu: a.pid === undefined ? 0 : cpuUs(a.pid) - cpuBefore }
 }
 
 for (const concurrency of [1, 64]) {
   const agent = agentFor(concurrency)
-  const perRound = Math.round((concurrency === 1 ? 100 : 600) * SCALE)
+  const perRound = Math.round((concurrency === 1 ? 200 : 600) * SCALE)
   const rounds = 5
-  const collected = Object.fromEntries(arms.map((a) => [a.name, { latencies: [], errors: 0, ms: 0 }]))
+  const collected = Object.fromEntries(arms.map((a) => [a.name, { latencies: [], errors: 0, ms: 0, cpu: 0 }]))
   for (const a of arms) await runRequests(a, concurrency, perRound, agent) // warm-up
   for (let round = 0; round < rounds; round++) {
     for (const a of round % 2 === 0 ? arms : [...arms].reverse()) {
@@ -213,6 +237,7 @@ for (const concurrency of [1, 64]) {
       collected[a.name].latencies.push(...r.latencies)
       collected[a.name].errors += r.errors
       collected[a.name].ms += r.ms
+      collected[a.name].cpu += r.cpu
     }
   }
   agent.destroy()
@@ -234,8 +259,19 @@ for (const concurrency of [1, 64]) {
     unit: "ms",
     baseline: b2Added50,
     ratio: added50 / b2Added50,
-    target: "<= 1.25x B2 and <= 2 ms",
-    met: added50 <= 1.25 * b2Added50 && added50 <= 2
+    ...(concurrency === 1 ? { target: "<= 1.25x B2", met: added50 <= 1.25 * b2Added50 } : {})
+  })
+  const cpuPer = (name) => collected[name].cpu / collected[name].latencies.length
+  record({ metric: `c=${concurrency} B2 CPU per request`, value: cpuPer("B2"), unit: "µs" })
+  const cpuTarget = concurrency === 1 ? 1.1 : 1.0
+  record({
+    metric: `c=${concurrency} gateway CPU per request (vs B2)`,
+    value: cpuPer("gateway"),
+    unit: "µs",
+    baseline: cpuPer("B2"),
+    ratio: cpuPer("gateway") / cpuPer("B2"),
+    target: `<= ${cpuTarget.toFixed(1)}x B2 (load ${loadavg()})`,
+    met: cpuPer("gateway") <= cpuTarget * cpuPer("B2")
   })
   record({ metric: `c=${concurrency} gateway added p99`, value: p99("gateway") - direct99, unit: "ms" })
   record({ metric: `c=${concurrency} B2 added p99`, value: p99("B2") - direct99, unit: "ms" })
@@ -250,8 +286,8 @@ for (const concurrency of [1, 64]) {
       unit: "req/s",
       baseline: rps("B2"),
       ratio: rps("gateway") / rps("B2"),
-      target: ">= 0.8x B2, zero errors",
-      met: rps("gateway") >= 0.8 * rps("B2") && errors === 0
+      target: ">= 0.9x B2, zero errors",
+      met: rps("gateway") >= 0.9 * rps("B2") && errors === 0
     })
     record({ metric: "c=64 errors (gateway + B2)", value: errors, unit: "responses" })
   }
@@ -296,22 +332,52 @@ await mock.configure({ chunks: STREAM_CHUNKS })
 // ---------------------------------------------------------------------------------------------------------------
 await mock.configure({ chunks: 50, pacingMs: 20 })
 {
-  const paced = async (a) => {
+  // 100 streams started at once (a fresh connection each), twice per arm in alternating order
+  const paced = async (a, into) => {
     const agent = agentFor(100)
     const outcomes = await Promise.all(
       Array.from({ length: 100 }, async () => {
         const reader = tokenReader()
+        const started = performance.now()
         const r = await post(a.url, chat(a, true), agent, reader.onData)
         const gaps = reader.times.slice(1).map((t, i) => t - reader.times[i])
-        return { ok: r.status === 200 && reader.next === 50 && reader.disorder === 0, gaps }
+        const first = reader.times.length > 0 ? reader.times[0] - started : Number.POSITIVE_INFINITY
+        return { ok: r.status === 200 && reader.next === 50 && reader.disorder === 0, gaps, first }
       })
     )
     agent.destroy()
-    return { bad: outcomes.filter((o) => !o.ok).length, gaps: outcomes.flatMap((o) => o.gaps) }
+    into.bad += outcomes.filter((o) => !o.ok).length
+    into.gaps.push(...outcomes.flatMap((o) => o.gaps))
+    into.firsts.push(...outcomes.map((o) => o.first))
   }
-  const direct = await paced(arm("direct"))
-  const through = await paced(arm("gateway"))
-  const b2 = await paced(arm("B2"))
+  const pacedArms = [arm("direct"), arm("gateway"), arm("B2")]
+  const pacedResults = Object.fromEntries(pacedArms.map((a) => [a.name, { bad: 0, gaps: [], firsts: [] }]))
+  for (let run = 0; run < 2; run++) {
+    for (const a of run % 2 === 0 ? pacedArms : [...pacedArms].reverse()) await paced(a, pacedResults[a.name])
+  }
+  const { direct, gateway: through, B2: b2 } = pacedResults
+  console.log(
+    `paced time to first chunk p50/p99 ms: direct ${median(direct.firsts).toFixed(2)}/${quantile(direct.firsts, 0.99).toFixed(2)}, B2 ${median(b2.firsts).toFixed(2)}/${quantile(b2.firsts, 0.99).toFixed(2)}, gateway ${median(through.firsts).toFixed(2)}/${quantile(through.firsts, 0.99).toFixed(2)}`
+  )
+  for (const [label, q] of [
+    ["p50", 0.5],
+    ["p99", 0.99]
+  ]) {
+    record({
+      metric: `100 streams at once: B2 time to first chunk ${label}`,
+      value: quantile(b2.firsts, q),
+      unit: "ms"
+    })
+    record({
+      metric: `100 streams at once: gateway time to first chunk ${label} (vs B2)`,
+      value: quantile(through.firsts, q),
+      unit: "ms",
+      baseline: quantile(b2.firsts, q),
+      ratio: quantile(through.firsts, q) / quantile(b2.firsts, q),
+      target: `<= 1.25x B2 (load ${loadavg()})`,
+      met: quantile(through.firsts, q) <= 1.25 * quantile(b2.firsts, q)
+    })
+  }
   console.log(
     `paced gap p50/p99 ms: direct ${median(direct.gaps).toFixed(2)}/${quantile(direct.gaps, 0.99).toFixed(2)}, B2 ${median(b2.gaps).toFixed(2)}/${quantile(b2.gaps, 0.99).toFixed(2)}, gateway ${median(through.gaps).toFixed(2)}/${quantile(through.gaps, 0.99).toFixed(2)}`
   )
@@ -364,20 +430,42 @@ await mock.configure({ chunks: 30, pacingMs: 100 })
     agent.destroy()
     return { peak, bad: outcomes.filter((ok) => !ok).length }
   }
+  /** The gateway's heap used right after a full GC (heap-probe.mjs answers SIGUSR2), in KB. */
+  const heapKb = async () => {
+    const before = fs.existsSync(heapFile) ? fs.statSync(heapFile).mtimeMs : 0
+    process.kill(gateway.pid, "SIGUSR2")
+    for (let i = 0; i < 100 && (!fs.existsSync(heapFile) || fs.statSync(heapFile).mtimeMs === before); i++) {
+      await sleep(50)
+    }
+    return JSON.parse(fs.readFileSync(heapFile, "utf8")).heapUsed / 1024
+  }
   const perStream = async (a, waves) => {
     const idle = await settle(a.pid)
     const out = []
     for (let w = 0; w < waves; w++) {
       const { peak, bad } = await wave(a)
-      out.push({ peak, bad, after: await settle(a.pid) })
+      out.push({ peak, bad, after: await settle(a.pid), heap: a.name === "gateway" ? await heapKb() : undefined })
     }
     return { idle, waves: out }
   }
+  // idle RSS after the warm-up above (non-stream and stream requests), both processes settled
+  const idleGateway = await settle(gateway.pid)
+  const idleB2 = await settle(b2Process.pid)
+  record({ metric: "B2 idle RSS after warm-up", value: idleB2 / 1024, unit: "MB" })
+  record({
+    metric: "gateway idle RSS after warm-up (vs B2)",
+    value: idleGateway / 1024,
+    unit: "MB",
+    baseline: idleB2 / 1024,
+    ratio: idleGateway / idleB2,
+    target: "<= 1.2x B2",
+    met: idleGateway <= 1.2 * idleB2
+  })
   const g = await perStream(arm("gateway"), 3)
   const b2 = await perStream(arm("B2"), 1)
   const perKb = (m, w) => (m.waves[w].peak - m.idle) / OPEN
   console.log(
-    `gateway RSS KB: idle ${g.idle}, waves ${g.waves.map((w) => `peak ${w.peak} after ${w.after} bad ${w.bad}`).join("; ")}`
+    `gateway RSS KB: idle ${g.idle}, waves ${g.waves.map((w) => `peak ${w.peak} after ${w.after} heap ${w.heap.toFixed(0)} bad ${w.bad}`).join("; ")}`
   )
   console.log(`B2 RSS KB: idle ${b2.idle}, peak ${b2.waves[0].peak}`)
   const worst = Math.max(...g.waves.map((_, w) => perKb(g, w)))
@@ -392,16 +480,19 @@ await mock.configure({ chunks: 30, pacingMs: 100 })
     met: worst <= 150 && g.waves.every((w) => w.bad === 0)
   })
   const growth = (g.waves[2].peak - g.waves[0].peak) / g.waves[0].peak
+  record({ metric: "gateway peak RSS growth, wave 3 vs wave 1", value: growth * 100, unit: "%" })
+  const heapGrowth = (g.waves[2].heap - g.waves[0].heap) / g.waves[0].heap
   record({
-    metric: "gateway peak RSS growth, wave 3 vs wave 1",
-    value: growth * 100,
+    metric: "gateway heap used after GC, wave 3 vs wave 1",
+    value: heapGrowth * 100,
     unit: "%",
-    target: "no growth (<= 5%)",
-    met: growth <= 0.05
+    target: "flat (<= 5%)",
+    met: heapGrowth <= 0.05
   })
 }
 
 for (const child of children) child.kill()
+fs.rmSync(heapFile, { force: true })
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true })
 fs.writeFileSync(
   path.join(root, "bench/results/gateway.json"),
