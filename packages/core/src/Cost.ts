@@ -102,6 +102,33 @@ export const select = (
 }
 
 /**
+ * A provider's `billingCurrency` (see `ProviderSpec.billingCurrency`) from the currency each of its API hosts bills in:
+ * the currency of the base URL's host, `undefined` for another host, a path `unbilledPath` matches (a subscription
+ * plan, not billed per token) or a URL that does not parse. Each distinct base URL is parsed once (a client's
+ * configuration, so few).
+ *
+ * @since 0.1.0
+ */
+export const currencyByHost = (
+  hosts: Readonly<Record<string, string>>,
+  options: { readonly unbilledPath?: RegExp | undefined } = {}
+): ((baseURL: string) => string | undefined) => {
+  const known = new Map<string, string | undefined>()
+  return (baseURL) => {
+    if (known.has(baseURL)) return known.get(baseURL)
+    const url = URL.canParse(baseURL) ? new URL(baseURL) : undefined
+    const currency =
+      url === undefined || options.unbilledPath?.test(url.pathname) === true
+        ? undefined
+        : Object.hasOwn(hosts, url.hostname)
+          ? hosts[url.hostname]
+          : undefined
+    known.set(baseURL, currency)
+    return currency
+  }
+}
+
+/**
  * Reads a cost back from response metadata (the `finish` part's `metadata.conduit.cost`, written by the provider
  * after {@link costOf}); `undefined` when absent or not a cost.
  *

@@ -99,6 +99,25 @@ describe("Cost.select", () => {
   })
 })
 
+describe("Cost.currencyByHost", () => {
+  const billing = Cost.currencyByHost(
+    { "api.example.com": "USD", "api.example.cn": "CNY" },
+    { unbilledPath: /\/plan\// }
+  )
+  it.each([
+    ["https://api.example.com/v1", "USD"],
+    ["https://api.example.cn/v1", "CNY"],
+    ["https://api.example.com/plan/v1", undefined],
+    ["https://proxy.example.org/v1", undefined],
+    ["https://constructor/v1", undefined],
+    ["not a url", undefined]
+  ])("%s bills in %s", (baseURL, currency) => {
+    expect(billing(baseURL)).toBe(currency)
+    // asked again (answered from what it parsed the first time)
+    expect(billing(baseURL)).toBe(currency)
+  })
+})
+
 describe("Cost.fromMetadata", () => {
   it("reads a cost back from response metadata, and nothing from anything else", () => {
     expect(Cost.fromMetadata({ amount: 0.5, currency: "USD", unconfirmed: true })).toEqual({

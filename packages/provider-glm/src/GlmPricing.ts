@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import type { Cost } from "@conduitkit/core"
+import { Cost } from "@conduitkit/core"
 
 const zaiDocs = "docs/providers/glm.md#pricing (ZAI-DOCS-4.6 pricing, https://docs.z.ai/guides/overview/pricing)"
 const secondary =
@@ -88,11 +88,6 @@ export const prices: Readonly<Record<string, ReadonlyArray<Cost.Pricing>>> = {
   ]
 }
 
-const hostCurrency: Readonly<Record<string, string>> = {
-  "api.z.ai": "USD",
-  "open.bigmodel.cn": "CNY"
-}
-
 /**
  * The currency the endpoint at `baseURL` bills in (core's `ProviderSpec.billingCurrency`): `USD` for `api.z.ai`,
  * `CNY` for `open.bigmodel.cn`, `undefined` for a coding-plan path (`/coding/`), another host, or a URL that does not
@@ -100,8 +95,7 @@ const hostCurrency: Readonly<Record<string, string>> = {
  *
  * @since 0.1.0
  */
-export const billingCurrency = (baseURL: string): string | undefined => {
-  if (!URL.canParse(baseURL)) return undefined
-  const url = new URL(baseURL)
-  return url.pathname.includes("/coding/") ? undefined : hostCurrency[url.hostname]
-}
+export const billingCurrency: (baseURL: string) => string | undefined = Cost.currencyByHost(
+  { "api.z.ai": "USD", "open.bigmodel.cn": "CNY" },
+  { unbilledPath: /\/coding\// }
+)

@@ -17,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import type { Cost } from "@conduitkit/core"
+import { Cost } from "@conduitkit/core"
 
 const k3Page = "https://platform.kimi.ai/docs/pricing/chat-k3"
 const halro = "docs/providers/kimi.md#pricing ([HALRO] §1.4, international account, quoting Moonshot's price pages"
@@ -79,11 +79,6 @@ export const prices: Readonly<Record<string, ReadonlyArray<Cost.Pricing>>> = {
   "moonshot-v1-128k": [usd(2, undefined, 5, docEn25, "2025-07")]
 }
 
-const hostCurrency: Readonly<Record<string, string>> = {
-  "api.moonshot.ai": "USD",
-  "api.moonshot.cn": "CNY"
-}
-
 /**
  * The currency the endpoint at `baseURL` bills in (core's `ProviderSpec.billingCurrency`): `USD` for
  * `api.moonshot.ai`, `CNY` for `api.moonshot.cn`, `undefined` for anything else (Kimi Code's subscription, a proxy,
@@ -91,7 +86,7 @@ const hostCurrency: Readonly<Record<string, string>> = {
  *
  * @since 0.1.0
  */
-export const billingCurrency = (baseURL: string): string | undefined => {
-  if (!URL.canParse(baseURL)) return undefined
-  return hostCurrency[new URL(baseURL).hostname]
-}
+export const billingCurrency: (baseURL: string) => string | undefined = Cost.currencyByHost({
+  "api.moonshot.ai": "USD",
+  "api.moonshot.cn": "CNY"
+})
