@@ -4,7 +4,7 @@
  */
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { apiKey, targets, unknownModel, unknownProviderModels } from "./support/targets.js"
+import { apiKey, publishedPrices, targets, unknownModel, unknownProviderModels } from "./support/targets.js"
 import * as Wire from "./support/wire.js"
 
 let wire: Wire.Wire
@@ -77,6 +77,40 @@ describe.each(targets)("openai SDK × $label", ({ model }) => {
     expect(second.usage?.prompt_tokens_details?.cached_tokens).toBeGreaterThan(0)
     expect(second.usage?.prompt_tokens_details?.cached_tokens).toBeLessThanOrEqual(second.usage?.prompt_tokens ?? 0)
     expect(second.usage?.completion_tokens_details?.reasoning_tokens).toBeTypeOf("number")
+  })
+
+  it("cost: x-conduit-cost on the JSON answer and conduit.cost on the final usage chunk are the wire usage at the published price", async () => {
+    const price = publishedPrices[model]!
+    const expected = (usage: OpenAI.CompletionUsage) => {
+      const cached = usage.prompt_tokens_details?.cached_tokens ?? 0
+      return (
+        ((usage.prompt_tokens - cached) * price.input +
+          cached * price.cached +
+          usage.completion_tokens * price.output) /
+        1e6
+      )
+    }
+    wire.take()
+    const { data, response } = await client.chat.completions
+      .create({ model, messages: [{ role: "user", content: "Say hello in one short sentence." }] })
+      .withResponse()
+    const [exchange] = wire.take()
+    expect(data.usage).toEqual(Wire.usage(exchange!))
+    const header = response.headers.get("x-conduit-cost") ?? ""
+    expect(header).toBe(exchange?.headers["x-conduit-cost"])
+    expect(header).toMatch(/^\d+(\.\d+)? USD$/)
+    expect(Number(header.split(" ")[0])).toBeCloseTo(expected(data.usage!), 10)
+    const stream = await client.chat.completions.create({
+      model,
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "Say hello in one short sentence." }]
+    })
+    let last: (OpenAI.ChatCompletionChunk & { conduit?: { cost?: { amount: number; currency: string } } }) | undefined
+    for await (const chunk of stream) last = chunk
+    expect(last?.choices).toEqual([])
+    expect(last?.conduit?.cost?.currency).toBe("USD")
+    expect(last?.conduit?.cost?.amount).toBeCloseTo(expected(last!.usage!), 10)
   })
 
   it("abort mid-stream: the loop ends at the abort (openai 7 ends it silently), the gateway request is closed", async () => {

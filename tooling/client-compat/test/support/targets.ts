@@ -16,6 +16,18 @@ export const targets: ReadonlyArray<Target> = [
   { label: "glm glm-4.7 (thinking)", provider: "glm", model: "glm/glm-4.7", thinking: true }
 ]
 
+/**
+ * The prices the catalogs give the targets on api.moonshot.ai / api.z.ai, USD per million tokens
+ * (docs/providers/kimi.md#pricing, docs/providers/glm.md#pricing); the suite's gateway prices its simulated targets with
+ * them through models.yaml `pricing:`.
+ */
+export const publishedPrices: Readonly<Record<string, { input: number; cached: number; output: number }>> = {
+  "kimi/kimi-k2.6": { input: 0.95, cached: 0.16, output: 4 },
+  "kimi/kimi-k2.7-code": { input: 0.95, cached: 0.19, output: 4 },
+  "glm/glm-4.6": { input: 0.6, cached: 0.11, output: 2.2 },
+  "glm/glm-4.7": { input: 0.6, cached: 0.11, output: 2.2 }
+}
+
 /** A model id the gateway does not know at all (no such provider prefix). */
 export const unknownModel = "no-such-provider/no-such-model"
 
