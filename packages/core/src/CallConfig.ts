@@ -47,6 +47,10 @@ export const defaultContinuation: ContinuationPolicy = { enabled: false, maxCont
  * - `retry`, `timeouts`, `continuation` (`true` enables the defaults).
  * - `preflight`: the context-window check before sending (default off: the provider's own answer decides, mapped to
  *   `InvalidRequestError` with `context_length_exceeded`; on: catalogued models only).
+ * - `assembleNonStream`: make non-stream calls in streaming mode and assemble the answer (`CompletionAssembly`), so
+ *   each attempt gets the first-token and idle bounds of `timeouts` (a hung attempt is retried instead of waiting
+ *   out `totalMs`); default: the provider's decision (`ProviderSpec.assembleNonStream`, from its recordings); `false`
+ *   sends non-stream requests as they are (bounded by `totalMs` only).
  * - `wireTools`: wire tool declarations appended after the toolkit's: provider-defined tools (Kimi's
  *   `builtin_function`, GLM's `web_search`) and function tools a caller already has in OpenAI form (the gateway's
  *   clients), which need no toolkit. Function declarations get the provider's schema rules (`transformToolSchema`,
@@ -61,6 +65,7 @@ export interface ModelConfig {
   readonly timeouts?: TimeoutPolicy.TimeoutPolicy | undefined
   readonly continuation?: ContinuationInput | boolean | undefined
   readonly preflight?: boolean | undefined
+  readonly assembleNonStream?: boolean | undefined
   readonly wireTools?: ReadonlyArray<ChatCompletions.RequestTool> | undefined
   /** The price to compute the response's cost with, over the catalog's (models.yaml `pricing:`); see `Cost`. */
   readonly pricing?: Cost.Pricing | undefined
@@ -125,6 +130,7 @@ export const mergeConfig = (base: ModelConfig, over: ModelConfig): ModelConfig =
   timeouts: TimeoutPolicy.merge(base.timeouts ?? {}, over.timeouts),
   continuation: mergeContinuation(base.continuation, over.continuation),
   preflight: over.preflight ?? base.preflight,
+  assembleNonStream: over.assembleNonStream ?? base.assembleNonStream,
   wireTools: [...(base.wireTools ?? []), ...(over.wireTools ?? [])],
   pricing: over.pricing ?? base.pricing
 })

@@ -10,6 +10,7 @@
  *     retry: { maxRetries: 2, baseDelayMs: 500, maxDelayMs: 8000 }
  *     timeouts: { firstTokenMs: 60000, idleMs: 30000, totalMs: 600000 }
  *     continuation: { maxContinuations: 3, maxTotalTokens: 32000 }
+ *     assembleNonStream: false     # non-stream calls as plain requests (default: the provider decides, see CallConfig)
  *     defaults: { temperature: 0.6, max_tokens: 4096 }
  *     providerOptions:             # each provider's own options, for the steps on that provider
  *       kimi: { contextCache: { auto: true } }
@@ -80,6 +81,7 @@ export const ModelRoute = Schema.Struct({
     })
   ),
   defaults: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  assembleNonStream: Schema.optional(Schema.Boolean),
   providerOptions: Schema.optional(Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.Unknown)))
 })
 

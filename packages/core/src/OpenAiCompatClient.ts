@@ -24,7 +24,7 @@
  */
 import { Cause, Clock, Context, Effect, Layer, Predicate, Redacted, Schema, type Scope, Stream } from "effect"
 import { AiError } from "effect/ai"
-import OpenAI from "openai"
+import OpenAI, { APIConnectionError } from "openai"
 import * as ChatCompletions from "./ChatCompletions.js"
 import * as NodeFetch from "./NodeFetch.js"
 import * as ProviderError from "./ProviderError.js"
@@ -73,6 +73,11 @@ export interface StreamLimits {
   readonly firstTokenMs?: number | undefined
   readonly idleMs?: number | undefined
   readonly deadline?: { readonly at: number; readonly totalMs: number } | undefined
+  /**
+   * The caller buffers the whole answer (a non-stream call assembled from the stream, `CompletionAssembly`): nothing
+   * reached its caller yet, so an idle timeout is retryable too.
+   */
+  readonly buffered?: boolean | undefined
 }
 
 /**
@@ -259,6 +264,66 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
       })
     )
 
+  /**
+   * A response's whole body as text. A connection that fails while the body is read (a reset mid-body) is a
+   * retryable `NetworkError`, as one that fails before the headers is: the caller has received nothing yet.
+   */
+  const readBody = (response: Response, method = "createChatCompletion") =>
+    call(method, "POST", "/chat/completions", () =>
+      response.text().catch((cause: unknown) => {
+        throw new APIConnectionError({
+          message: `the response body was cut off${cause instanceof Error ? `: ${cause.message}` : ""}`,
+          cause: cause instanceof Error ? cause : undefined
+        })
+      })
+    )
+
+  /** A JSON answer to a stream request as one chunk (its message as the delta), or the error its body carries. */
+  const jsonAnswerAsChunk = (
+    text: string,
+    requestId: string | undefined
+  ): Effect.Effect<ChatCompletions.ChatCompletionChunk, AiError.AiError> => {
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      return Effect.fail(
+        invalidResponse(provider, "streamChatCompletion", "a JSON answer to a stream request is not JSON", requestId)
+      )
+    }
+    if (isErrorBody(json)) {
+      const info = ProviderError.errorInfo({
+        target: target("/chat/completions"),
+        status: 200,
+        headers: {},
+        body: json
+      })
+      const rule = config.errorTable(info) ?? { reason: "InternalProviderError" as const }
+      return Effect.fail(
+        AiError.make({
+          module: "OpenAiCompatClient",
+          method: "streamChatCompletion",
+          reason: ProviderError.reasonFromRule(rule, { ...info, requestId: info.requestId ?? requestId })
+        })
+      )
+    }
+    if (!isCompletion(json)) {
+      return Effect.fail(
+        invalidResponse(
+          provider,
+          "streamChatCompletion",
+          `a JSON answer to a stream request does not decode: ${describeInvalid(ChatCompletions.ChatCompletion, json)}`,
+          requestId
+        )
+      )
+    }
+    const { choices, ...rest } = json as unknown as ChatCompletions.ChatCompletion
+    return Effect.succeed({
+      ...rest,
+      choices: choices.map(({ message, ...choice }) => ({ ...choice, delta: message ?? {} }))
+    } as ChatCompletions.ChatCompletionChunk)
+  }
+
   const createChatCompletion = (
     request: ChatCompletions.WireRequest,
     extraHeaders?: Readonly<Record<string, string>>
@@ -273,11 +338,26 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
             { ...(request as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming), stream: false },
             { signal, headers: { ...extraHeaders, ...headers } }
           )
-          .withResponse(),
+          .asResponse(),
       clientRequestIdOf(request)
     ).pipe(
-      Effect.flatMap(({ data, response }) => {
-        const responseHeaders = ProviderError.headersToRecord(response.headers)
+      Effect.flatMap((response) =>
+        Effect.map(readBody(response), (text) => ({ text, headers: ProviderError.headersToRecord(response.headers) }))
+      ),
+      Effect.flatMap(({ text, headers: responseHeaders }) => {
+        let data: unknown
+        try {
+          data = JSON.parse(text)
+        } catch {
+          return Effect.fail(
+            invalidResponse(
+              provider,
+              "createChatCompletion",
+              `the response body is not JSON: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`,
+              ProviderError.requestIdFrom(responseHeaders, config.requestIdHeaders)
+            )
+          )
+        }
         const validated: Effect.Effect<ChatCompletions.ChatCompletion, Schema.SchemaError> = isCompletion(data)
           ? Effect.succeed(data as unknown as ChatCompletions.ChatCompletion)
           : decodeCompletion(data)
@@ -338,6 +418,20 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
           )
       const headers = ProviderError.headersToRecord(response.headers)
       let requestId = ProviderError.requestIdFrom(headers, config.requestIdHeaders) ?? clientRequestIdOf(request)
+      if (isJsonResponse(headers)) {
+        // an upstream (or a proxy before it) that ignores `stream: true` answers with the whole completion
+        ended = true
+        const chunk = readBody(response, "streamChatCompletion").pipe(
+          Effect.flatMap((text) => jsonAnswerAsChunk(text, requestId)),
+          Effect.tap((chunk) =>
+            Effect.sync(() => {
+              requestId ??= responseRequestId(headers, chunk)
+            })
+          )
+        )
+        const single: ChatStream = { headers, requestId: () => requestId, chunks: Stream.fromEffect(chunk) }
+        return single
+      }
       const reader = response.body?.getReader()
       if (reader === undefined) {
         return yield* invalidResponse(provider, "streamChatCompletion", "the stream response has no body", requestId)
@@ -479,7 +573,8 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
                   limitMs: failure.limit.limitMs,
                   provider,
                   requestId,
-                  chunkCount
+                  chunkCount,
+                  ...(limits.buffered && failure.limit.kind === "idle" ? { retryable: true } : {})
                 })
               )
             }
@@ -587,6 +682,9 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
     use
   }
 }
+
+const isJsonResponse = (headers: Readonly<Record<string, string>>): boolean =>
+  (headers["content-type"] ?? "").toLowerCase().includes("application/json")
 
 class StreamTimeout {
   constructor(readonly limit: Limit) {}

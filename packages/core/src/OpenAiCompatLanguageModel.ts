@@ -35,7 +35,8 @@ import { type AiError, LanguageModel, Model, type Response } from "effect/ai"
 import type * as CallConfigModule from "./CallConfig.js"
 import * as CallMetadata from "./CallMetadata.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
-import type { OpenAiCompatClientShape } from "./OpenAiCompatClient.js"
+import * as CompletionAssembly from "./CompletionAssembly.js"
+import type { OpenAiCompatClientShape, WithHeaders } from "./OpenAiCompatClient.js"
 import * as ProviderError from "./ProviderError.js"
 import type { ProviderExecutedToolCall, ProviderSpec } from "./ProviderSpec.js"
 import { finishFailureFor, messageHasOutput } from "./ProviderSpec.js"
@@ -187,6 +188,35 @@ const generate = (
         )
   })
 
+/**
+ * One non-stream answer: the plain request, or (`resolved.assembleNonStream`) the request in streaming mode under the
+ * first-token and idle bounds with its chunks assembled (`CompletionAssembly`), so a hung attempt or a connection
+ * that fails mid-body fails the attempt (retryable) instead of waiting out the total timeout.
+ */
+const completion = (
+  spec: ProviderSpec,
+  client: OpenAiCompatClientShape,
+  resolved: RequestBuilder.ResolvedCall,
+  request: ChatCompletions.WireRequest
+): Effect.Effect<WithHeaders<ChatCompletions.ChatCompletion>, AiError.AiError> => {
+  if (!resolved.assembleNonStream) return client.createChatCompletion(request, resolved.headers)
+  const streamed: ChatCompletions.WireRequest = {
+    ...request,
+    stream: true,
+    ...(spec.includeUsageInStream === false ? {} : { stream_options: { include_usage: true } })
+  }
+  const limits = { firstTokenMs: resolved.timeouts.firstTokenMs, idleMs: resolved.timeouts.idleMs, buffered: true }
+  return Effect.scoped(
+    Effect.flatMap(client.streamChatCompletion(streamed, limits, resolved.headers), (opened) =>
+      Effect.map(Stream.runCollect(opened.chunks), (chunks) => ({
+        body: CompletionAssembly.assemble(chunks),
+        headers: opened.headers,
+        requestId: opened.requestId()
+      }))
+    )
+  )
+}
+
 /** One non-stream request with the retry policy; a finish reason the spec lists as a failure fails the attempt. */
 const attemptCompletion = (
   spec: ProviderSpec,
@@ -200,7 +230,7 @@ const attemptCompletion = (
     Effect.suspend(() => {
       state.attempts++
       onAttempt?.(state.attempts)
-      return client.createChatCompletion(request, resolved.headers)
+      return completion(spec, client, resolved, request)
     }).pipe(
       Effect.flatMap((response) => {
         const raw = response.body.choices[0]?.finish_reason

@@ -338,7 +338,7 @@ const describeTimeout = (kind: TimeoutKind, limitMs: number): string =>
 /**
  * A timeout fired. `InternalProviderError` (the provider did not deliver in time) with
  * `conduit = { kind: "timeout", timeout, limitMs }`; a first-token timeout is retryable (nothing reached the
- * caller), an idle or total timeout is not.
+ * caller), an idle or total timeout is not unless `retryable` says so (an idle timeout of a buffered answer).
  *
  * @since 0.1.0
  */
@@ -350,6 +350,7 @@ export const timeout = (params: {
   readonly chunkCount?: number | undefined
   readonly module?: string | undefined
   readonly method?: string | undefined
+  readonly retryable?: boolean | undefined
 }): AiError.AiError =>
   AiError.make({
     module: params.module ?? "OpenAiCompatClient",
@@ -363,7 +364,7 @@ export const timeout = (params: {
         limitMs: params.limitMs,
         requestId: params.requestId,
         chunkCount: params.chunkCount,
-        retryable: params.kind === "firstToken"
+        retryable: params.retryable ?? params.kind === "firstToken"
       })
     })
   })

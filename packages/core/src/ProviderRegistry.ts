@@ -122,7 +122,8 @@ const fromModelsYaml = (route: ModelsConfig.ModelRoute): OpenAiCompatLanguageMod
   ...(route.defaults !== undefined ? { request: route.defaults } : {}),
   ...(route.retry !== undefined ? { retry: route.retry } : {}),
   ...(route.timeouts !== undefined ? { timeouts: route.timeouts } : {}),
-  ...(route.continuation !== undefined ? { continuation: { enabled: true, ...route.continuation } } : {})
+  ...(route.continuation !== undefined ? { continuation: { enabled: true, ...route.continuation } } : {}),
+  ...(route.assembleNonStream !== undefined ? { assembleNonStream: route.assembleNonStream } : {})
 })
 
 /**

@@ -121,6 +121,10 @@ export const messageHasOutput = (message: ChatCompletions.ResponseMessage | null
  * - `billingCurrency`: the currency (ISO 4217) the endpoint at `baseURL` bills in, which picks the catalog's price
  *   (`Cost.select`); `undefined` from it: the endpoint is not billed per token (a subscription plan), so no cost.
  *   Absent: the catalog's first price.
+ * - `assembleNonStream`: whether a non-stream request is sent in streaming mode and its answer assembled from the
+ *   chunks (`CompletionAssembly`), which gives each attempt the first-token and idle bounds; say yes only where the
+ *   provider's recordings show its stream carrying every field of its non-stream answer for that request (default:
+ *   never). A model's or call's `assembleNonStream` configuration overrides it.
  *
  * @since 0.1.0
  */
@@ -167,6 +171,9 @@ export interface ProviderSpec {
   readonly countTokens?: ((request: ChatCompletions.WireRequest) => Effect.Effect<number, AiError.AiError>) | undefined
   readonly includeUsageInStream?: boolean | undefined
   readonly billingCurrency?: ((baseURL: string) => string | undefined) | undefined
+  readonly assembleNonStream?:
+    | ((request: ChatCompletions.WireRequest, headers: Readonly<Record<string, string>> | undefined) => boolean)
+    | undefined
   /**
    * Wraps the transport of one model's calls, once per model service: for wire quirks below the Chat Completions
    * shapes (Zhipu's GLM-Z1 and GLM-4.5V write reasoning inline in `content`; their wrapper moves it to

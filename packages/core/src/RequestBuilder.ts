@@ -35,6 +35,11 @@ export interface ResolvedCall {
   readonly timeouts: TimeoutPolicy.TimeoutPolicy
   readonly continuation: CallConfig.ContinuationPolicy
   readonly request: ChatCompletions.WireRequest
+  /**
+   * A non-stream call only: send it in streaming mode and assemble the answer (the configuration's
+   * `assembleNonStream`, else the spec's decision for this request).
+   */
+  readonly assembleNonStream: boolean
   /** What was adapted in the request or the caller should know (the model's lifecycle, the spec's `context.warn`). */
   readonly warnings: ReadonlyArray<string>
   readonly toolNames: Tool.NameMapper<ReadonlyArray<Tool.Any>>
@@ -143,6 +148,8 @@ export const buildRequest = (
       timeouts: TimeoutPolicy.merge(TimeoutPolicy.defaults, config.timeouts, callTimeouts),
       continuation: CallConfig.continuationPolicy(config.continuation),
       request,
+      assembleNonStream:
+        !streaming && (config.assembleNonStream ?? spec.assembleNonStream?.(request, headers) ?? false),
       warnings,
       toolNames,
       declaredTools: new Set(options.tools.map((tool) => tool.name)),

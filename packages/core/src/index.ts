@@ -20,6 +20,12 @@ export * as CacheStore from "./CacheStore.js"
  */
 export * as ChatCompletions from "./ChatCompletions.js"
 /**
+ * A non-stream answer assembled from a stream's chunks (non-stream calls made in streaming mode).
+ *
+ * @since 0.1.0
+ */
+export * as CompletionAssembly from "./CompletionAssembly.js"
+/**
  * Prices per million tokens (`Pricing`) and the cost of one response from its normalized usage (`costOf`): cached
  * input tokens at the cached price, reasoning tokens as output, no cost when a price is unknown.
  *

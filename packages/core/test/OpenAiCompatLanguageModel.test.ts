@@ -1,5 +1,6 @@
 import { Effect, Exit, Layer, Schema, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, Tool, Toolkit } from "effect/ai"
+import { HttpResponse, http } from "msw"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as ModelCatalog from "../src/ModelCatalog.js"
@@ -960,5 +961,133 @@ describe("the transport hook", () => {
     const exit = await run(LanguageModel.generateText({ prompt: "hi" }), layerOf(provider))
     expect(Exit.isSuccess(exit) && exit.value.text).toBe("QUIET WORDS")
     expect(seen).toEqual(["small"])
+  })
+})
+
+describe("non-stream calls in streaming mode, assembled (assembleNonStream)", () => {
+  const assembling = makeProvider({ assembleNonStream: () => true })
+  const bounds = { firstTokenMs: 200, idleMs: 200, totalMs: 20_000 }
+  const answer = [
+    chunk({ role: "assistant", content: "" }),
+    chunk({ content: "Hel" }),
+    chunk({ content: "lo" }),
+    chunk({}, "stop", { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 })
+  ]
+  const generate = (layer: Layer.Layer<LanguageModel.LanguageModel>, retries = 2) =>
+    run(
+      LanguageModel.generateText({ prompt: "hi" }).pipe(
+        Effect.provideService(TimeoutPolicy.CallTimeoutPolicy, bounds),
+        Effect.provideService(RetryPolicy.CallRetryPolicy, { maxRetries: retries, baseDelayMs: 1, maxDelayMs: 2 })
+      ),
+      layer
+    )
+  /** Answers the first request with `first` (a never-answered request when undefined), the others with `answer`. */
+  const upstream = (first: (() => Response) | undefined, recorder: MockUpstream.Recorder) =>
+    server.use(
+      http.post(`${baseURL}/chat/completions`, async ({ request }) => {
+        await recorder.record(request.clone())
+        if (recorder.count > 1) return MockUpstream.sse(answer)
+        if (first !== undefined) return first()
+        // reads the request and never answers (until the client gives up)
+        return new Promise<Response>((resolve) =>
+          request.signal.addEventListener("abort", () => resolve(HttpResponse.error()), { once: true })
+        )
+      })
+    )
+
+  it("sends the request in streaming mode with include_usage and answers with the assembled text and usage", async () => {
+    const recorder = new MockUpstream.Recorder()
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.sse(answer), recorder))
+    const exit = await generate(layerOf(assembling))
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    expect(exit.value.text).toBe("Hello")
+    expect(exit.value.usage).toMatchObject({ inputTokens: { total: 4 }, outputTokens: { total: 2 } })
+    expect(recorder.last().body).toMatchObject({ stream: true, stream_options: { include_usage: true } })
+  })
+
+  it("an upstream that reads the request and never answers is retried after the first-token bound", async () => {
+    const recorder = new MockUpstream.Recorder()
+    upstream(undefined, recorder)
+    const started = performance.now()
+    const exit = await generate(layerOf(assembling))
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    expect(exit.value.text).toBe("Hello")
+    expect(recorder.count).toBe(2)
+    // detected at the first-token bound (200 ms), far inside the total bound (20 s)
+    expect(performance.now() - started).toBeLessThan(10_000)
+  })
+
+  it("a stall mid-answer (idle bound) is retried: nothing reached the caller", async () => {
+    const recorder = new MockUpstream.Recorder()
+    upstream(() => MockUpstream.sse(answer, { stallAfter: 2 }), recorder)
+    const exit = await generate(layerOf(assembling))
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    expect(exit.value.text).toBe("Hello")
+    expect(recorder.count).toBe(2)
+  })
+
+  it("a connection reset mid-stream is retried", async () => {
+    const recorder = new MockUpstream.Recorder()
+    upstream(() => MockUpstream.sse(answer, { disconnectAfter: 2 }), recorder)
+    const exit = await generate(layerOf(assembling))
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    expect(exit.value.text).toBe("Hello")
+    expect(recorder.count).toBe(2)
+  })
+
+  it("a hung attempt without retries left fails with the retryable first-token timeout", async () => {
+    const recorder = new MockUpstream.Recorder()
+    upstream(undefined, recorder)
+    const exit = await generate(layerOf(assembling), 0)
+    expect(ProviderError.describe(failure(exit))).toMatchObject({
+      kind: "timeout",
+      timeout: "firstToken",
+      retryable: true
+    })
+    expect(recorder.count).toBe(1)
+  })
+
+  it("a model configured with assembleNonStream: false sends plain requests, bounded by the total timeout only", async () => {
+    const recorder = new MockUpstream.Recorder()
+    upstream(undefined, recorder)
+    const exit = await run(
+      LanguageModel.generateText({ prompt: "hi" }).pipe(
+        Effect.provideService(TimeoutPolicy.CallTimeoutPolicy, { ...bounds, totalMs: 1_000 })
+      ),
+      layerOf(assembling, "small", { assembleNonStream: false })
+    )
+    expect(ProviderError.describe(failure(exit))).toMatchObject({ kind: "timeout", timeout: "total" })
+    expect(recorder.count).toBe(1)
+    expect((recorder.last().body as { stream?: unknown }).stream).toBe(false)
+  })
+})
+
+describe("plain non-stream calls: a connection reset mid-body", () => {
+  it("is a retryable network error, retried under the policy", async () => {
+    const recorder = new MockUpstream.Recorder()
+    const body = JSON.stringify(completion("Hello", "stop"))
+    server.use(
+      MockUpstream.chatCompletions(
+        baseURL,
+        ({ index }) => {
+          if (index > 0) return MockUpstream.json(completion("Hello", "stop"))
+          const stream = new ReadableStream<Uint8Array>({
+            async start(controller) {
+              controller.enqueue(new TextEncoder().encode(body.slice(0, 20)))
+              await new Promise((resolve) => setTimeout(resolve, 20))
+              controller.error(new Error("upstream connection reset"))
+            }
+          })
+          return new HttpResponse(stream, {
+            headers: { "content-type": "application/json", "transfer-encoding": "chunked" }
+          })
+        },
+        recorder
+      )
+    )
+    const exit = await run(LanguageModel.generateText({ prompt: "hi" }), layerOf(makeProvider()))
+    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+    expect(exit.value.text).toBe("Hello")
+    expect(recorder.count).toBe(2)
   })
 })

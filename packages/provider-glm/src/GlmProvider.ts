@@ -23,6 +23,7 @@
  */
 import {
   type ChatCompletions,
+  CompletionAssembly,
   type OpenAiCompatClient,
   type OpenAiCompatLanguageModel,
   OpenAiCompatProvider
@@ -213,6 +214,11 @@ export const declarations: OpenAiCompatProvider.Declarations & { readonly name: 
   // Everything is collected; the shaping keeps what the thinking mode needs (see internal/request).
   reasoningReplay: { mode: "always" },
   prepareRequest,
+  // Non-stream requests go in streaming mode, assembled (core's `CompletionAssembly`), when they ask only for what
+  // the recorded streams carry: the fantasy recordings' streams (simple, tool, multi_tool, thinking; glm-4.5 and
+  // glm-4.6) carry the id (= request id), model, created, text, `reasoning_content`, tool calls, the finish reason
+  // and the usage with `cached_tokens`; a `web_search` tool's top-level `web_search` array has no recorded stream.
+  assembleNonStream: CompletionAssembly.onlyRecordedFeatures,
   providerTool: WebSearch.providerTool,
   finishReasons,
   finishFailures,

@@ -11,6 +11,7 @@ const baseURL = "https://conformance.z.ai.test/api/paas/v4"
 
 Conformance.runProviderConformance({
   name: "glm",
+  assemblesNonStream: true,
   baseURL,
   layer: GlmLanguageModel.layer("glm-4.6").pipe(Layer.provide(GlmClient.layer({ apiKey: "test-key", baseURL }))),
   fixtures: GlmScenarios.conformance

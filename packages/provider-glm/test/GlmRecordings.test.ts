@@ -159,13 +159,14 @@ const replay = async (params: {
 }
 
 /**
- * What Conduit adds on purpose to a recorded request: `tool_stream` when streaming with tools on GLM-4.6+, and the
- * explicit `stream: false` core's transport writes on non-streaming calls (the API default).
+ * What Conduit adds on purpose to a recorded request: `tool_stream` when streaming with tools on GLM-4.6+, and
+ * `stream: true` with `stream_options.include_usage` on non-streaming calls, which GLM's spec sends in streaming mode
+ * and assembles (`assembleNonStream`; the recorded JSON answer is read as the stream's one chunk).
  */
 const withConduitAdditions = (recorded: Json): Json => {
   const info = GlmModels.get(String(recorded.model))
   const tools = (recorded.tools as Array<Json> | undefined) ?? []
-  if (recorded.stream !== true) return { ...recorded, stream: false }
+  if (recorded.stream !== true) return { ...recorded, stream: true, stream_options: { include_usage: true } }
   return tools.length > 0 && info?.glm.toolStream === true ? { ...recorded, tool_stream: true } : recorded
 }
 

@@ -22,6 +22,7 @@
  */
 import {
   type ChatCompletions,
+  CompletionAssembly,
   type ModelCatalog,
   type OpenAiCompatLanguageModel,
   OpenAiCompatProvider,
@@ -262,6 +263,24 @@ export interface MakeOptions {
 }
 
 /**
+ * Whether a non-stream request goes to Moonshot in streaming mode, its answer assembled (core's
+ * `CompletionAssembly`): yes when it asks only for what the recorded streams carry (`onlyRecordedFeatures`: Moonshot's
+ * live streams `moonshotai-usage-live.chunks.txt`, `moonshotai-stream-choice-usage.chunks.txt` and
+ * `moonshotai-max-completion-tokens.chunks.txt` carry the id, model, `system_fingerprint`, text, `reasoning_content`,
+ * the finish reason and the usage with `cached_tokens` and `reasoning_tokens`, in the choice or at the top level) and
+ * does not use an explicit context cache: its `Msh-Context-Cache-*` response headers are recorded on non-stream
+ * answers only (docs/providers/kimi.md#context-caching).
+ *
+ * @since 0.1.0
+ */
+export const assembleNonStream = (
+  request: ChatCompletions.WireRequest,
+  headers: Readonly<Record<string, string>> | undefined
+): boolean =>
+  CompletionAssembly.onlyRecordedFeatures(request) &&
+  !Object.keys(headers ?? {}).some((name) => name.toLowerCase().startsWith("x-msh-context-cache"))
+
+/**
  * The declarations (see the module documentation).
  *
  * @since 0.1.0
@@ -283,6 +302,7 @@ export const declarations = (
   reasoningReplay,
   prepareRequest,
   requestHeaders,
+  assembleNonStream,
   providerTool: KimiWebSearch.providerTool,
   transformToolSchema: (schema) => normalizeSchema(schema) as Record<string, unknown>,
   responseMetadata,

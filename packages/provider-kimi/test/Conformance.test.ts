@@ -13,6 +13,7 @@ const { chunks, completion, errors } = KimiScenarios
 
 Conformance.runProviderConformance({
   name: "Kimi (kimi-k3)",
+  assemblesNonStream: true,
   baseURL,
   layer: modelLayer(model, { baseURL }),
   fixtures: {

@@ -71,6 +71,9 @@ export interface ConformanceFixtures {
  * - `name`: the suite name. `baseURL`: where the provider's layer sends requests (MSW intercepts it).
  * - `layer`: the provider's `LanguageModel` layer for `model`, configured with a test key and `baseURL`.
  * - `fixtures`: the scenario data.
+ * - `assemblesNonStream`: the provider sends a plain non-stream text request in streaming mode and assembles the
+ *   answer (its spec's `assembleNonStream`; default false). The non-stream scenarios' upstream answers with JSON,
+ *   which core reads as the one chunk of the stream.
  *
  * @since 0.1.0
  */
@@ -79,6 +82,7 @@ export interface ConformanceOptions {
   readonly baseURL: string
   readonly layer: Layer.Layer<LanguageModel.LanguageModel>
   readonly fixtures: ConformanceFixtures
+  readonly assemblesNonStream?: boolean | undefined
 }
 
 const GetWeather = Tool.make("get_weather", {
@@ -134,7 +138,7 @@ export const runProviderConformance = (options: ConformanceOptions): void => {
       expect(recorder.count).toBe(1)
       const sent = recorder.last().body as { messages: Array<{ role: string; content: unknown }>; stream?: unknown }
       expect(sent.messages.at(-1)).toMatchObject({ role: "user", content: "Say hello" })
-      expect(sent.stream ?? false).toBe(false)
+      expect(sent.stream ?? false).toBe(options.assemblesNonStream ?? false)
       expect(recorder.last().headers.authorization).toMatch(/^Bearer .+/)
     })
 
