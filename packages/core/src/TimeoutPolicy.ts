@@ -9,7 +9,9 @@
  * - `totalMs`: the whole call, across retries and continuations.
  *
  * The `openai` SDK bounds none of these for a stream that stalls after its headers (TOOLCHAIN.md pitfall 6).
- * Non-streaming calls are bounded by `totalMs` only (providers send nothing until the answer is complete).
+ * A plain non-streaming call is bounded by `totalMs` only (providers send nothing until the answer is complete); a
+ * non-streaming call made in streaming mode and assembled (`ProviderSpec.assembleNonStream`, Kimi and GLM) gets the
+ * first-token and idle bounds per attempt too, and both are retryable there (nothing reached the caller).
  * Defaults are generous for reasoning models (Moonshot recommends streaming for long generations,
  * docs/providers/kimi.md#long-generations-and-timeouts).
  *
