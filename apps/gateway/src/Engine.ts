@@ -47,7 +47,10 @@ export interface Dependencies {
   readonly metrics: GatewayMetrics
   /** Whether the gateway is shutting down, and an effect that completes at the shutdown deadline. */
   readonly shutdown: { readonly draining: () => boolean; readonly deadline: Effect.Effect<void> }
-  /** The retry budget every call counts in and takes its retries from (default: core's unlimited one). */
+  /**
+   * The retry budget every call counts in (once per route step, under the step's provider) and takes its retries from
+   * (default: core's unlimited one).
+   */
   readonly retryBudget?: RetryBudget.RetryBudget | undefined
 }
 
@@ -295,7 +298,6 @@ const prepare = (
   fields.model = call.model.length > 200 ? `${call.model.slice(0, 200)}…` : call.model
   fields.stream = streaming
   return Effect.map(deps.routes.resolve(call.model), (route) => {
-    deps.retryBudget?.request()
     const sessionId = call.sessionId !== undefined ? `${info.keyId}:${call.sessionId}` : undefined
     if (call.sessionId !== undefined) fields.sessionId = call.sessionId
     // which step of the route runs, how many upstream attempts were made
@@ -325,6 +327,8 @@ const prepare = (
           step = index
           stepsStarted++
           stepAttempts = 0
+          // each step is a request to its provider, in that provider's retry budget
+          deps.retryBudget?.request(provider())
         },
         onFallback: () => metrics.fallback(route.name)
       },

@@ -196,7 +196,7 @@ export const makeApp = (
       options.status ?? options.providers.map((entry) => ({ name: entry.name, mode: entry.mode ?? "live" }))
     ).map(({ name, mode }) => ({ name, mode }))
     const simulated = new Set(status.filter((entry) => entry.mode === "simulated").map((entry) => entry.name))
-    const retryBudget = RetryBudget.make({ ratio: config.retryBudgetRatio })
+    const retryBudget = RetryBudget.perProvider({ ratio: config.retryBudgetRatio })
     const deps: Engine.Dependencies = { config, routes, sessions, conversations, metrics, shutdown, retryBudget }
     const embeddingDeps: EmbeddingsRoute.Dependencies = {
       config,
@@ -337,7 +337,7 @@ export const makeApp = (
               HttpServerResponse.text(
                 metrics.render() +
                   Metrics.renderSessions(stats) +
-                  Metrics.renderRetryBudget(retryBudget.stats()) +
+                  Metrics.renderRetryBudget(retryBudget.byProvider()) +
                   moreMetrics(),
                 {
                   headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "x-request-id": requestId }

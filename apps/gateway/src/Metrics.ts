@@ -47,8 +47,9 @@
  * past that, new models of a key and provider count under `model="_other"`. Counters are plain numbers in nested maps
  * (no allocation per request once a combination exists), rendered when `/metrics` is scraped.
  *
- * The retry budget (core's `RetryBudget`, see {@link renderRetryBudget}): `conduit_gateway_retry_budget_requests`,
- * `_retries`, `_available` (gauges over its 10 s window) and `conduit_gateway_retry_budget_denied_total` (counter).
+ * The retry budgets (core's `RetryBudget.perProvider`, see {@link renderRetryBudget}), each series labelled
+ * `provider`: `conduit_gateway_retry_budget_requests`, `_retries`, `_available` (gauges over its 10 s window) and
+ * `conduit_gateway_retry_budget_denied_total` (counter).
  */
 import type { SessionManager } from "@conduitkit/session"
 import { Context, Metric } from "effect"
@@ -311,22 +312,42 @@ export const renderSessions = (stats: SessionManager.Stats): string =>
     ])
   ].join("")
 
-/** The retry budget's figures as Prometheus text (gauges over its window, the refusals since start). */
-export const renderRetryBudget = (stats: {
-  readonly requests: number
-  readonly retries: number
-  readonly available: number
-  readonly denied: number
-}): string =>
-  family("conduit_gateway_retry_budget_requests", "gauge", "Requests counted in the retry budget's window", [
-    ["", stats.requests]
-  ]) +
-  family("conduit_gateway_retry_budget_retries", "gauge", "Retries taken in the retry budget's window", [
-    ["", stats.retries]
-  ]) +
-  family("conduit_gateway_retry_budget_available", "gauge", "Retries still allowed in the window", [
-    ["", stats.available]
-  ]) +
-  family("conduit_gateway_retry_budget_denied_total", "counter", "Retries refused by the retry budget", [
-    ["", stats.denied]
-  ])
+/**
+ * The retry budgets' figures as Prometheus text, one series per provider (`provider` label): gauges over each
+ * budget's window, and the refusals since start.
+ */
+export const renderRetryBudget = (
+  byProvider: ReadonlyMap<
+    string,
+    { readonly requests: number; readonly retries: number; readonly available: number; readonly denied: number }
+  >
+): string => {
+  const series = (pick: (stats: { requests: number; retries: number; available: number; denied: number }) => number) =>
+    [...byProvider].map(([provider, stats]) => [`{provider="${labelValue(provider)}"}`, pick(stats)] as const)
+  return (
+    family(
+      "conduit_gateway_retry_budget_requests",
+      "gauge",
+      "Requests counted in the provider's retry budget window",
+      series((stats) => stats.requests)
+    ) +
+    family(
+      "conduit_gateway_retry_budget_retries",
+      "gauge",
+      "Retries taken in the provider's retry budget window",
+      series((stats) => stats.retries)
+    ) +
+    family(
+      "conduit_gateway_retry_budget_available",
+      "gauge",
+      "Retries still allowed in the provider's window",
+      series((stats) => stats.available)
+    ) +
+    family(
+      "conduit_gateway_retry_budget_denied_total",
+      "counter",
+      "Retries refused by the provider's retry budget",
+      series((stats) => stats.denied)
+    )
+  )
+}

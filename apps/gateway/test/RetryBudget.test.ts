@@ -30,11 +30,13 @@ describe("retry budget", () => {
       // 40 first attempts and 50 retries; without the budget 2 retries each (120 attempts)
       expect(recorder.count).toBe(90)
       const metrics = await (await realFetch(`${gateway.url}/metrics`)).text()
-      expect(metrics).toMatch(/^conduit_gateway_retry_budget_requests 40$/m)
-      expect(metrics).toMatch(/^conduit_gateway_retry_budget_retries 50$/m)
-      expect(metrics).toMatch(/^conduit_gateway_retry_budget_available 0$/m)
+      expect(metrics).toMatch(/^conduit_gateway_retry_budget_requests\{provider="ref"\} 40$/m)
+      expect(metrics).toMatch(/^conduit_gateway_retry_budget_retries\{provider="ref"\} 50$/m)
+      expect(metrics).toMatch(/^conduit_gateway_retry_budget_available\{provider="ref"\} 0$/m)
       // a call whose retry was refused stops there: how many refusals depends on the interleaving
-      expect(Number(/^conduit_gateway_retry_budget_denied_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0)
+      expect(
+        Number(/^conduit_gateway_retry_budget_denied_total\{provider="ref"\} (\d+)$/m.exec(metrics)?.[1])
+      ).toBeGreaterThan(0)
     } finally {
       await gateway.close()
     }

@@ -29,14 +29,26 @@ export interface Stats {
 }
 
 /**
- * A retry budget: `request()` counts a request, `tryRetry()` takes one retry from the budget (false: refused).
+ * A retry budget: `request(provider?)` counts a request, `tryRetry(provider?)` takes one retry from the budget (false:
+ * refused). `provider` names the provider the request or retry goes to: a {@link perProvider} budget keeps one window
+ * per provider, a {@link make} budget ignores it. `RetryPolicy` passes the provider named by the failed attempt's
+ * error (`metadata.conduit.provider`).
  *
  * @since 0.1.0
  */
 export interface RetryBudget {
-  readonly request: () => void
-  readonly tryRetry: () => boolean
+  readonly request: (provider?: string) => void
+  readonly tryRetry: (provider?: string) => boolean
   readonly stats: () => Stats
+}
+
+/**
+ * A budget per provider (see {@link perProvider}): `byProvider()` gives each provider's figures.
+ *
+ * @since 0.1.0
+ */
+export interface PerProviderRetryBudget extends RetryBudget {
+  readonly byProvider: () => ReadonlyMap<string, Stats>
 }
 
 /**
@@ -95,6 +107,45 @@ export const make = (options: Options = {}): RetryBudget => {
       advance()
       return { requests: sum(requests), retries: sum(retries), available: available(), denied }
     }
+  }
+}
+
+/**
+ * One budget per provider, each made with {@link make} and the same `options` (a request or retry without a provider
+ * counts under `""`): an outage of one provider spends that provider's budget only, so retries to a healthy one
+ * are not refused because of it. `stats()` sums the providers' figures.
+ *
+ * @since 0.1.0
+ */
+export const perProvider = (options: Options = {}): PerProviderRetryBudget => {
+  const budgets = new Map<string, RetryBudget>()
+  const budgetOf = (provider: string | undefined) => {
+    const key = provider ?? ""
+    let budget = budgets.get(key)
+    if (budget === undefined) {
+      budget = make(options)
+      budgets.set(key, budget)
+    }
+    return budget
+  }
+  const byProvider = () => new Map([...budgets].map(([key, budget]) => [key, budget.stats()] as const))
+  return {
+    request: (provider) => budgetOf(provider).request(),
+    tryRetry: (provider) => budgetOf(provider).tryRetry(),
+    stats: () => {
+      let requests = 0
+      let retries = 0
+      let available = 0
+      let denied = 0
+      for (const stats of byProvider().values()) {
+        requests += stats.requests
+        retries += stats.retries
+        available += stats.available
+        denied += stats.denied
+      }
+      return { requests, retries, available, denied }
+    },
+    byProvider
   }
 }
 

@@ -104,7 +104,7 @@ export interface ScheduleOptions {
 /**
  * The policy as an Effect `Schedule` over `AiError` inputs, for `Effect.retry` and `Stream.retry`: each failure is
  * run through {@link decide} with a random number from Effect's `Random` (seedable with `Random.withSeed`), then a
- * retry is taken from the `RetryBudget.CurrentRetryBudget` (none left: stop), and the delay is slept on Effect's
+ * retry is taken from the `RetryBudget.CurrentRetryBudget` for the provider the error names (none left: stop), and the delay is slept on Effect's
  * `Clock` (TestClock-friendly). Its output is the number of retries so far.
  *
  * @since 0.1.0
@@ -118,7 +118,7 @@ export const schedule = (policy: RetryPolicy, options?: ScheduleOptions): Schedu
         if (decision._tag === "Stop") return Cause.done(meta.attempt - 1)
         // the retry budget (a share of the traffic) has the last word
         return Effect.flatMap(Effect.service(RetryBudget.CurrentRetryBudget), (budget) => {
-          if (!budget.tryRetry()) return Cause.done(meta.attempt - 1)
+          if (!budget.tryRetry(ProviderError.describe(meta.input).provider)) return Cause.done(meta.attempt - 1)
           options?.onRetry?.({ attempt: meta.attempt, delayMs: decision.delayMs, error: meta.input })
           return Effect.succeed([meta.attempt, Duration.millis(decision.delayMs)] as [number, Duration.Duration])
         })

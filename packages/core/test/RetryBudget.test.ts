@@ -53,4 +53,52 @@ describe("RetryBudget", () => {
       assert.strictEqual(budget.stats().denied, 2)
     })
   )
+
+  it("perProvider: one window per provider, so an outage of one does not spend another's retries", () => {
+    const budget = RetryBudget.perProvider({ ratio: 0, minPerSecond: 0.2, windowMs: 10_000, now: () => 0 })
+    // the floor: 2 retries per provider per window
+    assert.isTrue(budget.tryRetry("kimi"))
+    assert.isTrue(budget.tryRetry("kimi"))
+    assert.isFalse(budget.tryRetry("kimi"))
+    assert.isTrue(budget.tryRetry("glm"))
+    budget.request("glm")
+    assert.deepStrictEqual(budget.byProvider().get("kimi"), { requests: 0, retries: 2, available: 0, denied: 1 })
+    assert.deepStrictEqual(budget.byProvider().get("glm"), { requests: 1, retries: 1, available: 1, denied: 0 })
+    assert.deepStrictEqual(budget.stats(), { requests: 1, retries: 3, available: 1, denied: 1 })
+  })
+
+  it.effect("RetryPolicy takes each retry from the budget of the provider its error names", () =>
+    Effect.gen(function* () {
+      const budget = RetryBudget.perProvider({ ratio: 0, minPerSecond: 0.1, windowMs: 10_000, now: () => 0 })
+      const errorOf = (provider: string) =>
+        AiError.make({
+          module: "test",
+          method: "test",
+          reason: new AiError.InternalProviderError({
+            description: "HTTP 503",
+            metadata: { conduit: { kind: "http", provider } }
+          })
+        })
+      let attempts = 0
+      const failing = (provider: string) =>
+        Effect.suspend(() => {
+          attempts++
+          return Effect.fail(errorOf(provider))
+        })
+      const run = (provider: string) =>
+        RetryPolicy.retry(failing(provider), RetryPolicy.defaults).pipe(
+          Effect.provideService(RetryBudget.CurrentRetryBudget, budget),
+          Effect.forkChild
+        )
+      for (const provider of ["kimi", "glm"]) {
+        const fiber = yield* run(provider)
+        yield* TestClock.adjust("1 minute")
+        yield* Fiber.await(fiber)
+      }
+      // each provider's floor allowed its one retry: 2 attempts each
+      assert.strictEqual(attempts, 4)
+      assert.strictEqual(budget.byProvider().get("kimi")?.retries, 1)
+      assert.strictEqual(budget.byProvider().get("glm")?.retries, 1)
+    })
+  )
 })

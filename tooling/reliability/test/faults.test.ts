@@ -410,7 +410,7 @@ describe("issue 17: never a made-up answer, never a hang", () => {
       )
       const attempts = mock.totals().requests
       const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
-      const denied = Number(/^conduit_gateway_retry_budget_denied_total (\d+)$/m.exec(metrics)?.[1])
+      const denied = Number(/^conduit_gateway_retry_budget_denied_total\{provider="kimi"\} (\d+)$/m.exec(metrics)?.[1])
       figures("retry budget during an outage", {
         requests,
         upstreamAttempts: attempts,
