@@ -30,6 +30,8 @@ import {
 import type { Budget, Conversation, SessionError, SessionManager } from "@conduitkit/session"
 import { Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
+import * as Cooldown from "./Cooldown.js"
+import type * as Cooldowns from "./Cooldowns.js"
 import * as Errors from "./Errors.js"
 import type { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayMetrics } from "./Metrics.js"
@@ -47,6 +49,8 @@ export interface Dependencies {
   readonly metrics: GatewayMetrics
   /** Whether the gateway is shutting down, and an effect that completes at the shutdown deadline. */
   readonly shutdown: { readonly draining: () => boolean; readonly deadline: Effect.Effect<void> }
+  /** Provider cooldowns in routes with fallbacks (default: none). */
+  readonly cooldowns?: Cooldowns.Cooldowns | undefined
   /**
    * The retry budget every call counts in (once per route step, under the step's provider) and takes its retries from
    * (default: core's unlimited one).
@@ -297,7 +301,9 @@ const prepare = (
   const fields = info.fields
   fields.model = call.model.length > 200 ? `${call.model.slice(0, 200)}…` : call.model
   fields.stream = streaming
-  return Effect.map(deps.routes.resolve(call.model), (route) => {
+  return Effect.map(deps.routes.resolve(call.model), (resolved) => {
+    // without the steps whose provider is cooling down (a route with fallbacks only)
+    const route = deps.cooldowns?.route(resolved) ?? resolved
     const sessionId = call.sessionId !== undefined ? `${info.keyId}:${call.sessionId}` : undefined
     if (call.sessionId !== undefined) fields.sessionId = call.sessionId
     // which step of the route runs, how many upstream attempts were made
@@ -309,13 +315,13 @@ const prepare = (
     const provider = () => steps[step]?.provider ?? route.provider
     const rateLimits = config.rateLimits
     const keyLimit = rateLimits?.keys?.[info.keyId] ?? rateLimits?.perKey
-    const modelLimit = rateLimits?.models?.[route.name] ?? rateLimits?.perModel
+    const modelLimit = rateLimits?.models?.[resolved.name] ?? rateLimits?.perModel
     const rateLimit =
       rateLimits === undefined
         ? undefined
         : {
             key: info.keyId,
-            model: route.name,
+            model: resolved.name,
             ...(keyLimit?.tokensPerMinute !== undefined || modelLimit?.tokensPerMinute !== undefined
               ? { tokens: call.tokenEstimate() }
               : {})
@@ -330,7 +336,13 @@ const prepare = (
           // each step is a request to its provider, in that provider's retry budget
           deps.retryBudget?.request(provider())
         },
-        onFallback: () => metrics.fallback(route.name)
+        onFallback: () => metrics.fallback(resolved.name),
+        onStepEnd: (index, failure) => {
+          const ended = steps[index]
+          if (ended !== undefined) {
+            deps.cooldowns?.record(ended.provider, failure === undefined ? "success" : Cooldown.classify(failure))
+          }
+        }
       },
       // the session manager adds the request and session ids
       requestContext: {

@@ -7,7 +7,8 @@
  * - `POST /v1/embeddings` (see `EmbeddingsRoute`): the embedding models of the providers that have them;
  * - `GET /v1/models`, `GET /v1/models/{name}`: every routable name with its target, fallbacks, context window and
  *   capabilities (OpenAI list shape plus these fields; see `ModelsRoute`);
- * - `GET /healthz`: `{ status, providers, simulated }` (503 `shutting_down` once SIGTERM arrived; `simulated`: the
+ * - `GET /healthz`: `{ status, reasons?, providers, simulated, cooldowns? }` (`degraded` with reasons while Redis is away
+ *   or a provider cools down; 503 `shutting_down` once SIGTERM arrived; `simulated`: the
  *   providers answered by their simulation, whose responses carry `x-conduit-simulated: true`);
  * - `GET /metrics`: Prometheus text (see `Metrics`), with the session manager's stats.
  *
@@ -34,6 +35,7 @@ import * as Auth from "./Auth.js"
 import * as ChatRequest from "./ChatRequest.js"
 import * as ChatRoute from "./ChatRoute.js"
 import * as Connections from "./Connections.js"
+import * as Cooldowns from "./Cooldowns.js"
 import * as EmbeddingsRoute from "./EmbeddingsRoute.js"
 import type * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
@@ -197,7 +199,17 @@ export const makeApp = (
     ).map(({ name, mode }) => ({ name, mode }))
     const simulated = new Set(status.filter((entry) => entry.mode === "simulated").map((entry) => entry.name))
     const retryBudget = RetryBudget.perProvider({ ratio: config.retryBudgetRatio })
-    const deps: Engine.Dependencies = { config, routes, sessions, conversations, metrics, shutdown, retryBudget }
+    const cooldowns = Cooldowns.make(config.cooldown)
+    const deps: Engine.Dependencies = {
+      config,
+      routes,
+      sessions,
+      conversations,
+      metrics,
+      shutdown,
+      retryBudget,
+      cooldowns
+    }
     const embeddingDeps: EmbeddingsRoute.Dependencies = {
       config,
       sessions,
@@ -303,14 +315,27 @@ export const makeApp = (
         if (path === "/healthz") {
           if (!readOnly) return fail(Errors.methodNotAllowed(method, path, "GET"))
           const draining = shutdown.draining()
-          const reasons = health.reasons()
+          const cooling = cooldowns.snapshot().filter((entry) => entry.state !== "closed")
+          const reasons = [
+            ...health.reasons(),
+            ...cooling.map((entry) => `provider_cooling_down: ${entry.provider} (${entry.state})`)
+          ]
           return answer(
             json(
               {
                 status: draining ? "shutting_down" : reasons.length > 0 ? "degraded" : "ok",
                 ...(reasons.length > 0 ? { reasons } : {}),
                 providers: status,
-                simulated: [...simulated]
+                simulated: [...simulated],
+                ...(cooling.length > 0
+                  ? {
+                      cooldowns: cooling.map(({ provider, state, retryInMs }) => ({
+                        provider,
+                        state,
+                        ...(retryInMs !== undefined ? { retryInMs } : {})
+                      }))
+                    }
+                  : {})
               },
               requestId,
               draining ? 503 : 200
@@ -338,6 +363,7 @@ export const makeApp = (
                 metrics.render() +
                   Metrics.renderSessions(stats) +
                   Metrics.renderRetryBudget(retryBudget.byProvider()) +
+                  Metrics.renderCooldowns(cooldowns.snapshot()) +
                   moreMetrics(),
                 {
                   headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "x-request-id": requestId }

@@ -19,10 +19,11 @@
  * | `REDIS_URL` | none | share cache, idempotency, rate limits and conversations through Redis |
  * | `CONDUIT_MAX_CONCURRENT` / `_PER_SESSION` | 200 / 1 | requests running at once (all / per session) |
  * | `CONDUIT_MAX_QUEUED` / `CONDUIT_QUEUE_TIMEOUT_MS` | 1,000 / 60,000 | waiting requests and their longest wait |
- * | `CONDUIT_REQUEST_TIMEOUT_MS` | none | execution timeout of one request (504 `request_timeout`) |
+ * | `CONDUIT_REQUEST_TIMEOUT_MS` | 600,000 | execution of one request, retries and fallbacks included (504 `request_timeout`); `0`: none |
  * | `CONDUIT_RATE_LIMIT_RPM` / `_TPM` | none | requests / tokens per minute per API key |
  * | `CONDUIT_MODEL_RATE_LIMIT_RPM` / `_TPM` | none | requests / tokens per minute per model name |
- * | `CONDUIT_RETRY_BUDGET` | 0.2 | retries allowed per request over 10 s (at least 5 a second); see core's `RetryBudget` |
+ * | `CONDUIT_RETRY_BUDGET` | 0.2 | retries allowed per request over 10 s (at least 5 a second), per provider; see core's `RetryBudget` |
+ * | `CONDUIT_COOLDOWN_FAILURES` / `CONDUIT_COOLDOWN_MS` | 3 / 30,000 | failed calls in a row that cool a provider down in routes with fallbacks, and for how long (`0` failures: off); see `Cooldown` |
  * | `CONDUIT_RATE_LIMIT_FAIL` | `open` | with Redis away: `open` limits per instance, `closed` refuses (503) |
  * | `CONDUIT_LOG_LEVEL` | `info` | `debug`, `info`, `warn`, `error`, `none` |
  *
@@ -74,6 +75,8 @@ export interface GatewayConfig {
   readonly rateLimits: RateLimits.Config | undefined
   /** Retries allowed per request across all calls over a 10 s window (core's `RetryBudget`; at least 5 a second). */
   readonly retryBudgetRatio: number
+  /** Provider cooldown in routes with fallbacks (see `Cooldown`); `failures: 0` turns it off. */
+  readonly cooldown: { readonly failures: number; readonly cooldownMs: number }
   /** While Redis is away: `open` checks rate limits per instance, `closed` refuses rate-limited requests. */
   readonly rateLimitFail: "open" | "closed"
   readonly logLevel: LogLevel
@@ -102,10 +105,11 @@ export const make = (overrides: Partial<GatewayConfig> = {}): GatewayConfig => (
     maxConcurrentPerSession: 1,
     maxQueued: 1_000,
     queueTimeoutMs: 60_000,
-    requestTimeoutMs: undefined
+    requestTimeoutMs: defaultRequestTimeoutMs
   },
   rateLimits: undefined,
   retryBudgetRatio: 0.2,
+  cooldown: { failures: 3, cooldownMs: 30_000 },
   rateLimitFail: "open",
   logLevel: "Info",
   ...overrides
@@ -186,6 +190,13 @@ const positive = (name: string, fallback: number): Effect.Effect<number, Config.
     return n
   })
 
+const nonNegative = (name: string, fallback: number): Effect.Effect<number, Config.ConfigError | GatewayConfigError> =>
+  Effect.gen(function* () {
+    const n = yield* Config.Int(name).pipe(Config.withDefault(fallback))
+    if (n < 0) return yield* new GatewayConfigError({ message: `${name}: expected an integer >= 0, got ${n}` })
+    return n
+  })
+
 /** `PORT`: 0 (any free port) to 65535. */
 const port = Effect.gen(function* () {
   const n = yield* Config.Int("PORT").pipe(Config.withDefault(8787))
@@ -204,6 +215,24 @@ const optionalPositive = (name: string): Effect.Effect<number | undefined, Confi
     }
     return n
   })
+
+/**
+ * The default bound on one request's execution (`CONDUIT_REQUEST_TIMEOUT_MS`), in ms: 10 minutes, the library's
+ * default total timeout of one call (`TimeoutPolicy.defaults.totalMs`), so a route with fallbacks cannot run one
+ * full call bound per step.
+ */
+export const defaultRequestTimeoutMs = 600_000
+
+/** `CONDUIT_REQUEST_TIMEOUT_MS`: a positive integer (ms), or `0` for no bound. */
+const requestTimeout = Effect.gen(function* () {
+  const ms = yield* Config.Int("CONDUIT_REQUEST_TIMEOUT_MS").pipe(Config.withDefault(defaultRequestTimeoutMs))
+  if (ms < 0) {
+    return yield* new GatewayConfigError({
+      message: `CONDUIT_REQUEST_TIMEOUT_MS: expected a positive integer (or 0: no bound), got ${ms}`
+    })
+  }
+  return ms === 0 ? undefined : ms
+})
 
 /** `CONDUIT_RETRY_BUDGET`: a number from 0 (only the floor of 5 retries a second) up. */
 const retryBudget = Effect.gen(function* () {
@@ -282,13 +311,17 @@ export const load: Effect.Effect<GatewayConfig, Config.ConfigError | GatewayConf
       ),
       maxQueued: yield* Config.Int("CONDUIT_MAX_QUEUED").pipe(Config.withDefault(base.sessions.maxQueued)),
       queueTimeoutMs: yield* positive("CONDUIT_QUEUE_TIMEOUT_MS", base.sessions.queueTimeoutMs),
-      requestTimeoutMs: yield* optionalInt("CONDUIT_REQUEST_TIMEOUT_MS")
+      requestTimeoutMs: yield* requestTimeout
     },
     rateLimits:
       perKey === undefined && perModel === undefined
         ? undefined
         : { ...(perKey !== undefined ? { perKey } : {}), ...(perModel !== undefined ? { perModel } : {}) },
     retryBudgetRatio: yield* retryBudget,
+    cooldown: {
+      failures: yield* nonNegative("CONDUIT_COOLDOWN_FAILURES", base.cooldown.failures),
+      cooldownMs: yield* positive("CONDUIT_COOLDOWN_MS", base.cooldown.cooldownMs)
+    },
     rateLimitFail: failRaw,
     logLevel
   }

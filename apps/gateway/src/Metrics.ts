@@ -50,6 +50,10 @@
  * The retry budgets (core's `RetryBudget.perProvider`, see {@link renderRetryBudget}), each series labelled
  * `provider`: `conduit_gateway_retry_budget_requests`, `_retries`, `_available` (gauges over its 10 s window) and
  * `conduit_gateway_retry_budget_denied_total` (counter).
+ *
+ * The provider cooldowns (`Cooldowns`, see {@link renderCooldowns}), per `provider`:
+ * `conduit_gateway_provider_cooldown_state` (0 closed, 1 open, 2 half-open) and the counters
+ * `conduit_gateway_provider_cooldown_opened_total`, `_skipped_total`, `_probes_total`.
  */
 import type { SessionManager } from "@conduitkit/session"
 import { Context, Metric } from "effect"
@@ -322,6 +326,7 @@ export const renderRetryBudget = (
     { readonly requests: number; readonly retries: number; readonly available: number; readonly denied: number }
   >
 ): string => {
+  if (byProvider.size === 0) return ""
   const series = (pick: (stats: { requests: number; retries: number; available: number; denied: number }) => number) =>
     [...byProvider].map(([provider, stats]) => [`{provider="${labelValue(provider)}"}`, pick(stats)] as const)
   return (
@@ -348,6 +353,51 @@ export const renderRetryBudget = (
       "counter",
       "Retries refused by the provider's retry budget",
       series((stats) => stats.denied)
+    )
+  )
+}
+
+/**
+ * The provider cooldowns (see `Cooldowns`) as Prometheus text, per `provider`: `conduit_gateway_provider_cooldown_state`
+ * (gauge: 0 closed, 1 open, 2 half-open, probing), `_opened_total`, `_skipped_total` (requests that skipped the
+ * provider) and `_probes_total` (counters since start).
+ */
+export const renderCooldowns = (
+  snapshot: ReadonlyArray<{
+    readonly provider: string
+    readonly state: "closed" | "open" | "half-open"
+    readonly opened: number
+    readonly skipped: number
+    readonly probes: number
+  }>
+): string => {
+  if (snapshot.length === 0) return ""
+  const series = (pick: (entry: (typeof snapshot)[number]) => number) =>
+    snapshot.map((entry) => [`{provider="${labelValue(entry.provider)}"}`, pick(entry)] as const)
+  return (
+    family(
+      "conduit_gateway_provider_cooldown_state",
+      "gauge",
+      "Provider cooldown: 0 closed, 1 open (skipped in routes with fallbacks), 2 half-open (one probe running)",
+      series((entry) => (entry.state === "closed" ? 0 : entry.state === "open" ? 1 : 2))
+    ) +
+    family(
+      "conduit_gateway_provider_cooldown_opened_total",
+      "counter",
+      "Times the provider started a cooldown",
+      series((entry) => entry.opened)
+    ) +
+    family(
+      "conduit_gateway_provider_cooldown_skipped_total",
+      "counter",
+      "Requests that skipped the provider while it cooled down",
+      series((entry) => entry.skipped)
+    ) +
+    family(
+      "conduit_gateway_provider_cooldown_probes_total",
+      "counter",
+      "Probe requests sent to the provider after a cooldown",
+      series((entry) => entry.probes)
     )
   )
 }

@@ -97,6 +97,22 @@ describe("GatewayConfig.load", () => {
     })
   })
 
+  it("bounds a request at 10 minutes by default; 0 removes the bound; a negative value is refused", () => {
+    expect(loaded({}).sessions.requestTimeoutMs).toBe(600_000)
+    expect(loaded({ CONDUIT_REQUEST_TIMEOUT_MS: "0" }).sessions.requestTimeoutMs).toBeUndefined()
+    expect(failure({ CONDUIT_REQUEST_TIMEOUT_MS: "-5" })).toContain("CONDUIT_REQUEST_TIMEOUT_MS")
+  })
+
+  it("cools a provider down after 3 failed calls for 30 s by default; both are settable, 0 failures turns it off", () => {
+    expect(loaded({}).cooldown).toEqual({ failures: 3, cooldownMs: 30_000 })
+    expect(loaded({ CONDUIT_COOLDOWN_FAILURES: "0", CONDUIT_COOLDOWN_MS: "500" }).cooldown).toEqual({
+      failures: 0,
+      cooldownMs: 500
+    })
+    expect(failure({ CONDUIT_COOLDOWN_FAILURES: "-1" })).toContain("CONDUIT_COOLDOWN_FAILURES")
+    expect(failure({ CONDUIT_COOLDOWN_MS: "0" })).toContain("CONDUIT_COOLDOWN_MS")
+  })
+
   it("refuses a public HOST without keys, naming the fix", () => {
     expect(failure({ HOST: "0.0.0.0" })).toContain("CONDUIT_API_KEYS")
     expect(failure({ HOST: "192.168.1.10", CONDUIT_API_KEYS: " , " })).toContain("refusing to listen on 192.168.1.10")

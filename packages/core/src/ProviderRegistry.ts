@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, ExecutionPlan, Layer, Redacted, Schema, Stream } from "effect"
+import { type Cause, Config, Context, Effect, ExecutionPlan, Layer, Redacted, Schema, Stream } from "effect"
 import { type AiError, LanguageModel } from "effect/ai"
 import type * as Cost from "./Cost.js"
 import type * as EmbeddingCatalog from "./EmbeddingCatalog.js"
@@ -280,22 +280,25 @@ export const make = (
 
 /**
  * Observers of a routed call: `onStep(index)` when step `index` starts (0: the target, then the fallbacks);
- * `onFallback()` on each hand-over to a fallback (for metrics).
+ * `onFallback()` on each hand-over to a fallback (for metrics); `onStepEnd(index, failure)` when a step of a route
+ * with fallbacks ends (`failure`: its cause, `undefined` on success; for provider health, e.g. cooldowns).
  *
  * @since 0.1.0
  */
 export interface RouteObserver {
   readonly onStep?: ((index: number) => void) | undefined
   readonly onFallback?: (() => void) | undefined
+  readonly onStepEnd?: ((index: number, failure: Cause.Cause<unknown> | undefined) => void) | undefined
 }
 
 const planEvents = (observer: RouteObserver | undefined) =>
-  observer?.onStep === undefined && observer?.onFallback === undefined
+  observer?.onStep === undefined && observer?.onFallback === undefined && observer?.onStepEnd === undefined
     ? {}
     : {
         onEvent: (event: ExecutionPlan.Event<unknown>) =>
           Effect.sync(() => {
-            if (event._tag !== "AttemptStart") return
+            if (event._tag === "AttemptSuccess") return observer.onStepEnd?.(event.stepIndex, undefined)
+            if (event._tag === "AttemptFailure") return observer.onStepEnd?.(event.stepIndex, event.cause)
             observer.onStep?.(event.stepIndex)
             if (event.stepIndex > 0) observer.onFallback?.()
           })
