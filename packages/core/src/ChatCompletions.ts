@@ -215,7 +215,7 @@ export const ChatCompletionChunk = Schema.Struct({
 export type ChatCompletionChunk = typeof ChatCompletionChunk.Type
 
 // =============================================================================
-// The per-chunk guard
+// The hot-path guards
 // =============================================================================
 
 type Guard = (u: unknown) => boolean
@@ -248,26 +248,25 @@ const isUsage = fields({
   prompt_tokens_details: fields({ cached_tokens: isNumber }),
   completion_tokens_details: fields({ reasoning_tokens: isNumber })
 })
-const isToolCallDelta = fields({
+const isToolCall = fields({
   id: isString,
   type: isString,
   index: isNumber,
   function: fields({ name: isString, arguments: (u) => typeof u === "string" || isObject(u) })
 })
-const isChunkChoice = fields({
-  index: isNumber,
-  delta: fields({
-    role: isString,
-    content: isString,
-    reasoning_content: isString,
-    reasoning: isString,
-    refusal: isString,
-    tool_calls: arrayOf(isToolCallDelta)
-  }),
-  finish_reason: isString,
-  usage: isUsage
+/** `ResponseMessage` and `Delta` have the same fields. */
+const isMessage = fields({
+  role: isString,
+  content: isString,
+  reasoning_content: isString,
+  reasoning: isString,
+  refusal: isString,
+  tool_calls: arrayOf(isToolCall)
 })
-const isChunkFields = fields({
+const isChunkChoice = fields({ index: isNumber, delta: isMessage, finish_reason: isString, usage: isUsage })
+const isChoice = fields({ index: isNumber, message: isMessage, finish_reason: isString, usage: isUsage })
+/** The top-level fields other than `choices`, the same in a response and in a chunk. */
+const isBodyFields = fields({
   id: isString,
   object: isString,
   created: isNumber,
@@ -287,7 +286,8 @@ const isChunkFields = fields({
     })
   )
 })
-const isChoices = arrayOf(isChunkChoice)
+const isChunkChoices = arrayOf(isChunkChoice)
+const isChoices = arrayOf(isChoice)
 
 /**
  * `Schema.is(ChatCompletionChunk)`, written out for the stream's hot path (one call per chunk: Effect's generic
@@ -297,8 +297,18 @@ const isChoices = arrayOf(isChunkChoice)
  * @since 0.1.0
  */
 export const isChatCompletionChunk = (u: unknown): u is ChatCompletionChunk =>
-  isChunkFields(u) &&
-  ((u as { choices?: unknown }).choices === undefined || isChoices((u as { choices?: unknown }).choices))
+  isBodyFields(u) &&
+  ((u as { choices?: unknown }).choices === undefined || isChunkChoices((u as { choices?: unknown }).choices))
+
+/**
+ * `Schema.is(ChatCompletion)`, written out for the non-stream path (one call per response: the generic parser cost
+ * ~40 µs of the library's ~600 µs per call in a profile, bench/core). `ChatCompletions.test.ts` keeps the two equal
+ * over every recorded response and over random mutations of them.
+ *
+ * @since 0.1.0
+ */
+export const isChatCompletion = (u: unknown): u is ChatCompletion =>
+  isBodyFields(u) && isChoices((u as { choices?: unknown }).choices)
 
 /**
  * The error envelope providers send as an HTTP error body, and sometimes as an SSE frame inside a 200 stream:
