@@ -18,6 +18,9 @@
 //   5. idle RSS after warm-up <= 1.2x B2's; peak RSS per open stream, 1,000 concurrent streams: <= 150 KB above
 //      idle; heap used after a full GC flat across three waves (<= 5% growth; the gateway runs with --expose-gc and
 //      bench/gateway/heap-probe.mjs, which answers SIGUSR2 with a GC and the heap figures, nothing else)
+//   issue 17: the gateway's non-stream CPU per request with its calls made in streaming mode and assembled (the
+//      default for Kimi and GLM) against plain non-stream requests (`assembleNonStream: false`), same process,
+//      rounds interleaved (no target: the cost of bounding each non-stream attempt, reported for the hot path)
 //
 // Rounds interleave the arms so that the machine's noise falls on all of them alike.
 // Run: npx pnpm bench gateway (builds first), or node bench/gateway/index.mjs after npx pnpm build.
@@ -172,6 +175,10 @@ const upstream = `${mock.url}/v1`
 const b1 = await startServer([path.join(here, "b1-passthrough.mjs")], { UPSTREAM: upstream })
 const b2Process = await startServer([path.join(here, "b2-openai-sdk.mjs")], { UPSTREAM: upstream })
 const heapFile = path.join(os.tmpdir(), `conduit-bench-heap-${process.pid}.json`)
+// one models.yaml name that keeps non-stream calls plain (`assembleNonStream: false`), beside `kimi/kimi-k2.6` whose
+// non-stream calls go to the upstream in streaming mode and are assembled (issue 17); row "non-stream CPU per request"
+const modelsFile = path.join(os.tmpdir(), `conduit-bench-models-${process.pid}.yaml`)
+fs.writeFileSync(modelsFile, "models:\n  plain:\n    target: kimi/kimi-k2.6\n    assembleNonStream: false\n")
 const gateway = await startServer(
   ["--expose-gc", "--import", path.join(here, "heap-probe.mjs"), path.join(root, "apps/gateway/dist/main.js")],
   {
@@ -182,7 +189,8 @@ const gateway = await startServer(
     CONDUIT_SIMULATE: "0",
     CONDUIT_RESPONSE_CACHE: "0",
     CONDUIT_MAX_CONCURRENT: "5000",
-    CONDUIT_MAX_QUEUED: "5000"
+    CONDUIT_MAX_QUEUED: "5000",
+    CONDUIT_MODELS: modelsFile
   }
 )
 const arms = [
@@ -290,6 +298,53 @@ for (const concurrency of [1, 64]) {
       met: rps("gateway") >= 0.9 * rps("B2") && errors === 0
     })
     record({ metric: "c=64 errors (gateway + B2)", value: errors, unit: "responses" })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Non-stream CPU per request: the gateway's non-stream calls made in streaming mode and assembled (the default for
+// Kimi and GLM, which bounds each attempt by the first-token and idle timeouts) against plain non-stream requests
+// (`assembleNonStream: false`), same process, rounds interleaved; the upstream streams 16 content chunks
+// ---------------------------------------------------------------------------------------------------------------
+{
+  const modes = [
+    { name: "assembled", url: arm("gateway").url, model: "kimi/kimi-k2.6", pid: gateway.pid },
+    { name: "plain", url: arm("gateway").url, model: "plain", pid: gateway.pid }
+  ]
+  for (const concurrency of [1, 64]) {
+    const agent = agentFor(concurrency)
+    const perRound = Math.round((concurrency === 1 ? 200 : 600) * SCALE)
+    const collected = Object.fromEntries(modes.map((m) => [m.name, { cpu: 0, count: 0, errors: 0, latencies: [] }]))
+    for (const m of modes) await runRequests(m, concurrency, perRound, agent) // warm-up
+    for (let round = 0; round < 6; round++) {
+      for (const m of round % 2 === 0 ? modes : [...modes].reverse()) {
+        const r = await runRequests(m, concurrency, perRound, agent)
+        collected[m.name].cpu += r.cpu
+        collected[m.name].count += r.latencies.length
+        collected[m.name].errors += r.errors
+        collected[m.name].latencies.push(...r.latencies)
+      }
+    }
+    agent.destroy()
+    const cpuPer = (name) => collected[name].cpu / collected[name].count
+    record({ metric: `c=${concurrency} gateway non-stream CPU per request, plain`, value: cpuPer("plain"), unit: "µs" })
+    record({
+      metric: `c=${concurrency} gateway non-stream CPU per request, assembled from a stream (vs plain)`,
+      value: cpuPer("assembled"),
+      unit: "µs",
+      baseline: cpuPer("plain"),
+      ratio: cpuPer("assembled") / cpuPer("plain")
+    })
+    record({
+      metric: `c=${concurrency} gateway non-stream p50, assembled (plain ${median(collected.plain.latencies).toFixed(3)} ms)`,
+      value: median(collected.assembled.latencies),
+      unit: "ms"
+    })
+    record({
+      metric: `c=${concurrency} non-stream errors (assembled + plain)`,
+      value: collected.assembled.errors + collected.plain.errors,
+      unit: "responses"
+    })
   }
 }
 
@@ -493,6 +548,7 @@ await mock.configure({ chunks: 30, pacingMs: 100 })
 
 for (const child of children) child.kill()
 fs.rmSync(heapFile, { force: true })
+fs.rmSync(modelsFile, { force: true })
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true })
 fs.writeFileSync(
   path.join(root, "bench/results/gateway.json"),

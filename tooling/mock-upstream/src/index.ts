@@ -48,6 +48,16 @@ export interface Behaviour {
   readonly splitBytes?: number
   /** Reasoning chunks before the content (thinking models). Default 0. */
   readonly reasoningChunks?: number
+  /**
+   * The first this-many attempts of each request key read the request and never answer (no status line; the
+   * connection stays open until the client closes it). Deterministic, like `first429`.
+   */
+  readonly hangFirst?: number
+  /**
+   * The first this-many attempts of each request key send the headers and half the body (half the JSON of a
+   * non-stream answer, half the events of a stream), then reset the connection.
+   */
+  readonly resetFirst?: number
 }
 
 export interface RequestRecord {
@@ -189,6 +199,8 @@ export const start = async (initial: Behaviour = {}): Promise<MockUpstream> => {
 
     await sleep(b.latencyMs)
     if (res.destroyed) return
+    if (entry.attempts <= (b.hangFirst ?? 0)) return // held until the client gives up (counted as an abort)
+    const reset = entry.attempts <= (b.resetFirst ?? 0)
 
     const roll = entry.attempts <= (b.first429 ?? 0) ? -1 : Math.random()
     const r429 = b.rate429 ?? 0
@@ -275,6 +287,12 @@ export const start = async (initial: Behaviour = {}): Promise<MockUpstream> => {
         "content-length": Buffer.byteLength(json),
         ...requestIdHeaders
       })
+      if (reset) {
+        await writeAsync(res, Buffer.from(json.slice(0, json.length >> 1)))
+        await sleep(20)
+        res.socket?.resetAndDestroy()
+        return
+      }
       res.end(json)
       bytes += json.length
       finished = true
@@ -314,7 +332,7 @@ export const start = async (initial: Behaviour = {}): Promise<MockUpstream> => {
               chunkFor(flavour, id, model, { content: template.replace("{i}", String(i - reasoning)) }, null)
             )
           : (tail[i - reasoning - count] ?? "")
-    const limit = Math.min(eventCount, b.truncateAfter ?? b.stallAfter ?? eventCount)
+    const limit = reset ? eventCount >> 1 : Math.min(eventCount, b.truncateAfter ?? b.stallAfter ?? eventCount)
     for (let i = 0; i < limit; i++) {
       if (res.destroyed) return
       if (i > 0 && b.pacingMs) await sleep(b.pacingMs)
@@ -329,6 +347,11 @@ export const start = async (initial: Behaviour = {}): Promise<MockUpstream> => {
       } else {
         await writeAsync(res, frame)
       }
+    }
+    if (reset) {
+      await sleep(20)
+      res.socket?.resetAndDestroy()
+      return
     }
     if (b.stallAfter !== undefined && !truncated) return // keep the connection open until the client goes away
     finished = true
