@@ -47,6 +47,7 @@ import * as ResponseConversion from "./ResponseConversion.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as RoundPolicy from "./RoundPolicy.js"
 import * as StreamSegment from "./StreamSegment.js"
+import * as Tracing from "./Tracing.js"
 import * as Usage from "./Usage.js"
 
 export type {
@@ -197,9 +198,10 @@ const completion = (
   spec: ProviderSpec,
   client: OpenAiCompatClientShape,
   resolved: RequestBuilder.ResolvedCall,
-  request: ChatCompletions.WireRequest
+  request: ChatCompletions.WireRequest,
+  headers: Readonly<Record<string, string>> | undefined
 ): Effect.Effect<WithHeaders<ChatCompletions.ChatCompletion>, AiError.AiError> => {
-  if (!resolved.assembleNonStream) return client.createChatCompletion(request, resolved.headers)
+  if (!resolved.assembleNonStream) return client.createChatCompletion(request, headers)
   const streamed: ChatCompletions.WireRequest = {
     ...request,
     stream: true,
@@ -207,7 +209,7 @@ const completion = (
   }
   const limits = { firstTokenMs: resolved.timeouts.firstTokenMs, idleMs: resolved.timeouts.idleMs, buffered: true }
   return Effect.scoped(
-    Effect.flatMap(client.streamChatCompletion(streamed, limits, resolved.headers), (opened) =>
+    Effect.flatMap(client.streamChatCompletion(streamed, limits, headers), (opened) =>
       Effect.map(Stream.runCollect(opened.chunks), (chunks) => ({
         body: CompletionAssembly.assemble(chunks),
         headers: opened.headers,
@@ -217,7 +219,28 @@ const completion = (
   )
 }
 
-/** One non-stream request with the retry policy; a finish reason the spec lists as a failure fails the attempt. */
+/** What a non-stream answer tells its attempt's span (see `Tracing`). */
+const completionOutcome = (response: WithHeaders<ChatCompletions.ChatCompletion>) => {
+  const { body } = response
+  const message = body.choices[0]?.message as { content?: unknown; reasoning_content?: unknown } | undefined
+  return {
+    id: body.id ?? undefined,
+    model: body.model ?? undefined,
+    finishReasons: body.choices.flatMap((choice) =>
+      typeof choice.finish_reason === "string" ? [choice.finish_reason] : []
+    ),
+    usage: Usage.fromCompletion(body),
+    output: {
+      text: typeof message?.content === "string" ? message.content : "",
+      reasoning: typeof message?.reasoning_content === "string" ? message.reasoning_content : ""
+    }
+  }
+}
+
+/**
+ * One non-stream request with the retry policy, each attempt in its span (see `Tracing`); a finish reason the spec
+ * lists as a failure fails the attempt.
+ */
 const attemptCompletion = (
   spec: ProviderSpec,
   client: OpenAiCompatClientShape,
@@ -225,34 +248,54 @@ const attemptCompletion = (
   state: CallMetadata.CallState,
   onAttempt: ((attempt: number) => void) | undefined,
   request: ChatCompletions.WireRequest
-) =>
-  RetryPolicy.retry(
+) => {
+  let retryDelayMs: number | undefined
+  const checked = (response: WithHeaders<ChatCompletions.ChatCompletion>) => {
+    const raw = response.body.choices[0]?.finish_reason
+    const rule = finishFailureFor(
+      spec,
+      typeof raw === "string" ? raw : undefined,
+      messageHasOutput(response.body.choices[0]?.message)
+    )
+    return rule === undefined
+      ? Effect.succeed(response)
+      : Effect.fail(
+          ProviderError.finishFailure({
+            provider: spec.name,
+            finishReason: raw!,
+            rule,
+            requestId: response.requestId
+          })
+        )
+  }
+  return RetryPolicy.retry(
     Effect.suspend(() => {
       state.attempts++
       onAttempt?.(state.attempts)
-      return completion(spec, client, resolved, request)
-    }).pipe(
-      Effect.flatMap((response) => {
-        const raw = response.body.choices[0]?.finish_reason
-        const rule = finishFailureFor(
-          spec,
-          typeof raw === "string" ? raw : undefined,
-          messageHasOutput(response.body.choices[0]?.message)
-        )
-        return rule === undefined
-          ? Effect.succeed(response)
-          : Effect.fail(
-              ProviderError.finishFailure({
-                provider: spec.name,
-                finishReason: raw!,
-                rule,
-                requestId: response.requestId
-              })
-            )
-      })
-    ),
-    resolved.retry
+      const info = {
+        provider: spec.name,
+        baseURL: client.config.baseURL,
+        request,
+        streaming: false,
+        attempt: state.attempts,
+        retryDelayMs
+      }
+      retryDelayMs = undefined
+      return Tracing.attempt(
+        info,
+        resolved.headers,
+        (headers) => Effect.flatMap(completion(spec, client, resolved, request, headers), checked),
+        completionOutcome
+      )
+    }),
+    resolved.retry,
+    {
+      onRetry: ({ delayMs }) => {
+        retryDelayMs = delayMs
+      }
+    }
   )
+}
 
 /** A non-stream segment: its converted parts sorted by kind, and its summary for the round policy. */
 interface CompletionSegment {
@@ -484,12 +527,18 @@ export const make = (params: {
   return LanguageModel.make({
     generateText: (options) =>
       Effect.flatMap(prepare(options, false), ({ resolved, cache, call }) =>
-        cache.generate(call, generate(spec, client, resolved))
+        Tracing.tracedCall(cache.generate(call, generate(spec, client, resolved)), options.span, {
+          provider: spec.name,
+          model: resolved.info.id
+        })
       ),
     streamText: (options) =>
       Stream.unwrap(
         Effect.map(prepare(options, true), ({ resolved, cache, call }) =>
-          cache.stream(call, stream(spec, client, resolved))
+          Tracing.tracedCallStream(cache.stream(call, stream(spec, client, resolved)), options.span, {
+            provider: spec.name,
+            model: resolved.info.id
+          })
         )
       )
   })

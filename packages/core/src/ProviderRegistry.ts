@@ -18,6 +18,7 @@ import type * as ModelsConfig from "./ModelsConfig.js"
 import type * as OpenAiCompatLanguageModel from "./OpenAiCompatLanguageModel.js"
 import * as OpenAiCompatProvider from "./OpenAiCompatProvider.js"
 import * as ProviderError from "./ProviderError.js"
+import * as Tracing from "./Tracing.js"
 
 /**
  * A provider as the registry sees it: its catalog and a factory of fully configured model layers (the client's
@@ -304,6 +305,17 @@ const planEvents = (observer: RouteObserver | undefined) =>
           })
       }
 
+/** The attributes of a route step's span: the route's name, the step (0: the target), its provider and model. */
+const stepAttributes = (route: Route, index: number) => {
+  const step = index === 0 ? route : route.fallbacks[index - 1]
+  return {
+    "conduit.route.name": route.name,
+    "conduit.route.step": index,
+    "gen_ai.provider.name": step?.provider,
+    "gen_ai.request.model": step?.model
+  }
+}
+
 /**
  * Runs an effect that needs a `LanguageModel` on a route: the target, then its fallbacks (see {@link make}), on the
  * registry's kept services.
@@ -323,8 +335,13 @@ export const provideRoute =
           ? Effect.provide(effect, registry.layer(route))
           : Effect.provideService(effect, LanguageModel.LanguageModel, ready.services[0]!)
       }
+      // each step in a span of its own (when tracing is active): the plan runs the effect once per step, in order
+      let index = 0
+      const stepped = Effect.suspend(() =>
+        Tracing.withSpan(effect, "conduit.route.step", { attributes: stepAttributes(route, index++) })
+      )
       return Effect.withExecutionPlan(
-        effect as Effect.Effect<A, E | AiError.AiError, LanguageModel.LanguageModel>,
+        stepped as Effect.Effect<A, E | AiError.AiError, LanguageModel.LanguageModel>,
         (ready?.plan ?? registry.plan(route)) as never,
         planEvents(observer)
       )
@@ -348,8 +365,12 @@ export const provideRouteStream =
           ? Stream.provide(stream, registry.layer(route))
           : Stream.provideService(stream, LanguageModel.LanguageModel, ready.services[0]!)
       }
+      let index = 0
+      const stepped = Stream.suspend(() =>
+        Tracing.withSpanStream(stream, "conduit.route.step", { attributes: stepAttributes(route, index++) })
+      )
       return Stream.withExecutionPlan(
-        stream as Stream.Stream<A, E | AiError.AiError, LanguageModel.LanguageModel>,
+        stepped as Stream.Stream<A, E | AiError.AiError, LanguageModel.LanguageModel>,
         (ready?.plan ?? registry.plan(route)) as never,
         {
           preventFallbackOnPartialStream: true,

@@ -18,6 +18,7 @@ import type * as RequestBuilder from "./RequestBuilder.js"
 import * as ResponseConversion from "./ResponseConversion.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import type * as RoundPolicy from "./RoundPolicy.js"
+import * as Tracing from "./Tracing.js"
 
 /**
  * A non-empty batch of stream parts, as a `Channel` of a `Stream` emits them.
@@ -84,15 +85,14 @@ export const streamSegment = (
   onAttempt: ((attempt: number) => void) | undefined
 ): Channel.Channel<Batch, AiError.AiError, StreamSegmentSummary> => {
   let emitted = false
-  const once = Channel.unwrap(
+  let retryDelayMs: number | undefined
+  const attempt = (traced: Tracing.AttemptSpan | undefined) =>
     Effect.gen(function* () {
-      state.attempts++
-      onAttempt?.(state.attempts)
       const clock = yield* Clock.Clock
       const chat = yield* client.streamChatCompletion(
         request,
         { firstTokenMs: resolved.timeouts.firstTokenMs, idleMs: resolved.timeouts.idleMs, deadline },
-        resolved.headers
+        traced === undefined ? resolved.headers : traced.headers(resolved.headers)
       )
       state.headers ??= chat.headers
       const assembler = ResponseConversion.makeAssembler({
@@ -112,6 +112,7 @@ export const streamSegment = (
         }
         emitted = true
         state.firstChunkAt ??= clock.currentTimeMillisUnsafe()
+        traced?.firstToken()
         return held.length > 0 ? [...held.splice(0), ...out] : out
       }
       const body = mapBatches(chat.chunks, (chunks) => {
@@ -138,14 +139,53 @@ export const streamSegment = (
         CallMetadata.addUsage(state, assembled.usage)
         const out = [...held.splice(0), ...tracker.track(finished.success)]
         if (out.length > 0) emitted = true
-        return Effect.succeed(emitThenEnd(out, tracker.summary(assembled.finishReason)))
+        const summary = tracker.summary(assembled.finishReason)
+        traced?.succeed({
+          id: assembled.responseId,
+          model: assembled.model,
+          finishReasons: assembled.finishReason !== undefined ? [assembled.finishReason] : undefined,
+          usage: assembled.usage,
+          output: { text: summary.text, reasoning: summary.reasoning }
+        })
+        return Effect.succeed(emitThenEnd(out, summary))
       })
       return Channel.concatWith(Stream.toChannel(body), () => Channel.unwrap(tail))
+    })
+  // each attempt in its span (see `Tracing`), ended when the attempt's channel ends, however it ends
+  const once = Channel.unwrap(
+    Effect.suspend(() => {
+      state.attempts++
+      onAttempt?.(state.attempts)
+      const info = {
+        provider: spec.name,
+        baseURL: client.config.baseURL,
+        request,
+        streaming: true,
+        attempt: state.attempts,
+        retryDelayMs
+      }
+      retryDelayMs = undefined
+      return Effect.flatMap(Tracing.startAttempt(info), (traced) =>
+        traced === undefined
+          ? attempt(undefined)
+          : Effect.succeed(
+              Channel.onExit(Channel.unwrap(attempt(traced)), (exit) => Effect.sync(() => traced.end(exit)))
+            )
+      )
     })
   )
   return resolved.retry.maxRetries <= 0
     ? once
-    : once.pipe(Channel.retry(RetryPolicy.schedule(resolved.retry, { while: () => !emitted })))
+    : once.pipe(
+        Channel.retry(
+          RetryPolicy.schedule(resolved.retry, {
+            while: () => !emitted,
+            onRetry: ({ delayMs }) => {
+              retryDelayMs = delayMs
+            }
+          })
+        )
+      )
 }
 
 /**

@@ -166,6 +166,12 @@ export * as TimeoutPolicy from "./TimeoutPolicy.js"
  */
 export * as TokenEstimator from "./TokenEstimator.js"
 /**
+ * OpenTelemetry GenAI spans of model calls (one per upstream attempt, `traceparent` sent upstream), on Effect's tracer.
+ *
+ * @since 0.1.0
+ */
+export * as Tracing from "./Tracing.js"
+/**
  * Token usage normalized from every placement providers use.
  *
  * @since 0.1.0
