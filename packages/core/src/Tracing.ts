@@ -92,7 +92,9 @@ export const withSpan = <A, E, R>(
       : Effect.useSpan(name, options ?? {}, (span) => {
           const traced = Effect.withParentSpan(effect, span)
           const onSuccess = options?.onSuccess
-          return onSuccess === undefined ? traced : Effect.tap(traced, (value) => Effect.sync(() => onSuccess(span, value)))
+          return onSuccess === undefined
+            ? traced
+            : Effect.tap(traced, (value) => Effect.sync(() => onSuccess(span, value)))
         })
   )
 

@@ -6,8 +6,8 @@ import * as ModelCatalog from "../src/ModelCatalog.js"
 import * as OpenAiCompatProvider from "../src/OpenAiCompatProvider.js"
 import * as ProviderError from "../src/ProviderError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
-import * as MockUpstream from "../src/testing/MockUpstream.js"
 import * as Tracing from "../src/Tracing.js"
+import * as MockUpstream from "../src/testing/MockUpstream.js"
 
 const baseURL = "https://model.test:8443/v1"
 const provider = OpenAiCompatProvider.make({
@@ -98,9 +98,13 @@ describe("attempt spans", () => {
         baseURL,
         ({ index }) =>
           index === 0
-            ? MockUpstream.error(429, { error: { message: "slow down", type: "rate_limit_reached_error" } }, {
-                "retry-after-ms": "3"
-              })
+            ? MockUpstream.error(
+                429,
+                { error: { message: "slow down", type: "rate_limit_reached_error" } },
+                {
+                  "retry-after-ms": "3"
+                }
+              )
             : MockUpstream.json(completion),
         recorder
       )
@@ -213,7 +217,10 @@ describe("attempt spans", () => {
     server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion), recorder))
     expect(Exit.isSuccess(await run(LanguageModel.generateText({ prompt: "a" }), undefined))).toBe(true)
     const { tracer, ended } = memoryTracer()
-    const disabled = await run(LanguageModel.generateText({ prompt: "b" }).pipe(Effect.withTracerEnabled(false)), tracer)
+    const disabled = await run(
+      LanguageModel.generateText({ prompt: "b" }).pipe(Effect.withTracerEnabled(false)),
+      tracer
+    )
     expect(Exit.isSuccess(disabled)).toBe(true)
     expect(recorder.calls.map((c) => c.headers.traceparent)).toEqual([undefined, undefined])
     expect(ended.filter((s) => s.name === "chat small")).toEqual([])

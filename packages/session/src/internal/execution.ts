@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { RequestContext } from "@conduitkit/core"
+import { RequestContext, Tracing } from "@conduitkit/core"
 import { Duration, Effect, Stream } from "effect"
 import type * as Budget from "../Budget.js"
 import type { RateLimits as RateLimitsService } from "../RateLimits.js"
@@ -44,6 +44,23 @@ const executionTimeout = (request: Request, ms: number): Effect.Effect<never, Ex
     )
   )
 
+/**
+ * Admission in a span of its own when tracing is active (`conduit.session.admission`: the wait for the request's
+ * permits, with its session and request ids and `conduit.session.queued_ms`), see core's `Tracing`.
+ */
+const admitted = (
+  lifecycle: Lifecycle,
+  rateLimits: RateLimitsService["Service"] | undefined,
+  options: RunOptions<never>
+): Effect.Effect<Request, SessionError> =>
+  Tracing.withSpan(acquire(lifecycle, rateLimits, options), "conduit.session.admission", {
+    onSuccess: (span, request) => {
+      span.attribute("conduit.session.id", request.sessionId)
+      span.attribute("conduit.request.id", request.requestId)
+      span.attribute("conduit.session.queued_ms", request.queuedMs())
+    }
+  })
+
 /** Runs `effect` as one request (see `SessionManager.run`). */
 export const run = <A, E, R>(
   lifecycle: Lifecycle,
@@ -52,7 +69,7 @@ export const run = <A, E, R>(
   options: RunOptions<A>
 ): Effect.Effect<Completed<A>, E | SessionError, R> =>
   Effect.acquireUseRelease(
-    acquire(lifecycle, rateLimits, options),
+    admitted(lifecycle, rateLimits, options),
     (request) => {
       let body: Effect.Effect<A, E | SessionError, R> = Effect.updateService(
         effect,
@@ -117,7 +134,7 @@ export const runStream = <A, E, R>(
   Stream.scoped(
     Stream.unwrap(
       Effect.uninterruptible(
-        Effect.flatMap(acquire(lifecycle, rateLimits, options), (request) =>
+        Effect.flatMap(admitted(lifecycle, rateLimits, options), (request) =>
           Effect.as(
             Effect.addFinalizer((exit) => lifecycle.finish(request, exit, options.onEnd)),
             wrapStream(lifecycle, request, stream, options)
