@@ -45,6 +45,7 @@ import * as MessagesRoute from "./MessagesRoute.js"
 import * as Metrics from "./Metrics.js"
 import * as ModelRoutes from "./ModelRoutes.js"
 import * as ModelsRoute from "./ModelsRoute.js"
+import * as Observability from "./Observability.js"
 import type * as Providers from "./Providers.js"
 import * as StoreHealth from "./StoreHealth.js"
 
@@ -264,10 +265,11 @@ export const makeApp = (
       const readOnly = method === "GET" || method === "HEAD"
       // a client that leaves before the response starts interrupts the request: it is logged (499, nginx's "client
       // closed request") and every gauge it raised comes down
-      return Effect.onInterrupt(route(), () => {
+      const routed = Effect.onInterrupt(route(), () => {
         fields.error ??= "client_closed_request"
         return done(499)
       })
+      return config.tracing === undefined ? routed : Observability.annotated(routed, requestId, fields)
 
       function route(): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope> {
         if (path.startsWith("/v1/")) {
@@ -493,6 +495,8 @@ export const layer = (given: Options): Layer.Layer<Running | HttpServer.HttpServ
   return running.pipe(
     Layer.provideMerge(server),
     Layer.provide(services(config)),
-    Layer.provide(Log.layer(config.logLevel, options.log))
+    Layer.provide(Log.layer(config.logLevel, options.log)),
+    // the tracer outermost: built first, and flushed after the server and the services closed
+    Layer.provide(Observability.layer(config.tracing))
   ) as Layer.Layer<Running | HttpServer.HttpServer, unknown>
 }

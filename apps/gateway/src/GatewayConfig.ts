@@ -26,6 +26,7 @@
  * | `CONDUIT_COOLDOWN_FAILURES` / `CONDUIT_COOLDOWN_MS` | 3 / 30,000 | failed calls in a row that cool a provider down in routes with fallbacks, and for how long (`0` failures: off); see `Cooldown` |
  * | `CONDUIT_RATE_LIMIT_FAIL` | `open` | with Redis away: `open` limits per instance, `closed` refuses (503) |
  * | `CONDUIT_LOG_LEVEL` | `info` | `debug`, `info`, `warn`, `error`, `none` |
+ * | `OTEL_EXPORTER_OTLP_ENDPOINT` and the other `OTEL_*` variables | none | traces over OTLP/HTTP (see `Observability`) |
  *
  * Provider variables (`MOONSHOT_API_KEY`, `ZAI_API_KEY`, base URLs) are read by `Providers`. Limits of particular
  * keys (a spend budget, rpm, tpm) come from models.yaml's `keys:` section ({@link withKeys}).
@@ -34,6 +35,7 @@ import type { ModelsConfig } from "@conduitkit/core"
 import type { Budget, RateLimits } from "@conduitkit/session"
 import type { LogLevel as EffectLogLevel } from "effect"
 import { Config, Effect, Option, Redacted, Schema } from "effect"
+import * as Observability from "./Observability.js"
 
 type LogLevel = EffectLogLevel.LogLevel
 
@@ -80,6 +82,8 @@ export interface GatewayConfig {
   /** While Redis is away: `open` checks rate limits per instance, `closed` refuses rate-limited requests. */
   readonly rateLimitFail: "open" | "closed"
   readonly logLevel: LogLevel
+  /** Traces over OTLP/HTTP (`undefined`: no tracer at all; see `Observability`). */
+  readonly tracing: Observability.TracingConfig | undefined
 }
 
 /** The defaults (loopback, no keys, memory state), with `overrides` applied: the starting point of tests. */
@@ -112,6 +116,7 @@ export const make = (overrides: Partial<GatewayConfig> = {}): GatewayConfig => (
   cooldown: { failures: 3, cooldownMs: 30_000 },
   rateLimitFail: "open",
   logLevel: "Info",
+  tracing: undefined,
   ...overrides
 })
 
@@ -323,7 +328,8 @@ export const load: Effect.Effect<GatewayConfig, Config.ConfigError | GatewayConf
       cooldownMs: yield* positive("CONDUIT_COOLDOWN_MS", base.cooldown.cooldownMs)
     },
     rateLimitFail: failRaw,
-    logLevel
+    logLevel,
+    tracing: yield* Observability.config
   }
   return yield* validate(config)
 })
