@@ -11,6 +11,7 @@ import { start as startUpstream, type MockUpstream as Upstream } from "@conduitk
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { listening, run } from "./child.js"
+import * as Receiver from "./otlpReceiver.js"
 
 const sdk = (url: string, apiKey = "unused") => new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 })
 
@@ -259,5 +260,49 @@ describe("dist/main.js", () => {
       child.process.kill("SIGTERM")
     }
     expect(await child.exited).toBe(0)
+  }, 120_000)
+
+  it("with OTEL_EXPORTER_OTLP_ENDPOINT: exports its spans as OTLP/HTTP protobuf (the default), with the headers and service name asked for", async () => {
+    const receiver = await Receiver.start()
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736"
+    const child = run({
+      PORT: "0",
+      MOONSHOT_API_KEY: "sk-live-secret-123",
+      MOONSHOT_BASE_URL: upstream.baseURL("moonshot"),
+      CONDUIT_SIMULATE: "0",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_HEADERS: "x-otlp-token=tok%20en",
+      OTEL_SERVICE_NAME: "conduit-main-test",
+      OTEL_BSP_SCHEDULE_DELAY: "50"
+    })
+    try {
+      const url = await listening(child)
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+        body: JSON.stringify({ model: "kimi/kimi-k2.6", messages: [{ role: "user", content: "traced" }] })
+      })
+      expect(response.status).toBe(200)
+      await response.text()
+    } finally {
+      child.process.kill("SIGTERM")
+    }
+    expect(await child.exited).toBe(0)
+    try {
+      // flushed at the latest when the gateway shut down
+      const exports = receiver.exports.filter((e) => e.path === "/v1/traces")
+      expect(exports.length).toBeGreaterThan(0)
+      expect(exports.every((e) => e.headers["content-type"] === "application/x-protobuf")).toBe(true)
+      expect(exports.every((e) => e.headers["x-otlp-token"] === "tok en")).toBe(true)
+      const body = Buffer.concat(exports.map((e) => e.body))
+      // protobuf carries ids as raw bytes and strings as UTF-8
+      expect(body.includes(Buffer.from(traceId, "hex"))).toBe(true)
+      for (const text of ["conduit-main-test", "POST /v1/chat/completions", "chat kimi-k2.6", "gen_ai.provider.name"]) {
+        expect(body.includes(Buffer.from(text, "utf8")), text).toBe(true)
+      }
+      expect(body.includes(Buffer.from("traced", "utf8"))).toBe(false)
+    } finally {
+      await receiver.close()
+    }
   }, 120_000)
 })

@@ -29,7 +29,13 @@ const server = mswServer()
 let receiver: Receiver.Receiver
 let gateway: { readonly url: string; readonly close: () => Promise<void> }
 
-const models = { models: { smart: { target: "ref/ref-chat-1", fallbacks: ["backup/ref-chat-1"] } } }
+const models = {
+  models: { smart: { target: "ref/ref-chat-1", fallbacks: ["backup/ref-chat-1"] } },
+  // USD per million tokens: input 2, cached input 0.5, output 8
+  pricing: {
+    "ref/ref-chat-1": { currency: "USD", inputPerMillion: 2, cachedInputPerMillion: 0.5, outputPerMillion: 8 }
+  }
+}
 
 /**
  * A gateway whose configuration comes from `env` (the `OTEL_*` variables among them) as `main` reads it from the
@@ -156,7 +162,14 @@ describe("traces over OTLP/HTTP", () => {
     })
     // content is not recorded unless the operator opts in
     expect(Object.keys(attempt.attributes).filter((key) => key.endsWith(".messages"))).toEqual([])
-    expect(call.attributes["gen_ai.usage.input_tokens"]).toBe(1200)
+    // the call's totals and its cost on effect/ai's span: (1200 - 1024) × 2 + 1024 × 0.5 + 300 × 8 per million
+    expect(call.attributes).toMatchObject({
+      "gen_ai.usage.input_tokens": 1200,
+      "gen_ai.usage.cache_read.input_tokens": 1024,
+      "conduit.cost.currency": "USD",
+      "conduit.cost.unconfirmed": false
+    })
+    expect(call.attributes["conduit.cost.amount"]).toBeCloseTo(0.003264, 10)
     expect(recorder.calls[0]!.headers.traceparent).toBe(`00-${context.traceId}-${attempt.spanId}-01`)
   })
 
