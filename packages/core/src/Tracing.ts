@@ -426,5 +426,7 @@ export const withSpanStream = <A, E, R>(
   options?: Tracer.SpanOptionsNoTrace
 ): Stream.Stream<A, E, R> =>
   Stream.unwrap(
-    Effect.withFiber((fiber) => Effect.succeed(isActive(fiber) ? Stream.withSpan(stream, name, options) : stream))
+    Effect.withFiber((fiber) =>
+      Effect.succeed(isActive(fiber) ? Stream.withSpan(stream, name, { ...options, captureStackTrace: false }) : stream)
+    )
   ) as Stream.Stream<A, E, R>
