@@ -29,7 +29,7 @@ import { MemoryStore, RedisStore, ResponseCache } from "@conduitkit/cache"
 import { type ModelsConfig, type ProviderRegistry, RetryBudget } from "@conduitkit/core"
 import { Conversation, RateLimits, SessionManager } from "@conduitkit/session"
 import { NodeHttpServer, NodeRedis } from "@effect/platform-node"
-import { Context, Deferred, Duration, Effect, Layer, Option, type Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Option, type Scope, type Tracer } from "effect"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Auth from "./Auth.js"
 import * as ChatRequest from "./ChatRequest.js"
@@ -222,7 +222,8 @@ export const makeApp = (
     }
 
     const dispatch = (
-      request: HttpServerRequest.HttpServerRequest
+      request: HttpServerRequest.HttpServerRequest,
+      span: Tracer.Span | undefined
     ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope> => {
       const startedAt = performance.now()
       const url = request.url
@@ -234,7 +235,10 @@ export const makeApp = (
       const fields: Record<string, unknown> = {}
       const endpoint = endpointOf(path)
       metrics.requestStarted()
-      const done = reporter(metrics, { requestId, method, path, endpoint, startedAt, fields })
+      const report = reporter(metrics, { requestId, method, path, endpoint, startedAt, fields })
+      // with tracing on, the request span gets the access log's fields when the request is reported (for a stream:
+      // when it ends)
+      const done = span === undefined ? report : Observability.reporting(span, requestId, fields, report)
       const fail = (error: Errors.GatewayError) => {
         const http = error.toHttp()
         metrics.error(endpoint, http.body.error.code ?? http.body.error.type)
@@ -265,11 +269,10 @@ export const makeApp = (
       const readOnly = method === "GET" || method === "HEAD"
       // a client that leaves before the response starts interrupts the request: it is logged (499, nginx's "client
       // closed request") and every gauge it raised comes down
-      const routed = Effect.onInterrupt(route(), () => {
+      return Effect.onInterrupt(route(), () => {
         fields.error ??= "client_closed_request"
         return done(499)
       })
-      return config.tracing === undefined ? routed : Observability.annotated(routed, requestId, fields)
 
       function route(): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope> {
         if (path.startsWith("/v1/")) {
@@ -385,9 +388,16 @@ export const makeApp = (
         ? HttpServerResponse.setHeader(response, "x-conduit-simulated", "true")
         : response
     }
-    const handler = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    const run = (request: HttpServerRequest.HttpServerRequest, span: Tracer.Span | undefined) =>
       // the server starts request fibers uninterruptible: a client that goes away must be able to interrupt us
-      Effect.interruptible(simulated.size === 0 ? dispatch(request) : Effect.map(dispatch(request), labelled))
+      Effect.interruptible(
+        simulated.size === 0 ? dispatch(request, span) : Effect.map(dispatch(request, span), labelled)
+      )
+    const handler = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      // with tracing on, Effect's HTTP server made the request span: the current one
+      config.tracing === undefined
+        ? run(request, undefined)
+        : Effect.flatMap(Effect.option(Effect.currentSpan), (span) => run(request, Option.getOrUndefined(span)))
     )
     return { handler, routes, metrics, shutdown }
   })

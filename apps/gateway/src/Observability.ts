@@ -27,11 +27,11 @@
  *       chat {model}                     one per upstream HTTP attempt; its traceparent goes upstream
  * ```
  *
- * The server span ends when the response starts: a stream's attempt span lasts until its body ends.
+ * The request span ends when the response has been written (for a stream: after its last chunk).
  */
 
 import { Tracing } from "@conduitkit/core"
-import { Config, ConfigProvider, Effect, Layer } from "effect"
+import { Config, ConfigProvider, Effect, Layer, type Tracer } from "effect"
 import { FetchHttpClient, HttpMiddleware, type HttpServerRequest } from "effect/http"
 import { OtlpSerialization, OtlpTracer } from "effect/observability"
 
@@ -148,25 +148,23 @@ const spanFields: ReadonlyArray<readonly [field: string, attribute: string]> = [
 ]
 
 /**
- * Runs a request's handling and puts its request id and access log fields (key id, model, provider, attempts,
- * fallbacks, error code, tokens; never a key or a body) on the request span when the handling ends. For a stream
- * that is when its response starts (the fields known then).
+ * A request's `done` (see `Engine.RequestInfo`) that first puts its request id and access log fields (key id, model,
+ * provider, attempts, fallbacks, error code, tokens; never a key or a body) on the request span: when the
+ * request is reported, which for a stream is when it ends.
  */
-export const annotated = <A, E, R>(
-  effect: Effect.Effect<A, E, R>,
-  requestId: string,
-  fields: Readonly<Record<string, unknown>>
-): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
-    if (span._tag === "None") return effect
-    span.value.attribute("conduit.request.id", requestId)
-    return Effect.ensuring(
-      effect,
-      Effect.sync(() => {
-        for (const [field, attribute] of spanFields) {
-          const value = fields[field]
-          if (value !== undefined) span.value.attribute(attribute, value)
-        }
-      })
-    )
-  })
+export const reporting =
+  (
+    span: Tracer.Span,
+    requestId: string,
+    fields: Readonly<Record<string, unknown>>,
+    report: (status: number) => Effect.Effect<void>
+  ) =>
+  (status: number): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      span.attribute("conduit.request.id", requestId)
+      for (const [field, attribute] of spanFields) {
+        const value = fields[field]
+        if (value !== undefined) span.attribute(attribute, value)
+      }
+      return report(status)
+    })
