@@ -25,7 +25,8 @@ const provider = OpenAiCompatProvider.make({
       capabilities: ModelCatalog.conservativeCapabilities,
       lifecycle: { status: "active" }
     }
-  ])
+  ]),
+  reasoningReplay: { mode: "never" }
 })
 const layer = provider.layer("small").pipe(Layer.provide(provider.clientLayer({ apiKey: "k" })))
 
