@@ -149,7 +149,7 @@ const spanFields: ReadonlyArray<readonly [field: string, attribute: string]> = [
 
 /**
  * A request's `done` (see `Engine.RequestInfo`) that first puts its request id and access log fields (key id, model,
- * provider, attempts, fallbacks, error code, tokens; never a key or a body) on the request span: when the
+ * provider, attempts, fallbacks, error code, tokens, cost; never a key or a body) on the request span: when the
  * request is reported, which for a stream is when it ends.
  */
 export const reporting =
@@ -165,6 +165,12 @@ export const reporting =
       for (const [field, attribute] of spanFields) {
         const value = fields[field]
         if (value !== undefined) span.attribute(attribute, value)
+      }
+      // what the request cost upstream (`Cost.format`'s "0.0492 USD"; none for a cache hit or an unknown price)
+      if (typeof fields.cost === "string") {
+        const [amount, currency] = fields.cost.split(" ")
+        span.attribute("conduit.cost.amount", Number(amount))
+        span.attribute("conduit.cost.currency", currency)
       }
       return report(status)
     })

@@ -170,6 +170,8 @@ describe("traces over OTLP/HTTP", () => {
       "conduit.cost.unconfirmed": false
     })
     expect(call.attributes["conduit.cost.amount"]).toBeCloseTo(0.003264, 10)
+    expect(request.attributes).toMatchObject({ "conduit.cost.amount": 0.003264, "conduit.cost.currency": "USD" })
+    expect(response.headers.get("x-conduit-cost")).toBe("0.003264 USD")
     expect(recorder.calls[0]!.headers.traceparent).toBe(`00-${context.traceId}-${attempt.spanId}-01`)
   })
 

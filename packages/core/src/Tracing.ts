@@ -36,6 +36,7 @@ import { Cause, Clock, Context, Effect, Exit, type Fiber, References, Stream, Tr
 import type { AiError, Response } from "effect/ai"
 import { Telemetry } from "effect/ai"
 import type * as ChatCompletions from "./ChatCompletions.js"
+import * as Cost from "./Cost.js"
 import * as ProviderError from "./ProviderError.js"
 import * as Usage from "./Usage.js"
 
@@ -363,13 +364,20 @@ export const annotateCall = (
   })
   if (finish === undefined) return
   annotateUsage(span, Usage.fromResponseUsage(finish.usage))
-  const cost = (finish.metadata?.conduit as { cost?: unknown } | undefined)?.cost
-  if (typeof cost === "object" && cost !== null) {
-    const { amount, currency, unconfirmed } = cost as { amount?: unknown; currency?: unknown; unconfirmed?: unknown }
-    if (typeof amount === "number") span.attribute("conduit.cost.amount", amount)
-    if (typeof currency === "string") span.attribute("conduit.cost.currency", currency)
-    if (typeof unconfirmed === "boolean") span.attribute("conduit.cost.unconfirmed", unconfirmed)
-  }
+  const cost = Cost.fromMetadata((finish.metadata?.conduit as { cost?: unknown } | undefined)?.cost)
+  if (cost !== undefined) annotateCost(span, cost)
+}
+
+/**
+ * Sets a cost's attributes: `conduit.cost.amount` (in `conduit.cost.currency`, ISO 4217) and
+ * `conduit.cost.unconfirmed` (a price marked UNCONFIRMED in the catalog).
+ *
+ * @since 0.1.0
+ */
+export const annotateCost = (span: Tracer.Span, cost: Cost.Cost): void => {
+  span.attribute("conduit.cost.amount", cost.amount)
+  span.attribute("conduit.cost.currency", cost.currency)
+  span.attribute("conduit.cost.unconfirmed", cost.unconfirmed)
 }
 
 /**
