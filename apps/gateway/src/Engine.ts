@@ -117,23 +117,12 @@ const conduitOf = (part: { readonly metadata?: unknown }): Record<string, unknow
   return typeof conduit === "object" && conduit !== null ? (conduit as Record<string, unknown>) : undefined
 }
 
-/** Whether an answer came from the response cache or an idempotent replay or join (nothing spent upstream). */
-const servedWithoutUpstream = (conduit: Readonly<Record<string, unknown>>): boolean =>
-  conduit.cache === "hit" || conduit.idempotency === "replayed" || conduit.idempotency === "joined"
-
 /**
- * What the upstream call of an answer cost, from its `finish` part's `metadata.conduit` (`cost`, written by core's
- * `Cost.costOf`): `undefined` when the price is unknown or nothing was spent upstream (a cache hit, a replay or join).
- */
-const upstreamCost = (conduit: Readonly<Record<string, unknown>> | undefined): Cost.Cost | undefined =>
-  conduit === undefined || servedWithoutUpstream(conduit) ? undefined : Cost.fromMetadata(conduit.cost)
-
-/**
- * What a `finish` part says the upstream call cost (see {@link upstreamCost}), charged to the key's budget;
- * `undefined` for other parts.
+ * What a `finish` part says the upstream call cost (core's `Cost.spent`: nothing for a cache hit or an idempotent
+ * replay or join), charged to the key's budget; `undefined` for other parts.
  */
 export const partCost = (part: { readonly type: string; readonly metadata?: unknown }): Budget.Cost | undefined =>
-  part.type === "finish" ? upstreamCost(conduitOf(part)) : undefined
+  part.type === "finish" ? Cost.spent(conduitOf(part)) : undefined
 
 const spentOn = (parts: ReadonlyArray<{ readonly type: string; readonly metadata?: unknown }>) => {
   for (const part of parts) {
@@ -217,7 +206,7 @@ export const failed = (
 /**
  * Records an answer: its provider, tokens and cost in the log fields (`cost` as `"<amount> <currency>"`), the
  * provider's token metrics, the caller's counters (key id, provider, model: tokens and cost only when spent
- * upstream), and cache hits. Returns the upstream cost (see {@link upstreamCost}).
+ * upstream), and cache hits. Returns the upstream cost (core's `Cost.spent`).
  */
 const recordAnswer = (
   metrics: GatewayMetrics,
@@ -240,17 +229,20 @@ const recordAnswer = (
     reasoning: usage.reasoningTokens
   }
   metrics.tokens(provider, tokens)
-  const cost = upstreamCost(metadata)
-  if (cost !== undefined) fields.cost = Cost.format(cost)
-  const model = typeof metadata.model === "string" ? metadata.model : requestedModel
-  metrics.caller(info.keyId, provider, model, servedWithoutUpstream(metadata) ? undefined : tokens, cost)
+  let replayed = true
   if (metadata.idempotency === "replayed" || metadata.idempotency === "joined") {
     fields.idempotency = metadata.idempotency
     metrics.cacheHit("idempotent")
   } else if (metadata.cache === "hit") {
     fields.cache = "hit"
     metrics.cacheHit("response")
+  } else {
+    replayed = false
   }
+  const cost = Cost.spent(metadata)
+  if (cost !== undefined) fields.cost = Cost.format(cost)
+  const model = typeof metadata.model === "string" ? metadata.model : requestedModel
+  metrics.caller(info.keyId, provider, model, replayed ? undefined : tokens, cost)
   return cost
 }
 
@@ -576,7 +568,7 @@ const started = (
     provider: firstProvider,
     attempts,
     warnings: metadataPart !== undefined ? warningsOf(metadataPart) : [],
-    cost: () => upstreamCost(finish?.metadata),
+    cost: () => Cost.spent(finish?.metadata),
     close: (clientLeft) =>
       Effect.andThen(
         Scope.close(upstreamScope, clientLeft ? Exit.interrupt() : Exit.void),

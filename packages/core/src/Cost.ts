@@ -143,6 +143,22 @@ export const fromMetadata = (value: unknown): Cost | undefined => {
 }
 
 /**
+ * What a response spent upstream, from its `finish` part's `metadata.conduit`: its `cost` ({@link fromMetadata}),
+ * except for an answer replayed from the response cache (`cache: "hit"`) or by an idempotency key (`idempotency:
+ * "replayed"` or `"joined"`), which spent nothing (`undefined`; the replayed `cost` field still says what the original
+ * call cost). `undefined` also when the price is unknown.
+ *
+ * @since 0.1.0
+ */
+export const spent = (conduit: Readonly<Record<string, unknown>> | undefined): Cost | undefined =>
+  conduit === undefined ||
+  conduit.cache === "hit" ||
+  conduit.idempotency === "replayed" ||
+  conduit.idempotency === "joined"
+    ? undefined
+    : fromMetadata(conduit.cost)
+
+/**
  * The text form of a cost: the amount in plain decimal notation (no exponent, at most 10 decimals, no trailing
  * zeros), a space and the currency (`"0.0492 USD"`). The value of the gateway's `x-conduit-cost` header.
  *

@@ -75,15 +75,18 @@ export interface Summary {
   readonly sources: ReadonlyArray<Source>
   readonly finishReason: Response.FinishReason
   readonly usage: Usage.TokenUsage
-  /** What the response cost (`Cost.costOf` of `usage` at the model's price); absent when the price is unknown. */
+  /**
+   * What the response cost upstream (`Cost.costOf` of `usage` at the model's price, see `Cost.spent`); absent when the
+   * price is unknown or the answer was replayed (response cache, idempotency key), which spent nothing.
+   */
   readonly cost?: Cost.Cost | undefined
   readonly metadata: ResponseMetadata
 }
 
 type AnyPart = Response.AnyPart | Response.AnyPartEncoded
 
-const costField = (value: unknown): { readonly cost?: Cost.Cost } => {
-  const cost = Cost.fromMetadata(value)
+const costField = (conduit: Readonly<Record<string, unknown>>): { readonly cost?: Cost.Cost } => {
+  const cost = Cost.spent(conduit)
   return cost === undefined ? {} : { cost }
 }
 
@@ -156,7 +159,7 @@ export const fromParts = (parts: Iterable<AnyPart>): Summary => {
     sources,
     finishReason,
     usage,
-    ...costField(metadata.cost),
+    ...costField(metadata),
     metadata: {
       ...metadata,
       streamed: metadata.streamed === true,

@@ -118,6 +118,21 @@ describe("Cost.currencyByHost", () => {
   })
 })
 
+describe("Cost.spent", () => {
+  const cost = { amount: 0.5, currency: "USD", unconfirmed: false }
+  it.each([
+    ["an upstream answer", { cost }, cost],
+    ["the call that filled the response cache", { cost, cache: "miss" }, cost],
+    ["a response cache hit", { cost, cache: "hit" }, undefined],
+    ["an idempotent replay", { cost, idempotency: "replayed" }, undefined],
+    ["an idempotent join", { cost, idempotency: "joined" }, undefined],
+    ["no price", {}, undefined],
+    ["no metadata", undefined, undefined]
+  ])("%s", (_name, conduit, expected) => {
+    expect(Cost.spent(conduit)).toEqual(expected)
+  })
+})
+
 describe("Cost.fromMetadata", () => {
   it("reads a cost back from response metadata, and nothing from anything else", () => {
     expect(Cost.fromMetadata({ amount: 0.5, currency: "USD", unconfirmed: true })).toEqual({
