@@ -129,6 +129,10 @@ export const schedule = (policy: RetryPolicy, options?: ScheduleOptions): Schedu
 /**
  * Runs `effect` under the policy (see {@link schedule}); fails with the last error when retrying stops.
  *
+ * The first attempt runs bare: the retry machinery (the schedule's state, its metadata provided to each attempt) is
+ * built only once it has failed, and that failure is the schedule's first input, as with `Effect.retry` (a call that
+ * succeeds at once, nearly every call, saved ~50 to 100 µs of CPU, bench/core).
+ *
  * @since 0.1.0
  */
 export const retry = <A, R>(
@@ -136,7 +140,18 @@ export const retry = <A, R>(
   policy: RetryPolicy,
   options?: ScheduleOptions
 ): Effect.Effect<A, AiError.AiError, R> =>
-  policy.maxRetries <= 0 ? effect : Effect.retry(effect, schedule(policy, options))
+  policy.maxRetries <= 0
+    ? effect
+    : Effect.catch(effect, (first) => {
+        let replay: AiError.AiError | undefined = first
+        const attempt = Effect.suspend(() => {
+          if (replay === undefined) return effect
+          const error = replay
+          replay = undefined
+          return Effect.fail(error)
+        })
+        return Effect.retry(attempt, schedule(policy, options))
+      })
 
 /**
  * Merges partial policies over a base (later wins; `undefined` fields are ignored).
