@@ -89,7 +89,13 @@ const responseHeaders = (raw: ReadonlyArray<string>, decoded: boolean): Headers 
  * as `fetch` gives, where `Readable.toWeb` hands out 16 KB pieces), nothing is read ahead of the reader, and a
  * failure or a close before the end errors the body.
  */
-const webBody = (source: Readable): ReadableStream<Uint8Array> => {
+interface WebBody {
+  readonly stream: ReadableStream<Uint8Array>
+  /** Errors the body with `reason` and drains what is left, leaving the connection to the agent. */
+  readonly stop: (reason: unknown) => void
+}
+
+const webBody = (source: Readable, response: http.IncomingMessage): WebBody => {
   let ended = false
   let failed: unknown
   let wake: (() => void) | undefined
@@ -111,7 +117,19 @@ const webBody = (source: Readable): ReadableStream<Uint8Array> => {
     if (!ended && failed === undefined) failed = new Error("the response body was closed before its end")
     notify()
   })
-  return new ReadableStream<Uint8Array>(
+  const stop = (reason: unknown) => {
+    if (failed === undefined && !ended) failed = reason
+    source.removeListener("readable", notify)
+    source.resume()
+    notify()
+  }
+  // a body dropped once the whole response arrived (a stream read up to `data: [DONE]`) keeps its keep-alive
+  // connection; one dropped earlier is cut, which stops the upstream
+  const release = (reason: unknown): void => {
+    if (response.complete) stop(reason)
+    else source.destroy()
+  }
+  const stream = new ReadableStream<Uint8Array>(
     {
       pull: (controller) =>
         new Promise<void>((resolve) => {
@@ -128,10 +146,11 @@ const webBody = (source: Readable): ReadableStream<Uint8Array> => {
           }
           step()
         }),
-      cancel: () => void source.destroy()
+      cancel: (reason) => release(reason)
     },
     { highWaterMark: 0 }
   )
+  return { stream, stop }
 }
 
 const nullBodyStatus = (status: number) => status === 101 || status === 204 || status === 205 || status === 304
@@ -151,11 +170,15 @@ const send = (
     }
     const transport = url.protocol === "https:" ? https : http
     let settled = false
-    let body: Readable | undefined
+    let body: { readonly source: Readable; readonly web: WebBody; readonly response: http.IncomingMessage } | undefined
     const onAbort = () => {
       const reason = abortReason(signal as AbortSignal)
-      request.destroy()
-      if (body !== undefined) body.destroy(reason instanceof Error ? reason : new Error(String(reason)))
+      if (body?.response.complete) {
+        body.web.stop(reason) // the whole answer is here: nothing upstream to stop, the connection stays pooled
+      } else {
+        request.destroy()
+        body?.source.destroy(reason instanceof Error ? reason : new Error(String(reason)))
+      }
       if (!settled) {
         settled = true
         reject(reason)
@@ -188,10 +211,12 @@ const send = (
           return resolve(make(null))
         }
         if (/^text\/event-stream/i.test(res.headers["content-type"] ?? "")) {
-          body = source
+          const web = webBody(source, res)
+          body = { source, web, response: res }
           settled = true
           source.once("close", () => signal?.removeEventListener("abort", onAbort))
-          return resolve(make(webBody(source)))
+          source.once("end", () => signal?.removeEventListener("abort", onAbort))
+          return resolve(make(web.stream))
         }
         const parts: Array<Buffer> = []
         source.on("data", (part: Buffer) => parts.push(part))

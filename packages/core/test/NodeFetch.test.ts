@@ -38,6 +38,10 @@ const server = http.createServer((req, res) => {
         res.write("data: one\n\n")
         release = () => res.end("data: two\n\n")
         return
+      case "/done":
+        res.writeHead(200, { "content-type": "text/event-stream" })
+        res.write("data: one\n\n")
+        return void setTimeout(() => res.end("data: two\n\ndata: [DONE]\n\n"), 5)
       case "/hang":
         res.writeHead(200, { "content-type": "text/event-stream" })
         return void res.write("data: one\n\n")
@@ -47,6 +51,8 @@ const server = http.createServer((req, res) => {
     }
   })
 })
+let connections = 0
+server.on("connection", () => connections++)
 let base = ""
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
@@ -119,6 +125,31 @@ describe("NodeFetch.fetch", () => {
     await reader.read()
     during.abort()
     await expect(reader.read()).rejects.toBeDefined()
+  })
+
+  it("a stream dropped after the whole answer arrived keeps its connection; one dropped before it is cut", async () => {
+    const agentless = async (
+      path: string,
+      drop: (reader: ReadableStreamDefaultReader<Uint8Array>) => Promise<void>
+    ) => {
+      const controller = new AbortController()
+      const response = await NodeFetch.fetch(`${base}${path}`, { signal: controller.signal })
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+      await reader.read()
+      await new Promise((resolve) => setTimeout(resolve, 20)) // the rest of the answer arrives
+      await drop(reader)
+      controller.abort()
+      await new Promise((resolve) => setTimeout(resolve, 20)) // what is left is drained, the socket back in the pool
+    }
+    await agentless("/done", () => Promise.resolve()) // warm: one pooled connection
+    const before = connections
+    await agentless("/done", (reader) => reader.cancel())
+    await agentless("/done", () => Promise.resolve())
+    await NodeFetch.fetch(`${base}/json`)
+    expect(connections).toBe(before)
+    await agentless("/hang", (reader) => reader.cancel())
+    await NodeFetch.fetch(`${base}/json`)
+    expect(connections).toBe(before + 1)
   })
 
   it("a refused connection rejects with TypeError('fetch failed') carrying the cause", async () => {
