@@ -123,7 +123,9 @@ const ask = (url: string) =>
 describe("provider cooldown in the gateway", () => {
   it("skips a failing provider after 2 failed calls, probes it after the cooldown, and comes back", async () => {
     const gateway = await startGateway({
-      config: { cooldown: { failures: 2, cooldownMs: 400 } },
+      // long enough that the six calls below end before it does, even on a loaded machine; the test then waits
+      // for what the gateway says is left of it (healthz retryInMs), not for a fixed time
+      config: { cooldown: { failures: 2, cooldownMs: 5_000 } },
       providers: [referenceEntry("ref"), referenceEntry("backup")],
       models: {
         models: { smart: { target: "ref/ref-chat-1", fallbacks: ["backup/ref-chat-1"], retry: { maxRetries: 0 } } }
@@ -141,13 +143,17 @@ describe("provider cooldown in the gateway", () => {
       // 2 failed calls opened it; the 4 calls after went straight to the backup
       expect(primary.count).toBe(2)
       expect(backup.count).toBe(6)
-      const health = await (await realFetch(`${gateway.url}/healthz`)).json()
+      const health = (await (await realFetch(`${gateway.url}/healthz`)).json()) as {
+        cooldowns: Array<{ retryInMs?: number }>
+      }
       expect(health).toMatchObject({ status: "degraded", cooldowns: [{ provider: "ref", state: "open" }] })
+      const retryInMs = health.cooldowns[0]?.retryInMs
+      expect(retryInMs).toBeGreaterThan(0)
       const metrics = await (await realFetch(`${gateway.url}/metrics`)).text()
       expect(metrics).toMatch(/^conduit_gateway_provider_cooldown_state\{provider="ref"\} 1$/m)
       expect(metrics).toMatch(/^conduit_gateway_provider_cooldown_skipped_total\{provider="ref"\} 4$/m)
       down = false
-      await new Promise((resolve) => setTimeout(resolve, 450))
+      await new Promise((resolve) => setTimeout(resolve, (retryInMs ?? 0) + 50))
       // the probe succeeds: the primary answers again
       const answer = (await (await ask(gateway.url)).json()) as { choices: Array<{ message: { content: string } }> }
       expect(answer.choices[0]?.message.content).toBe("primary")
