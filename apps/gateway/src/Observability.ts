@@ -115,11 +115,9 @@ const serialization = (protocol: TracingConfig["protocol"]) =>
  * OpenTelemetry SDK's does), the request span's name ({@link spanName}), and core's `Tracing.CaptureContent`.
  * `Layer.empty` otherwise. Spans still unsent are flushed when the layer's scope closes.
  */
-export const layer = (tracing: TracingConfig | undefined, version?: string): Layer.Layer<never> => {
+export const layer = (tracing: TracingConfig | undefined): Layer.Layer<never> => {
   if (tracing === undefined) return Layer.empty
-  const tracer = OtlpTracer.layerFromConfig({
-    resource: { serviceName: tracing.serviceName, ...(version !== undefined ? { serviceVersion: version } : {}) }
-  }).pipe(
+  const tracer = OtlpTracer.layerFromConfig({ resource: { serviceName: tracing.serviceName } }).pipe(
     Layer.provide(serialization(tracing.protocol)),
     Layer.provide(FetchHttpClient.layer),
     Layer.provide(ConfigProvider.layerAdd(ConfigProvider.fromEnvRecord({ OTEL_TRACES_EXPORTER: "otlp" })))

@@ -7,6 +7,7 @@ import * as OpenAiCompatProvider from "../src/OpenAiCompatProvider.js"
 import * as ProviderError from "../src/ProviderError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as Tracing from "../src/Tracing.js"
+import * as MemoryTracer from "../src/testing/MemoryTracer.js"
 import * as MockUpstream from "../src/testing/MockUpstream.js"
 
 const baseURL = "https://model.test:8443/v1"
@@ -34,23 +35,6 @@ const server = setupServer()
 beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
 afterEach(() => server.resetHandlers())
 afterAll(() => server.close())
-
-/** An in-memory tracer: Effect's native spans, kept when they end. */
-const memoryTracer = () => {
-  const ended: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span: (options) => {
-      const span = new Tracer.NativeSpan(options)
-      const end = span.end.bind(span)
-      span.end = (endTime, exit) => {
-        end(endTime, exit)
-        ended.push(span)
-      }
-      return span
-    }
-  })
-  return { tracer, ended }
-}
 
 const usage = {
   prompt_tokens: 120,
@@ -110,7 +94,7 @@ describe("attempt spans", () => {
         recorder
       )
     )
-    const { tracer, ended } = memoryTracer()
+    const { tracer, ended } = MemoryTracer.make()
     const exit = await run(LanguageModel.generateText({ prompt: "Say hi" }), tracer)
     expect(Exit.isSuccess(exit)).toBe(true)
 
@@ -180,7 +164,7 @@ describe("attempt spans", () => {
         recorder
       )
     )
-    const { tracer, ended } = memoryTracer()
+    const { tracer, ended } = MemoryTracer.make()
     const exit = await run(Stream.runCollect(LanguageModel.streamText({ prompt: "Say hi" })), tracer)
     expect(Exit.isSuccess(exit)).toBe(true)
     const [span] = ended.filter((s) => s.name === "chat small")
@@ -202,7 +186,7 @@ describe("attempt spans", () => {
 
   it("records messages only when content capture is on", async () => {
     server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion)))
-    const { tracer, ended } = memoryTracer()
+    const { tracer, ended } = MemoryTracer.make()
     await run(LanguageModel.generateText({ prompt: "Say hi" }), tracer, true)
     const span = ended.find((s) => s.name === "chat small")!
     expect(JSON.parse(span.attributes.get("gen_ai.input.messages") as string)).toEqual([
@@ -217,7 +201,7 @@ describe("attempt spans", () => {
     const recorder = new MockUpstream.Recorder()
     server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.json(completion), recorder))
     expect(Exit.isSuccess(await run(LanguageModel.generateText({ prompt: "a" }), undefined))).toBe(true)
-    const { tracer, ended } = memoryTracer()
+    const { tracer, ended } = MemoryTracer.make()
     const disabled = await run(
       LanguageModel.generateText({ prompt: "b" }).pipe(Effect.withTracerEnabled(false)),
       tracer

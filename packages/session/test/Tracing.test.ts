@@ -1,28 +1,12 @@
+import { MemoryTracer } from "@conduitkit/core/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Option, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import * as SessionManager from "../src/SessionManager.js"
 
-/** An in-memory tracer: Effect's native spans, kept when they end. */
-const memoryTracer = () => {
-  const ended: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span: (options) => {
-      const span = new Tracer.NativeSpan(options)
-      const end = span.end.bind(span)
-      span.end = (endTime, exit) => {
-        end(endTime, exit)
-        ended.push(span)
-      }
-      return span
-    }
-  })
-  return { tracer, ended }
-}
-
 describe("admission spans", () => {
   it.effect("each request's wait for its permits is a span under the caller's, with the time it queued", () => {
-    const { tracer, ended } = memoryTracer()
+    const { tracer, ended } = MemoryTracer.make()
     return Effect.gen(function* () {
       const sessions = yield* SessionManager.make({ maxConcurrent: 1 })
       const gate = yield* Deferred.make<void>()

@@ -16,6 +16,12 @@
 export * as Conformance from "./Conformance.js"
 
 /**
+ * An in-memory tracer: the spans a test's code made, as they ended.
+ *
+ * @since 0.1.0
+ */
+export * as MemoryTracer from "./MemoryTracer.js"
+/**
  * MSW responses and handlers for OpenAI-compatible upstreams, including failure modes.
  *
  * @since 0.1.0
