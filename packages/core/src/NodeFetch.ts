@@ -1,6 +1,6 @@
 /**
  * A `fetch` for the `openai` SDK on `node:http` / `node:https` with keep-alive agents: the transport's default
- * while the global `fetch` is Node's own (a `fetch` patched later, by MSW or instrumentation, is used as it is).
+ * while the global `fetch` is Node's own (a replaced `fetch`, by MSW, instrumentation or a preload, is used as it is).
  *
  * Why: Node's global `fetch` (undici's WHATWG fetch) costs more CPU per request than the rest of the SDK call
  * together: measured with the `openai` SDK against a loopback mock, ~600 µs of CPU per non-stream call with the
@@ -29,7 +29,23 @@ const agents = {
   "https:": new https.Agent({ keepAlive: true })
 } as const
 
-const nativeFetch: typeof globalThis.fetch | undefined = globalThis.fetch
+/**
+ * Whether `candidate` is Node's own global `fetch` (undici's, loaded lazily by Node's bootstrap). Decided from its
+ * source, which names Node's internal undici module: no user-land function can load that module, so a `fetch`
+ * replaced before this module was loaded (an `--import` preload, instrumentation, a polyfill) is told apart too. The
+ * answer is kept for the last function asked about, so a call costs one comparison.
+ */
+let lastAsked: unknown
+let lastAnswer = false
+const isNodesOwnFetch = (candidate: unknown): boolean => {
+  if (candidate !== lastAsked) {
+    lastAsked = candidate
+    lastAnswer =
+      typeof candidate === "function" &&
+      Function.prototype.toString.call(candidate).includes("internal/deps/undici/undici")
+  }
+  return lastAnswer
+}
 
 /** The body as bytes or text, or `undefined` when this fetch does not send that kind of body itself. */
 const bodyOf = (body: unknown): { readonly ok: boolean; readonly data?: string | Uint8Array } => {
@@ -255,10 +271,11 @@ export const fetch: typeof globalThis.fetch = (input, init = {}) => {
 }
 
 /**
- * The `fetch` a transport uses when none was configured: {@link fetch} while the global `fetch` is still the one
- * Node started with, else the global `fetch` as it is now (patched by MSW, instrumentation, a polyfill).
+ * The `fetch` a transport uses when none was configured: {@link fetch} while the global `fetch` is Node's own, else
+ * the global `fetch` as it is now (replaced by MSW, instrumentation, a polyfill or an `--import` preload, before or
+ * after this module was loaded).
  *
  * @since 0.1.0
  */
 export const defaultFetch: typeof globalThis.fetch = (input, init) =>
-  globalThis.fetch === nativeFetch ? fetch(input, init) : globalThis.fetch(input, init)
+  isNodesOwnFetch(globalThis.fetch) ? fetch(input, init) : globalThis.fetch(input, init)

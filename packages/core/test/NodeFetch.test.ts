@@ -2,7 +2,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as zlib from "node:zlib"
 import OpenAI from "openai"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import * as NodeFetch from "../src/NodeFetch.js"
 
 // A loopback server: each test names its behaviour in the path.
@@ -186,6 +186,28 @@ describe("NodeFetch.defaultFetch", () => {
       globalThis.fetch = original
     }
     expect(calls).toEqual([`${base}/json`])
+  })
+
+  it("uses a global fetch replaced before it was loaded (an --import preload redirecting the SDK's calls)", async () => {
+    const original = globalThis.fetch
+    const calls: Array<string> = []
+    globalThis.fetch = (async (input: string) => {
+      calls.push(input)
+      return new Response("{}", { status: 200 })
+    }) as typeof globalThis.fetch
+    try {
+      vi.resetModules()
+      const loadedAfter = await import("../src/NodeFetch.js")
+      await loadedAfter.defaultFetch(`${base}/json`)
+    } finally {
+      globalThis.fetch = original
+    }
+    expect(calls).toEqual([`${base}/json`])
+  })
+
+  it("sends on node:http while the global fetch is Node's own (its Response, built here, has no url)", async () => {
+    expect((await fetch(`${base}/json`)).url).toBe(`${base}/json`)
+    expect((await NodeFetch.defaultFetch(`${base}/json`)).url).toBe("")
   })
 })
 

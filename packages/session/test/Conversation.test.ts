@@ -340,15 +340,14 @@ describe("Conversation (Redis)", () => {
     Effect.gen(function* () {
       const conversations = Context.get(
         yield* Layer.build(
-          Conversation.layerRedis({ timeToLive: "200 millis" }).pipe(
-            Layer.provide(NodeRedis.layer({ url: server.url }))
-          )
+          Conversation.layerRedis({ timeToLive: "2 seconds" }).pipe(Layer.provide(NodeRedis.layer({ url: server.url })))
         ),
         Conversation.Conversation
       )
       yield* conversations.append("short-lived", { prompt: "Hi" })
       assert.strictEqual((yield* conversations.history("short-lived")).content.length, 1)
-      yield* Effect.sleep("400 millis")
+      // 2 s: the read right after the write must come before the expiry on a loaded machine (200 ms did not, at load ~20)
+      yield* Effect.sleep("2500 millis")
       assert.strictEqual((yield* conversations.history("short-lived")).content.length, 0)
     }).pipe(Effect.scoped)
   )
