@@ -48,6 +48,29 @@ export const Pricing = Schema.Struct({
 export type Pricing = typeof Pricing.Type
 
 /**
+ * A {@link Pricing} from its figures, in `currency` per 1,000,000 tokens, with the source of the figures and the date
+ * they were read (for the catalogs' price tables). `cachedInputPerMillion` `undefined`: no published cached-input
+ * price (cached tokens then make the cost unknown, see {@link costOf}).
+ *
+ * @since 0.1.0
+ */
+export const perMillion = (
+  currency: string,
+  inputPerMillion: number,
+  cachedInputPerMillion: number | undefined,
+  outputPerMillion: number,
+  source: string,
+  date: string
+): Pricing => ({
+  currency,
+  inputPerMillion,
+  ...(cachedInputPerMillion !== undefined ? { cachedInputPerMillion } : {}),
+  outputPerMillion,
+  source,
+  date
+})
+
+/**
  * The cost of one response: `amount` in `currency` (rounded to 1e-10 of a unit). `unconfirmed` is true when the
  * pricing's source is marked "UNCONFIRMED" (a secondary source: the cost is computed, and says so).
  *

@@ -233,6 +233,16 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
     requestIdHeaders: config.requestIdHeaders,
     ...(clientRequestId !== undefined ? { clientRequestId } : {})
   })
+  /** An error sent with HTTP 200 in a stream's body (an `error` event or an error body), through the error table. */
+  const errorIn200 = (json: unknown, headers: Readonly<Record<string, string>>, requestId: string | undefined) => {
+    const info = ProviderError.errorInfo({ target: target("/chat/completions"), status: 200, headers, body: json })
+    const rule = config.errorTable(info) ?? { reason: "InternalProviderError" as const }
+    return AiError.make({
+      module: "OpenAiCompatClient",
+      method: "streamChatCompletion",
+      reason: ProviderError.reasonFromRule(rule, { ...info, requestId: info.requestId ?? requestId })
+    })
+  }
   const clientRequestIdOf = (request: ChatCompletions.WireRequest): string | undefined =>
     typeof request.request_id === "string" ? request.request_id : undefined
   const responseRequestId = (headers: Readonly<Record<string, string>>, body: unknown): string | undefined =>
@@ -290,22 +300,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
         invalidResponse(provider, "streamChatCompletion", "a JSON answer to a stream request is not JSON", requestId)
       )
     }
-    if (isErrorBody(json)) {
-      const info = ProviderError.errorInfo({
-        target: target("/chat/completions"),
-        status: 200,
-        headers: {},
-        body: json
-      })
-      const rule = config.errorTable(info) ?? { reason: "InternalProviderError" as const }
-      return Effect.fail(
-        AiError.make({
-          module: "OpenAiCompatClient",
-          method: "streamChatCompletion",
-          reason: ProviderError.reasonFromRule(rule, { ...info, requestId: info.requestId ?? requestId })
-        })
-      )
-    }
+    if (isErrorBody(json)) return Effect.fail(errorIn200(json, {}, requestId))
     if (!ChatCompletions.isChatCompletion(json)) {
       return Effect.fail(
         invalidResponse(
@@ -475,22 +470,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
               )
             )
           }
-          if (event.event === "error" || isErrorBody(json)) {
-            const info = ProviderError.errorInfo({
-              target: target("/chat/completions"),
-              status: 200,
-              headers,
-              body: json
-            })
-            const rule = config.errorTable(info) ?? { reason: "InternalProviderError" as const }
-            return Effect.fail(
-              AiError.make({
-                module: "OpenAiCompatClient",
-                method: "streamChatCompletion",
-                reason: ProviderError.reasonFromRule(rule, { ...info, requestId: info.requestId ?? requestId })
-              })
-            )
-          }
+          if (event.event === "error" || isErrorBody(json)) return Effect.fail(errorIn200(json, headers, requestId))
           if (!ChatCompletions.isChatCompletionChunk(json)) {
             return Effect.fail(
               invalidResponse(

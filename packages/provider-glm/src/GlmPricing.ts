@@ -18,20 +18,9 @@ const zaiDocs = "docs/providers/glm.md#pricing (ZAI-DOCS-4.6 pricing, https://do
 const secondary =
   "UNCONFIRMED: docs/providers/glm.md#pricing (secondary: OpenClaw's zai plugin catalog and docs.wolffi.sh's Z.ai page agree)"
 
-const usd = (
-  inputPerMillion: number,
-  cachedInputPerMillion: number | undefined,
-  outputPerMillion: number,
-  source: string,
-  date: string
-): Cost.Pricing => ({
-  currency: "USD",
-  inputPerMillion,
-  ...(cachedInputPerMillion !== undefined ? { cachedInputPerMillion } : {}),
-  outputPerMillion,
-  source,
-  date
-})
+/** A price in USD per 1,000,000 tokens (Moonshot's and Z.ai's international endpoints bill in USD). */
+const usd = (input: number, cachedInput: number | undefined, output: number, source: string, date: string) =>
+  Cost.perMillion("USD", input, cachedInput, output, source, date)
 
 /**
  * Prices per model id, one entry per billing currency. Units: currency per 1,000,000 tokens.

@@ -23,20 +23,9 @@ const k3Page = "https://platform.kimi.ai/docs/pricing/chat-k3"
 const halro = "docs/providers/kimi.md#pricing ([HALRO] §1.4, international account, quoting Moonshot's price pages"
 const docEn25 = "docs/providers/kimi.md#pricing ([DOC-EN-25] pricing, served under https://platform.moonshot.ai/docs)"
 
-const usd = (
-  inputPerMillion: number,
-  cachedInputPerMillion: number | undefined,
-  outputPerMillion: number,
-  source: string,
-  date: string
-): Cost.Pricing => ({
-  currency: "USD",
-  inputPerMillion,
-  ...(cachedInputPerMillion !== undefined ? { cachedInputPerMillion } : {}),
-  outputPerMillion,
-  source,
-  date
-})
+/** A price in USD per 1,000,000 tokens (Moonshot's and Z.ai's international endpoints bill in USD). */
+const usd = (input: number, cachedInput: number | undefined, output: number, source: string, date: string) =>
+  Cost.perMillion("USD", input, cachedInput, output, source, date)
 
 /**
  * Prices per model id, one entry per billing currency. Units: currency per 1,000,000 tokens.
