@@ -172,36 +172,34 @@ describe("NodeFetch.fetch", () => {
   })
 })
 
+/** Runs `body` with the global fetch replaced by one that records the URLs it is called with; returns them. */
+const withReplacedFetch = async (body: () => Promise<unknown>): Promise<Array<string>> => {
+  const original = globalThis.fetch
+  const calls: Array<string> = []
+  globalThis.fetch = (async (input: string) => {
+    calls.push(input)
+    return new Response("{}", { status: 200 })
+  }) as typeof globalThis.fetch
+  try {
+    await body()
+  } finally {
+    globalThis.fetch = original
+  }
+  return calls
+}
+
 describe("NodeFetch.defaultFetch", () => {
   it("uses the global fetch once it was replaced (MSW, instrumentation)", async () => {
-    const original = globalThis.fetch
-    const calls: Array<string> = []
-    globalThis.fetch = (async (input: string) => {
-      calls.push(input)
-      return new Response("{}", { status: 200 })
-    }) as typeof globalThis.fetch
-    try {
-      await NodeFetch.defaultFetch(`${base}/json`)
-    } finally {
-      globalThis.fetch = original
-    }
+    const calls = await withReplacedFetch(() => NodeFetch.defaultFetch(`${base}/json`))
     expect(calls).toEqual([`${base}/json`])
   })
 
   it("uses a global fetch replaced before it was loaded (an --import preload redirecting the SDK's calls)", async () => {
-    const original = globalThis.fetch
-    const calls: Array<string> = []
-    globalThis.fetch = (async (input: string) => {
-      calls.push(input)
-      return new Response("{}", { status: 200 })
-    }) as typeof globalThis.fetch
-    try {
+    const calls = await withReplacedFetch(async () => {
       vi.resetModules()
       const loadedAfter = await import("../src/NodeFetch.js")
       await loadedAfter.defaultFetch(`${base}/json`)
-    } finally {
-      globalThis.fetch = original
-    }
+    })
     expect(calls).toEqual([`${base}/json`])
   })
 
