@@ -31,10 +31,10 @@ import type { Budget, Conversation, SessionError, SessionManager } from "@condui
 import { Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
 import * as Cooldown from "./Cooldown.js"
-import type * as Cooldowns from "./Cooldowns.js"
+import * as Cooldowns from "./Cooldowns.js"
 import * as Errors from "./Errors.js"
 import type { GatewayConfig } from "./GatewayConfig.js"
-import type { GatewayMetrics } from "./Metrics.js"
+import { type GatewayMetrics, make as makeMetrics } from "./Metrics.js"
 import type { ModelRoutes } from "./ModelRoutes.js"
 
 /** A stream part of a call without a toolkit of its own (the gateway never runs tools). */
@@ -57,6 +57,33 @@ export interface Dependencies {
    */
   readonly retryBudget?: RetryBudget.RetryBudget | undefined
 }
+
+/**
+ * The dependencies of an engine over `config`'s policies: the retry budget per provider
+ * (`CONDUIT_RETRY_BUDGET`) and provider cooldowns (`CONDUIT_COOLDOWN_FAILURES`, `CONDUIT_COOLDOWN_MS`) built
+ * from the configuration; new metrics unless `metrics` is given; a `shutdown` that never drains unless one is given
+ * (a front door without a drain of its own, as the MCP server).
+ */
+export const dependencies = (options: {
+  readonly config: GatewayConfig
+  readonly routes: ModelRoutes
+  readonly sessions: SessionManager.SessionManager["Service"]
+  readonly conversations?: Conversation.Conversation["Service"] | undefined
+  readonly metrics?: GatewayMetrics | undefined
+  readonly shutdown?: Dependencies["shutdown"] | undefined
+}): Dependencies & {
+  readonly retryBudget: RetryBudget.PerProviderRetryBudget
+  readonly cooldowns: Cooldowns.Cooldowns
+} => ({
+  config: options.config,
+  routes: options.routes,
+  sessions: options.sessions,
+  conversations: options.conversations,
+  metrics: options.metrics ?? makeMetrics(),
+  shutdown: options.shutdown ?? { draining: () => false, deadline: Effect.never },
+  retryBudget: RetryBudget.perProvider({ ratio: options.config.retryBudgetRatio }),
+  cooldowns: Cooldowns.make(options.config.cooldown)
+})
 
 /** The request as the server saw it, and where a route reports what happened (once, at the very end). */
 export interface RequestInfo {

@@ -26,7 +26,7 @@
  */
 import * as http from "node:http"
 import { MemoryStore, RedisStore, ResponseCache } from "@conduitkit/cache"
-import { type ModelsConfig, type ProviderRegistry, RetryBudget } from "@conduitkit/core"
+import type { ModelsConfig, ProviderRegistry } from "@conduitkit/core"
 import { Conversation, RateLimits, SessionManager } from "@conduitkit/session"
 import { NodeHttpServer, NodeRedis } from "@effect/platform-node"
 import { Context, Deferred, Duration, Effect, Layer, Option, type Scope, type Tracer } from "effect"
@@ -35,9 +35,8 @@ import * as Auth from "./Auth.js"
 import * as ChatRequest from "./ChatRequest.js"
 import * as ChatRoute from "./ChatRoute.js"
 import * as Connections from "./Connections.js"
-import * as Cooldowns from "./Cooldowns.js"
 import * as EmbeddingsRoute from "./EmbeddingsRoute.js"
-import type * as Engine from "./Engine.js"
+import * as Engine from "./Engine.js"
 import * as Errors from "./Errors.js"
 import * as GatewayConfig from "./GatewayConfig.js"
 import * as Log from "./Log.js"
@@ -199,18 +198,8 @@ export const makeApp = (
       options.status ?? options.providers.map((entry) => ({ name: entry.name, mode: entry.mode ?? "live" }))
     ).map(({ name, mode }) => ({ name, mode }))
     const simulated = new Set(status.filter((entry) => entry.mode === "simulated").map((entry) => entry.name))
-    const retryBudget = RetryBudget.perProvider({ ratio: config.retryBudgetRatio })
-    const cooldowns = Cooldowns.make(config.cooldown)
-    const deps: Engine.Dependencies = {
-      config,
-      routes,
-      sessions,
-      conversations,
-      metrics,
-      shutdown,
-      retryBudget,
-      cooldowns
-    }
+    const deps = Engine.dependencies({ config, routes, sessions, conversations, metrics, shutdown })
+    const { retryBudget, cooldowns } = deps
     const embeddingDeps: EmbeddingsRoute.Dependencies = {
       config,
       sessions,

@@ -6,6 +6,11 @@
 
 /** Bearer-key authentication (SHA-256 digests, constant-time comparison, public key ids). */
 export * as Auth from "./Auth.js"
+/**
+ * The engine every front door runs a model call on (`generate`, `stream`, `dependencies`): routes and fallbacks,
+ * cooldowns, retry budgets, sessions, conversations, rate limits and budgets, metrics and cost.
+ */
+export * as Engine from "./Engine.js"
 /** Every failure as an OpenAI error envelope with an HTTP status (`fromCause`, `toHttp`). */
 export * as Errors from "./Errors.js"
 /** The gateway as a layer (`layer`, `makeApp`) and the services it runs on (`services`). */

@@ -8,23 +8,19 @@
  * the client as a progress notification (`message` = the delta) when the client asked for progress; the result is
  * the whole answer either way.
  *
- * The call runs like a gateway request: the route's target and fallbacks (`ProviderRegistry.provideRoute`), retries
- * and timeouts inside the model, admission through the `SessionManager` (concurrency, queue, execution timeout,
- * rate limits per key and model name). An answer from a simulated provider says so (`simulated: true`, and the text
- * starts with a notice).
+ * The call runs on the gateway's own engine (`Engine` in `@conduitkit/gateway`), as a gateway request does: the
+ * route's target and fallbacks with provider cooldowns, retries and timeouts inside the model under the per-provider
+ * retry budget, admission through the `SessionManager` (concurrency, queue, execution timeout, rate limits per key and
+ * model name, the key's budget charged with the answer's cost), conversations when configured. The result carries
+ * the answer's `cost` when the price is known. An answer from a simulated provider says so (`simulated: true`, and
+ * the text starts with a notice).
  */
 
 import type { ChatCompletions } from "@conduitkit/core"
-import {
-  OpenAiCompatLanguageModel,
-  ProviderRegistry,
-  RequestContext,
-  ResponseSummary,
-  TokenEstimator,
-  WireInput
-} from "@conduitkit/core"
-import { Effect, Schema, Stream } from "effect"
-import { LanguageModel, type Prompt, type Response } from "effect/ai"
+import { ResponseSummary, TokenEstimator, WireInput } from "@conduitkit/core"
+import { Engine as GatewayEngine } from "@conduitkit/gateway"
+import { Cause, Effect, Exit, Pull, Schema } from "effect"
+import type { Prompt } from "effect/ai"
 import { type Engine, ToolError } from "./Engine.js"
 
 const Message = Schema.Struct({
@@ -67,7 +63,10 @@ const Usage = Schema.Struct({
   reasoning_tokens: Schema.Number
 })
 
-/** The output (token counts in tokens). */
+/** What the answer cost upstream: `amount` in `currency` (the model's price currency), absent when the price is unknown. */
+const Cost = Schema.Struct({ amount: Schema.Number, currency: Schema.String, unconfirmed: Schema.Boolean })
+
+/** The output (token counts in tokens; `cost` in the price's currency, USD or CNY). */
 export const Output = Schema.Struct({
   model: Schema.String,
   provider: Schema.String,
@@ -75,6 +74,7 @@ export const Output = Schema.Struct({
   reasoning: Schema.optional(Schema.String),
   finish_reason: Schema.String,
   usage: Usage,
+  cost: Schema.optional(Cost),
   attempts: Schema.Number,
   simulated: Schema.Boolean,
   sources: Schema.optional(Schema.Array(Schema.Struct({ title: Schema.String, url: Schema.optional(Schema.String) })))
@@ -116,80 +116,106 @@ export const toMessages = (input: Input): Effect.Effect<Array<ChatCompletions.Re
   return Effect.succeed(input.system !== undefined ? [{ role: "system", content: input.system }, ...turns] : turns)
 }
 
-type StreamPart = Response.StreamPart<Record<string, never>>
+/** The engine's call of an input: the prompt, `max_tokens` and `temperature` as wire parameters, the session. */
+const callOf = (
+  input: Input,
+  messages: ReadonlyArray<ChatCompletions.RequestMessage>,
+  prompt: Prompt.Prompt
+): GatewayEngine.Call => {
+  const request: Record<string, unknown> = {
+    ...(input.max_tokens !== undefined ? { max_tokens: input.max_tokens } : {}),
+    ...(input.temperature !== undefined ? { temperature: input.temperature } : {})
+  }
+  return {
+    model: input.model,
+    prompt,
+    config: Object.keys(request).length === 0 ? {} : { request },
+    sessionId: input.session,
+    idempotencyKey: undefined,
+    cacheMode: undefined,
+    tokenEstimate: () => TokenEstimator.estimateRequest({ messages }) + (input.max_tokens ?? 0)
+  }
+}
 
-/** Runs the tool. */
+const truncated = new ToolError(
+  "InternalProviderError",
+  "The upstream stream ended without a finish reason: the answer is incomplete.",
+  "upstream_stream_truncated",
+  502
+)
+
+/**
+ * A streamed call to its whole answer: every batch's text deltas sent as progress, the engine's stream closed however
+ * it ends (as interrupted when the client cancelled: the upstream request is aborted). Fails with `truncated` when the
+ * upstream ended without a finish part.
+ */
+const streamed = (
+  engine: Engine,
+  call: GatewayEngine.Call,
+  info: GatewayEngine.RequestInfo,
+  progress: CallContext["progress"]
+): Effect.Effect<GatewayEngine.Answer, unknown> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const streaming = yield* GatewayEngine.stream(engine.deps, call, info)
+      const parts: Array<GatewayEngine.StreamPart> = []
+      const take = (batch: ReadonlyArray<GatewayEngine.StreamPart>) => {
+        parts.push(...batch)
+        return progress === undefined
+          ? Effect.void
+          : Effect.forEach(
+              batch,
+              (part) => (part.type === "text-delta" && part.delta !== "" ? progress(part.delta) : Effect.void),
+              { discard: true }
+            )
+      }
+      const drain = Effect.gen(function* () {
+        yield* take(streaming.first)
+        while (true) {
+          const next = yield* Effect.exit(streaming.pull)
+          if (Exit.isSuccess(next)) yield* take(next.value)
+          else if (Pull.isDoneCause(next.cause)) return
+          else return yield* Effect.failCause(next.cause)
+        }
+      })
+      yield* drain.pipe(
+        Effect.onExit((exit) => streaming.close(Exit.isFailure(exit) && Cause.hasInterrupts(exit.cause)))
+      )
+      if (!parts.some((part) => part.type === "finish")) return yield* Effect.fail(truncated)
+      const summary = ResponseSummary.fromParts(parts)
+      return {
+        summary,
+        model: call.model,
+        provider: summary.metadata.provider ?? streaming.provider,
+        attempts: streaming.attempts,
+        cost: streaming.cost()
+      }
+    })
+  )
+
+/**
+ * Runs the tool on the gateway's engine (`Engine.generate`, or `Engine.stream` with `stream: true`): the route and its
+ * fallbacks, cooldowns and retry budgets, the session manager (admission, rate limits, the key's budget charged with
+ * the answer's cost), conversations when configured.
+ */
 export const run = (input: Input, context: CallContext): Effect.Effect<Output, unknown> =>
   Effect.gen(function* () {
     const { engine } = context
     const messages = yield* toMessages(input)
-    const route = yield* engine.routes.resolve(input.model)
     const prompt: Prompt.Prompt = yield* Effect.fromResult(WireInput.toPrompt(messages))
-    const request: Record<string, unknown> = {
-      ...(input.max_tokens !== undefined ? { max_tokens: input.max_tokens } : {}),
-      ...(input.temperature !== undefined ? { temperature: input.temperature } : {})
-    }
-    let attempts = 0
-    let step = 0
-    const steps = [route, ...route.fallbacks]
-    const observer: ProviderRegistry.RouteObserver = { onStep: (index) => (step = index) }
-    const requestContext: RequestContext.RequestContextShape = { onAttempt: () => void attempts++ }
-    const limits = engine.config.rateLimits
-    const runOptions = {
-      sessionId: input.session !== undefined ? `${context.keyId}:${input.session}` : undefined,
+    const call = callOf(input, messages, prompt)
+    const info: GatewayEngine.RequestInfo = {
       requestId: context.requestId,
-      ...(limits !== undefined
-        ? {
-            rateLimit: {
-              key: context.keyId,
-              model: route.name,
-              tokens: TokenEstimator.estimateRequest({ messages }) + (input.max_tokens ?? 0)
-            }
-          }
-        : {})
+      keyId: context.keyId,
+      startedAt: performance.now(),
+      fields: {},
+      done: () => Effect.void
     }
-    const withCall = <A, E>(effect: Effect.Effect<A, E>) =>
-      Effect.provideService(withRequest(request)(effect), RequestContext.RequestContext, requestContext)
-    let parts: ReadonlyArray<StreamPart | Response.AnyPart>
-    if (input.stream === true) {
-      const collected: Array<StreamPart> = []
-      const stream = ProviderRegistry.provideRouteStream(
-        engine.routes.registry,
-        route,
-        observer
-      )(
-        LanguageModel.streamText({ prompt, disableToolCallResolution: true } as never) as Stream.Stream<
-          StreamPart,
-          never,
-          LanguageModel.LanguageModel
-        >
-      )
-      yield* withCall(
-        Stream.runForEach(engine.sessions.runStream(stream, runOptions), (part) => {
-          collected.push(part)
-          return part.type === "text-delta" && part.delta !== "" && context.progress !== undefined
-            ? context.progress(part.delta)
-            : Effect.void
-        })
-      )
-      parts = collected
-    } else {
-      const generate = ProviderRegistry.provideRoute(
-        engine.routes.registry,
-        route,
-        observer
-      )(
-        LanguageModel.generateText({ prompt, disableToolCallResolution: true } as never) as Effect.Effect<
-          LanguageModel.GenerateTextResponse<Record<string, never>>,
-          never,
-          LanguageModel.LanguageModel
-        >
-      )
-      const { value } = yield* withCall(engine.sessions.run(generate, runOptions))
-      parts = value.content as ReadonlyArray<Response.AnyPart>
-    }
-    const summary = ResponseSummary.fromParts(parts as Iterable<Response.AnyPart>)
-    const provider = summary.metadata.provider ?? steps[step]?.provider ?? route.provider
+    const answer =
+      input.stream === true
+        ? yield* streamed(engine, call, info, context.progress)
+        : yield* GatewayEngine.generate(engine.deps, call, info)
+    const { summary, provider, cost } = answer
     const simulated = engine.modes.get(provider) === "simulated"
     const sources = summary.sources.map((source) => ({
       title: source.title,
@@ -207,16 +233,9 @@ export const run = (input: Input, context: CallContext): Effect.Effect<Output, u
         cached_input_tokens: summary.usage.cachedInputTokens,
         reasoning_tokens: summary.usage.reasoningTokens
       },
-      attempts,
+      ...(cost !== undefined ? { cost } : {}),
+      attempts: answer.attempts,
       simulated,
       ...(sources.length > 0 ? { sources } : {})
     }
   })
-
-/** Wire parameters of the call (`max_tokens`, `temperature`) through core's `CallConfig`. */
-const withRequest =
-  (request: Record<string, unknown>) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Object.keys(request).length === 0
-      ? effect
-      : Effect.provideService(effect, OpenAiCompatLanguageModel.CallConfig, { request })

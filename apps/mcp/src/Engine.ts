@@ -7,9 +7,9 @@
 
 import type { ModelsConfig, OpenAiCompatProvider, ProviderRegistry } from "@conduitkit/core"
 import { ProviderError } from "@conduitkit/core"
-import { Errors, type GatewayConfig, ModelRoutes, type Providers } from "@conduitkit/gateway"
-import { SessionManager } from "@conduitkit/session"
-import { type Cause, Effect } from "effect"
+import { Errors, type GatewayConfig, Engine as GatewayEngine, ModelRoutes, type Providers } from "@conduitkit/gateway"
+import { Conversation, SessionManager } from "@conduitkit/session"
+import { type Cause, Effect, Option } from "effect"
 import { AiError } from "effect/ai"
 
 /** The engine of one server. */
@@ -21,6 +21,11 @@ export interface Engine {
   /** The clients of the built-in providers that are not disabled, by provider name. */
   readonly clients: ReadonlyMap<string, OpenAiCompatProvider.ProviderClient>
   readonly sessions: SessionManager.SessionManager["Service"]
+  /**
+   * What the gateway's engine runs a model call on (`chat`): the same routes and sessions, the server's conversations
+   * (when configured), and its own retry budgets, provider cooldowns and metrics.
+   */
+  readonly deps: GatewayEngine.Dependencies
 }
 
 /** What an engine is made of (see `Providers.fromConfig` in `@conduitkit/gateway`). */
@@ -33,15 +38,21 @@ export interface Options {
   readonly clients?: ReadonlyMap<string, OpenAiCompatProvider.ProviderClient> | undefined
 }
 
-/** Builds the engine over the session manager in context. */
+/** Builds the engine over the session manager (and, when configured, the conversations) in context. */
 export const make = (options: Options): Effect.Effect<Engine, never, SessionManager.SessionManager> =>
-  Effect.map(Effect.service(SessionManager.SessionManager), (sessions) => ({
-    config: options.config,
-    routes: ModelRoutes.forProviders(options.providers, options.models, options.status),
-    modes: new Map(options.providers.map((entry) => [entry.name, entry.mode ?? "live"] as const)),
-    clients: options.clients ?? new Map(),
-    sessions
-  }))
+  Effect.gen(function* () {
+    const sessions = yield* SessionManager.SessionManager
+    const conversations = Option.getOrUndefined(yield* Effect.serviceOption(Conversation.Conversation))
+    const routes = ModelRoutes.forProviders(options.providers, options.models, options.status)
+    return {
+      config: options.config,
+      routes,
+      modes: new Map(options.providers.map((entry) => [entry.name, entry.mode ?? "live"] as const)),
+      clients: options.clients ?? new Map(),
+      sessions,
+      deps: GatewayEngine.dependencies({ config: options.config, routes, sessions, conversations })
+    }
+  })
 
 /**
  * A tool failure as the client sees it: the `effect/ai` reason (or the gateway's error type) and code, the message,

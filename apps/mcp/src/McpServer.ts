@@ -14,7 +14,7 @@
  * A `Server` serves one client connection; {@link make} builds one per connection over one shared {@link Runner}.
  */
 
-import { Gateway, Log } from "@conduitkit/gateway"
+import { Gateway, GatewayConfig, Log } from "@conduitkit/gateway"
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import {
   CallToolRequestSchema,
@@ -40,7 +40,8 @@ export interface Runner {
 /**
  * Builds a runner: the gateway's services for `config` (sessions, rate limits, caches; memory or Redis) and its
  * JSON-lines logger writing to `log` (default stdout; over stdio use stderr, stdout is the protocol), the engine, and
- * the tools (default `Tools.all()`). `dispose` releases the services.
+ * the tools (default `Tools.all()`). `dispose` releases the services. As in the gateway, `config`'s rate limits are
+ * joined by the limits of models.yaml's `keys:` section (budgets, rpm, tpm per key id; `GatewayConfig.withKeys`).
  */
 export const makeRunner = async (
   options: Engine.Options & {
@@ -48,10 +49,9 @@ export const makeRunner = async (
     readonly log?: ((line: string) => void) | undefined
   }
 ): Promise<Runner & { readonly dispose: () => Promise<void> }> => {
-  const runtime = ManagedRuntime.make(
-    Layer.merge(Gateway.services(options.config), Log.layer(options.config.logLevel, options.log))
-  )
-  const engine = await runtime.runPromise(Engine.make(options))
+  const config = GatewayConfig.withKeys(options.config, options.models?.keys)
+  const runtime = ManagedRuntime.make(Layer.merge(Gateway.services(config), Log.layer(config.logLevel, options.log)))
+  const engine = await runtime.runPromise(Engine.make({ ...options, config }))
   return {
     engine,
     tools: options.tools ?? Tools.all(),

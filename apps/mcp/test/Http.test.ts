@@ -6,7 +6,7 @@
  */
 
 import { MockUpstream } from "@conduitkit/core/testing"
-import { Providers } from "@conduitkit/gateway"
+import { Auth, Providers } from "@conduitkit/gateway"
 import { GlmMock, GlmScenarios } from "@conduitkit/provider-glm/testing"
 import { KimiMock } from "@conduitkit/provider-kimi/testing"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
@@ -309,6 +309,52 @@ describe("cancellation", () => {
       expect(await eventually(() => stalled?.aborted === true)).toBe(true)
     } finally {
       await client.close()
+    }
+  })
+})
+
+describe("keys and budgets (models.yaml keys:, as in the gateway)", () => {
+  it("chat runs on the gateway's engine: the answer's cost in the result, charged to the key's budget, then refused", async () => {
+    // 10,000 USD per million input and 20,000 per million output tokens: any answer costs far more than the budget
+    const priced = await makeRunner({
+      entries: [kimi.entry, glm.entry],
+      clients: new Map([["glm", glm.client]]),
+      roots: [files.dir],
+      models: {
+        pricing: { "glm/glm-4.6": { currency: "USD", inputPerMillion: 10_000, outputPerMillion: 20_000 } },
+        keys: { [Auth.keyId("sk-budget")]: { budget: { amount: 0.01, currency: "USD", period: "day" } } }
+      }
+    })
+    const served = await Http.serve(priced, {
+      host: "127.0.0.1",
+      port: 0,
+      apiKeys: [Redacted.make("sk-budget")],
+      maxBodyBytes: 1_000_000
+    })
+    const client = await connect(served.url, { authorization: "Bearer sk-budget" })
+    try {
+      const first = await client.callTool({ name: "chat", arguments: { model: "glm/glm-4.6", prompt: "Hello" } })
+      expect(first.isError).toBeFalsy()
+      const output = first.structuredContent as {
+        usage: { input_tokens: number; output_tokens: number }
+        cost?: { amount: number; currency: string }
+      }
+      const expected = (output.usage.input_tokens * 10_000 + output.usage.output_tokens * 20_000) / 1_000_000
+      expect(output.cost?.currency).toBe("USD")
+      expect(output.cost?.amount).toBeCloseTo(expected, 9)
+      expect(expected).toBeGreaterThan(0.01)
+      const calls = zai.recorder.calls.length
+      const second = await client.callTool({
+        name: "chat",
+        arguments: { model: "glm/glm-4.6", prompt: "Again", stream: true }
+      })
+      expect(second.isError).toBe(true)
+      expect(errorOf(second)).toMatchObject({ code: "budget_exceeded", status: 429 })
+      expect(zai.recorder.calls.length).toBe(calls) // refused before it was sent
+    } finally {
+      await client.close()
+      await served.close()
+      await priced.dispose()
     }
   })
 })

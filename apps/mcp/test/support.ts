@@ -5,7 +5,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { OpenAiCompatProvider, ProviderRegistry } from "@conduitkit/core"
+import type { ModelsConfig, OpenAiCompatProvider, ProviderRegistry } from "@conduitkit/core"
 import { GatewayConfig, Providers } from "@conduitkit/gateway"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { Redacted } from "effect"
@@ -36,10 +36,12 @@ export const runner = (options: {
   readonly clients: ReadonlyMap<string, OpenAiCompatProvider.ProviderClient>
   readonly roots: ReadonlyArray<string>
   readonly config?: Partial<GatewayConfig.GatewayConfig>
+  readonly models?: ModelsConfig.ModelsConfig
   readonly logs?: Array<string>
 }) =>
   McpServer.makeRunner({
     config: GatewayConfig.make({ port: 0, ...options.config }),
+    models: options.models,
     providers: options.entries,
     clients: options.clients,
     tools: Tools.all(options.roots),
