@@ -163,7 +163,8 @@ describe("against the mock", () => {
           request: { model: "glm-4.6", messages: [{ role: "user", content: "你好" }], stop: "END", temperature: 0.5 },
           providerOptions: { thinking: { type: "enabled" } }
         },
-        { intervalMs: 5, timeoutMs: 5_000 }
+        // a total bound a loaded machine stays far inside (a submit and three polls)
+        { intervalMs: 5, timeoutMs: 50_000 }
       ).pipe(Effect.provide(layer))
     )
     expect(result.task.task_status).toBe("PROCESSING")
