@@ -22,12 +22,19 @@ afterAll(async () => {
   await server?.stop()
 })
 
+/**
+ * `RedisStore.layer` with a bound on each round trip that a loaded machine stays inside (the default 500 ms is not:
+ * a read that times out is a miss, a write a failure), unless the test sets its own.
+ */
+const storeLayer = (options: Parameters<typeof RedisStore.layer>[0]) =>
+  RedisStore.layer({ operationTimeout: "10 seconds", ...options })
+
 /** Runs `body` with a store built by `RedisStore.layer` (so the connection is the layer's own). */
 const withStore = <A, E>(options: RedisStore.LayerOptions, body: (store: ClaimableStore) => Effect.Effect<A, E>) =>
   Effect.gen(function* () {
     const store = (yield* CacheStore.CacheStore) as ClaimableStore
     return yield* body(store)
-  }).pipe(Effect.provide(RedisStore.layer({ url: server.url, ...options })))
+  }).pipe(Effect.provide(storeLayer({ url: server.url, ...options })))
 
 /** Builds a store layer in the current scope (it stays connected until the scope closes). */
 const storeIn = (layer: Layer.Layer<never, unknown>) =>
@@ -97,9 +104,9 @@ describe("RedisStore on a real redis-server", () => {
 
   it.live("two store instances (two connections) with one prefix share entries; another prefix is isolated", () => {
     const prefix = freshPrefix()
-    const layerA = RedisStore.layer({ url: server.url, prefix })
-    const layerB = RedisStore.layer({ url: server.url, prefix })
-    const layerOther = RedisStore.layer({ url: server.url, prefix: freshPrefix() })
+    const layerA = storeLayer({ url: server.url, prefix })
+    const layerB = storeLayer({ url: server.url, prefix })
+    const layerOther = storeLayer({ url: server.url, prefix: freshPrefix() })
     return Effect.gen(function* () {
       const a = yield* storeIn(layerA)
       const b = yield* storeIn(layerB)
@@ -140,13 +147,15 @@ describe("RedisStore on a real redis-server", () => {
 
   it.live("bounds each operation by operationTimeout (a paused Redis), fail-open and fail-closed", () => {
     const prefix = freshPrefix()
-    const open = RedisStore.layer({ url: server.url, prefix, operationTimeout: "100 millis" })
-    const closed = RedisStore.layer({ url: server.url, prefix, operationTimeout: "100 millis", failureMode: "closed" })
+    // a 1 s bound a loaded machine's round trips stay inside, a pause (6 s) that outlasts both bounded reads (2 s)
+    // with room to spare: a read that waited for Redis instead of its bound would end after the pause
+    const open = RedisStore.layer({ url: server.url, prefix, operationTimeout: "1 second" })
+    const closed = RedisStore.layer({ url: server.url, prefix, operationTimeout: "1 second", failureMode: "closed" })
     return Effect.gen(function* () {
       const openStore = yield* storeIn(open)
       const closedStore = yield* storeIn(closed)
       yield* openStore.set("k", 1)
-      yield* Effect.promise(() => raw.sendCommand(["CLIENT", "PAUSE", "700", "ALL"]))
+      yield* Effect.promise(() => raw.sendCommand(["CLIENT", "PAUSE", "6000", "ALL"]))
       const started = Date.now()
       assert.deepStrictEqual(yield* openStore.get("k"), Option.none())
       const error = yield* Effect.flip(closedStore.get("k"))
@@ -154,7 +163,7 @@ describe("RedisStore on a real redis-server", () => {
       assert.strictEqual(error._tag, "CacheStoreError")
       assert.strictEqual(error.operation, "get")
       assert.include(error.message, "timed out")
-      assert.isBelow(elapsed, 600)
+      assert.isBelow(elapsed, 4_000)
       assert.strictEqual((yield* stats(openStore)).failures >= 1, true)
       // once Redis answers again, so does the store
       assert.deepStrictEqual(yield* eventually(openStore.get("k"), Option.isSome), Option.some(1))
@@ -187,7 +196,7 @@ describe("RedisStore on a real redis-server", () => {
         yield* store.set("k", "from-config")
         return yield* store.get("k")
       }).pipe(
-        Effect.provide(RedisStore.layerConfig({ prefix })),
+        Effect.provide(RedisStore.layerConfig({ prefix, operationTimeout: "10 seconds" })),
         Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ REDIS_URL: server.url })))
       )
       assert.deepStrictEqual(value, Option.some("from-config"))
@@ -228,7 +237,7 @@ describe("RedisStore when Redis goes away", () => {
         // the restarted server is empty; the store reconnects on its own (a fail-open set never fails, so look)
         const value = yield* eventually(Effect.andThen(store.set("k", "after"), store.get("k")), Option.isSome)
         assert.deepStrictEqual(value, Option.some("after"))
-      }).pipe(Effect.provide(RedisStore.layer({ url: own.url, prefix })))
+      }).pipe(Effect.provide(storeLayer({ url: own.url, prefix })))
     },
     20_000
   )
@@ -258,7 +267,7 @@ describe("RedisStore when Redis goes away", () => {
           assert.deepStrictEqual(yield* eventually(store.get("marker"), Option.isSome), Option.some("in redis"))
           // and the fallback's claim is not consulted
           assert.isTrue(yield* store.setIfAbsent("claim", 3))
-        }).pipe(Effect.provide(RedisStore.layer({ url: own.url, prefix, fallback })))
+        }).pipe(Effect.provide(storeLayer({ url: own.url, prefix, fallback })))
       })
     },
     20_000
@@ -288,7 +297,7 @@ describe("RedisStore when Redis goes away", () => {
           yield* Effect.promise(() => own.restart())
           return captured
         }).pipe(
-          Effect.provide(RedisStore.layer({ url: own.url, prefix, failureMode })),
+          Effect.provide(storeLayer({ url: own.url, prefix, failureMode })),
           Effect.provide(Logger.layer([capture]))
         )
       return Effect.gen(function* () {
@@ -329,9 +338,9 @@ describe("RedisStore when Redis goes away", () => {
           ]
         )
         yield* Effect.promise(() => own.restart())
-        yield* eventually(store.set("k", "after"), () => true)
-        assert.deepStrictEqual(yield* store.get("k"), Option.some("after"))
-      }).pipe(Effect.provide(RedisStore.layer({ url: own.url, prefix, failureMode: "closed" })))
+        const after = yield* eventually(Effect.andThen(store.set("k", "after"), store.get("k")), Option.isSome)
+        assert.deepStrictEqual(after, Option.some("after"))
+      }).pipe(Effect.provide(storeLayer({ url: own.url, prefix, failureMode: "closed" })))
     },
     20_000
   )
@@ -353,7 +362,7 @@ describe("RedisStore when Redis goes away", () => {
           yield* Effect.promise(() => own.restart())
           yield* eventually(Effect.andThen(store.set("k", "connected"), store.get("k")), Option.isSome)
           assert.deepStrictEqual(yield* Effect.promise(() => raw.ping()), "PONG")
-        }).pipe(Effect.provide(RedisStore.layer({ url: own.url, prefix, reconnectInterval: "100 millis" })))
+        }).pipe(Effect.provide(storeLayer({ url: own.url, prefix, reconnectInterval: "100 millis" })))
       })
     },
     20_000

@@ -25,9 +25,9 @@ afterAll(() => server?.stop())
 /** One gateway instance: its own Redis connection and its own hook, built in the current scope. */
 const instance = (options: RedisStore.LayerOptions, cacheOptions?: ResponseCache.Options) =>
   Effect.gen(function* () {
-    const context = yield* Layer.build(
-      ResponseCache.layer(cacheOptions).pipe(Layer.provideMerge(RedisStore.layer({ url: server.url, ...options })))
-    )
+    // a bound on each round trip a loaded machine stays inside (a read timing out at the default 500 ms is a miss)
+    const store = RedisStore.layer({ url: server.url, operationTimeout: "10 seconds", ...options })
+    const context = yield* Layer.build(ResponseCache.layer(cacheOptions).pipe(Layer.provideMerge(store)))
     return {
       hook: Context.get(context, ResponseCacheHook.ResponseCacheHook),
       stats: Context.get(context, ResponseCache.ResponseCacheStats).stats,
@@ -35,12 +35,24 @@ const instance = (options: RedisStore.LayerOptions, cacheOptions?: ResponseCache
     }
   })
 
-/** Polls `condition` (real time, at most 5 seconds): a slow first Redis round trip must not fail a test. */
-const waitUntil = (condition: () => boolean) =>
+/** Polls `condition` (real time, at most 30 seconds): slow Redis round trips on a loaded machine must not fail a test. */
+const waitFor = (condition: Effect.Effect<boolean>) =>
   Effect.gen(function* () {
-    for (let i = 0; i < 500 && !condition(); i++) yield* Effect.sleep("10 millis")
-    assert.isTrue(condition(), "condition not reached within 5 seconds")
+    const deadline = Date.now() + 30_000
+    while (!(yield* condition) && Date.now() < deadline) yield* Effect.sleep("10 millis")
+    assert.isTrue(yield* condition, "condition not reached within 30 seconds")
   })
+const waitUntil = (condition: () => boolean) => waitFor(Effect.sync(condition))
+
+/** The sum of one counter over instances' stats. */
+const total = (
+  instances: ReadonlyArray<{ readonly stats: Effect.Effect<ResponseCache.Stats> }>,
+  counter: "joins" | "claimWaits"
+) =>
+  Effect.map(
+    Effect.forEach(instances, (at) => at.stats),
+    (all) => all.reduce((sum, stats) => sum + stats[counter], 0)
+  )
 
 const collect = (stream: Stream.Stream<Response.StreamPartEncoded, AiError.AiError>) => Stream.runCollect(stream)
 
@@ -73,7 +85,8 @@ describe("ResponseCache over Redis", () => {
       const fibers = yield* Effect.forEach(Array.from({ length: 8 }), () =>
         Effect.forkChild(collect(a.hook.stream(call(), upstream.stream())))
       )
-      yield* Effect.sleep("50 millis")
+      // every other caller has joined the in-flight call before it ends (a late one would find the stored answer)
+      yield* waitFor(Effect.map(total([a], "joins"), (joins) => joins === 7))
       yield* Deferred.succeed(gate, undefined)
       const results = yield* Fiber.joinAll(fibers)
       assert.strictEqual(upstream.counter.calls, 1)
@@ -97,6 +110,14 @@ describe("ResponseCache over Redis", () => {
         Effect.forkChild(at.hook.generate(call(), upstream.generate()))
       )
       yield* waitUntil(() => upstream.counter.calls >= 2)
+      // every caller is in place before the answers come: the second caller on each instance joined its local
+      // flight, and each kind's flight on the other instance waits on the claim (a late one would find the answer)
+      yield* waitFor(
+        Effect.map(
+          Effect.all([total([a, b], "joins"), total([a, b], "claimWaits")]),
+          ([joins, claimWaits]) => joins === 2 && claimWaits === 2
+        )
+      )
       yield* Effect.sleep("200 millis") // time for a second (wrong) upstream call to start
       assert.strictEqual(upstream.counter.calls, 2) // one stream call, one generate call
       yield* Deferred.succeed(gate, undefined)
@@ -197,7 +218,7 @@ describe("ResponseCache over Redis", () => {
       const upstream = makeUpstream(gate)
       const keyed = call({ temperature: 0.9 }, { idempotencyKey: "order-42" })
       const first = yield* Effect.forkChild(collect(a.hook.stream(keyed, upstream.stream())))
-      yield* Effect.sleep("50 millis")
+      yield* waitUntil(() => upstream.counter.calls === 1) // the first holds the key before the duplicate arrives
       const duplicate = yield* Effect.forkChild(collect(b.hook.stream(keyed, upstream.stream())))
       const conflicting = yield* Effect.flip(
         b.hook
