@@ -14,6 +14,7 @@
  * | `OTEL_TRACES_EXPORTER` | `otlp` | `none` turns exporting off |
  * | `OTEL_SDK_DISABLED` | `false` | `true` turns exporting off |
  * | `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION`, `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT` | Effect's | batching, gzip, shutdown flush timeout |
+ * | `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` | `parentbased_always_on` | which traces are exported: `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` (the ratio from 0 to 1 in `_ARG`, default 1); see {@link sampled} |
  * | `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` | off | `true` (or `SPAN_ONLY`, `SPAN_AND_EVENT`): prompts and answers on the attempt spans |
  *
  * Spans of a request (names and attributes: core's `Tracing`, after the OpenTelemetry GenAI semantic conventions,
@@ -31,7 +32,7 @@
  */
 
 import { Tracing } from "@conduitkit/core"
-import { Config, ConfigProvider, Effect, Layer, type Tracer } from "effect"
+import { Config, ConfigProvider, Effect, Layer, type Option, Schema, Tracer } from "effect"
 import { FetchHttpClient, HttpMiddleware, type HttpServerRequest } from "effect/http"
 import { OtlpSerialization, OtlpTracer } from "effect/observability"
 
@@ -41,7 +42,83 @@ export interface TracingConfig {
   readonly serviceName: string
   /** Prompts and answers are recorded on spans (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`). */
   readonly captureContent: boolean
+  /** Which traces are exported (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`). */
+  readonly sampler: Sampler
 }
+
+/**
+ * A sampler of the OpenTelemetry SDK's environment (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/#general-sdk-configuration):
+ * `ratio` of new traces are sampled (1: `always_on`, 0: `always_off`, else `traceidratio`'s argument); with
+ * `parentBased`, a request whose incoming `traceparent` carries a sampled flag follows that flag instead.
+ */
+export interface Sampler {
+  readonly parentBased: boolean
+  /** From 0 to 1. */
+  readonly ratio: number
+}
+
+const samplerNames = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio"
+] as const
+
+/**
+ * The sampler of `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` (pure): `parentbased_always_on` when unset; the
+ * argument (a ratio from 0 to 1, default 1) counts only for the two `traceidratio` samplers.
+ */
+export const samplerOf = (name: (typeof samplerNames)[number] | undefined, arg: number | undefined): Sampler => {
+  const chosen = name ?? "parentbased_always_on"
+  const parentBased = chosen.startsWith("parentbased_")
+  const ratio = chosen.endsWith("always_off") ? 0 : chosen.endsWith("traceidratio") ? (arg ?? 1) : 1
+  return { parentBased, ratio }
+}
+
+/**
+ * Whether a trace id falls under `ratio` (pure): its rightmost 56 bits (14 hex digits, the random part of a W3C
+ * trace id, https://www.w3.org/TR/trace-context-2/#random-trace-id-flag) read as a fraction of 2^56, below `ratio`.
+ * The same trace id gets the same answer in every service that samples this way.
+ */
+export const traceIdUnder = (traceId: string, ratio: number): boolean => {
+  if (ratio >= 1) return true
+  if (ratio <= 0) return false
+  const random = traceId.padStart(32, "0").slice(-14)
+  // 56 bits are more than a double holds exactly: compare as integers
+  return /^[0-9a-f]{14}$/i.test(random) && BigInt(`0x${random}`) < BigInt(Math.floor(ratio * 2 ** 56))
+}
+
+/**
+ * The sampling decision of a new span (pure; `undefined`: Effect's own, which a span with a parent in this process
+ * takes from its parent, so a trace is exported whole or not at all). A span whose parent came in a `traceparent`
+ * follows the parent's sampled flag with `parentBased`, else its trace id's ({@link traceIdUnder}); a span without a
+ * parent is sampled when `random()` (from 0 to 1) falls under the ratio: its trace id is drawn by the tracer after
+ * this decision, and is as random.
+ */
+export const sampled = (
+  sampler: Sampler,
+  parent: Option.Option<Tracer.AnySpan>,
+  random: () => number
+): boolean | undefined => {
+  if (parent._tag === "Some") {
+    const span = parent.value
+    if (span._tag === "Span") return undefined
+    return sampler.parentBased ? span.sampled : traceIdUnder(span.traceId, sampler.ratio)
+  }
+  return sampler.ratio >= 1 ? undefined : sampler.ratio > 0 && random() < sampler.ratio
+}
+
+/** `tracer` deciding each new span's sampling with `sampler` (see {@link sampled}). */
+const withSampler = (tracer: Tracer.Tracer, sampler: Sampler): Tracer.Tracer =>
+  Tracer.make({
+    span: (options) => {
+      const decision = sampled(sampler, options.parent, Math.random)
+      return tracer.span(decision === undefined ? options : { ...options, sampled: decision && options.sampled })
+    },
+    ...(tracer.context !== undefined ? { context: tracer.context } : {})
+  })
 
 const optional = (name: string) => Config.option(Config.String(name))
 
@@ -62,7 +139,12 @@ export const config: Config.Config<TracingConfig | undefined> = Config.all({
   protocol: Config.option(Config.Literals(["http/protobuf", "http/json"], "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")),
   baseProtocol: Config.option(Config.Literals(["http/protobuf", "http/json"], "OTEL_EXPORTER_OTLP_PROTOCOL")),
   serviceName: optional("OTEL_SERVICE_NAME"),
-  capture: optional("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+  capture: optional("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"),
+  // another sampler (`jaeger_remote`, `xray`, ...) or a ratio outside 0 to 1 fails at start, naming the variable
+  sampler: Config.option(Config.Literals(samplerNames, "OTEL_TRACES_SAMPLER")),
+  samplerArg: Config.option(
+    Config.schema(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })), "OTEL_TRACES_SAMPLER_ARG")
+  )
 }).pipe(
   Config.map((read): TracingConfig | undefined => {
     const value = <A>(option: { readonly _tag: "Some"; readonly value: A } | { readonly _tag: "None" }) =>
@@ -76,7 +158,8 @@ export const config: Config.Config<TracingConfig | undefined> = Config.all({
     return {
       protocol: value(read.protocol) ?? value(read.baseProtocol) ?? "http/protobuf",
       serviceName: value(read.serviceName) ?? "conduit-gateway",
-      captureContent: capturesContent(value(read.capture))
+      captureContent: capturesContent(value(read.capture)),
+      sampler: samplerOf(value(read.sampler), value(read.samplerArg))
     }
   })
 )
@@ -117,11 +200,19 @@ const serialization = (protocol: TracingConfig["protocol"]) =>
  */
 export const layer = (tracing: TracingConfig | undefined): Layer.Layer<never> => {
   if (tracing === undefined) return Layer.empty
-  const tracer = OtlpTracer.layerFromConfig({ resource: { serviceName: tracing.serviceName } }).pipe(
+  const exporting = OtlpTracer.layerFromConfig({ resource: { serviceName: tracing.serviceName } }).pipe(
     Layer.provide(serialization(tracing.protocol)),
     Layer.provide(FetchHttpClient.layer),
     Layer.provide(ConfigProvider.layerAdd(ConfigProvider.fromEnvRecord({ OTEL_TRACES_EXPORTER: "otlp" })))
   )
+  const { sampler } = tracing
+  const tracer =
+    sampler.parentBased && sampler.ratio >= 1
+      ? exporting
+      : Layer.effect(
+          Tracer.Tracer,
+          Effect.map(Effect.tracer, (otlp) => withSampler(otlp, sampler))
+        ).pipe(Layer.provide(exporting))
   return Layer.mergeAll(
     tracer,
     Layer.succeed(HttpMiddleware.SpanNameGenerator, spanName),

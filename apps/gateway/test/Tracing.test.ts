@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { MockUpstream } from "@conduitkit/core/testing"
-import { ConfigProvider, Context, Effect, Layer, ManagedRuntime } from "effect"
+import { ConfigProvider, Context, Effect, Layer, ManagedRuntime, Option, Tracer } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as Gateway from "../src/Gateway.js"
 import * as GatewayConfig from "../src/GatewayConfig.js"
@@ -333,7 +333,8 @@ describe("Observability.config", () => {
     expect(await read({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://c:4318/v1/traces" })).toEqual({
       protocol: "http/protobuf",
       serviceName: "conduit-gateway",
-      captureContent: false
+      captureContent: false,
+      sampler: { parentBased: true, ratio: 1 }
     })
     expect(
       await read({
@@ -342,7 +343,12 @@ describe("Observability.config", () => {
         OTEL_SERVICE_NAME: "edge",
         OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "SPAN_ONLY"
       })
-    ).toEqual({ protocol: "http/json", serviceName: "edge", captureContent: true })
+    ).toEqual({
+      protocol: "http/json",
+      serviceName: "edge",
+      captureContent: true,
+      sampler: { parentBased: true, ratio: 1 }
+    })
     expect(Observability.capturesContent("true")).toBe(true)
     expect(Observability.capturesContent("NO_CONTENT")).toBe(false)
     expect(Observability.capturesContent(undefined)).toBe(false)
@@ -352,5 +358,118 @@ describe("Observability.config", () => {
     await expect(
       read({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })
     ).rejects.toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL/)
+  })
+
+  it.each([
+    [{}, { parentBased: true, ratio: 1 }],
+    [{ OTEL_TRACES_SAMPLER: "always_on" }, { parentBased: false, ratio: 1 }],
+    [{ OTEL_TRACES_SAMPLER: "always_off" }, { parentBased: false, ratio: 0 }],
+    [
+      { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" },
+      { parentBased: false, ratio: 0.25 }
+    ],
+    [{ OTEL_TRACES_SAMPLER: "traceidratio" }, { parentBased: false, ratio: 1 }],
+    [{ OTEL_TRACES_SAMPLER: "parentbased_always_off" }, { parentBased: true, ratio: 0 }],
+    [
+      { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" },
+      { parentBased: true, ratio: 0 }
+    ],
+    // the argument counts only for the ratio samplers
+    [
+      { OTEL_TRACES_SAMPLER: "always_on", OTEL_TRACES_SAMPLER_ARG: "0.1" },
+      { parentBased: false, ratio: 1 }
+    ]
+  ])("OTEL_TRACES_SAMPLER %j is the sampler %j", async (env, sampler) => {
+    expect((await read({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", ...env }))?.sampler).toEqual(sampler)
+  })
+
+  it("refuses a sampler it does not implement and a ratio outside 0 to 1, naming the variable", async () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" }
+    await expect(read({ ...endpoint, OTEL_TRACES_SAMPLER: "jaeger_remote" })).rejects.toThrow(/OTEL_TRACES_SAMPLER/)
+    await expect(
+      read({ ...endpoint, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "1.5" })
+    ).rejects.toThrow(/OTEL_TRACES_SAMPLER_ARG/)
+    await expect(
+      read({ ...endpoint, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "half" })
+    ).rejects.toThrow(/OTEL_TRACES_SAMPLER_ARG/)
+  })
+})
+
+describe("Observability.sampled (the decision per new span)", () => {
+  const remote = (traceId: string, sampled: boolean) =>
+    Option.some(Tracer.externalSpan({ traceId, spanId: "00f067aa0ba902b7", sampled }))
+  const low = "4bf92f3577b34da6a3ce929d0e0e4736".slice(0, 18) + "00000000000000" // random part 0
+  const high = "4bf92f3577b34da6a3ce929d0e0e4736".slice(0, 18) + "ffffffffffffff" // random part 2^56 - 1
+  it.each([
+    // parent-based: an incoming traceparent's flag decides
+    ["parentbased_traceidratio 0, sampled parent", { parentBased: true, ratio: 0 }, remote(high, true), true],
+    ["parentbased_always_on, unsampled parent", { parentBased: true, ratio: 1 }, remote(low, false), false],
+    // not parent-based: the trace id's random part against the ratio, whatever the flag
+    ["traceidratio 0.5, random part 0", { parentBased: false, ratio: 0.5 }, remote(low, false), true],
+    ["traceidratio 0.5, random part 2^56 - 1", { parentBased: false, ratio: 0.5 }, remote(high, true), false],
+    ["always_off, sampled parent", { parentBased: false, ratio: 0 }, remote(low, true), false]
+  ])("%s", (_, sampler, parent, expected) => {
+    expect(Observability.sampled(sampler, parent, () => 0.5)).toBe(expected)
+  })
+
+  it("a new trace: sampled when the draw falls under the ratio; always_on leaves it to Effect", () => {
+    expect(Observability.sampled({ parentBased: true, ratio: 0.25 }, Option.none(), () => 0.2)).toBe(true)
+    expect(Observability.sampled({ parentBased: true, ratio: 0.25 }, Option.none(), () => 0.3)).toBe(false)
+    expect(Observability.sampled({ parentBased: false, ratio: 0 }, Option.none(), () => 0)).toBe(false)
+    expect(Observability.sampled({ parentBased: false, ratio: 1 }, Option.none(), () => 0.99)).toBeUndefined()
+  })
+
+  it("a span whose parent is in this process follows its parent (Effect's own rule), so a trace is whole or absent", () => {
+    const local = Effect.runSync(Effect.makeSpan("parent"))
+    expect(Observability.sampled({ parentBased: false, ratio: 0 }, Option.some(local), () => 0)).toBeUndefined()
+  })
+
+  it("traceIdUnder reads the rightmost 56 bits", () => {
+    expect(Observability.traceIdUnder(low, 0.000001)).toBe(true)
+    expect(Observability.traceIdUnder(high, 0.999999)).toBe(false)
+    expect(Observability.traceIdUnder(`${"0".repeat(18)}80000000000000`, 0.5)).toBe(false) // exactly one half
+    expect(Observability.traceIdUnder(`${"0".repeat(18)}7fffffffffffff`, 0.5)).toBe(true)
+  })
+})
+
+describe("OTEL_TRACES_SAMPLER, as exported", () => {
+  it("parentbased_traceidratio at 0: a sampled incoming trace is exported whole; an unsampled one and a new one are not, and say so upstream", async () => {
+    const sampling = await startWithEnv({
+      PORT: "0",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_BSP_SCHEDULE_DELAY: "50",
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: "0"
+    })
+    try {
+      const recorder = respond(server, "ref", () => MockUpstream.json(completionBody({ content: "Hi" })))
+      const ask = (headers: Record<string, string>) =>
+        realFetch(`${sampling.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify({ model: "ref/ref-chat-1", messages: [user] })
+        }).then((response) => response.text().then(() => response.status))
+      const unsampled = incoming()
+      expect(await ask({ traceparent: unsampled.traceparent.replace(/-01$/, "-00") })).toBe(200)
+      expect(await ask({})).toBe(200)
+      const newTrace = recorder.calls[1]!.headers.traceparent as string
+      expect(newTrace).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/)
+      expect(recorder.calls[0]!.headers.traceparent).toMatch(new RegExp(`^00-${unsampled.traceId}-[0-9a-f]{16}-00$`))
+      const sampled = incoming()
+      expect(await ask({ traceparent: sampled.traceparent })).toBe(200)
+      expect(recorder.calls[2]!.headers.traceparent).toMatch(/-01$/)
+      // the sampled trace arrives whole; the two before it ended earlier, so they would have been in its batch or before
+      const spans = await traceOf(sampled.traceId, ["POST /v1/chat/completions", "chat ref-chat-1"])
+      expect(spans.map((span) => span.name)).toEqual(
+        expect.arrayContaining(["POST /v1/chat/completions", "conduit.session.admission", "chat ref-chat-1"])
+      )
+      const newTraceId = newTrace.split("-")[1]
+      expect(
+        receiver.spans().filter((span) => span.traceId === unsampled.traceId || span.traceId === newTraceId)
+      ).toEqual([])
+    } finally {
+      await sampling.close()
+    }
   })
 })
