@@ -398,8 +398,8 @@ describe("Observability.config", () => {
 describe("Observability.sampled (the decision per new span)", () => {
   const remote = (traceId: string, sampled: boolean) =>
     Option.some(Tracer.externalSpan({ traceId, spanId: "00f067aa0ba902b7", sampled }))
-  const low = "4bf92f3577b34da6a3ce929d0e0e4736".slice(0, 18) + "00000000000000" // random part 0
-  const high = "4bf92f3577b34da6a3ce929d0e0e4736".slice(0, 18) + "ffffffffffffff" // random part 2^56 - 1
+  const low = `4bf92f3577b34da6a3${"0".repeat(14)}` // random part 0
+  const high = `4bf92f3577b34da6a3${"f".repeat(14)}` // random part 2^56 - 1
   it.each([
     // parent-based: an incoming traceparent's flag decides
     ["parentbased_traceidratio 0, sampled parent", { parentBased: true, ratio: 0 }, remote(high, true), true],
