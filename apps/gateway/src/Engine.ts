@@ -19,6 +19,7 @@
  */
 import {
   Cost,
+  EncodedStream,
   OpenAiCompatLanguageModel,
   ProviderRegistry,
   RequestContext,
@@ -28,7 +29,7 @@ import {
   Usage
 } from "@conduitkit/core"
 import type { Budget, Conversation, SessionError, SessionManager } from "@conduitkit/session"
-import { Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Pull, Scope, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
 import * as Cooldown from "./Cooldown.js"
 import * as Cooldowns from "./Cooldowns.js"
@@ -37,8 +38,11 @@ import type { GatewayConfig } from "./GatewayConfig.js"
 import { type GatewayMetrics, make as makeMetrics } from "./Metrics.js"
 import type { ModelRoutes } from "./ModelRoutes.js"
 
-/** A stream part of a call without a toolkit of its own (the gateway never runs tools). */
-export type StreamPart = Response.StreamPart<Record<string, never>>
+/**
+ * A stream part of a call without a toolkit of its own (the gateway never runs tools), as the provider built it
+ * (core's `EncodedStream`; decoded parts, when conversations are on, have the same fields).
+ */
+export type StreamPart = Response.StreamPartEncoded
 
 /** What the engine needs from the gateway. */
 export interface Dependencies {
@@ -503,49 +507,44 @@ export interface Streaming {
 const streamParts = (deps: Dependencies, call: Call, prepared: Prepared): Stream.Stream<StreamPart, Failure> => {
   const { conversations, sessionId } = prepared
   const onRoute = ProviderRegistry.provideRouteStream(deps.routes.registry, prepared.route, prepared.observer)
-  const partsFor = (prompt: Prompt.Prompt) =>
-    onRoute(
-      // effect/ai reuses its stream-part decoder only when a toolkit is given (measured ~30 µs less per stream), so
-      // the call passes the empty toolkit
-      LanguageModel.streamText({
-        prompt,
-        toolkit: Toolkit.empty,
-        disableToolCallResolution: true,
-        toolCallValidation: "deferred"
-      }) as Stream.Stream<StreamPart, never, LanguageModel.LanguageModel>
-    )
-  let parts: Stream.Stream<StreamPart, AiError.AiError | Conversation.ConversationError> = partsFor(call.prompt)
-  if (conversations !== undefined && sessionId !== undefined) {
-    const seen: Array<StreamPart> = []
+  let parts: Stream.Stream<StreamPart, AiError.AiError | Conversation.ConversationError>
+  if (conversations === undefined || sessionId === undefined) {
+    // the parts as the provider built them: the front door encodes them as they are (no decode of every part)
+    parts = onRoute(EncodedStream.streamText({ prompt: call.prompt }))
+  } else {
+    // the stored turn is made from the response parts by effect/ai (`Prompt.fromResponseParts`): decoded ones
+    const seen: Array<Response.AnyPart> = []
     parts = Stream.unwrap(
       Effect.map(conversations.history(sessionId), (history) =>
         Stream.concat(
-          Stream.mapArray(partsFor(withHistory(history, call.prompt)), (batch) => {
-            seen.push(...batch)
-            return batch
-          }),
-          Stream.fromEffectDrain(
-            conversations.append(sessionId, {
-              prompt: call.prompt,
-              response: seen as ReadonlyArray<Response.AnyPart>
-            })
-          )
+          Stream.mapArray(
+            onRoute(
+              LanguageModel.streamText({
+                prompt: withHistory(history, call.prompt),
+                toolkit: Toolkit.empty,
+                disableToolCallResolution: true,
+                toolCallValidation: "deferred"
+              })
+            ),
+            (batch) => {
+              seen.push(...(batch as ReadonlyArray<Response.AnyPart>))
+              return batch as unknown as readonly [StreamPart, ...Array<StreamPart>]
+            }
+          ),
+          Stream.fromEffectDrain(conversations.append(sessionId, { prompt: call.prompt, response: seen }))
         )
       )
     )
   }
-  return deps.sessions
-    .runStream(
-      parts.pipe(
-        Stream.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
-        Stream.provideService(ResponseCacheHook.CallOptions, prepared.callOptions)
-      ),
-      prepared.runOptions(usageTotal, partCost)
+  // one context for the call's services: each `Stream.provideService` would wrap every pull again
+  return Stream.provideContext(
+    deps.sessions.runStream(parts, prepared.runOptions(usageTotal, partCost)),
+    Context.make(OpenAiCompatLanguageModel.CallConfig, call.config).pipe(
+      Context.add(ResponseCacheHook.CallOptions, prepared.callOptions),
+      Context.add(RequestContext.RequestContext, prepared.requestContext),
+      Context.add(RetryBudget.CurrentRetryBudget, deps.retryBudget ?? RetryBudget.unlimited)
     )
-    .pipe(
-      Stream.provideService(RequestContext.RequestContext, prepared.requestContext),
-      Stream.provideService(RetryBudget.CurrentRetryBudget, deps.retryBudget ?? RetryBudget.unlimited)
-    )
+  )
 }
 
 /**

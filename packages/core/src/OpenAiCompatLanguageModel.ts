@@ -30,12 +30,13 @@
  *
  * @since 0.1.0
  */
-import { Channel, Clock, type Context, Effect, Layer, Result, Stream } from "effect"
-import { type AiError, LanguageModel, Model, type Response } from "effect/ai"
+import { Channel, Clock, type Context, Effect, Layer, Option, Result, Stream } from "effect"
+import { type AiError, LanguageModel, Model, type Response, Telemetry } from "effect/ai"
 import type * as CallConfigModule from "./CallConfig.js"
 import * as CallMetadata from "./CallMetadata.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
 import * as CompletionAssembly from "./CompletionAssembly.js"
+import * as encodedStreams from "./internal/encodedStreams.js"
 import type { OpenAiCompatClientShape, WithHeaders } from "./OpenAiCompatClient.js"
 import * as ProviderError from "./ProviderError.js"
 import type { ProviderExecutedToolCall, ProviderSpec } from "./ProviderSpec.js"
@@ -524,23 +525,29 @@ export const make = (params: {
       }
       return { resolved, cache, call }
     })
-  return LanguageModel.make({
-    generateText: (options) =>
-      Effect.flatMap(prepare(options, false), ({ resolved, cache, call }) =>
-        Tracing.tracedCall(cache.generate(call, generate(spec, client, resolved)), options.span, {
+  const streamText = (options: LanguageModel.ProviderOptions) =>
+    Stream.unwrap(
+      Effect.map(prepare(options, true), ({ resolved, cache, call }) =>
+        Tracing.tracedCallStream(cache.stream(call, stream(spec, client, resolved)), options.span, {
           provider: spec.name,
           model: resolved.info.id
         })
-      ),
-    streamText: (options) =>
-      Stream.unwrap(
-        Effect.map(prepare(options, true), ({ resolved, cache, call }) =>
-          Tracing.tracedCallStream(cache.stream(call, stream(spec, client, resolved)), options.span, {
+      )
+    )
+  return Effect.gen(function* () {
+    const service = yield* LanguageModel.make({
+      generateText: (options) =>
+        Effect.flatMap(prepare(options, false), ({ resolved, cache, call }) =>
+          Tracing.tracedCall(cache.generate(call, generate(spec, client, resolved)), options.span, {
             provider: spec.name,
             model: resolved.info.id
           })
-        )
-      )
+        ),
+      streamText
+    })
+    // a span transformer captured here would be applied by effect/ai's own streamText only (see `EncodedStream`)
+    const transformer = yield* Effect.serviceOption(Telemetry.CurrentSpanTransformer)
+    return Option.isSome(transformer) ? service : encodedStreams.register(service, streamText)
   })
 }
 

@@ -39,6 +39,13 @@ export * as Cost from "./Cost.js"
  */
 export * as EmbeddingCatalog from "./EmbeddingCatalog.js"
 /**
+ * A streamed call's parts as the provider built them, without effect/ai's per-part decode (for callers that pass
+ * them on, such as the gateway).
+ *
+ * @since 0.1.0
+ */
+export * as EncodedStream from "./EncodedStream.js"
+/**
  * `finish_reason` mapping.
  *
  * @since 0.1.0

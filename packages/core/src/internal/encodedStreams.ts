@@ -1,0 +1,22 @@
+/**
+ * The stream hooks of the `LanguageModel` services `OpenAiCompatLanguageModel.make` built (what `LanguageModel.make`
+ * decodes), by service: `EncodedStream.streamText` runs the hook itself. Not public: only `make` registers.
+ */
+import type { Stream } from "effect"
+import type { AiError, LanguageModel, Response } from "effect/ai"
+
+/** A model's stream hook: its parts as built, before effect/ai's decode. */
+export type Hook = (
+  options: LanguageModel.ProviderOptions
+) => Stream.Stream<Response.StreamPartEncoded, AiError.AiError>
+
+const hooks = new WeakMap<LanguageModel.LanguageModel, Hook>()
+
+/** Remembers `hook` as the undecoded stream of `service`; returns `service`. */
+export const register = (service: LanguageModel.LanguageModel, hook: Hook): LanguageModel.LanguageModel => {
+  hooks.set(service, hook)
+  return service
+}
+
+/** The undecoded stream hook of `service`, when `OpenAiCompatLanguageModel.make` built it. */
+export const hookOf = (service: LanguageModel.LanguageModel): Hook | undefined => hooks.get(service)
