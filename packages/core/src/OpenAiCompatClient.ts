@@ -500,26 +500,37 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
       type Batch =
         | { readonly _tag: "Events"; readonly events: Array<Sse.SseEvent>; readonly truncatedLine: boolean }
         | { readonly _tag: "Malformed"; readonly error: unknown }
-      const readBatch = Effect.tryPromise({
-        try: async (signal: AbortSignal): Promise<Batch> => {
-          while (!signal.aborted) {
+      // One read of the body until it gives events (or ends). A read that was interrupted (a timeout, the consumer
+      // gone) stops at its next chunk. An `Effect.callback` without a signal: `Effect.tryPromise` with one makes an
+      // AbortController per read, which cost as much as the rest of the read's Effect steps together.
+      const readBatch = Effect.callback<Batch, unknown>((resume) => {
+        let abandoned = false
+        const read = async (): Promise<void> => {
+          while (!abandoned) {
             const next = await reader.read()
-            if (signal.aborted) break
+            if (abandoned) return
+            let batch: Batch | undefined
             try {
               if (next.done) {
                 ended = true
                 const tail = decoder.end()
-                return { _tag: "Events", events: tail.events, truncatedLine: tail.truncatedLine }
+                batch = { _tag: "Events", events: tail.events, truncatedLine: tail.truncatedLine }
+              } else {
+                const events = decoder.push(next.value)
+                if (events.length > 0) batch = { _tag: "Events", events, truncatedLine: false }
               }
-              const events = decoder.push(next.value)
-              if (events.length > 0) return { _tag: "Events", events, truncatedLine: false }
             } catch (error) {
-              return { _tag: "Malformed", error }
+              batch = { _tag: "Malformed", error }
             }
+            if (batch !== undefined) return resume(Effect.succeed(batch))
           }
-          return { _tag: "Events", events: [], truncatedLine: false }
-        },
-        catch: (error) => error
+        }
+        read().catch((error: unknown) => {
+          if (!abandoned) resume(Effect.fail(error))
+        })
+        return Effect.sync(() => {
+          abandoned = true
+        })
       })
 
       const pull: Effect.Effect<
