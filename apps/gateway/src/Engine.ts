@@ -26,6 +26,7 @@ import {
   ResponseCacheHook,
   ResponseSummary,
   RetryBudget,
+  UntooledCall,
   Usage
 } from "@conduitkit/core"
 import type { Budget, Conversation, SessionError, SessionManager } from "@conduitkit/session"
@@ -427,8 +428,8 @@ export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Eff
     const prepared = yield* prepare(deps, call, info, false)
     const { conversations, sessionId } = prepared
     const onRoute = ProviderRegistry.provideRoute(deps.routes.registry, prepared.route, prepared.observer)
-    const run = (prompt: Prompt.Prompt) =>
-      onRoute(LanguageModel.generateText({ prompt, disableToolCallResolution: true, toolCallValidation: "deferred" }))
+    // no toolkit, tool calls returned as they come; through effect/ai's cached response decoder (UntooledCall)
+    const run = (prompt: Prompt.Prompt) => onRoute(UntooledCall.generateText(prompt))
     const work =
       conversations === undefined || sessionId === undefined
         ? run(call.prompt)

@@ -18,6 +18,7 @@ import * as OpenAiCompatLanguageModel from "./OpenAiCompatLanguageModel.js"
 import * as ProviderError from "./ProviderError.js"
 import * as ResponseCacheHook from "./ResponseCacheHook.js"
 import * as ResponseSummary from "./ResponseSummary.js"
+import * as UntooledCall from "./UntooledCall.js"
 import * as WireInput from "./WireInput.js"
 
 /**
@@ -225,14 +226,19 @@ export const make = (options: Options): PromiseClient => {
     const runtime = runtimeFor(request.model ?? options.defaultModel)
     const program = Effect.gen(function* () {
       const inputs = yield* toEffectInputs(request)
-      const response = yield* LanguageModel.generateText({
-        prompt: inputs.prompt,
-        toolkit: inputs.toolkit,
-        toolChoice: inputs.toolChoice,
-        disableToolCallResolution: true,
-        // provider-defined tools (e.g. $web_search) come back as calls of tools the toolkit does not declare
-        toolCallValidation: "deferred"
-      }).pipe(withCallOptions(request, inputs.providerDefined))
+      const call =
+        Object.keys(inputs.toolkit.tools).length === 0
+          ? // no function tool: the same call through effect/ai's cached response decoder
+            UntooledCall.generateText(inputs.prompt)
+          : LanguageModel.generateText({
+              prompt: inputs.prompt,
+              toolkit: inputs.toolkit,
+              toolChoice: inputs.toolChoice,
+              disableToolCallResolution: true,
+              // provider-defined tools (e.g. $web_search) come back as calls of tools the toolkit does not declare
+              toolCallValidation: "deferred"
+            })
+      const response = yield* call.pipe(withCallOptions(request, inputs.providerDefined))
       return ResponseSummary.fromParts(response.content as ReadonlyArray<Response.AnyPart>)
     }) as Effect.Effect<ChatResult, AiError.AiError, LanguageModel.LanguageModel>
     const exit = await runtime.runPromiseExit(program, request.signal ? { signal: request.signal } : undefined)

@@ -179,6 +179,13 @@ export * as TokenEstimator from "./TokenEstimator.js"
  */
 export * as Tracing from "./Tracing.js"
 /**
+ * `LanguageModel.generateText` for a call that declares no tool and runs none, through effect/ai's cached response
+ * decoder (without a toolkit effect/ai rebuilds its response schema on every call).
+ *
+ * @since 0.1.0
+ */
+export * as UntooledCall from "./UntooledCall.js"
+/**
  * Token usage normalized from every placement providers use.
  *
  * @since 0.1.0
