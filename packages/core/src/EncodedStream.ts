@@ -51,7 +51,7 @@ export const streamText = (options: {
       return hook({
         prompt: Prompt.make(options.prompt),
         tools: [],
-        toolChoice: "none",
+        toolChoice: "auto", // what effect/ai hands the provider with a toolkit given (here the empty one)
         responseFormat: { type: "text" },
         span,
         previousResponseId: undefined,
