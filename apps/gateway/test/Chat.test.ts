@@ -395,10 +395,14 @@ describe("sessions", () => {
   it("runs the turns of one x-session-id one at a time; other sessions run alongside", async () => {
     let active = 0
     let peak = 0
+    // each upstream call lasts until a second one runs beside it, at most `holdMs`: turns run one at a time wait it
+    // out, turns that run alongside meet however late a loaded machine starts the second
+    let holdMs = 60
     respond(server, "ref", async () => {
       active++
       peak = Math.max(peak, active)
-      await new Promise((resolve) => setTimeout(resolve, 60))
+      const until = Date.now() + holdMs
+      while (active < 2 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5))
       active--
       return MockUpstream.json(completionBody({ content: "ok" }))
     })
@@ -410,6 +414,7 @@ describe("sessions", () => {
     await Promise.all([send("conversation-a"), send("conversation-a"), send("conversation-a")])
     expect(peak).toBe(1)
     peak = 0
+    holdMs = 20_000
     await Promise.all([send("conversation-b"), send("conversation-c")])
     expect(peak).toBe(2)
   })

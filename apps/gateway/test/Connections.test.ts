@@ -77,9 +77,10 @@ describe("Connections", () => {
       const silent = Array.from({ length: 20 }, () => connect(gateway.port))
       await Promise.all(silent.map((c) => c.opened))
       const opened = performance.now()
-      await eventually(() => silent.every((c) => c.closedAt() !== undefined), 5_000)
+      await eventually(() => silent.every((c) => c.closedAt() !== undefined))
+      // closed on the 300 ms bound, far below any default (60 s here): 20 s is what a loaded machine may add
       const latest = Math.max(...silent.map((c) => (c.closedAt() ?? 0) - opened))
-      expect(latest).toBeLessThan(5_000)
+      expect(latest).toBeLessThan(20_000)
       expect(await counter(gateway.url, "no_byte")).toBe(20)
       expect((await realFetch(`${gateway.url}/healthz`)).status).toBe(200)
     })
@@ -92,7 +93,7 @@ describe("Connections", () => {
       slow.socket.write("GET /healthz HTTP/1.1\r\n")
       const drip = setInterval(() => slow.socket.writable && slow.socket.write("x"), 50)
       try {
-        await eventually(() => slow.closedAt() !== undefined, 5_000)
+        await eventually(() => slow.closedAt() !== undefined)
       } finally {
         clearInterval(drip)
       }
@@ -105,9 +106,9 @@ describe("Connections", () => {
       const idle = connect(gateway.port)
       await idle.opened
       idle.socket.write("GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
-      await eventually(() => idle.received().includes("\r\n\r\n{"), 2_000)
+      await eventually(() => idle.received().includes("\r\n\r\n{"))
       expect(idle.received()).toMatch(/^HTTP\/1\.1 200/)
-      await eventually(() => idle.closedAt() !== undefined, 3_000)
+      await eventually(() => idle.closedAt() !== undefined)
     })
   })
 
@@ -132,10 +133,10 @@ describe("Connections", () => {
         c.socket.write(
           `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
         )
-        await eventually(() => upstream.totals().requests === i + 1, 3_000)
+        await eventually(() => upstream.totals().requests === i + 1)
       }
       const refused = connect(gateway.port)
-      await eventually(() => refused.closedAt() !== undefined, 3_000)
+      await eventually(() => refused.closedAt() !== undefined)
       expect(refused.received()).toMatch(/^HTTP\/1\.1 503/)
       expect(refused.received()).toContain('"code":"server_overloaded"')
       expect(busy.every((c) => c.closedAt() === undefined)).toBe(true)

@@ -71,13 +71,13 @@ describe("edges", () => {
 
   it("a request still running at the shutdown deadline answers 503 with the envelope, its request id and a log line", async () => {
     const gateway = await startGateway({ config: { shutdownGraceMs: 1_000 } })
-    hang()
+    const recorder = hang()
     const pending = realFetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-request-id": "req-deadline-1" },
       body: body("{}")
     })
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await eventually(() => recorder.count === 1) // running (upstream called) before the shutdown starts
     const closing = gateway.close()
     const response = await pending
     expect(response.status).toBe(503)

@@ -8,7 +8,17 @@ import { Redacted } from "effect"
 import OpenAI from "openai"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as Errors from "../src/Errors.js"
-import { chunk, client, completionBody, errorBody, mswServer, respond, type Started, startGateway } from "./support.js"
+import {
+  chunk,
+  client,
+  completionBody,
+  errorBody,
+  eventually,
+  mswServer,
+  respond,
+  type Started,
+  startGateway
+} from "./support.js"
 
 const server = mswServer()
 let gateway: Started
@@ -234,13 +244,17 @@ describe("gateway limits", () => {
   it("429 queue_full when every slot is busy and nothing may wait", async () => {
     const busy = await startGateway({ config: { sessions: { ...defaults, maxConcurrent: 1, maxQueued: 0 } } })
     try {
-      respond(server, "ref", async () => {
-        await new Promise((resolve) => setTimeout(resolve, 200))
+      // the first call holds the only slot until the second has been refused
+      let release = () => {}
+      const released = new Promise<void>((resolve) => (release = resolve))
+      const recorder = respond(server, "ref", async () => {
+        await released
         return MockUpstream.json(completionBody({ content: "slow" }))
       })
       const first = client(busy).chat.completions.create({ model: "ref/ref-chat-1", messages: [user("one")] })
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      await eventually(() => recorder.count === 1)
       const error = await failure({ model: "ref/ref-chat-1" }, { gateway: busy })
+      release()
       expect(error.status).toBe(429)
       expect(envelope(error).code).toBe("queue_full")
       expect(error.headers?.get("retry-after")).toBe("1")
@@ -251,10 +265,11 @@ describe("gateway limits", () => {
   })
 
   it("504 request_timeout when a request runs longer than CONDUIT_REQUEST_TIMEOUT_MS", async () => {
-    const strict = await startGateway({ config: { sessions: { ...defaults, requestTimeoutMs: 100 } } })
+    // 2 s: the upstream is called well inside it on a loaded machine, and answers only long after it
+    const strict = await startGateway({ config: { sessions: { ...defaults, requestTimeoutMs: 2_000 } } })
     try {
       const recorder = respond(server, "ref", async () => {
-        await new Promise((resolve) => setTimeout(resolve, 1_000))
+        await new Promise((resolve) => setTimeout(resolve, 30_000).unref())
         return MockUpstream.json(completionBody({ content: "late" }))
       })
       const error = await failure({ model: "ref/ref-chat-1" }, { gateway: strict })

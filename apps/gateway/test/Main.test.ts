@@ -72,7 +72,7 @@ describe("dist/main.js", () => {
       child.process.kill("SIGTERM")
     }
     expect(await child.exited).toBe(0)
-  }, 120_000)
+  }, 240_000)
 
   it("with a key: calls the configured base URL and says the provider is live (never printing the key)", async () => {
     const child = run({
@@ -114,7 +114,7 @@ describe("dist/main.js", () => {
       child.process.kill("SIGTERM")
     }
     expect(await child.exited).toBe(0)
-  }, 120_000)
+  }, 240_000)
 
   it("with a Z.ai key: calls ZAI_BASE_URL (Z.ai's wire flavour) in stream and non-stream mode", async () => {
     const child = run({
@@ -150,14 +150,14 @@ describe("dist/main.js", () => {
       child.process.kill("SIGTERM")
     }
     expect(await child.exited).toBe(0)
-  }, 120_000)
+  }, 240_000)
 
   it("refuses a public HOST without keys", async () => {
     const child = run({ HOST: "0.0.0.0", PORT: "0" })
     expect(await child.exited).toBe(1)
     expect(child.lines.at(-1)).toMatchObject({ level: "error" })
     expect(child.lines.at(-1).msg).toContain("CONDUIT_API_KEYS")
-  }, 90_000)
+  }, 240_000)
 
   it("refuses a broken models.yaml, naming file, line and field", async () => {
     const file = modelsFile("broken", [
@@ -171,7 +171,7 @@ describe("dist/main.js", () => {
     const message = String(child.lines.at(-1)?.msg)
     expect(message).toContain(`${file}:4`)
     expect(message).toContain("models.fast.retry.maxRetries")
-  }, 90_000)
+  }, 240_000)
 
   it("disables a models.yaml backend whose key variable is unset (a warning names it; requests to it answer 503)", async () => {
     const file = modelsFile("unset-key", [
@@ -225,7 +225,7 @@ describe("dist/main.js", () => {
       child.process.kill("SIGTERM")
     }
     expect(await child.exited).toBe(0)
-  }, 120_000)
+  }, 240_000)
 
   it("serves the names of a models.yaml, with backends declared in it", async () => {
     const file = modelsFile("backends", [
@@ -260,7 +260,7 @@ describe("dist/main.js", () => {
       child.process.kill("SIGTERM")
     }
     expect(await child.exited).toBe(0)
-  }, 120_000)
+  }, 240_000)
 
   it("with OTEL_EXPORTER_OTLP_ENDPOINT: exports its spans as OTLP/HTTP protobuf (the default), with the headers and service name asked for", async () => {
     const receiver = await Receiver.start()
@@ -304,5 +304,5 @@ describe("dist/main.js", () => {
     } finally {
       await receiver.close()
     }
-  }, 120_000)
+  }, 240_000)
 })

@@ -275,7 +275,7 @@ describe("stream", () => {
     await new Promise<void>((resolve) => stream.on("text", () => resolve()))
     stream.abort()
     await expect(stream.finalMessage()).rejects.toBeInstanceOf(Anthropic.APIUserAbortError)
-    await eventually(() => cancelled || kimi.recorder.last().aborted, 5_000)
+    await eventually(() => cancelled || kimi.recorder.last().aborted)
   })
 })
 

@@ -92,8 +92,10 @@ beforeAll(async () => {
     providers: [connect(Providers.kimi, "moonshot"), connect(Providers.glm, "zai")],
     models: {
       models: {
-        "kimi-fast-fail": { target: "kimi/kimi-k2.6", retry: { maxRetries: 0 }, timeouts: { idleMs: 150 } },
-        "glm-fast-fail": { target: "glm/glm-4.6", retry: { maxRetries: 0 }, timeouts: { idleMs: 150 } }
+        // an idle bound only a stall reaches: a loaded machine can hold the gateway longer than 150 ms between two
+        // chunks that had arrived (the timer fires before the read), which ended a truncated stream as idle
+        "kimi-fast-fail": { target: "kimi/kimi-k2.6", retry: { maxRetries: 0 }, timeouts: { idleMs: 2_000 } },
+        "glm-fast-fail": { target: "glm/glm-4.6", retry: { maxRetries: 0 }, timeouts: { idleMs: 2_000 } }
       }
     }
   })

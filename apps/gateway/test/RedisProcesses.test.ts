@@ -56,7 +56,7 @@ keys:
   a = run(env)
   b = run(env)
   ;[urlA, urlB] = await Promise.all([listening(a), listening(b)])
-}, 30_000)
+}, 240_000) // two gateway processes starting on a loaded machine (each waits up to 150 s for its "listening" line)
 
 afterAll(async () => {
   a?.process.kill("SIGTERM")
@@ -108,7 +108,7 @@ describe("two gateway processes, one Redis", () => {
     await expect(ask(urlA, "sk-one", "rate limited 4")).rejects.toMatchObject({ status: 429 })
     // another key has its own budget, on either process
     expect((await ask(urlB, "sk-two", "another key")).response.status).toBe(200)
-  }, 20_000)
+  }, 60_000)
 
   it("share the response cache: a deterministic answer cached by one process is served by the other", async () => {
     const first = await ask(urlA, "sk-two", "cached across processes", { seed: 7 })
@@ -117,12 +117,13 @@ describe("two gateway processes, one Redis", () => {
     expect(upstream.records.get("cached across processes")?.attempts).toBe(1)
     const metrics = await (await fetch(`${urlB}/metrics`)).text()
     expect(metrics).toMatch(/conduit_gateway_cache_hits_total\{kind="response"\} 1/)
-  }, 20_000)
+  }, 60_000)
 
   it("share a key's budget: every response is charged once, and the request past it is refused by either process", async () => {
     // four requests at once, two on each process: all admitted (spend 0 when checked), 0.64 USD charged in all
     const answers = await Promise.all([urlA, urlB, urlA, urlB].map((url, i) => ask(url, "sk-budget", `budget ${i}`)))
     for (const { response } of answers) expect(response.status).toBe(200)
+    const before = Date.now()
     const refusals = await Promise.all(
       [urlA, urlB].map((url, i) =>
         fetch(`${url}/v1/chat/completions`, {
@@ -143,11 +144,13 @@ describe("two gateway processes, one Redis", () => {
       expect(body.error.budget.spent).toBeCloseTo(0.64, 9)
       expect(body.error.budget.reset_at).toBe(new Date(reset).toISOString())
       const retryAfter = Number(refused.headers.get("retry-after"))
-      expect(Math.abs(retryAfter - Math.ceil((reset - now) / 1000))).toBeLessThanOrEqual(5)
+      // the seconds to the reset, as of some moment between sending and receiving (however long that took)
+      expect(retryAfter).toBeGreaterThanOrEqual(Math.ceil((reset - now) / 1000) - 1)
+      expect(retryAfter).toBeLessThanOrEqual(Math.ceil((reset - before) / 1000) + 1)
     }
     expect(upstream.records.has("past budget 0")).toBe(false)
     expect(upstream.records.has("past budget 1")).toBe(false)
     // the key's rpm from models.yaml (100) replaced CONDUIT_RATE_LIMIT_RPM (3) for it: the four passed
     expect(answers).toHaveLength(4)
-  }, 30_000)
+  }, 60_000)
 })

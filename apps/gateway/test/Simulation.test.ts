@@ -63,7 +63,7 @@ describe("a live provider next to one without a key", () => {
         expect(disabled.body).toContain("CONDUIT_SIMULATE=1")
       }
     )
-  }, 30_000)
+  }, 240_000) // a gateway process starts in each (up to 150 s for its "listening" line on a loaded machine)
 
   it("CONDUIT_SIMULATE=1: simulated answers say so, and no fallback lands on the simulation", async () => {
     await withGateway(
@@ -88,7 +88,7 @@ describe("a live provider next to one without a key", () => {
         expect(failing.records.get("capital of France")?.attempts).toBeGreaterThan(0)
       }
     )
-  }, 30_000)
+  }, 240_000)
 
   it("a live answer carries no simulation header", async () => {
     await withGateway(
@@ -101,5 +101,5 @@ describe("a live provider next to one without a key", () => {
         expect(JSON.parse(answer.body).choices[0].message.content).toBe("live0 live1 ")
       }
     )
-  }, 30_000)
+  }, 240_000)
 })

@@ -94,7 +94,7 @@ const user = { role: "user", content: "Hello" }
 /** The trace's spans once `expected` names have arrived (the exporter batches every 50 ms). */
 const traceOf = async (traceId: string, expected: ReadonlyArray<string>) => {
   const spans = () => receiver.spans().filter((span) => span.traceId === traceId)
-  await eventually(() => expected.every((name) => spans().some((span) => span.name === name)), 10_000)
+  await eventually(() => expected.every((name) => spans().some((span) => span.name === name)), 30_000)
   return spans()
 }
 
@@ -226,7 +226,7 @@ describe("traces over OTLP/HTTP", () => {
     await response.text()
 
     const spans = await traceOf(context.traceId, ["POST /v1/chat/completions", "chat ref-chat-1"])
-    await eventually(() => receiver.spans().filter((s) => s.traceId === context.traceId).length >= 5, 10_000)
+    await eventually(() => receiver.spans().filter((s) => s.traceId === context.traceId).length >= 5, 30_000)
     const attempts = receiver
       .spans()
       .filter((span) => span.traceId === context.traceId && span.name === "chat ref-chat-1")

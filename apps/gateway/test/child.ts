@@ -51,8 +51,9 @@ export const run = (env: Record<string, string>): Child => {
     process: child,
     lines,
     exited,
-    // 45 s: a child Node process started while turbo runs every suite at once on 2 cores can take 15 s and more
-    waitFor: (predicate, ms = 45_000) =>
+    // 150 s: a child Node process started while turbo runs every suite at once on 2 cores can take 15 s and more,
+    // and printed nothing within 45 s beside six busy loops (client-compat's gateway start budget is 150 s too)
+    waitFor: (predicate, ms = 150_000) =>
       new Promise((resolve, reject) => {
         const found = lines.find(predicate)
         if (found !== undefined) return resolve(found)

@@ -203,8 +203,11 @@ export const readFrames = async (response: Response) => {
   }
 }
 
-/** Waits until `predicate` holds (polling every 10 ms, at most `ms`). */
-export const eventually = async (predicate: () => boolean, ms = 2_000) => {
+/**
+ * Waits until `predicate` holds (polling every 10 ms, at most `ms`). The default deadline is for a loaded 2-core
+ * machine running every suite at once: it only costs time when the condition is never met, i.e. when a test fails.
+ */
+export const eventually = async (predicate: () => boolean, ms = 20_000) => {
   const deadline = Date.now() + ms
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error("condition not met in time")

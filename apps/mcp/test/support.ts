@@ -66,8 +66,11 @@ export const errorOf = (result: object) => {
   return (JSON.parse(textOf(result)) as { error: Record<string, unknown> }).error
 }
 
-/** Polls `check` every 20 ms until it holds or `timeoutMs` passes. */
-export const eventually = async (check: () => boolean, timeoutMs = 10_000): Promise<boolean> => {
+/**
+ * Polls `check` every 20 ms until it holds or `timeoutMs` passes (by default 30 s, for a loaded 2-core machine running
+ * every suite at once: the deadline only costs time when the check never holds, i.e. when the test fails).
+ */
+export const eventually = async (check: () => boolean, timeoutMs = 30_000): Promise<boolean> => {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (check()) return true
