@@ -38,7 +38,7 @@ export const startGateway = (env: Record<string, string>, fdLimit?: number): Pro
     const lines: Array<Record<string, unknown>> = []
     let buffer = ""
     let started = false
-    const timer = setTimeout(() => reject(new Error(`the gateway did not start: ${JSON.stringify(lines)}`)), 20_000)
+    const timer = setTimeout(() => reject(new Error(`the gateway did not start: ${JSON.stringify(lines)}`)), 150_000)
     const onData = (data: Buffer) => {
       buffer += data.toString("utf8")
       let newline = buffer.indexOf("\n")
