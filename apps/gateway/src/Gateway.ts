@@ -28,7 +28,8 @@ import * as http from "node:http"
 import { MemoryStore, RedisStore, ResponseCache } from "@conduitkit/cache"
 import type { ModelsConfig, ProviderRegistry } from "@conduitkit/core"
 import { Conversation, RateLimits, SessionManager } from "@conduitkit/session"
-import { NodeHttpServer, NodeRedis } from "@effect/platform-node"
+// subpaths: the package's index loads every module it has (workers, sockets, the undici client...)
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Deferred, Duration, Effect, Layer, Option, type Scope, type Tracer } from "effect"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Auth from "./Auth.js"
@@ -396,7 +397,9 @@ export const services = (
   config: GatewayConfig.GatewayConfig
 ): Layer.Layer<SessionManager.SessionManager | ResponseCache.ResponseCacheStats | StoreHealth.StoreHealth, unknown> => {
   const redis =
-    config.redisUrl === undefined ? undefined : NodeRedis.layer(RedisStore.clientOptions({ url: config.redisUrl }))
+    config.redisUrl === undefined
+      ? undefined
+      : RedisStore.nodeRedisLayer(RedisStore.clientOptions({ url: config.redisUrl }))
   // with Redis away, the cache and idempotency keys carry on in this instance's memory
   const store =
     redis === undefined

@@ -9,7 +9,7 @@
  * 0. Startup failures (a malformed variable, a models.yaml error naming file:line:field, a public
  * HOST without keys, a busy port, Redis unreachable) are logged as one JSON line and exit with code 1.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Context, Effect, Exit, Layer, Redacted } from "effect"
 import * as Auth from "./Auth.js"
 import * as Gateway from "./Gateway.js"

@@ -29,7 +29,7 @@
  * @since 0.1.0
  */
 import { CacheStore } from "@conduitkit/core"
-import * as NodeRedis from "@effect/platform-node/NodeRedis"
+import type * as NodeRedis from "@effect/platform-node/NodeRedis"
 import {
   Cause,
   Config,
@@ -323,6 +323,22 @@ export const clientOptions = (options?: LayerOptions | undefined) => {
 }
 
 /**
+ * `NodeRedis.layer(options)` with `@effect/platform-node/NodeRedis` (and the `redis` client under it, ~7 MB of a
+ * process's memory) loaded when the layer is built, so a process that never connects to Redis never loads it.
+ *
+ * @since 0.1.0
+ */
+export const nodeRedisLayer = (
+  options: NonNullable<Parameters<typeof NodeRedis.layer>[0]>
+): Layer.Layer<Redis.Redis, Redis.RedisError> =>
+  Layer.unwrap(
+    Effect.map(
+      Effect.promise(() => import("@effect/platform-node/NodeRedis")),
+      (m) => m.layer(options)
+    )
+  )
+
+/**
  * A layer providing core's `CacheStore` over its own Redis connection (see {@link LayerOptions}), closed with the
  * layer. Fail-closed: fails to build with `RedisError` when Redis is unreachable. Fail-open (default): always
  * builds; until connected, it is an empty cache and retries in the background.
@@ -330,7 +346,7 @@ export const clientOptions = (options?: LayerOptions | undefined) => {
  * @since 0.1.0
  */
 export const layer = (options?: LayerOptions): Layer.Layer<never, Redis.RedisError> => {
-  const connection = NodeRedis.layer(clientOptions(options))
+  const connection = nodeRedisLayer(clientOptions(options))
   if ((options?.failureMode ?? defaults.failureMode) === "closed") {
     return Layer.provide(layerRedis(options), connection)
   }
