@@ -22,10 +22,12 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Effect, Layer, Predicate, Redacted, Schema, type Scope, Stream } from "effect"
+import { Cause, Clock, Context, Effect, Layer, Redacted, Schema, type Scope, Stream } from "effect"
 import { AiError } from "effect/ai"
 import OpenAI, { APIConnectionError } from "openai"
 import * as ChatCompletions from "./ChatCompletions.js"
+import * as CompletionAssembly from "./CompletionAssembly.js"
+import * as ChatStreamReading from "./internal/chatStream.js"
 import * as NodeFetch from "./NodeFetch.js"
 import * as ProviderError from "./ProviderError.js"
 import * as Sse from "./Sse.js"
@@ -128,6 +130,10 @@ export interface RequestOptions<A> {
  * - `createChatCompletion`: non-streaming; fails with `AiError`. Optional per-request `headers` on both chat calls.
  * - `streamChatCompletion`: opens a stream in the caller's scope; the returned `chunks` fail with `AiError`
  *   (including timeouts and truncation).
+ * - `assembleChatCompletion`: a non-stream answer made in streaming mode, so that the attempt has the stream's
+ *   first-token and idle bounds: the request is sent with `stream: true`, its chunks are guarded as a stream's are and
+ *   assembled into a `ChatCompletion` (`CompletionAssembly.assemble`); fails as `streamChatCompletion`'s chunks do (a
+ *   stream cut before its finish chunk or `[DONE]` is a `truncated-stream` error, never a short answer).
  * - `request`: any other endpoint.
  * - `use`: escape hatch to the SDK instance with abort and error mapping.
  *
@@ -144,6 +150,11 @@ export interface OpenAiCompatClientShape {
     limits?: StreamLimits,
     headers?: Readonly<Record<string, string>>
   ) => Effect.Effect<ChatStream, AiError.AiError, Scope.Scope>
+  readonly assembleChatCompletion: (
+    request: ChatCompletions.WireRequest,
+    limits?: StreamLimits,
+    headers?: Readonly<Record<string, string>>
+  ) => Effect.Effect<WithHeaders<ChatCompletions.ChatCompletion>, AiError.AiError>
   readonly request: <A = unknown>(options: RequestOptions<A>) => Effect.Effect<WithHeaders<A>, AiError.AiError>
   readonly use: <A>(
     method: string,
@@ -186,15 +197,6 @@ class ConduitOpenAI extends OpenAI {
 // objects are kept, so unknown fields pass through untouched and no copy is made per chunk. Checking the top-level
 // rest record of every chunk costs as much again as everything else (4.7 µs vs 8.2 µs per chunk, bench/core).
 const decodeCompletion = Schema.decodeUnknownEffect(ChatCompletions.ChatCompletion)
-const isErrorBodySchema = Schema.is(ChatCompletions.ErrorBody)
-/** Runs on every stream chunk: the Schema check only when there is an `error` object to check. */
-const isErrorBody = (json: unknown): boolean =>
-  Predicate.isObject(json) && Predicate.isObject((json as { error?: unknown }).error) && isErrorBodySchema(json)
-const describeInvalid = (schema: Schema.Top, value: unknown): string => {
-  const exit = Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown>)(value)
-  return exit._tag === "Failure" ? String(exit.cause) : "unknown shape"
-}
-
 const invalidResponse = (provider: string, method: string, description: string, requestId?: string) =>
   AiError.make({
     module: "OpenAiCompatClient",
@@ -277,45 +279,46 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
    * A response's whole body as text. A connection that fails while the body is read (a reset mid-body) is a
    * retryable `NetworkError`, as one that fails before the headers is: the caller has received nothing yet.
    */
-  const readBody = (response: Response, method = "createChatCompletion") =>
-    call(method, "POST", "/chat/completions", () =>
-      response.text().catch((cause: unknown) => {
-        throw new APIConnectionError({
-          message: `the response body was cut off${cause instanceof Error ? `: ${cause.message}` : ""}`,
-          cause: cause instanceof Error ? cause : undefined
-        })
+  const readText = (response: Response): Promise<string> =>
+    response.text().catch((cause: unknown) => {
+      throw new APIConnectionError({
+        message: `the response body was cut off${cause instanceof Error ? `: ${cause.message}` : ""}`,
+        cause: cause instanceof Error ? cause : undefined
       })
-    )
+    })
+  const readBody = (response: Response, method = "createChatCompletion") =>
+    call(method, "POST", "/chat/completions", () => readText(response))
 
   /** A JSON answer to a stream request as one chunk (its message as the delta), or the error its body carries. */
   const jsonAnswerAsChunk = (
     text: string,
     requestId: string | undefined
-  ): Effect.Effect<ChatCompletions.ChatCompletionChunk, AiError.AiError> => {
+  ): ChatCompletions.ChatCompletionChunk | AiError.AiError => {
     let json: unknown
     try {
       json = JSON.parse(text)
     } catch {
-      return Effect.fail(
-        invalidResponse(provider, "streamChatCompletion", "a JSON answer to a stream request is not JSON", requestId)
+      return invalidResponse(
+        provider,
+        "streamChatCompletion",
+        "a JSON answer to a stream request is not JSON",
+        requestId
       )
     }
-    if (isErrorBody(json)) return Effect.fail(errorIn200(json, {}, requestId))
+    if (ChatStreamReading.isErrorBody(json)) return errorIn200(json, {}, requestId)
     if (!ChatCompletions.isChatCompletion(json)) {
-      return Effect.fail(
-        invalidResponse(
-          provider,
-          "streamChatCompletion",
-          `a JSON answer to a stream request does not decode: ${describeInvalid(ChatCompletions.ChatCompletion, json)}`,
-          requestId
-        )
+      return invalidResponse(
+        provider,
+        "streamChatCompletion",
+        `a JSON answer to a stream request does not decode: ${ChatStreamReading.describeInvalid(ChatCompletions.ChatCompletion, json)}`,
+        requestId
       )
     }
     const { choices, ...rest } = json as unknown as ChatCompletions.ChatCompletion
-    return Effect.succeed({
+    return {
       ...rest,
       choices: choices.map(({ message, ...choice }) => ({ ...choice, delta: message ?? {} }))
-    } as ChatCompletions.ChatCompletionChunk)
+    } as ChatCompletions.ChatCompletionChunk
   }
 
   const createChatCompletion = (
@@ -369,245 +372,275 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
       })
     )
 
+  /** Sends a chat request in streaming mode (`stream: true`) and resolves with the response once its headers came. */
+  const openStream = (
+    request: ChatCompletions.WireRequest,
+    headers: Record<string, string>,
+    signal: AbortSignal
+  ): Promise<Response> =>
+    sdk.chat.completions
+      .create({ ...request, stream: true } as unknown as OpenAI.ChatCompletionCreateParamsStreaming, {
+        signal,
+        headers
+      })
+      .asResponse()
+
+  const guardContext = (headers: Readonly<Record<string, string>>): ChatStreamReading.GuardContext => ({
+    headers,
+    errorIn200,
+    invalid: (description, requestId) => invalidResponse(provider, "streamChatCompletion", description, requestId),
+    chunkRequestId: (chunk) => responseRequestId({}, chunk)
+  })
+  const headerTimeout = (limit: ChatStreamReading.Limit) =>
+    ProviderError.timeout({ kind: limit.kind, limitMs: limit.limitMs, provider })
+  const readTimeout = (limit: ChatStreamReading.Limit, limits: StreamLimits, state: ChatStreamReading.StreamState) =>
+    ProviderError.timeout({
+      kind: limit.kind,
+      limitMs: limit.limitMs,
+      provider,
+      requestId: state.requestId,
+      chunkCount: state.chunkCount,
+      ...(limits.buffered && limit.kind === "idle" ? { retryable: true } : {})
+    })
+  const truncated = (state: ChatStreamReading.StreamState, detail?: string) =>
+    ProviderError.truncatedStream({
+      provider,
+      chunkCount: state.chunkCount,
+      requestId: state.requestId,
+      detail
+    })
+  const connectionFailed = (state: ChatStreamReading.StreamState, failure: unknown) =>
+    truncated(state, `the connection failed: ${failure instanceof Error ? failure.message : String(failure)}`)
+  const malformed = (state: ChatStreamReading.StreamState, error: unknown) =>
+    invalidResponse(
+      provider,
+      "streamChatCompletion",
+      `the event stream is malformed: ${error instanceof Error ? error.message : String(error)}`,
+      state.requestId
+    )
+  const noBody = (state: ChatStreamReading.StreamState) =>
+    invalidResponse(provider, "streamChatCompletion", "the stream response has no body", state.requestId)
+
   const streamChatCompletion = (
     request: ChatCompletions.WireRequest,
     limits: StreamLimits = {},
     extraHeaders?: Readonly<Record<string, string>>
   ) =>
     Effect.gen(function* () {
-      const startedAt = yield* Clock.currentTimeMillis
+      const clock = yield* Clock.Clock
+      const startedAt = clock.currentTimeMillisUnsafe()
       const controller = new AbortController()
-      let ended = false // the body was read to its end
+      const state = ChatStreamReading.newState(clientRequestIdOf(request))
       // Abort the request unless its body was read to the end (aborting costs a DOMException per stream).
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {
-          if (!ended) controller.abort()
+          if (!state.ended) controller.abort()
         })
       )
-      const body = { ...request, stream: true }
-      const open = call(
+      // The first-token limit and the deadline also bound the wait for headers.
+      const headerLimit = ChatStreamReading.limitFor(limits, startedAt, startedAt, false, startedAt)
+      const opened = yield* call(
         "streamChatCompletion",
         "POST",
         "/chat/completions",
         ({ signal, headers }) => {
           signal.addEventListener("abort", () => controller.abort(), { once: true })
-          return sdk.chat.completions
-            .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, {
-              signal: controller.signal,
-              headers: { ...extraHeaders, ...headers }
-            })
-            .asResponse()
+          return ChatStreamReading.withinSignal(
+            () => openStream(request, { ...extraHeaders, ...headers }, controller.signal),
+            headerLimit,
+            signal
+          )
         },
         clientRequestIdOf(request)
       )
-      // The first-token limit and the deadline also bound the wait for headers.
-      const headerLimit = limitFor(limits, startedAt, startedAt, false, startedAt)
-      const response = yield* headerLimit === undefined
-        ? open
-        : open.pipe(
-            Effect.timeoutOrElse({
-              duration: Math.max(0, headerLimit.ms),
-              orElse: () =>
-                Effect.fail(ProviderError.timeout({ kind: headerLimit.kind, limitMs: headerLimit.limitMs, provider }))
-            })
-          )
+      if (opened === ChatStreamReading.timedOut) return yield* headerTimeout(headerLimit!)
+      const response = opened
       const headers = ProviderError.headersToRecord(response.headers)
-      let requestId = ProviderError.requestIdFrom(headers, config.requestIdHeaders) ?? clientRequestIdOf(request)
+      state.requestId = ProviderError.requestIdFrom(headers, config.requestIdHeaders) ?? state.requestId
       if (isJsonResponse(headers)) {
         // an upstream (or a proxy before it) that ignores `stream: true` answers with the whole completion
-        ended = true
+        state.ended = true
         const chunk = readBody(response, "streamChatCompletion").pipe(
-          Effect.flatMap((text) => jsonAnswerAsChunk(text, requestId)),
-          Effect.tap((chunk) =>
-            Effect.sync(() => {
-              requestId ??= responseRequestId(headers, chunk)
-            })
-          )
+          Effect.flatMap((text) => {
+            const chunk = jsonAnswerAsChunk(text, state.requestId)
+            if (AiError.isAiError(chunk)) return Effect.fail(chunk)
+            state.requestId ??= responseRequestId(headers, chunk)
+            return Effect.succeed(chunk)
+          })
         )
-        const single: ChatStream = { headers, requestId: () => requestId, chunks: Stream.fromEffect(chunk) }
+        const single: ChatStream = { headers, requestId: () => state.requestId, chunks: Stream.fromEffect(chunk) }
         return single
       }
       const reader = response.body?.getReader()
-      if (reader === undefined) {
-        return yield* invalidResponse(provider, "streamChatCompletion", "the stream response has no body", requestId)
-      }
+      if (reader === undefined) return yield* noBody(state)
       yield* Effect.addFinalizer(() => Effect.promise(() => reader.cancel().catch(() => undefined)))
 
       const decoder = Sse.makeDecoder()
-      let chunkCount = 0
+      const context = guardContext(headers)
       let lastDataAt = startedAt
-      let sawDone = false
-      let sawFinish = false
-      // the first-token limit runs until a chunk carries a token (text, reasoning, a tool call or a finish reason),
-      // not merely the first data event: a stream that opens with a role-only chunk and stalls has not started
-      let sawToken = false
-
-      const failTruncated = (detail?: string) =>
-        Effect.fail(ProviderError.truncatedStream({ provider, chunkCount, requestId, detail }))
-
-      const toChunks = (
-        events: ReadonlyArray<Sse.SseEvent>
-      ): Effect.Effect<Array<ChatCompletions.ChatCompletionChunk>, AiError.AiError> => {
-        const out: Array<ChatCompletions.ChatCompletionChunk> = []
-        for (const event of events) {
-          if (sawDone) break
-          const data = event.data.trim()
-          if (data === "[DONE]") {
-            sawDone = true
-            break
-          }
-          if (data === "") continue
-          let json: unknown
-          try {
-            json = JSON.parse(data)
-          } catch {
-            return Effect.fail(
-              invalidResponse(
-                provider,
-                "streamChatCompletion",
-                `a stream event is not JSON: ${data.length > 200 ? `${data.slice(0, 200)}…` : data}`,
-                requestId
-              )
-            )
-          }
-          if (event.event === "error" || isErrorBody(json)) return Effect.fail(errorIn200(json, headers, requestId))
-          if (!ChatCompletions.isChatCompletionChunk(json)) {
-            return Effect.fail(
-              invalidResponse(
-                provider,
-                "streamChatCompletion",
-                `a stream chunk does not decode: ${describeInvalid(ChatCompletions.ChatCompletionChunk, json)}`,
-                requestId
-              )
-            )
-          }
-          const chunk = json as unknown as ChatCompletions.ChatCompletionChunk
-          chunkCount++
-          if (requestId === undefined) requestId = responseRequestId({}, chunk)
-          const choices = chunk.choices
-          if (choices?.some((c) => typeof c.finish_reason === "string" && c.finish_reason !== "")) {
-            sawFinish = true
-          }
-          if (!sawToken) sawToken = sawFinish || hasToken(chunk)
-          out.push(chunk)
-        }
-        return Effect.succeed(out)
-      }
-
-      // Reads until the decoder yields events or the body ends, in plain promise code: one Effect step and one
-      // timer per batch of events however finely the bytes are split (1-byte TCP writes cost a read each, not a
-      // fiber step and a timer each). An interrupted batch (a timeout) stops at its next read.
-      type Batch =
-        | { readonly _tag: "Events"; readonly events: Array<Sse.SseEvent>; readonly truncatedLine: boolean }
-        | { readonly _tag: "Malformed"; readonly error: unknown }
-      // One read of the body until it gives events (or ends). A read that was interrupted (a timeout, the consumer
-      // gone) stops at its next chunk. An `Effect.callback` without a signal: `Effect.tryPromise` with one makes an
-      // AbortController per read, which cost as much as the rest of the read's Effect steps together.
-      const readBatch = Effect.callback<Batch, unknown>((resume) => {
-        let abandoned = false
-        const read = async (): Promise<void> => {
-          while (!abandoned) {
-            const next = await reader.read()
-            if (abandoned) return
-            let batch: Batch | undefined
-            try {
-              if (next.done) {
-                ended = true
-                const tail = decoder.end()
-                batch = { _tag: "Events", events: tail.events, truncatedLine: tail.truncatedLine }
-              } else {
-                const events = decoder.push(next.value)
-                if (events.length > 0) batch = { _tag: "Events", events, truncatedLine: false }
-              }
-            } catch (error) {
-              batch = { _tag: "Malformed", error }
-            }
-            if (batch !== undefined) return resume(Effect.succeed(batch))
-          }
-        }
-        read().catch((error: unknown) => {
-          if (!abandoned) resume(Effect.fail(error))
-        })
-        return Effect.sync(() => {
-          abandoned = true
-        })
-      })
 
       const pull: Effect.Effect<
         readonly [ChatCompletions.ChatCompletionChunk, ...Array<ChatCompletions.ChatCompletionChunk>],
         AiError.AiError | Cause.Done
-      > = Effect.gen(function* () {
-        while (true) {
-          if (ended || sawDone) {
-            ended = true
-            return yield* Cause.done()
-          }
-          const now = yield* Clock.currentTimeMillis
-          const limit = limitFor(limits, startedAt, lastDataAt, sawToken, now)
-          const next =
-            limit === undefined
-              ? yield* Effect.result(readBatch)
-              : yield* Effect.result(
-                  readBatch.pipe(
-                    Effect.timeoutOrElse({
-                      duration: Math.max(0, limit.ms),
-                      orElse: () => Effect.fail(new StreamTimeout(limit))
-                    })
-                  )
-                )
-          if (next._tag === "Failure") {
-            const failure = next.failure
-            if (failure instanceof StreamTimeout) {
-              return yield* Effect.fail(
-                ProviderError.timeout({
-                  kind: failure.limit.kind,
-                  limitMs: failure.limit.limitMs,
-                  provider,
-                  requestId,
-                  chunkCount,
-                  ...(limits.buffered && failure.limit.kind === "idle" ? { retryable: true } : {})
-                })
+      > = Effect.suspend(() => {
+        if (state.ended || state.sawDone) {
+          state.ended = true
+          return Cause.done()
+        }
+        const limit = ChatStreamReading.limitFor(
+          limits,
+          startedAt,
+          lastDataAt,
+          state.sawToken,
+          clock.currentTimeMillisUnsafe()
+        )
+        // One Effect step and one timer per batch of events, however finely the bytes are split. No AbortController
+        // per read (`Effect.callback`, not `Effect.tryPromise` with a signal): a read that was interrupted (the
+        // consumer gone) or timed out stops at its next chunk.
+        return Effect.flatMap(
+          Effect.callback<ChatStreamReading.Outcome<ChatStreamReading.Batch>>((resume) =>
+            Effect.sync(
+              ChatStreamReading.within(
+                (stop) => ChatStreamReading.readBatch(reader, decoder, state, stop),
+                limit,
+                (outcome) => resume(Effect.succeed(outcome))
+              )
+            )
+          ),
+          (next) => {
+            if (next._tag === "Failure") {
+              if (state.sawFinish) {
+                state.ended = true
+                return Cause.done()
+              }
+              return Effect.fail(connectionFailed(state, next.error))
+            }
+            const batch = next.value
+            if (batch === ChatStreamReading.timedOut) return Effect.fail(readTimeout(limit!, limits, state))
+            if (batch._tag === "Malformed") return Effect.fail(malformed(state, batch.error))
+            const chunks: Array<ChatCompletions.ChatCompletionChunk> = []
+            const error = ChatStreamReading.guardEvents(batch.events, state, context, chunks)
+            if (error !== undefined) return Effect.fail(error)
+            if (ChatStreamReading.isTruncated(state)) {
+              return Effect.fail(
+                truncated(state, batch.truncatedLine ? "the last event was cut off mid-line" : undefined)
               )
             }
-            if (sawFinish) {
-              ended = true
-              continue
-            }
-            return yield* failTruncated(
-              `the connection failed: ${failure instanceof Error ? failure.message : String(failure)}`
+            if (chunks.length === 0) return pull
+            lastDataAt = clock.currentTimeMillisUnsafe()
+            return Effect.succeed(
+              chunks as unknown as readonly [
+                ChatCompletions.ChatCompletionChunk,
+                ...Array<ChatCompletions.ChatCompletionChunk>
+              ]
             )
           }
-          const batch = next.success
-          if (batch._tag === "Malformed") {
-            return yield* invalidResponse(
-              provider,
-              "streamChatCompletion",
-              `the event stream is malformed: ${batch.error instanceof Error ? batch.error.message : String(batch.error)}`,
-              requestId
-            )
-          }
-          const { events, truncatedLine } = batch
-          const chunks = yield* toChunks(events)
-          if (chunks.length > 0) {
-            lastDataAt = yield* Clock.currentTimeMillis
-            return chunks as unknown as readonly [
-              ChatCompletions.ChatCompletionChunk,
-              ...Array<ChatCompletions.ChatCompletionChunk>
-            ]
-          }
-          if (ended && !sawDone && !sawFinish) {
-            return yield* failTruncated(truncatedLine ? "the last event was cut off mid-line" : undefined)
-          }
-        }
+        )
       })
 
       const chatStream: ChatStream = {
         headers,
-        requestId: () => requestId,
+        requestId: () => state.requestId,
         chunks: Stream.fromPull(Effect.succeed(pull))
       }
       return chatStream
     })
+
+  /**
+   * The non-stream answer of a request sent in streaming mode: its body read to the end in one promise loop under the
+   * per-attempt bounds (one timer per read, no Effect step or stream per batch), each chunk guarded as a stream's
+   * are, then assembled (`CompletionAssembly.assemble`).
+   */
+  const assembleChatCompletion = (
+    request: ChatCompletions.WireRequest,
+    limits: StreamLimits = {},
+    extraHeaders?: Readonly<Record<string, string>>
+  ): Effect.Effect<WithHeaders<ChatCompletions.ChatCompletion>, AiError.AiError> =>
+    Effect.flatMap(authHeaders, (auth) =>
+      Clock.clockWith((clock) =>
+        Effect.tryPromise({
+          try: async (signal: AbortSignal) => {
+            const startedAt = clock.currentTimeMillisUnsafe()
+            const controller = new AbortController()
+            const abort = () => controller.abort()
+            signal.addEventListener("abort", abort, { once: true })
+            const state = ChatStreamReading.newState(clientRequestIdOf(request))
+            let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+            try {
+              const headerLimit = ChatStreamReading.limitFor(limits, startedAt, startedAt, false, startedAt)
+              const response = await ChatStreamReading.withinSignal(
+                () => openStream(request, { ...extraHeaders, ...auth }, controller.signal),
+                headerLimit,
+                signal
+              )
+              if (response === ChatStreamReading.timedOut) throw headerTimeout(headerLimit!)
+              const headers = ProviderError.headersToRecord(response.headers)
+              state.requestId = ProviderError.requestIdFrom(headers, config.requestIdHeaders) ?? state.requestId
+              const chunks: Array<ChatCompletions.ChatCompletionChunk> = []
+              if (isJsonResponse(headers)) {
+                // an upstream (or a proxy before it) that ignores `stream: true` answers with the whole completion
+                state.ended = true
+                const chunk = jsonAnswerAsChunk(await readText(response), state.requestId)
+                if (AiError.isAiError(chunk)) throw chunk
+                state.requestId ??= responseRequestId(headers, chunk)
+                chunks.push(chunk)
+              } else {
+                reader = response.body?.getReader()
+                if (reader === undefined) throw noBody(state)
+                const decoder = Sse.makeDecoder()
+                const context = guardContext(headers)
+                let lastDataAt = startedAt
+                while (!state.ended && !state.sawDone) {
+                  const limit = ChatStreamReading.limitFor(
+                    limits,
+                    startedAt,
+                    lastDataAt,
+                    state.sawToken,
+                    clock.currentTimeMillisUnsafe()
+                  )
+                  let batch: ChatStreamReading.Batch | typeof ChatStreamReading.timedOut
+                  try {
+                    const from = reader
+                    batch = await ChatStreamReading.withinSignal(
+                      (stop) => ChatStreamReading.readBatch(from, decoder, state, stop),
+                      limit,
+                      signal
+                    )
+                  } catch (failure) {
+                    if (state.sawFinish) break
+                    throw connectionFailed(state, failure)
+                  }
+                  if (batch === ChatStreamReading.timedOut) throw readTimeout(limit!, limits, state)
+                  if (batch._tag === "Malformed") throw malformed(state, batch.error)
+                  const before = chunks.length
+                  const error = ChatStreamReading.guardEvents(batch.events, state, context, chunks)
+                  if (error !== undefined) throw error
+                  if (ChatStreamReading.isTruncated(state)) {
+                    throw truncated(state, batch.truncatedLine ? "the last event was cut off mid-line" : undefined)
+                  }
+                  if (chunks.length > before) lastDataAt = clock.currentTimeMillisUnsafe()
+                }
+                state.ended = true
+              }
+              return { body: CompletionAssembly.assemble(chunks), headers, requestId: state.requestId }
+            } finally {
+              signal.removeEventListener("abort", abort)
+              void reader?.cancel().catch(() => undefined)
+              if (!state.ended) controller.abort()
+            }
+          },
+          catch: (error) =>
+            AiError.isAiError(error)
+              ? error
+              : ProviderError.fromSdkError(error, {
+                  target: target("/chat/completions", "POST", clientRequestIdOf(request)),
+                  table: config.errorTable,
+                  module: "OpenAiCompatClient",
+                  method: "streamChatCompletion"
+                })
+        })
+      )
+    )
 
   const request = <A>(options: RequestOptions<A>) =>
     call(
@@ -669,6 +702,7 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
     config,
     createChatCompletion,
     streamChatCompletion,
+    assembleChatCompletion,
     request,
     use
   }
@@ -676,52 +710,6 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
 
 const isJsonResponse = (headers: Readonly<Record<string, string>>): boolean =>
   (headers["content-type"] ?? "").toLowerCase().includes("application/json")
-
-class StreamTimeout {
-  constructor(readonly limit: Limit) {}
-}
-
-interface Limit {
-  readonly kind: ProviderError.TimeoutKind
-  /** Time left, in ms, from now. */
-  readonly ms: number
-  /** The configured value, for the message. */
-  readonly limitMs: number
-}
-
-/** Whether a chunk carries a token: non-empty text or reasoning, or a tool-call fragment. */
-const hasToken = (chunk: ChatCompletions.ChatCompletionChunk): boolean => {
-  for (const choice of chunk.choices ?? []) {
-    const delta = choice.delta
-    if (delta === undefined || delta === null) continue
-    if (delta.content || delta.reasoning_content || delta.reasoning) return true
-    if (delta.tool_calls !== undefined && delta.tool_calls !== null && delta.tool_calls.length > 0) return true
-  }
-  return false
-}
-
-/** The tightest applicable limit for the next wait: time left in ms from `now` (Clock ms). */
-const limitFor = (
-  limits: StreamLimits,
-  startedAt: number,
-  lastDataAt: number,
-  started: boolean,
-  now: number
-): Limit | undefined => {
-  const candidates: Array<Limit> = []
-  if (!started && limits.firstTokenMs !== undefined) {
-    candidates.push({ kind: "firstToken", ms: startedAt + limits.firstTokenMs - now, limitMs: limits.firstTokenMs })
-  }
-  if (started && limits.idleMs !== undefined) {
-    candidates.push({ kind: "idle", ms: lastDataAt + limits.idleMs - now, limitMs: limits.idleMs })
-  }
-  if (limits.deadline !== undefined) {
-    candidates.push({ kind: "total", ms: limits.deadline.at - now, limitMs: limits.deadline.totalMs })
-  }
-  let tightest: Limit | undefined
-  for (const candidate of candidates) if (tightest === undefined || candidate.ms < tightest.ms) tightest = candidate
-  return tightest
-}
 
 /**
  * A layer from a config.

@@ -35,7 +35,6 @@ import { type AiError, LanguageModel, Model, type Response, Telemetry } from "ef
 import type * as CallConfigModule from "./CallConfig.js"
 import * as CallMetadata from "./CallMetadata.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
-import * as CompletionAssembly from "./CompletionAssembly.js"
 import * as encodedStreams from "./internal/encodedStreams.js"
 import type { OpenAiCompatClientShape, WithHeaders } from "./OpenAiCompatClient.js"
 import * as ProviderError from "./ProviderError.js"
@@ -209,15 +208,7 @@ const completion = (
     ...(spec.includeUsageInStream === false ? {} : { stream_options: { include_usage: true } })
   }
   const limits = { firstTokenMs: resolved.timeouts.firstTokenMs, idleMs: resolved.timeouts.idleMs, buffered: true }
-  return Effect.scoped(
-    Effect.flatMap(client.streamChatCompletion(streamed, limits, headers), (opened) =>
-      Effect.map(Stream.runCollect(opened.chunks), (chunks) => ({
-        body: CompletionAssembly.assemble(chunks),
-        headers: opened.headers,
-        requestId: opened.requestId()
-      }))
-    )
-  )
+  return client.assembleChatCompletion(streamed, limits, headers)
 }
 
 /** What a non-stream answer tells its attempt's span (see `Tracing`). */

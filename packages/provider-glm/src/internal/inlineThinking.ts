@@ -220,6 +220,12 @@ export const wrapClient = <C extends OpenAiCompatClient.OpenAiCompatClientShape>
             ...response,
             body: transformCompletion(response.body, options)
           })),
+        // an answer assembled from a stream is a non-stream answer: split as one (as `createChatCompletion`'s)
+        assembleChatCompletion: (request, limits, headers) =>
+          Effect.map(client.assembleChatCompletion(request, limits, headers), (response) => ({
+            ...response,
+            body: transformCompletion(response.body, options)
+          })),
         streamChatCompletion: (request, limits, headers) =>
           Effect.map(client.streamChatCompletion(request, limits, headers), (chat) => ({
             ...chat,
