@@ -420,6 +420,34 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
     )
   const noBody = (state: ChatStreamReading.StreamState) =>
     invalidResponse(provider, "streamChatCompletion", "the stream response has no body", state.requestId)
+  /**
+   * Takes one wait for the body into `state` and `out` (the batch's chunks); returns the error that ends the stream,
+   * if any. A connection that fails after the finish chunk ends the stream (the answer is whole); one that fails
+   * before it, or a body that ends without a finish chunk or `[DONE]`, is a truncated stream.
+   */
+  const takeBatch = (
+    outcome: ChatStreamReading.Outcome<ChatStreamReading.Batch>,
+    limit: ChatStreamReading.Limit | undefined,
+    limits: StreamLimits,
+    state: ChatStreamReading.StreamState,
+    context: ChatStreamReading.GuardContext,
+    out: Array<ChatCompletions.ChatCompletionChunk>
+  ): AiError.AiError | undefined => {
+    if (outcome._tag === "Failure") {
+      if (!state.sawFinish) return connectionFailed(state, outcome.error)
+      state.ended = true
+      return undefined
+    }
+    const batch = outcome.value
+    if (batch === ChatStreamReading.timedOut) return readTimeout(limit!, limits, state)
+    if (batch._tag === "Malformed") return malformed(state, batch.error)
+    const error = ChatStreamReading.guardEvents(batch.events, state, context, out)
+    if (error !== undefined) return error
+    if (ChatStreamReading.isTruncated(state)) {
+      return truncated(state, batch.truncatedLine ? "the last event was cut off mid-line" : undefined)
+    }
+    return undefined
+  }
 
   const streamChatCompletion = (
     request: ChatCompletions.WireRequest,
@@ -507,25 +535,10 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
               )
             )
           ),
-          (next) => {
-            if (next._tag === "Failure") {
-              if (state.sawFinish) {
-                state.ended = true
-                return Cause.done()
-              }
-              return Effect.fail(connectionFailed(state, next.error))
-            }
-            const batch = next.value
-            if (batch === ChatStreamReading.timedOut) return Effect.fail(readTimeout(limit!, limits, state))
-            if (batch._tag === "Malformed") return Effect.fail(malformed(state, batch.error))
+          (outcome) => {
             const chunks: Array<ChatCompletions.ChatCompletionChunk> = []
-            const error = ChatStreamReading.guardEvents(batch.events, state, context, chunks)
+            const error = takeBatch(outcome, limit, limits, state, context, chunks)
             if (error !== undefined) return Effect.fail(error)
-            if (ChatStreamReading.isTruncated(state)) {
-              return Effect.fail(
-                truncated(state, batch.truncatedLine ? "the last event was cut off mid-line" : undefined)
-              )
-            }
             if (chunks.length === 0) return pull
             lastDataAt = clock.currentTimeMillisUnsafe()
             return Effect.succeed(
@@ -545,6 +558,51 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
       }
       return chatStream
     })
+
+  /**
+   * An event-stream body read to its end in one promise loop, each wait under the tightest bound (`limitFor`), each
+   * batch taken by `takeBatch`: the chunks of a whole answer, or the error that ended the stream.
+   */
+  const readToEnd = async (
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    context: ChatStreamReading.GuardContext,
+    state: ChatStreamReading.StreamState,
+    limits: StreamLimits,
+    startedAt: number,
+    clock: Clock.Clock,
+    signal: AbortSignal
+  ): Promise<Array<ChatCompletions.ChatCompletionChunk>> => {
+    const decoder = Sse.makeDecoder()
+    const chunks: Array<ChatCompletions.ChatCompletionChunk> = []
+    let lastDataAt = startedAt
+    while (!state.ended && !state.sawDone) {
+      const limit = ChatStreamReading.limitFor(
+        limits,
+        startedAt,
+        lastDataAt,
+        state.sawToken,
+        clock.currentTimeMillisUnsafe()
+      )
+      let outcome: ChatStreamReading.Outcome<ChatStreamReading.Batch>
+      try {
+        const value = await ChatStreamReading.withinSignal(
+          (stop) => ChatStreamReading.readBatch(reader, decoder, state, stop),
+          limit,
+          signal
+        )
+        outcome = { _tag: "Success", value }
+      } catch (error) {
+        if (signal.aborted) throw error
+        outcome = { _tag: "Failure", error }
+      }
+      const before = chunks.length
+      const error = takeBatch(outcome, limit, limits, state, context, chunks)
+      if (error !== undefined) throw error
+      if (chunks.length > before) lastDataAt = clock.currentTimeMillisUnsafe()
+    }
+    state.ended = true
+    return chunks
+  }
 
   /**
    * The non-stream answer of a request sent in streaming mode: its body read to the end in one promise loop under the
@@ -576,51 +634,18 @@ export const make = (config: ClientConfig): OpenAiCompatClientShape => {
               if (response === ChatStreamReading.timedOut) throw headerTimeout(headerLimit!)
               const headers = ProviderError.headersToRecord(response.headers)
               state.requestId = ProviderError.requestIdFrom(headers, config.requestIdHeaders) ?? state.requestId
-              const chunks: Array<ChatCompletions.ChatCompletionChunk> = []
+              let chunks: Array<ChatCompletions.ChatCompletionChunk>
               if (isJsonResponse(headers)) {
                 // an upstream (or a proxy before it) that ignores `stream: true` answers with the whole completion
                 state.ended = true
                 const chunk = jsonAnswerAsChunk(await readText(response), state.requestId)
                 if (AiError.isAiError(chunk)) throw chunk
                 state.requestId ??= responseRequestId(headers, chunk)
-                chunks.push(chunk)
+                chunks = [chunk]
               } else {
                 reader = response.body?.getReader()
                 if (reader === undefined) throw noBody(state)
-                const decoder = Sse.makeDecoder()
-                const context = guardContext(headers)
-                let lastDataAt = startedAt
-                while (!state.ended && !state.sawDone) {
-                  const limit = ChatStreamReading.limitFor(
-                    limits,
-                    startedAt,
-                    lastDataAt,
-                    state.sawToken,
-                    clock.currentTimeMillisUnsafe()
-                  )
-                  let batch: ChatStreamReading.Batch | typeof ChatStreamReading.timedOut
-                  try {
-                    const from = reader
-                    batch = await ChatStreamReading.withinSignal(
-                      (stop) => ChatStreamReading.readBatch(from, decoder, state, stop),
-                      limit,
-                      signal
-                    )
-                  } catch (failure) {
-                    if (state.sawFinish) break
-                    throw connectionFailed(state, failure)
-                  }
-                  if (batch === ChatStreamReading.timedOut) throw readTimeout(limit!, limits, state)
-                  if (batch._tag === "Malformed") throw malformed(state, batch.error)
-                  const before = chunks.length
-                  const error = ChatStreamReading.guardEvents(batch.events, state, context, chunks)
-                  if (error !== undefined) throw error
-                  if (ChatStreamReading.isTruncated(state)) {
-                    throw truncated(state, batch.truncatedLine ? "the last event was cut off mid-line" : undefined)
-                  }
-                  if (chunks.length > before) lastDataAt = clock.currentTimeMillisUnsafe()
-                }
-                state.ended = true
+                chunks = await readToEnd(reader, guardContext(headers), state, limits, startedAt, clock, signal)
               }
               return { body: CompletionAssembly.assemble(chunks), headers, requestId: state.requestId }
             } finally {
