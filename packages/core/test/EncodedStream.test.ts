@@ -4,29 +4,17 @@ import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as EncodedStream from "../src/EncodedStream.js"
 import * as ModelCatalog from "../src/ModelCatalog.js"
-import * as OpenAiCompatProvider from "../src/OpenAiCompatProvider.js"
-import * as ProviderError from "../src/ProviderError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as MemoryTracer from "../src/testing/MemoryTracer.js"
 import * as MockUpstream from "../src/testing/MockUpstream.js"
 import * as Recordings from "../src/testing/Recordings.js"
+import { sampleModel, sampleProvider } from "./sample.js"
 
 const baseURL = "https://model.test/v1"
-const provider = OpenAiCompatProvider.make({
-  name: "sample",
-  baseURLs: { default: baseURL },
-  apiKeyEnv: ["SAMPLE_API_KEY"],
-  errorTable: ProviderError.openAiTable,
+const provider = sampleProvider(baseURL, {
   defaultModel: "small",
   catalog: ModelCatalog.make("sample", [
-    {
-      id: "small",
-      provider: "sample",
-      contextWindow: 8_000,
-      maxOutputTokens: 1_000,
-      capabilities: { ...ModelCatalog.conservativeCapabilities, tools: true },
-      lifecycle: { status: "active" }
-    }
+    sampleModel("small", { capabilities: { ...ModelCatalog.conservativeCapabilities, tools: true } })
   ]),
   reasoningReplay: { mode: "never" }
 })

@@ -7,17 +7,10 @@ import * as PromiseClient from "../src/PromiseClient.js"
 import * as ProviderError from "../src/ProviderError.js"
 import * as MockUpstream from "../src/testing/MockUpstream.js"
 import * as WireInput from "../src/WireInput.js"
+import { sampleProvider } from "./sample.js"
 
 const baseURL = "https://promise.test/v1"
-const Sample = OpenAiCompatProvider.make({
-  name: "sample",
-  baseURLs: { default: baseURL },
-  apiKeyEnv: ["SAMPLE_API_KEY"],
-  errorTable: ProviderError.openAiTable,
-  defaultModel: "m1",
-  catalog: ModelCatalog.make("sample", []),
-  reasoningReplay: { mode: "tool-calls", placeholder: " " }
-})
+const Sample = sampleProvider(baseURL)
 const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
   id: "s",
   choices: [{ index: 0, delta, finish_reason: finish }]
@@ -278,14 +271,7 @@ describe("WireInput", () => {
 })
 
 describe("PromiseClient with a provider-executed built-in tool", () => {
-  const Searching = OpenAiCompatProvider.make({
-    name: "sample",
-    baseURLs: { default: baseURL },
-    apiKeyEnv: ["SAMPLE_API_KEY"],
-    errorTable: ProviderError.openAiTable,
-    defaultModel: "m1",
-    catalog: ModelCatalog.make("sample", []),
-    reasoningReplay: { mode: "tool-calls", placeholder: " " },
+  const Searching = sampleProvider(baseURL, {
     providerExecutedTools: { names: ["$web_search"], resolve: (call) => call.arguments, maxRounds: 2 }
   })
   const searchCall = {

@@ -2,11 +2,9 @@ import { Effect, Layer, Stream } from "effect"
 import { LanguageModel, type Response } from "effect/ai"
 import { setupServer } from "msw/node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import * as ModelCatalog from "../src/ModelCatalog.js"
-import * as OpenAiCompatProvider from "../src/OpenAiCompatProvider.js"
-import * as ProviderError from "../src/ProviderError.js"
 import * as MockUpstream from "../src/testing/MockUpstream.js"
 import * as UntooledCall from "../src/UntooledCall.js"
+import { sampleProvider } from "./sample.js"
 
 const usage = {
   inputTokens: { total: 12, uncached: 12, cacheRead: 0, cacheWrite: 0 },
@@ -81,15 +79,7 @@ describe("UntooledCall.generateText", () => {
 
 describe("UntooledCall over core's provider", () => {
   const baseURL = "https://untooled.test/v1"
-  const Sample = OpenAiCompatProvider.make({
-    name: "sample",
-    baseURLs: { default: baseURL },
-    apiKeyEnv: ["SAMPLE_API_KEY"],
-    errorTable: ProviderError.openAiTable,
-    defaultModel: "m1",
-    catalog: ModelCatalog.make("sample", []),
-    reasoningReplay: { mode: "tool-calls", placeholder: " " }
-  })
+  const Sample = sampleProvider(baseURL)
   const server = setupServer()
   beforeAll(() => server.listen({ onUnhandledFrame: "error" }))
   afterEach(() => server.resetHandlers())
