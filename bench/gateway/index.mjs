@@ -24,75 +24,25 @@
 //
 // Rounds interleave the arms so that the machine's noise falls on all of them alike.
 // Run: npx pnpm bench gateway (builds first), or node bench/gateway/index.mjs after npx pnpm build.
-import { fork, spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
+import { agentFor, median, quantile, record, results, SCALE, startMock, startServer, stopAll } from "./harness.mjs"
+
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "../..")
-const SCALE = Number(process.env.BENCH_SCALE ?? 1)
 const STREAM_CHUNKS = 20_000
-const results = []
-const record = (row) => {
-  results.push(row)
-  const ratio = row.ratio === undefined ? "" : ` ratio ${row.ratio.toFixed(3)}`
-  const target = row.target === undefined ? "" : ` target ${row.target} ${row.met ? "met" : "NOT MET"}`
-  console.log(`${row.metric}: ${row.value.toFixed(row.value >= 100 ? 0 : 3)} ${row.unit}${ratio}${target}`)
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------------------------------------------
-const children = []
-const startMock = async () => {
-  const child = fork(path.join(here, "mock-child.mjs"), { stdio: ["ignore", "inherit", "inherit", "ipc"] })
-  children.push(child)
-  const port = await new Promise((resolve) => child.once("message", (m) => resolve(m.port)))
-  const call = (message) =>
-    new Promise((resolve) => {
-      child.once("message", resolve)
-      child.send(message)
-    })
-  return {
-    url: `http://127.0.0.1:${port}`,
-    configure: (behaviour) => call({ configure: behaviour, reset: true }),
-    totals: async () => (await call({ totals: true })).totals
-  }
-}
-
-/** Starts a server process and resolves with its URL, read from the first stdout line that carries `url`. */
-const startServer = (args, env) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), ...env },
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    children.push(child)
-    let buffer = ""
-    let found = false
-    child.stdout.on("data", (data) => {
-      if (found) return // keep draining the logs
-      buffer += data.toString("utf8")
-      for (const line of buffer.split("\n")) {
-        try {
-          const json = JSON.parse(line)
-          if (typeof json.url === "string") {
-            found = true
-            return resolve({ url: json.url, pid: child.pid })
-          }
-        } catch {}
-      }
-    })
-    child.once("exit", (code) => !found && reject(new Error(`${args[0]} exited with ${code}`)))
-  })
-
 // ---------------------------------------------------------------------------------------------------------------
 // Load generation (node:http, keep-alive)
 // ---------------------------------------------------------------------------------------------------------------
-const agentFor = (maxSockets) => new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets })
 
 /** One request; resolves with status, latency (ms) and, for streams, the token indexes seen and their arrival times. */
 const post = (url, body, agent, onData) =>
@@ -143,11 +93,6 @@ const tokenReader = () => {
   return state
 }
 
-const quantile = (values, q) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
-}
-const median = (values) => quantile(values, 0.5)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
@@ -546,7 +491,7 @@ await mock.configure({ chunks: 30, pacingMs: 100 })
   })
 }
 
-for (const child of children) child.kill()
+stopAll()
 fs.rmSync(heapFile, { force: true })
 fs.rmSync(modelsFile, { force: true })
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true })

@@ -14,72 +14,17 @@
 // request, against a bare Effect.
 //
 // Run: npx pnpm build, then node bench/gateway/tracing.mjs (BENCH_SCALE=0.5 for a shorter run).
-import { fork, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
+import { agentFor, median, quantile, record, results, SCALE, startMock, startServer, stopAll } from "./harness.mjs"
+
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "../..")
-const SCALE = Number(process.env.BENCH_SCALE ?? 1)
-const results = []
-const record = (row) => {
-  results.push(row)
-  const ratio = row.ratio === undefined ? "" : ` ratio ${row.ratio.toFixed(3)}`
-  const target = row.target === undefined ? "" : ` target ${row.target} ${row.met ? "met" : "NOT MET"}`
-  console.log(`${row.metric}: ${row.value.toFixed(Math.abs(row.value) >= 100 ? 0 : 3)} ${row.unit}${ratio}${target}`)
-}
 
-const children = []
-const startMock = async () => {
-  const child = fork(path.join(here, "mock-child.mjs"), { stdio: ["ignore", "inherit", "inherit", "ipc"] })
-  children.push(child)
-  const port = await new Promise((resolve) => child.once("message", (m) => resolve(m.port)))
-  return {
-    url: `http://127.0.0.1:${port}`,
-    configure: (behaviour) =>
-      new Promise((resolve) => {
-        child.once("message", resolve)
-        child.send({ configure: behaviour, reset: true })
-      })
-  }
-}
-
-/** Starts a server process; resolves with its URL (the first stdout line carrying `url`), pid and later lines. */
-const startServer = (args, env) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), ...env },
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    children.push(child)
-    const lines = []
-    let buffer = ""
-    let found = false
-    child.stdout.on("data", (data) => {
-      buffer += data.toString("utf8")
-      const parts = buffer.split("\n")
-      buffer = parts.pop()
-      for (const line of parts) {
-        if (found) {
-          lines.push(line)
-          continue
-        }
-        try {
-          const json = JSON.parse(line)
-          if (typeof json.url === "string") {
-            found = true
-            resolve({ url: json.url, pid: child.pid, child, lines })
-          }
-        } catch {}
-      }
-    })
-    child.once("exit", (code) => !found && reject(new Error(`${args[0]} exited with ${code}`)))
-  })
-
-const agentFor = (maxSockets) => new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets })
 const post = (url, body, agent) =>
   new Promise((resolve) => {
     const target = new URL(url)
@@ -103,11 +48,6 @@ const post = (url, body, agent) =>
     req.on("error", () => resolve({ status: 0, ms: performance.now() - started }))
     req.end(payload)
   })
-const quantile = (values, q) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
-}
-const median = (values) => quantile(values, 0.5)
 /** CPU time of a process so far, ms (utime + stime, clock ticks of 10 ms). */
 const cpuMs = (pid) => {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
@@ -119,7 +59,7 @@ const cpuMs = (pid) => {
 // ---------------------------------------------------------------------------------------------------------------
 const mock = await startMock()
 const upstream = `${mock.url}/v1`
-const sink = await startServer([path.join(here, "otlp-sink.mjs")], {})
+const sink = await startServer([path.join(here, "otlp-sink.mjs")], {}, { keepLines: true })
 const gatewayEnv = {
   PORT: "0",
   MOONSHOT_API_KEY: "sk-bench",
@@ -302,7 +242,7 @@ if (exported !== undefined) {
   record({ metric: "tracing on: OTLP exports received by the sink", value: exported.requests, unit: "requests" })
   record({ metric: "tracing on: OTLP bytes received by the sink", value: exported.bytes, unit: "bytes" })
 }
-for (const child of children) child.kill()
+stopAll()
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true })
 fs.writeFileSync(
   path.join(root, "bench/results/gateway-tracing.json"),
