@@ -25,14 +25,22 @@ describe("retry budget", () => {
       const recorder = respond(server, "ref", () =>
         MockUpstream.json(errorBody("upstream down", "server_error", null), { status: 503 })
       )
+      const started = Date.now()
       const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => ask(gateway.url, i)))
       expect(statuses.every((status) => status >= 500)).toBe(true)
       // 40 first attempts and 50 retries; without the budget 2 retries each (120 attempts)
       expect(recorder.count).toBe(90)
       const metrics = await (await realFetch(`${gateway.url}/metrics`)).text()
-      expect(metrics).toMatch(/^conduit_gateway_retry_budget_requests\{provider="ref"\} 40$/m)
-      expect(metrics).toMatch(/^conduit_gateway_retry_budget_retries\{provider="ref"\} 50$/m)
-      expect(metrics).toMatch(/^conduit_gateway_retry_budget_available\{provider="ref"\} 0$/m)
+      const gauge = (name: string) =>
+        Number(new RegExp(`^conduit_gateway_retry_budget_${name}\\{provider="ref"\\} (\\d+)$`, "m").exec(metrics)?.[1])
+      // the gauges cover the budget's 10 s window: exact while the whole run is inside it (a loaded machine can
+      // stretch the 40 calls' retries past it, and then the oldest have left the window)
+      if (Date.now() - started < 9_000) {
+        expect([gauge("requests"), gauge("retries"), gauge("available")]).toEqual([40, 50, 0])
+      } else {
+        expect(gauge("requests")).toBeLessThanOrEqual(40)
+        expect(gauge("retries")).toBeLessThanOrEqual(50)
+      }
       // a call whose retry was refused stops there: how many refusals depends on the interleaving
       expect(
         Number(/^conduit_gateway_retry_budget_denied_total\{provider="ref"\} (\d+)$/m.exec(metrics)?.[1])
