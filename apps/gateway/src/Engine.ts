@@ -19,6 +19,7 @@
  */
 import {
   Cost,
+  EncodedGenerate,
   EncodedStream,
   OpenAiCompatLanguageModel,
   ProviderRegistry,
@@ -428,36 +429,36 @@ export const generate = (deps: Dependencies, call: Call, info: RequestInfo): Eff
     const prepared = yield* prepare(deps, call, info, false)
     const { conversations, sessionId } = prepared
     const onRoute = ProviderRegistry.provideRoute(deps.routes.registry, prepared.route, prepared.observer)
-    // no toolkit, tool calls returned as they come; through effect/ai's cached response decoder (UntooledCall)
-    const run = (prompt: Prompt.Prompt) => onRoute(UntooledCall.generateText(prompt))
-    const work =
-      conversations === undefined || sessionId === undefined
-        ? run(call.prompt)
-        : Effect.gen(function* () {
-            const history = yield* conversations.history(sessionId)
-            const response = yield* run(withHistory(history, call.prompt))
-            yield* conversations.append(sessionId, {
-              prompt: call.prompt,
-              response: response.content as ReadonlyArray<Response.AnyPart>
-            })
-            return response
+    const work: Effect.Effect<
+      ReadonlyArray<Response.AnyPart | Response.PartEncoded>,
+      AiError.AiError | Conversation.ConversationError,
+      never
+    > = conversations === undefined || sessionId === undefined
+      ? // the parts as the provider built them: the front door encodes them as they are (no decode)
+        onRoute(EncodedGenerate.generateText({ prompt: call.prompt }))
+      : Effect.gen(function* () {
+          const history = yield* conversations.history(sessionId)
+          // the stored turn is made from the response parts by effect/ai (`Prompt.fromResponseParts`): decoded
+          // ones; no toolkit, tool calls returned as they come (UntooledCall)
+          const response = yield* onRoute(UntooledCall.generateText(withHistory(history, call.prompt)))
+          yield* conversations.append(sessionId, {
+            prompt: call.prompt,
+            response: response.content as ReadonlyArray<Response.AnyPart>
           })
-    const { value, metadata } = yield* deps.sessions
+          return response.content
+        })
+    const { value: parts, metadata } = yield* deps.sessions
       .run(
         work.pipe(
           Effect.provideService(OpenAiCompatLanguageModel.CallConfig, call.config),
           Effect.provideService(ResponseCacheHook.CallOptions, prepared.callOptions)
         ),
-        prepared.runOptions(
-          (response) => sumUsage(response.content),
-          (response) => spentOn(response.content)
-        )
+        prepared.runOptions(sumUsage, spentOn)
       )
       .pipe(
         Effect.provideService(RequestContext.RequestContext, prepared.requestContext),
         Effect.provideService(RetryBudget.CurrentRetryBudget, deps.retryBudget ?? RetryBudget.unlimited)
       )
-    const parts = value.content as ReadonlyArray<Response.AnyPart>
     const summary = ResponseSummary.fromParts(parts)
     const provider = summary.metadata.provider ?? prepared.provider()
     const cost = recordAnswer(deps.metrics, info, provider, summary.usage, summary.metadata, prepared.route.model)

@@ -35,6 +35,7 @@ import { type AiError, LanguageModel, Model, type Response, Telemetry } from "ef
 import type * as CallConfigModule from "./CallConfig.js"
 import * as CallMetadata from "./CallMetadata.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
+import * as encodedGenerates from "./internal/encodedGenerates.js"
 import * as encodedStreams from "./internal/encodedStreams.js"
 import type { OpenAiCompatClientShape, WithHeaders } from "./OpenAiCompatClient.js"
 import * as ProviderError from "./ProviderError.js"
@@ -525,20 +526,20 @@ export const make = (params: {
         })
       )
     )
+  const generateText = (options: LanguageModel.ProviderOptions) =>
+    Effect.flatMap(prepare(options, false), ({ resolved, cache, call }) =>
+      Tracing.tracedCall(cache.generate(call, generate(spec, client, resolved)), options.span, {
+        provider: spec.name,
+        model: resolved.info.id
+      })
+    )
   return Effect.gen(function* () {
-    const service = yield* LanguageModel.make({
-      generateText: (options) =>
-        Effect.flatMap(prepare(options, false), ({ resolved, cache, call }) =>
-          Tracing.tracedCall(cache.generate(call, generate(spec, client, resolved)), options.span, {
-            provider: spec.name,
-            model: resolved.info.id
-          })
-        ),
-      streamText
-    })
-    // a span transformer captured here would be applied by effect/ai's own streamText only (see `EncodedStream`)
+    const service = yield* LanguageModel.make({ generateText, streamText })
+    // a span transformer captured here would be applied by effect/ai's own calls only (see `EncodedStream`)
     const transformer = yield* Effect.serviceOption(Telemetry.CurrentSpanTransformer)
-    return Option.isSome(transformer) ? service : encodedStreams.register(service, streamText)
+    return Option.isSome(transformer)
+      ? service
+      : encodedGenerates.register(encodedStreams.register(service, streamText), generateText)
   })
 }
 

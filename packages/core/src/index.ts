@@ -39,6 +39,12 @@ export * as Cost from "./Cost.js"
  */
 export * as EmbeddingCatalog from "./EmbeddingCatalog.js"
 /**
+ * A non-stream call's parts as the provider built them, without effect/ai's decode (the gateway's non-stream path).
+ *
+ * @since 0.1.0
+ */
+export * as EncodedGenerate from "./EncodedGenerate.js"
+/**
  * A streamed call's parts as the provider built them, without effect/ai's per-part decode (for callers that pass
  * them on, such as the gateway).
  *
