@@ -171,6 +171,20 @@ export {
 // generateText
 // =============================================================================
 
+/**
+ * The total timeout of an assembled non-stream call as a deadline (Clock ms) that its waits check, instead of a timer
+ * raced against the whole call (`Effect.timeoutOrElse` forks the call and a sleeper: ~115 µs of CPU per request in
+ * a loaded server, BENCHMARKS.md issue 18 round 3). The client bounds each wait for headers and chunks by it
+ * (`StreamLimits.deadline`), a retry's sleep ends at it at the latest, and an attempt due after it is not sent:
+ * wherever the time goes, the call fails at the deadline with `timedOut()`, the call's total-timeout error.
+ */
+interface CallDeadline {
+  readonly at: number
+  readonly totalMs: number
+  readonly clock: Clock.Clock
+  readonly timedOut: () => AiError.AiError
+}
+
 const generate = (
   spec: ProviderSpec,
   client: OpenAiCompatClientShape,
@@ -179,28 +193,42 @@ const generate = (
   Effect.suspend(() => {
     const state = CallMetadata.newState(resolved.warnings)
     const totalMs = resolved.timeouts.totalMs
-    const run = generateWith(spec, client, resolved, state)
-    return totalMs === undefined
-      ? run
-      : run.pipe(
-          Effect.timeoutOrElse({
-            duration: totalMs,
-            orElse: () => Effect.fail(CallMetadata.totalTimeoutError(spec, totalMs, state, "generateText"))
-          })
-        )
+    if (totalMs === undefined) return generateWith(spec, client, resolved, state, undefined)
+    const timedOut = () => CallMetadata.totalTimeoutError(spec, totalMs, state, "generateText")
+    if (!resolved.assembleNonStream) {
+      // a plain request waits inside the SDK, which takes no deadline: the call is raced against the timer
+      return generateWith(spec, client, resolved, state, undefined).pipe(
+        Effect.timeoutOrElse({ duration: totalMs, orElse: () => Effect.fail(timedOut()) })
+      )
+    }
+    return Clock.clockWith((clock) =>
+      generateWith(spec, client, resolved, state, {
+        at: clock.currentTimeMillisUnsafe() + totalMs,
+        totalMs,
+        clock,
+        timedOut
+      })
+    )
   })
+
+/** Whether `error` is a wait that ran into the call's deadline (`StreamLimits.deadline`). */
+const isDeadlineTimeout = (error: AiError.AiError): boolean => {
+  const described = ProviderError.describe(error)
+  return described.kind === "timeout" && described.timeout === "total"
+}
 
 /**
  * One non-stream answer: the plain request, or (`resolved.assembleNonStream`) the request in streaming mode under the
- * first-token and idle bounds with its chunks assembled (`CompletionAssembly`), so a hung attempt or a connection
- * that fails mid-body fails the attempt (retryable) instead of waiting out the total timeout.
+ * first-token and idle bounds and the call's deadline with its chunks assembled (`CompletionAssembly`), so a hung
+ * attempt or a connection that fails mid-body fails the attempt (retryable) instead of waiting out the total timeout.
  */
 const completion = (
   spec: ProviderSpec,
   client: OpenAiCompatClientShape,
   resolved: RequestBuilder.ResolvedCall,
   request: ChatCompletions.WireRequest,
-  headers: Readonly<Record<string, string>> | undefined
+  headers: Readonly<Record<string, string>> | undefined,
+  deadline: CallDeadline | undefined
 ): Effect.Effect<WithHeaders<ChatCompletions.ChatCompletion>, AiError.AiError> => {
   if (!resolved.assembleNonStream) return client.createChatCompletion(request, headers)
   const streamed: ChatCompletions.WireRequest = {
@@ -208,8 +236,13 @@ const completion = (
     stream: true,
     ...(spec.includeUsageInStream === false ? {} : { stream_options: { include_usage: true } })
   }
-  const limits = { firstTokenMs: resolved.timeouts.firstTokenMs, idleMs: resolved.timeouts.idleMs, buffered: true }
-  return client.assembleChatCompletion(streamed, limits, headers)
+  const { firstTokenMs, idleMs } = resolved.timeouts
+  if (deadline === undefined)
+    return client.assembleChatCompletion(streamed, { firstTokenMs, idleMs, buffered: true }, headers)
+  const limits = { firstTokenMs, idleMs, deadline: { at: deadline.at, totalMs: deadline.totalMs }, buffered: true }
+  return Effect.mapError(client.assembleChatCompletion(streamed, limits, headers), (error) =>
+    isDeadlineTimeout(error) ? deadline.timedOut() : error
+  )
 }
 
 /** What a non-stream answer tells its attempt's span (see `Tracing`). */
@@ -240,7 +273,8 @@ const attemptCompletion = (
   resolved: RequestBuilder.ResolvedCall,
   state: CallMetadata.CallState,
   onAttempt: ((attempt: number) => void) | undefined,
-  request: ChatCompletions.WireRequest
+  request: ChatCompletions.WireRequest,
+  deadline: CallDeadline | undefined
 ) => {
   let retryDelayMs: number | undefined
   const checked = (response: WithHeaders<ChatCompletions.ChatCompletion>) => {
@@ -263,6 +297,9 @@ const attemptCompletion = (
   }
   return RetryPolicy.retry(
     Effect.suspend(() => {
+      if (deadline !== undefined && deadline.clock.currentTimeMillisUnsafe() >= deadline.at) {
+        return Effect.fail(deadline.timedOut())
+      }
       state.attempts++
       onAttempt?.(state.attempts)
       const info = {
@@ -277,7 +314,7 @@ const attemptCompletion = (
       return Tracing.attempt(
         info,
         resolved.headers,
-        (headers) => Effect.flatMap(completion(spec, client, resolved, request, headers), checked),
+        (headers) => Effect.flatMap(completion(spec, client, resolved, request, headers, deadline), checked),
         completionOutcome
       )
     }),
@@ -285,7 +322,12 @@ const attemptCompletion = (
     {
       onRetry: ({ delayMs }) => {
         retryDelayMs = delayMs
-      }
+      },
+      // past the deadline by 1 ms at the latest (a timer may fire a millisecond early by the clock), where the next
+      // attempt fails with the total timeout unsent
+      ...(deadline !== undefined
+        ? { maxDelayMs: () => Math.max(0, deadline.at - deadline.clock.currentTimeMillisUnsafe()) + 1 }
+        : {})
     }
   )
 }
@@ -352,7 +394,8 @@ const generateWith = (
   spec: ProviderSpec,
   client: OpenAiCompatClientShape,
   resolved: RequestBuilder.ResolvedCall,
-  state: CallMetadata.CallState
+  state: CallMetadata.CallState,
+  deadline: CallDeadline | undefined
 ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
   Effect.gen(function* () {
     const context = yield* RequestContext.RequestContext
@@ -371,7 +414,7 @@ const generateWith = (
     let toolCalls: ReadonlyArray<Response.ToolCallPartEncoded> = []
 
     while (true) {
-      const response = yield* attemptCompletion(spec, client, resolved, state, context.onAttempt, request)
+      const response = yield* attemptCompletion(spec, client, resolved, state, context.onAttempt, request, deadline)
       state.requestId ??= response.requestId
       state.headers ??= response.headers
       const converted = ResponseConversion.fromCompletion(response.body, conversion)

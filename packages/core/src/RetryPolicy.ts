@@ -91,6 +91,8 @@ export const decide = (policy: RetryPolicy, error: AiError.AiError, attempt: num
  *
  * - `onRetry`: called when a retry is scheduled (its 1-based number, the delay in ms, the error).
  * - `while`: an extra condition checked first (the language model passes "nothing was streamed yet").
+ * - `maxDelayMs`: the longest the next wait may last, in ms (the language model passes the time left before the
+ *   call's deadline); a longer delay is cut to it.
  *
  * @since 0.1.0
  */
@@ -99,6 +101,7 @@ export interface ScheduleOptions {
     | ((info: { readonly attempt: number; readonly delayMs: number; readonly error: AiError.AiError }) => void)
     | undefined
   readonly while?: (() => boolean) | undefined
+  readonly maxDelayMs?: (() => number) | undefined
 }
 
 /**
@@ -119,8 +122,10 @@ export const schedule = (policy: RetryPolicy, options?: ScheduleOptions): Schedu
         // the retry budget (a share of the traffic) has the last word
         return Effect.flatMap(Effect.service(RetryBudget.CurrentRetryBudget), (budget) => {
           if (!budget.tryRetry(ProviderError.describe(meta.input).provider)) return Cause.done(meta.attempt - 1)
-          options?.onRetry?.({ attempt: meta.attempt, delayMs: decision.delayMs, error: meta.input })
-          return Effect.succeed([meta.attempt, Duration.millis(decision.delayMs)] as [number, Duration.Duration])
+          const delayMs =
+            options?.maxDelayMs === undefined ? decision.delayMs : Math.min(decision.delayMs, options.maxDelayMs())
+          options?.onRetry?.({ attempt: meta.attempt, delayMs, error: meta.input })
+          return Effect.succeed([meta.attempt, Duration.millis(delayMs)] as [number, Duration.Duration])
         })
       })
     })

@@ -812,6 +812,67 @@ describe("the total timeout bounds the whole call, retries included", () => {
   })
 })
 
+describe("the total timeout of a non-stream call, plain or assembled: the same error at the deadline", () => {
+  // totalMs 1.5 s far below every other bound (first token, idle 20 s; a 40 s Retry-After): only the total timeout can
+  // end these calls, and it must end them with the call's own error (module LanguageModel, method generateText),
+  // whether the plain call is raced against a timer or the assembled call's waits check the deadline
+  const totalMs = 1_500
+  const bounds = { firstTokenMs: 20_000, idleMs: 20_000, totalMs }
+  const stalled = [chunk({ role: "assistant", content: "" }), chunk({ content: "Hel" }), chunk({ content: "lo" })]
+  const hang = ({ body }: MockUpstream.ChatCall) =>
+    body.stream === true
+      ? MockUpstream.sse(stalled, { stallAfter: 2 })
+      : new Promise<Response>(() => {
+          // a plain request that is never answered
+        })
+  const cases = [
+    {
+      name: "a retry's sleep past the deadline",
+      respond: () =>
+        MockUpstream.error(
+          429,
+          { error: { message: "slow down", type: "rate_limit_reached_error" } },
+          {
+            "retry-after-ms": "40000"
+          }
+        )
+    },
+    { name: "an answer that stalls (assembled: mid-body; plain: before its headers)", respond: hang }
+  ]
+  const modes = [
+    { mode: "plain", assembleNonStream: false },
+    { mode: "assembled", assembleNonStream: true }
+  ]
+  for (const { name, respond } of cases) {
+    for (const { mode, assembleNonStream } of modes) {
+      it(`${mode}: ${name}`, async () => {
+        const recorder = new MockUpstream.Recorder()
+        server.use(MockUpstream.chatCompletions(baseURL, respond, recorder))
+        const started = performance.now()
+        const exit = await Effect.runPromiseExit(
+          LanguageModel.generateText({ prompt: "hi" }).pipe(
+            Effect.provideService(TimeoutPolicy.CallTimeoutPolicy, bounds),
+            Effect.provideService(RetryPolicy.CallRetryPolicy, { maxRetries: 3, maxRetryAfterMs: 60_000 }),
+            Effect.provide(layerOf(makeProvider(), "small", { assembleNonStream }))
+          )
+        )
+        const elapsed = performance.now() - started
+        const error = failure(exit)
+        expect({ module: error.module, method: error.method }).toEqual({
+          module: "LanguageModel",
+          method: "generateText"
+        })
+        expect(ProviderError.describe(error)).toMatchObject({ kind: "timeout", timeout: "total", limitMs: totalMs })
+        expect(recorder.count).toBe(1)
+        expect((recorder.last().body as { stream?: unknown }).stream).toBe(assembleNonStream)
+        // not before the deadline; well before any other bound (20 s, 40 s) on a loaded machine
+        expect(elapsed).toBeGreaterThanOrEqual(totalMs - 5)
+        expect(elapsed).toBeLessThan(15_000)
+      })
+    }
+  }
+})
+
 describe("response metadata", () => {
   const finishMetadata = (parts: ReadonlyArray<{ readonly type: string }>) =>
     (parts.find((part) => part.type === "finish") as { metadata?: { conduit?: Record<string, unknown> } })?.metadata

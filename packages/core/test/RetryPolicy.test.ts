@@ -84,6 +84,34 @@ describe("RetryPolicy.retry", () => {
     })
   )
 
+  it.effect("maxDelayMs cuts a longer delay (advised or backoff) and leaves a shorter one", () =>
+    Effect.gen(function* () {
+      const cases = [
+        { advisedMs: 1000, maxDelayMs: 250, waits: 250 },
+        { advisedMs: 1000, maxDelayMs: 5000, waits: 1000 },
+        { advisedMs: 1000, maxDelayMs: 0, waits: 0 }
+      ]
+      for (const { advisedMs, maxDelayMs, waits } of cases) {
+        let attempts = 0
+        const delays: Array<number> = []
+        const effect = Effect.suspend(() =>
+          ++attempts < 2 ? Effect.fail(rateLimited(advisedMs)) : Effect.succeed("ok")
+        )
+        const fiber = yield* RetryPolicy.retry(effect, policy, {
+          onRetry: (i) => delays.push(i.delayMs),
+          maxDelayMs: () => maxDelayMs
+        }).pipe(Effect.forkChild)
+        if (waits > 0) {
+          yield* TestClock.adjust(Duration.millis(waits - 1))
+          assert.strictEqual(attempts, 1)
+        }
+        yield* TestClock.adjust("1 millis")
+        assert.strictEqual(yield* Fiber.join(fiber), "ok")
+        assert.deepStrictEqual(delays, [waits])
+      }
+    })
+  )
+
   it.effect("makes exactly one attempt for a quota error sent as 429", () =>
     Effect.gen(function* () {
       let attempts = 0
