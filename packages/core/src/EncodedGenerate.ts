@@ -14,10 +14,33 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect } from "effect"
+import { Context, Effect, Exit, Option, type Tracer } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, ResponseIdTracker, Telemetry } from "effect/ai"
 import * as encodedGenerates from "./internal/encodedGenerates.js"
+import * as Tracing from "./Tracing.js"
 import * as UntooledCall from "./UntooledCall.js"
+
+/**
+ * The span a call gets when tracing is not active (Effect's native tracer, or tracing off): one that records nothing,
+ * as Effect's own no-op span.
+ */
+const inactiveSpan: Tracer.Span = {
+  _tag: "Span",
+  name: "LanguageModel.generateText",
+  spanId: "noop",
+  traceId: "noop",
+  parent: Option.none(),
+  annotations: Context.empty(),
+  status: { _tag: "Ended", startTime: 0n, endTime: 0n, exit: Exit.void },
+  attributes: new Map(),
+  links: [],
+  sampled: false,
+  kind: "client",
+  end: () => {},
+  attribute: () => {},
+  event: () => {},
+  addLinks: () => {}
+}
 
 /**
  * The parts of `LanguageModel.generateText({ prompt, toolkit: Toolkit.empty, disableToolCallResolution: true,
@@ -45,26 +68,25 @@ export const generateText = (options: {
             (response) => response.content as unknown as ReadonlyArray<Response.PartEncoded>
           )
         }
-        // as effect/ai's `LanguageModel.generateText` opens and annotates it (its `annotateRequestOptions`), with the
-        // options effect/ai hands the provider for the empty toolkit
+        const providerOptions: LanguageModel.ProviderOptions = {
+          prompt: Prompt.make(options.prompt),
+          tools: [],
+          toolChoice: "none", // what effect/ai hands the provider for the empty toolkit
+          responseFormat: { type: "text" },
+          span: inactiveSpan,
+          previousResponseId: undefined,
+          incrementalPrompt: undefined,
+          toolCallValidation: "deferred"
+        }
+        // without a tracer that exports, nothing reads the call's span (core's hook annotates it only when tracing is
+        // active, see `Tracing`): no span is made, nor made the parent of the call's work
+        if (!Tracing.isActive(fiber)) return hook(providerOptions)
+        // as effect/ai's `LanguageModel.generateText` opens and annotates it (its `annotateRequestOptions`)
         return Effect.useSpan("LanguageModel.generateText", { kind: "client" }, (span) => {
           span.attribute("gen_ai.output.type", "text")
           span.attribute("effect.ai.tool_choice", "auto")
           span.attribute("effect.ai.concurrency", "unbounded")
-          return Effect.withParentSpan(
-            hook({
-              prompt: Prompt.make(options.prompt),
-              tools: [],
-              toolChoice: "none",
-              responseFormat: { type: "text" },
-              span,
-              previousResponseId: undefined,
-              incrementalPrompt: undefined,
-              toolCallValidation: "deferred"
-            }),
-            span,
-            { captureStackTrace: false }
-          )
+          return Effect.withParentSpan(hook({ ...providerOptions, span }), span, { captureStackTrace: false })
         })
       }
     )
