@@ -547,19 +547,20 @@ export const make = (params: {
   const client = spec.transport === undefined ? params.client : spec.transport(params.client, model)
   const modelConfig = params.config ?? {}
   const prepare = (options: LanguageModel.ProviderOptions, streaming: boolean) =>
-    Effect.gen(function* () {
-      const resolved = yield* RequestBuilder.buildRequest(spec, client, model, modelConfig, options, streaming)
-      // refusal-relay (core/context-window)
-      yield* RequestBuilder.preflight(spec, resolved)
-      const cache = yield* ResponseCacheHook.ResponseCacheHook
-      const callOptions = yield* ResponseCacheHook.CallOptions
-      const call: ResponseCacheHook.CacheableCall = {
-        provider: spec.name,
-        request: RequestBuilder.cacheView(resolved.request),
-        options: callOptions
-      }
-      return { resolved, cache, call }
-    })
+    Effect.flatMap(RequestBuilder.buildRequest(spec, client, model, modelConfig, options, streaming), (resolved) =>
+      Effect.withFiber((fiber) => {
+        const cache = fiber.getRef(ResponseCacheHook.ResponseCacheHook)
+        const call: ResponseCacheHook.CacheableCall = {
+          provider: spec.name,
+          // the pass-through hook never reads it
+          request:
+            cache === ResponseCacheHook.passthrough ? resolved.request : RequestBuilder.cacheView(resolved.request),
+          options: fiber.getRef(ResponseCacheHook.CallOptions)
+        }
+        // refusal-relay (core/context-window)
+        return Effect.as(RequestBuilder.preflight(spec, resolved), { resolved, cache, call })
+      })
+    )
   const streamText = (options: LanguageModel.ProviderOptions) =>
     Stream.unwrap(
       Effect.map(prepare(options, true), ({ resolved, cache, call }) =>

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import { type AiError, type LanguageModel, Tool } from "effect/ai"
 import * as CallConfig from "./CallConfig.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
@@ -79,79 +79,121 @@ export const buildRequest = (
   options: LanguageModel.ProviderOptions,
   streaming: boolean
 ): Effect.Effect<ResolvedCall, AiError.AiError> =>
-  Effect.gen(function* () {
-    const info = yield* spec.catalog.resolve(modelId)
-    const warnings: Array<string> = []
-    const lifecycle = ModelCatalog.lifecycleWarning(info)
-    if (lifecycle !== undefined) warnings.push(lifecycle)
-    const warn = (warning: string) => {
-      if (!warnings.includes(warning)) warnings.push(warning)
-    }
-    const call = yield* CallConfig.CallConfig
-    const callRetry = yield* RetryPolicy.CallRetryPolicy
-    const callTimeouts = yield* TimeoutPolicy.CallTimeoutPolicy
-    const config = CallConfig.mergeConfig(modelConfig, call)
-    const toolNames = new Tool.NameMapper(options.tools)
-    const replay =
-      info.reasoningReplay ??
-      (typeof spec.reasoningReplay === "function"
-        ? spec.reasoningReplay({ model: info, config, client })
-        : spec.reasoningReplay)
-    let messages = yield* Effect.fromResult(
-      PromptConversion.toMessages(options.prompt, { reasoning: replay, providerName: spec.name }, toolNames)
-    )
-    const toolOptions: PromptConversion.ToolOptions = {
-      providerName: spec.name,
-      providerTool: spec.providerTool,
-      transformSchema: spec.transformToolSchema,
-      strict: spec.toolStrict
-    }
-    const tools = yield* Effect.fromResult(PromptConversion.toTools(options.tools, options.toolChoice, toolOptions))
-    let responseFormat: { readonly type: string; readonly [key: string]: unknown } | undefined
-    if (options.responseFormat.type === "json") {
-      const schema = Tool.getJsonSchemaFromSchema(options.responseFormat.schema)
-      if (info.capabilities.jsonSchema) {
-        responseFormat = {
-          type: "json_schema",
-          json_schema: { name: options.responseFormat.objectName, schema, strict: true }
-        }
-      } else {
-        responseFormat = { type: "json_object" }
-        messages = [
-          { role: "system", content: jsonInstruction(options.responseFormat.objectName, schema) },
-          ...messages
-        ]
+  // no generator: the per-call configuration read from the fiber, the conversions' `Result`s checked in place
+  Effect.flatMap(spec.catalog.resolve(modelId), (info) =>
+    Effect.withFiber((fiber) => {
+      const call = fiber.getRef(CallConfig.CallConfig)
+      const callRetry = fiber.getRef(RetryPolicy.CallRetryPolicy)
+      const callTimeouts = fiber.getRef(TimeoutPolicy.CallTimeoutPolicy)
+      const config = CallConfig.mergeConfig(modelConfig, call)
+      const toolNames = new Tool.NameMapper(options.tools)
+      const replay =
+        info.reasoningReplay ??
+        (typeof spec.reasoningReplay === "function"
+          ? spec.reasoningReplay({ model: info, config, client })
+          : spec.reasoningReplay)
+      const converted = PromptConversion.toMessages(
+        options.prompt,
+        { reasoning: replay, providerName: spec.name },
+        toolNames
+      )
+      if (Result.isFailure(converted)) return Effect.fail(converted.failure)
+      const toolOptions: PromptConversion.ToolOptions = {
+        providerName: spec.name,
+        providerTool: spec.providerTool,
+        transformSchema: spec.transformToolSchema,
+        strict: spec.toolStrict
       }
+      const tools = PromptConversion.toTools(options.tools, options.toolChoice, toolOptions)
+      if (Result.isFailure(tools)) return Effect.fail(tools.failure)
+      return finishRequest(spec, client, options, streaming, {
+        info,
+        config,
+        replay,
+        toolNames,
+        toolOptions,
+        messages: converted.success,
+        tools: tools.success,
+        retry: RetryPolicy.merge(RetryPolicy.defaults, config.retry, callRetry),
+        timeouts: TimeoutPolicy.merge(TimeoutPolicy.defaults, config.timeouts, callTimeouts)
+      })
+    })
+  )
+
+/** What {@link buildRequest} resolved before the wire request's last steps ({@link finishRequest}). */
+interface Resolving {
+  readonly info: ModelCatalog.ModelInfo
+  readonly config: CallConfig.ModelConfig
+  readonly replay: PromptConversion.ReasoningReplay
+  readonly toolNames: Tool.NameMapper<ReadonlyArray<Tool.Any>>
+  readonly toolOptions: PromptConversion.ToolOptions
+  readonly messages: Array<ChatCompletions.RequestMessage>
+  readonly tools: {
+    readonly tools?: Array<ChatCompletions.RequestTool>
+    readonly tool_choice?: string | Record<string, unknown>
+  }
+  readonly retry: RetryPolicy.RetryPolicy
+  readonly timeouts: TimeoutPolicy.TimeoutPolicy
+}
+
+/** The wire request from the converted messages and tools: response format, parameters, the provider's hooks. */
+const finishRequest = (
+  spec: ProviderSpec.ProviderSpec,
+  client: OpenAiCompatClientShape,
+  options: LanguageModel.ProviderOptions,
+  streaming: boolean,
+  resolving: Resolving
+): Effect.Effect<ResolvedCall, AiError.AiError> => {
+  const { info, config, toolOptions, tools } = resolving
+  let messages = resolving.messages
+  const warnings: Array<string> = []
+  const lifecycle = ModelCatalog.lifecycleWarning(info)
+  if (lifecycle !== undefined) warnings.push(lifecycle)
+  const warn = (warning: string) => {
+    if (!warnings.includes(warning)) warnings.push(warning)
+  }
+  let responseFormat: { readonly type: string; readonly [key: string]: unknown } | undefined
+  if (options.responseFormat.type === "json") {
+    const schema = Tool.getJsonSchemaFromSchema(options.responseFormat.schema)
+    if (info.capabilities.jsonSchema) {
+      responseFormat = {
+        type: "json_schema",
+        json_schema: { name: options.responseFormat.objectName, schema, strict: true }
+      }
+    } else {
+      responseFormat = { type: "json_object" }
+      messages = [{ role: "system", content: jsonInstruction(options.responseFormat.objectName, schema) }, ...messages]
     }
-    const wireTools = PromptConversion.wireToolDeclarations(config.wireTools ?? [], toolOptions)
-    const draft: ChatCompletions.WireRequest = {
-      model: info.id,
-      messages,
-      ...tools,
-      ...(wireTools.length > 0 ? { tools: [...(tools.tools ?? []), ...wireTools] } : {}),
-      ...(responseFormat !== undefined ? { response_format: responseFormat as { readonly type: string } } : {}),
-      ...(info.defaultMaxTokens !== undefined ? { max_tokens: info.defaultMaxTokens } : {}),
-      ...config.request,
-      ...(streaming
-        ? { stream: true, ...(spec.includeUsageInStream === false ? {} : { stream_options: { include_usage: true } }) }
-        : {})
-    }
-    const context: ProviderSpec.PrepareContext = { model: info, options, config, streaming, client, warn }
-    const request = spec.prepareRequest ? yield* spec.prepareRequest(draft, context) : draft
+  }
+  const wireTools = PromptConversion.wireToolDeclarations(config.wireTools ?? [], toolOptions)
+  const draft: ChatCompletions.WireRequest = {
+    model: info.id,
+    messages,
+    ...tools,
+    ...(wireTools.length > 0 ? { tools: [...(tools.tools ?? []), ...wireTools] } : {}),
+    ...(responseFormat !== undefined ? { response_format: responseFormat as { readonly type: string } } : {}),
+    ...(info.defaultMaxTokens !== undefined ? { max_tokens: info.defaultMaxTokens } : {}),
+    ...config.request,
+    ...(streaming
+      ? { stream: true, ...(spec.includeUsageInStream === false ? {} : { stream_options: { include_usage: true } }) }
+      : {})
+  }
+  const context: ProviderSpec.PrepareContext = { model: info, options, config, streaming, client, warn }
+  const resolved = (request: ChatCompletions.WireRequest): ResolvedCall => {
     const headers = spec.requestHeaders?.(request, context)
     return {
       info,
-      replay,
+      replay: resolving.replay,
       headers,
       config,
-      retry: RetryPolicy.merge(RetryPolicy.defaults, config.retry, callRetry),
-      timeouts: TimeoutPolicy.merge(TimeoutPolicy.defaults, config.timeouts, callTimeouts),
+      retry: resolving.retry,
+      timeouts: resolving.timeouts,
       continuation: CallConfig.continuationPolicy(config.continuation),
       request,
       assembleNonStream:
         !streaming && (config.assembleNonStream ?? spec.assembleNonStream?.(request, headers) ?? false),
       warnings,
-      toolNames,
+      toolNames: resolving.toolNames,
       declaredTools: new Set(options.tools.map((tool) => tool.name)),
       pricing:
         config.pricing ??
@@ -159,7 +201,11 @@ export const buildRequest = (
           ? info.pricing?.[0]
           : Cost.select(info.pricing, spec.billingCurrency(client.config.baseURL)))
     }
-  })
+  }
+  return spec.prepareRequest
+    ? Effect.map(spec.prepareRequest(draft, context), resolved)
+    : Effect.succeed(resolved(draft))
+}
 
 /**
  * The pre-flight check, only with `preflight: true` (catalog context windows are often unconfirmed, so by default the
@@ -175,8 +221,13 @@ export const preflight = (
   spec: ProviderSpec.ProviderSpec,
   resolved: ResolvedCall
 ): Effect.Effect<void, AiError.AiError> =>
+  resolved.config.preflight !== true || resolved.info.unknown ? Effect.void : checkContextWindow(spec, resolved)
+
+const checkContextWindow = (
+  spec: ProviderSpec.ProviderSpec,
+  resolved: ResolvedCall
+): Effect.Effect<void, AiError.AiError> =>
   Effect.gen(function* () {
-    if (resolved.config.preflight !== true || resolved.info.unknown) return
     const { request, info } = resolved
     const maxOutput = Number(request.max_tokens ?? request.max_completion_tokens ?? 0) || 0
     // A cheap upper bound first: a token encodes at least one UTF-8 byte (byte-level BPE; others encode at least a

@@ -321,13 +321,17 @@ export const attempt = <A>(
   run: (headers: Readonly<Record<string, string>> | undefined) => Effect.Effect<A, AiError.AiError>,
   outcome: (value: A) => AttemptOutcome
 ): Effect.Effect<A, AiError.AiError> =>
-  Effect.flatMap(startAttempt(info), (traced) =>
-    traced === undefined
+  Effect.withFiber((fiber) =>
+    !isActive(fiber)
       ? run(headers)
-      : run(traced.headers(headers)).pipe(
-          Effect.withParentSpan(traced.span),
-          Effect.tap((value) => Effect.sync(() => traced.succeed(outcome(value)))),
-          Effect.onExit((exit) => Effect.sync(() => traced.end(exit)))
+      : Effect.flatMap(startAttempt(info), (traced) =>
+          traced === undefined
+            ? run(headers)
+            : run(traced.headers(headers)).pipe(
+                Effect.withParentSpan(traced.span),
+                Effect.tap((value) => Effect.sync(() => traced.succeed(outcome(value)))),
+                Effect.onExit((exit) => Effect.sync(() => traced.end(exit)))
+              )
         )
   )
 
