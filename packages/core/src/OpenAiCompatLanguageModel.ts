@@ -37,6 +37,7 @@ import * as CallMetadata from "./CallMetadata.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
 import * as encodedGenerates from "./internal/encodedGenerates.js"
 import * as encodedStreams from "./internal/encodedStreams.js"
+import * as timer from "./internal/timer.js"
 import type { OpenAiCompatClientShape, WithHeaders } from "./OpenAiCompatClient.js"
 import * as ProviderError from "./ProviderError.js"
 import type { ProviderExecutedToolCall, ProviderSpec } from "./ProviderSpec.js"
@@ -197,9 +198,7 @@ const generate = (
     const timedOut = () => CallMetadata.totalTimeoutError(spec, totalMs, state, "generateText")
     if (!resolved.assembleNonStream) {
       // a plain request waits inside the SDK, which takes no deadline: the call is raced against the timer
-      return generateWith(spec, client, resolved, state, undefined).pipe(
-        Effect.timeoutOrElse({ duration: totalMs, orElse: () => Effect.fail(timedOut()) })
-      )
+      return timer.failAfter(generateWith(spec, client, resolved, state, undefined), totalMs, timedOut)
     }
     return Clock.clockWith((clock) =>
       generateWith(spec, client, resolved, state, {

@@ -873,6 +873,39 @@ describe("the total timeout of a non-stream call, plain or assembled: the same e
   }
 })
 
+describe("a plain non-stream call under its total timeout", () => {
+  it("interrupted by its caller, aborts the upstream request (the call runs in a fiber raced against a timer)", async () => {
+    let aborted = false
+    server.use(
+      http.post(`${baseURL}/chat/completions`, ({ request }) => {
+        // never answers; records the client giving up
+        return new Promise<Response>((resolve) =>
+          request.signal.addEventListener(
+            "abort",
+            () => {
+              aborted = true
+              resolve(HttpResponse.error())
+            },
+            { once: true }
+          )
+        )
+      })
+    )
+    const exit = await Effect.runPromiseExit(
+      LanguageModel.generateText({ prompt: "hi" }).pipe(
+        Effect.provideService(TimeoutPolicy.CallTimeoutPolicy, { totalMs: 60_000 }),
+        Effect.provide(layerOf(makeProvider(), "small", { assembleNonStream: false })),
+        Effect.timeoutOrElse({ duration: 300, orElse: () => Effect.succeed("caller gave up" as const) })
+      )
+    )
+    expect(Exit.isSuccess(exit) && exit.value).toBe("caller gave up")
+    // at once in practice; the margin is for a loaded machine (the call's own bound is 60 s)
+    for (let waited = 0; !aborted && waited < 5_000; waited += 50)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(aborted).toBe(true)
+  })
+})
+
 describe("response metadata", () => {
   const finishMetadata = (parts: ReadonlyArray<{ readonly type: string }>) =>
     (parts.find((part) => part.type === "finish") as { metadata?: { conduit?: Record<string, unknown> } })?.metadata
