@@ -30,7 +30,7 @@
  *
  * @since 0.1.0
  */
-import { Channel, Clock, type Context, Effect, Layer, Option, Result, Stream } from "effect"
+import { Cause, Channel, Clock, type Context, Effect, Layer, Option, Result, Stream } from "effect"
 import { type AiError, LanguageModel, Model, type Response, Telemetry } from "effect/ai"
 import type * as CallConfigModule from "./CallConfig.js"
 import * as CallMetadata from "./CallMetadata.js"
@@ -513,19 +513,29 @@ const stream = (
           }
         )
       const parts = Stream.fromChannel(run(resolved.request, 0))
-      // The client checks the deadline while it waits for headers and chunks; this also bounds what happens between
-      // them (the sleep before a retry, a continuation's or a provider-executed round's request), so a stream never
-      // outlives `totalMs` however its time is spent. Interrupting the stream aborts the upstream request.
-      return totalMs === undefined
-        ? parts
-        : Stream.interruptWhen(
-            parts,
-            Effect.flatMap(Effect.sleep(totalMs), () =>
-              Effect.fail(CallMetadata.totalTimeoutError(spec, totalMs, state, "streamText"))
-            )
+      if (deadline === undefined) return parts
+      // The deadline is checked where the stream waits, with no timer of its own: the client bounds the waits for
+      // headers and chunks by it, a segment's attempts do not start after it (a retry's sleep ends at it), and each
+      // pull checks it (a slow consumer's stream ends there too). The client's `total` timeout becomes the call's.
+      const clock = yield* Clock.Clock
+      const timedOut = () => CallMetadata.totalTimeoutError(spec, deadline.totalMs, state, "streamText")
+      const toCallError = (error: AiError.AiError | Cause.Done): AiError.AiError | Cause.Done =>
+        !Cause.isDone(error) && isTotalTimeout(error) ? timedOut() : error
+      return Stream.transformPull(parts, (pull) =>
+        Effect.succeed(
+          Effect.suspend(() =>
+            clock.currentTimeMillisUnsafe() >= deadline.at ? Effect.fail(timedOut()) : Effect.mapError(pull, toCallError)
           )
+        )
+      )
     })
   )
+
+/** Whether `error` is a `total` timeout (the client's, at the deadline it was given). */
+const isTotalTimeout = (error: AiError.AiError): boolean => {
+  const described = ProviderError.describe(error)
+  return described.kind === "timeout" && described.timeout === "total"
+}
 
 // =============================================================================
 // Constructors

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Channel, Clock, Effect, Result, Stream } from "effect"
+import { Channel, Clock, Duration, Effect, Result, Schedule, Stream } from "effect"
 import type * as Arr from "effect/Array"
 import type { AiError, Response } from "effect/ai"
 import * as CallMetadata from "./CallMetadata.js"
@@ -152,40 +152,57 @@ export const streamSegment = (
       return Channel.concatWith(Stream.toChannel(body), () => Channel.unwrap(tail))
     })
   // each attempt in its span (see `Tracing`), ended when the attempt's channel ends, however it ends
+  const start = Effect.suspend(() => {
+    state.attempts++
+    onAttempt?.(state.attempts)
+    const info = {
+      provider: spec.name,
+      baseURL: client.config.baseURL,
+      request,
+      streaming: true,
+      attempt: state.attempts,
+      retryDelayMs
+    }
+    retryDelayMs = undefined
+    return Effect.flatMap(Tracing.startAttempt(info), (traced) =>
+      traced === undefined
+        ? attempt(undefined)
+        : Effect.succeed(Channel.onExit(Channel.unwrap(attempt(traced)), (exit) => Effect.sync(() => traced.end(exit))))
+    )
+  })
+  // No attempt starts once the call's deadline passed (a retry's sleep, a later segment's request): the call fails
+  // with its total timeout instead.
+  let deadlinePassed = false
   const once = Channel.unwrap(
-    Effect.suspend(() => {
-      state.attempts++
-      onAttempt?.(state.attempts)
-      const info = {
-        provider: spec.name,
-        baseURL: client.config.baseURL,
-        request,
-        streaming: true,
-        attempt: state.attempts,
-        retryDelayMs
-      }
-      retryDelayMs = undefined
-      return Effect.flatMap(Tracing.startAttempt(info), (traced) =>
-        traced === undefined
-          ? attempt(undefined)
-          : Effect.succeed(
-              Channel.onExit(Channel.unwrap(attempt(traced)), (exit) => Effect.sync(() => traced.end(exit)))
-            )
-      )
-    })
+    deadline === undefined
+      ? start
+      : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          deadlinePassed || now >= deadline.at
+            ? Effect.fail(CallMetadata.totalTimeoutError(spec, deadline.totalMs, state, "streamText"))
+            : start
+        )
   )
-  return resolved.retry.maxRetries <= 0
-    ? once
-    : once.pipe(
-        Channel.retry(
-          RetryPolicy.schedule(resolved.retry, {
-            while: () => !emitted,
-            onRetry: ({ delayMs }) => {
-              retryDelayMs = delayMs
-            }
+  if (resolved.retry.maxRetries <= 0) return once
+  const schedule = RetryPolicy.schedule(resolved.retry, {
+    while: () => !emitted,
+    onRetry: ({ delayMs }) => {
+      retryDelayMs = delayMs
+    }
+  })
+  return Channel.retry(
+    once,
+    deadline === undefined
+      ? schedule
+      : // a sleep before a retry that would pass the deadline ends at it (and the next attempt fails at once)
+        Schedule.modifyDelay(schedule, ({ duration }) =>
+          Effect.map(Clock.currentTimeMillis, (now) => {
+            const left = Math.max(0, deadline.at - now)
+            if (Duration.toMillis(duration) < left) return duration
+            deadlinePassed = true
+            return Duration.millis(left)
           })
         )
-      )
+  )
 }
 
 /**

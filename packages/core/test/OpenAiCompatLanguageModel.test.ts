@@ -794,9 +794,59 @@ describe("the total timeout bounds the whole call, retries included", () => {
       )
     )
     expect(ProviderError.describe(failure(exit))).toMatchObject({ kind: "timeout", timeout: "total", limitMs: 2_000 })
+    // the call's own error (not the transport's), as for a wait inside an attempt
+    expect(failure(exit)).toMatchObject({ module: "LanguageModel", method: "streamText" })
     // without the bound it ends after the 40 s Retry-After sleep (and a second attempt)
     expect(Date.now() - started).toBeLessThan(15_000)
     expect(recorder.count).toBe(1)
+  })
+
+  const answer = Array.from({ length: 6 }, (_, i) => chunk({ content: `w${i} ` })).concat([
+    chunk({}, "stop", { prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 })
+  ])
+  const bounded = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    effect.pipe(
+      Effect.provideService(TimeoutPolicy.CallTimeoutPolicy, { firstTokenMs: 20_000, idleMs: 20_000, totalMs: 1_000 }),
+      Effect.provide(layerOf(makeProvider()))
+    )
+
+  it("stream: a stall mid-answer ends at the deadline with the call's total timeout, after the parts before it", async () => {
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.sse(answer, { stallAfter: 2 })))
+    const deltas: Array<string> = []
+    const started = Date.now()
+    const exit = await Effect.runPromiseExit(
+      bounded(
+        Stream.runForEach(LanguageModel.streamText({ prompt: "hi" }), (part) =>
+          Effect.sync(() => part.type === "text-delta" && deltas.push(part.delta))
+        )
+      )
+    )
+    expect(ProviderError.describe(failure(exit))).toMatchObject({ kind: "timeout", timeout: "total", limitMs: 1_000 })
+    expect(failure(exit)).toMatchObject({ module: "LanguageModel", method: "streamText" })
+    expect(deltas).toEqual(["w0 ", "w1 "])
+    // the idle and first-token bounds (20 s) are far away: only the total one ends it
+    expect(Date.now() - started).toBeLessThan(15_000)
+  })
+
+  it("stream: a consumer slower than the deadline gets the total timeout at its next pull", async () => {
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.sse(answer)))
+    const deltas: Array<string> = []
+    const exit = await Effect.runPromiseExit(
+      bounded(
+        Stream.runForEach(LanguageModel.streamText({ prompt: "hi" }), (part) =>
+          part.type === "text-delta"
+            ? Effect.andThen(
+                Effect.sync(() => deltas.push(part.delta)),
+                deltas.length === 0 ? Effect.sleep("1200 millis") : Effect.void
+              )
+            : Effect.void
+        )
+      )
+    )
+    expect(ProviderError.describe(failure(exit))).toMatchObject({ kind: "timeout", timeout: "total", limitMs: 1_000 })
+    // the whole answer was in hand before the deadline: only the check at the pull ends it
+    expect(failure(exit)).toMatchObject({ module: "LanguageModel", method: "streamText" })
+    expect(deltas[0]).toBe("w0 ")
   })
 
   it("non-stream: the same bound", async () => {
