@@ -538,9 +538,13 @@ const streamParts = (deps: Dependencies, call: Call, prepared: Prepared): Stream
       )
     )
   }
+  // Without a conversation every wait of the stream is core's (route, cache hook, upstream calls): it honors the
+  // execution timeout's deadline, checked where it waits (no timer fiber merged into the stream).
+  const honorsDeadline = conversations === undefined || sessionId === undefined
+  const runOptions = { ...prepared.runOptions(usageTotal, partCost), honorsDeadline }
   // one context for the call's services: each `Stream.provideService` would wrap every pull again
   return Stream.provideContext(
-    deps.sessions.runStream(parts, prepared.runOptions(usageTotal, partCost)),
+    deps.sessions.runStream(parts, runOptions),
     Context.make(OpenAiCompatLanguageModel.CallConfig, call.config).pipe(
       Context.add(ResponseCacheHook.CallOptions, prepared.callOptions),
       Context.add(RequestContext.RequestContext, prepared.requestContext),

@@ -276,6 +276,12 @@ describe("gateway limits", () => {
       expect(error.status).toBe(504)
       expect(envelope(error)).toMatchObject({ type: "timeout", code: "request_timeout" })
       expect(recorder.last().aborted).toBe(true)
+      // a stream: the execution timeout's deadline bounds its wait for the upstream's headers
+      const streamed = await failure({ model: "ref/ref-chat-1", stream: true }, { gateway: strict })
+      expect(streamed.status).toBe(504)
+      expect(envelope(streamed)).toMatchObject({ type: "timeout", code: "request_timeout" })
+      expect(recorder.count).toBe(2)
+      expect(recorder.last().aborted).toBe(true)
     } finally {
       await strict.close()
     }

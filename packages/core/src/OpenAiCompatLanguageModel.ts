@@ -471,7 +471,13 @@ const stream = (
       const startedAt = yield* Clock.currentTimeMillis
       const state = CallMetadata.newState(resolved.warnings)
       const totalMs = resolved.timeouts.totalMs
-      const deadline = totalMs === undefined ? undefined : { at: startedAt + totalMs, totalMs }
+      const own = totalMs === undefined ? undefined : { at: startedAt + totalMs, totalMs }
+      // the request's deadline (the session manager's execution timeout) bounds the stream too: the tighter applies
+      const outer = context.deadline
+      const deadline =
+        outer !== undefined && (own === undefined || outer.at < own.at)
+          ? { at: outer.at, totalMs: outer.timeoutMs }
+          : own
       let text = ""
 
       const run = (

@@ -20,6 +20,13 @@ export interface RequestContextShape {
   readonly sessionId?: string | undefined
   /** Called with the attempt number (1-based) each time an upstream HTTP attempt starts. */
   readonly onAttempt?: ((attempt: number) => void) | undefined
+  /**
+   * The request's deadline: `at` an absolute time (Clock ms), `timeoutMs` the timeout it came from (the session
+   * manager's execution timeout, for a stream run with `honorsDeadline`). A streamed call started under it ends its
+   * waits (for headers, chunks, a retry's sleep) by then, as for its own total timeout (the tighter one applies), and
+   * fails with its `total` timeout naming `timeoutMs`.
+   */
+  readonly deadline?: { readonly at: number; readonly timeoutMs: number } | undefined
 }
 
 /**

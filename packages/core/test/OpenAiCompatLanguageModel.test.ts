@@ -828,6 +828,18 @@ describe("the total timeout bounds the whole call, retries included", () => {
     expect(Date.now() - started).toBeLessThan(15_000)
   })
 
+  it("stream: the request's deadline (RequestContext) bounds it when tighter than its own total timeout", async () => {
+    server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.sse(answer, { stallAfter: 2 })))
+    const exit = await Effect.runPromiseExit(
+      Stream.runDrain(LanguageModel.streamText({ prompt: "hi" })).pipe(
+        Effect.provideService(TimeoutPolicy.CallTimeoutPolicy, { idleMs: 20_000, totalMs: 30_000 }),
+        Effect.provideService(RequestContext.RequestContext, { deadline: { at: Date.now() + 800, timeoutMs: 800 } }),
+        Effect.provide(layerOf(makeProvider()))
+      )
+    )
+    expect(ProviderError.describe(failure(exit))).toMatchObject({ kind: "timeout", timeout: "total", limitMs: 800 })
+  })
+
   it("stream: a consumer slower than the deadline gets the total timeout at its next pull", async () => {
     server.use(MockUpstream.chatCompletions(baseURL, () => MockUpstream.sse(answer)))
     const deltas: Array<string> = []

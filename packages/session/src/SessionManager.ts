@@ -118,6 +118,14 @@ export interface RunOptions<A = unknown> {
   readonly requestId?: string | undefined
   /** Execution timeout of this request (overrides the manager's `timeout`). */
   readonly timeout?: Duration.Input | undefined
+  /**
+   * For `runStream`: the stream ends each of its waits by core's `RequestContext.deadline` (core's streamed calls
+   * do, and the manager sets it to the execution timeout's end). The timeout is then checked at each pull and at
+   * those waits instead of by a timer fiber merged into the stream, and a failure once the deadline passed (or the
+   * call's `total` timeout naming this timeout) is the `ExecutionTimeoutError`. Default `false`: the stream is
+   * interrupted at the timeout wherever it waits.
+   */
+  readonly honorsDeadline?: boolean | undefined
   /** Queue timeout of this request (overrides the manager's `queueTimeout`). */
   readonly queueTimeout?: Duration.Input | undefined
   /** Caller data attached to the request's registry entry and `created` event (JSON, at most `maxMetadataBytes`). */

@@ -1,6 +1,7 @@
-import { RequestContext } from "@conduitkit/core"
+import { ProviderError, RequestContext } from "@conduitkit/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, PubSub, Schema, Stream } from "effect"
+import { AiError } from "effect/ai"
 import { TestClock } from "effect/testing"
 import * as SessionError from "../src/SessionError.js"
 import * as SessionEvents from "../src/SessionEvents.js"
@@ -468,6 +469,67 @@ describe("SessionManager.runStream", () => {
       const error = yield* Fiber.join(fiber)
       assert.instanceOf(error, SessionError.ExecutionTimeoutError)
       assert.deepStrictEqual(outcomes, ["timed-out"])
+      yield* assertIdle(sessions)
+    })
+  )
+
+  it.effect("gives a stream that honors the deadline its deadline, and checks it at each pull", () =>
+    Effect.gen(function* () {
+      const sessions = yield* manager()
+      const outcomes: Array<string> = []
+      const seen: Array<RequestContext.RequestContextShape["deadline"]> = []
+      // ticks of 1 s that never wait past the deadline on their own: only the check at the pull ends them
+      const ticks = Stream.unwrap(
+        Effect.map(RequestContext.RequestContext, (context) => {
+          seen.push(context.deadline)
+          return Stream.fromEffectRepeat(Effect.as(Effect.sleep("1 second"), "tick"))
+        })
+      )
+      const fiber = yield* Effect.forkChild(
+        Effect.flip(
+          Stream.runDrain(
+            sessions.runStream(ticks, {
+              timeout: "3500 millis",
+              honorsDeadline: true,
+              onEnd: (end) => Effect.sync(() => outcomes.push(end.outcome))
+            })
+          )
+        )
+      )
+      yield* TestClock.adjust("4 seconds")
+      const error = yield* Fiber.join(fiber)
+      assert.instanceOf(error, SessionError.ExecutionTimeoutError)
+      assert.deepStrictEqual(seen, [{ at: 3_500, timeoutMs: 3_500 }])
+      assert.deepStrictEqual(outcomes, ["timed-out"])
+      yield* assertIdle(sessions)
+    })
+  )
+
+  it.effect("takes a call's total timeout naming the deadline as the execution timeout; other failures pass", () =>
+    Effect.gen(function* () {
+      const sessions = yield* manager()
+      const outcomes: Array<string> = []
+      const failing = (limitMs: number) =>
+        Effect.flip(
+          Stream.runDrain(
+            sessions.runStream(
+              Stream.concat(
+                Stream.make(1),
+                Stream.fail(ProviderError.timeout({ kind: "total", limitMs, provider: "sample" }))
+              ),
+              {
+                timeout: "3500 millis",
+                honorsDeadline: true,
+                onEnd: (end) => Effect.sync(() => outcomes.push(end.outcome))
+              }
+            )
+          )
+        )
+      // core's timer may fire a little before the Clock reads the deadline: its error names the deadline's timeout
+      assert.instanceOf(yield* failing(3_500), SessionError.ExecutionTimeoutError)
+      const own = yield* failing(100)
+      assert.isTrue(AiError.isAiError(own) && ProviderError.describe(own).limitMs === 100)
+      assert.deepStrictEqual(outcomes, ["timed-out", "failed"])
       yield* assertIdle(sessions)
     })
   )

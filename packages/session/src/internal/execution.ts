@@ -5,8 +5,9 @@
  *
  * @internal
  */
-import { RequestContext, Tracing } from "@conduitkit/core"
-import { Duration, Effect, Stream } from "effect"
+import { ProviderError, RequestContext, Tracing } from "@conduitkit/core"
+import { Cause, Duration, Effect, Stream } from "effect"
+import { AiError } from "effect/ai"
 import type * as Budget from "../Budget.js"
 import type { RateLimits as RateLimitsService } from "../RateLimits.js"
 import { ExecutionTimeoutError, type SessionError } from "../SessionError.js"
@@ -24,15 +25,21 @@ const addCost = (total: Budget.Cost | undefined, cost: Budget.Cost): Budget.Cost
       ? { amount: total.amount + cost.amount, currency: total.currency }
       : total
 
-const withContext = (request: Request) => (outer: RequestContext.RequestContextShape) => ({
-  ...outer,
-  requestId: request.requestId,
-  sessionId: request.sessionId,
-  onAttempt: (attempt: number) => {
-    request.attempts++
-    outer.onAttempt?.(attempt)
-  }
-})
+/** The request's context; `deadline`, when given, replaces a later one of the outer context. */
+const withContext =
+  (request: Request, deadline?: RequestContext.RequestContextShape["deadline"]) =>
+  (outer: RequestContext.RequestContextShape): RequestContext.RequestContextShape => ({
+    ...outer,
+    requestId: request.requestId,
+    sessionId: request.sessionId,
+    onAttempt: (attempt: number) => {
+      request.attempts++
+      outer.onAttempt?.(attempt)
+    },
+    ...(deadline !== undefined && (outer.deadline === undefined || deadline.at < outer.deadline.at)
+      ? { deadline }
+      : {})
+  })
 
 const timeoutOf = (lifecycle: Lifecycle, options: RunOptions<never>): number =>
   options.timeout === undefined ? lifecycle.settings.timeoutMs : toMillis(options.timeout)
@@ -101,10 +108,14 @@ const wrapStream = <A, E, R>(
   stream: Stream.Stream<A, E, R>,
   options: RunOptions<A>
 ): Stream.Stream<A, E | SessionError, R> => {
+  const ms = timeoutOf(lifecycle, options)
+  const bounded = Number.isFinite(ms)
+  // a stream that honors the deadline gets it in its context (see `RunOptions.honorsDeadline`)
+  const at = bounded && options.honorsDeadline === true ? request.clock.currentTimeMillisUnsafe() + ms : undefined
   let body: Stream.Stream<A, E | SessionError, R> = Stream.updateService(
     stream,
     RequestContext.RequestContext,
-    withContext(request)
+    withContext(request, at === undefined ? undefined : { at, timeoutMs: ms })
   )
   const actual = options.rateLimit?.actualTokens
   const actualCost = options.rateLimit?.actualCost
@@ -117,11 +128,42 @@ const wrapStream = <A, E, R>(
       return element
     })
   }
-  const ms = timeoutOf(lifecycle, options)
-  if (Number.isFinite(ms)) {
+  if (at !== undefined) return withinDeadline(body, request, at, ms)
+  if (bounded) {
     body = Stream.interruptWhen(body, Effect.andThen(Effect.sleep(Duration.millis(ms)), executionTimeout(request, ms)))
   }
   return body
+}
+
+/** Whether `error` is core's `total` timeout of `timeoutMs` (a call that reached the deadline it was given). */
+const isDeadlineTimeout = (error: unknown, timeoutMs: number): boolean => {
+  if (!AiError.isAiError(error)) return false
+  const described = ProviderError.describe(error)
+  return described.kind === "timeout" && described.timeout === "total" && described.limitMs === timeoutMs
+}
+
+/**
+ * The execution timeout of a stream that ends its own waits by `RequestContext.deadline` (`at`): checked at each
+ * pull, and a failure at or after the deadline (or the call's total timeout naming it) is the timeout's.
+ */
+const withinDeadline = <A, E, R>(
+  body: Stream.Stream<A, E | SessionError, R>,
+  request: Request,
+  at: number,
+  ms: number
+): Stream.Stream<A, E | SessionError, R> => {
+  const { clock } = request
+  const timedOut = (error: unknown) =>
+    !Cause.isDone(error) && (clock.currentTimeMillisUnsafe() >= at || isDeadlineTimeout(error, ms))
+  return Stream.transformPull(body, (pull) =>
+    Effect.succeed(
+      Effect.suspend(() =>
+        clock.currentTimeMillisUnsafe() >= at
+          ? executionTimeout(request, ms)
+          : Effect.catchIf(pull, timedOut, () => executionTimeout(request, ms))
+      )
+    )
+  )
 }
 
 /** Runs `stream` as one request, admitted when first pulled (see `SessionManager.runStream`). */
