@@ -530,7 +530,9 @@ const stream = (
       return Stream.transformPull(parts, (pull) =>
         Effect.succeed(
           Effect.suspend(() =>
-            clock.currentTimeMillisUnsafe() >= deadline.at ? Effect.fail(timedOut()) : Effect.mapError(pull, toCallError)
+            clock.currentTimeMillisUnsafe() >= deadline.at
+              ? Effect.fail(timedOut())
+              : Effect.mapError(pull, toCallError)
           )
         )
       )

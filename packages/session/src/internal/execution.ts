@@ -36,9 +36,7 @@ const withContext =
       request.attempts++
       outer.onAttempt?.(attempt)
     },
-    ...(deadline !== undefined && (outer.deadline === undefined || deadline.at < outer.deadline.at)
-      ? { deadline }
-      : {})
+    ...(deadline !== undefined && (outer.deadline === undefined || deadline.at < outer.deadline.at) ? { deadline } : {})
   })
 
 const timeoutOf = (lifecycle: Lifecycle, options: RunOptions<never>): number =>
