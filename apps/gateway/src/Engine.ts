@@ -526,9 +526,8 @@ const provideContextOnce = <A, E, R, S>(
   const inner = Stream.toChannel(stream as unknown as Stream.Stream<A, E>)
   return Stream.fromChannel(
     Channel.fromTransform((upstream, scope) =>
-      Effect.map(
-        Effect.updateContext(Channel.toTransform(inner)(upstream, scope), merge),
-        (pull) => Effect.updateContext(pull, merge)
+      Effect.map(Effect.updateContext(Channel.toTransform(inner)(upstream, scope), merge), (pull) =>
+        Effect.updateContext(pull, merge)
       )
     )
   ) as unknown as Stream.Stream<A, E, Exclude<R, S>>

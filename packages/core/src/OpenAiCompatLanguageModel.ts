@@ -468,15 +468,16 @@ const stream = (
   Stream.unwrap(
     Effect.gen(function* () {
       const context = yield* RequestContext.RequestContext
-      const startedAt = yield* Clock.currentTimeMillis
+      const clock = yield* Clock.Clock
+      const startedAt = clock.currentTimeMillisUnsafe()
       const state = CallMetadata.newState(resolved.warnings)
       const totalMs = resolved.timeouts.totalMs
-      const own = totalMs === undefined ? undefined : { at: startedAt + totalMs, totalMs }
+      const own = totalMs === undefined ? undefined : { at: startedAt + totalMs, totalMs, clock }
       // the request's deadline (the session manager's execution timeout) bounds the stream too: the tighter applies
       const outer = context.deadline
       const deadline =
         outer !== undefined && (own === undefined || outer.at < own.at)
-          ? { at: outer.at, totalMs: outer.timeoutMs }
+          ? { at: outer.at, totalMs: outer.timeoutMs, clock }
           : own
       let text = ""
 
@@ -523,10 +524,9 @@ const stream = (
       // The deadline is checked where the stream waits, with no timer of its own: the client bounds the waits for
       // headers and chunks by it, a segment's attempts do not start after it (a retry's sleep ends at it), and each
       // pull checks it (a slow consumer's stream ends there too). The client's `total` timeout becomes the call's.
-      const clock = yield* Clock.Clock
       const timedOut = () => CallMetadata.totalTimeoutError(spec, deadline.totalMs, state, "streamText")
       const toCallError = (error: AiError.AiError | Cause.Done): AiError.AiError | Cause.Done =>
-        !Cause.isDone(error) && isTotalTimeout(error) ? timedOut() : error
+        !Cause.isDone(error) && isDeadlineTimeout(error) ? timedOut() : error
       return Stream.transformPull(parts, (pull) =>
         Effect.succeed(
           Effect.suspend(() =>
@@ -538,12 +538,6 @@ const stream = (
       )
     })
   )
-
-/** Whether `error` is a `total` timeout (the client's, at the deadline it was given). */
-const isTotalTimeout = (error: AiError.AiError): boolean => {
-  const described = ProviderError.describe(error)
-  return described.kind === "timeout" && described.timeout === "total"
-}
 
 // =============================================================================
 // Constructors

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Channel, Clock, Duration, Effect, Result, Schedule, Stream } from "effect"
+import { Channel, Clock, Effect, Result, Stream } from "effect"
 import type * as Arr from "effect/Array"
 import type { AiError, Response } from "effect/ai"
 import * as CallMetadata from "./CallMetadata.js"
@@ -80,7 +80,7 @@ export const streamSegment = (
   resolved: RequestBuilder.ResolvedCall,
   request: ChatCompletions.WireRequest,
   state: CallMetadata.CallState,
-  deadline: { readonly at: number; readonly totalMs: number } | undefined,
+  deadline: { readonly at: number; readonly totalMs: number; readonly clock: Clock.Clock } | undefined,
   segment: number,
   onAttempt: ((attempt: number) => void) | undefined
 ): Channel.Channel<Batch, AiError.AiError, StreamSegmentSummary> => {
@@ -170,38 +170,31 @@ export const streamSegment = (
         : Effect.succeed(Channel.onExit(Channel.unwrap(attempt(traced)), (exit) => Effect.sync(() => traced.end(exit))))
     )
   })
-  // No attempt starts once the call's deadline passed (a retry's sleep, a later segment's request): the call fails
-  // with its total timeout instead.
-  let deadlinePassed = false
+  // No attempt starts once the call's deadline passed (after a retry's sleep, for a later segment's request): the call
+  // fails with its total timeout instead.
   const once = Channel.unwrap(
     deadline === undefined
       ? start
-      : Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          deadlinePassed || now >= deadline.at
+      : Effect.suspend(() =>
+          deadline.clock.currentTimeMillisUnsafe() >= deadline.at
             ? Effect.fail(CallMetadata.totalTimeoutError(spec, deadline.totalMs, state, "streamText"))
             : start
         )
   )
   if (resolved.retry.maxRetries <= 0) return once
-  const schedule = RetryPolicy.schedule(resolved.retry, {
-    while: () => !emitted,
-    onRetry: ({ delayMs }) => {
-      retryDelayMs = delayMs
-    }
-  })
   return Channel.retry(
     once,
-    deadline === undefined
-      ? schedule
-      : // a sleep before a retry that would pass the deadline ends at it (and the next attempt fails at once)
-        Schedule.modifyDelay(schedule, ({ duration }) =>
-          Effect.map(Clock.currentTimeMillis, (now) => {
-            const left = Math.max(0, deadline.at - now)
-            if (Duration.toMillis(duration) < left) return duration
-            deadlinePassed = true
-            return Duration.millis(left)
-          })
-        )
+    RetryPolicy.schedule(resolved.retry, {
+      while: () => !emitted,
+      onRetry: ({ delayMs }) => {
+        retryDelayMs = delayMs
+      },
+      // past the deadline by 1 ms at the latest (a timer may fire a millisecond early by the clock), where the next
+      // attempt fails with the total timeout unsent
+      ...(deadline !== undefined
+        ? { maxDelayMs: () => Math.max(0, deadline.at - deadline.clock.currentTimeMillisUnsafe()) + 1 }
+        : {})
+    })
   )
 }
 
