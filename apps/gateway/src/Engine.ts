@@ -31,7 +31,7 @@ import {
   Usage
 } from "@conduitkit/core"
 import type { Budget, Conversation, SessionError, SessionManager } from "@conduitkit/session"
-import { Cause, Channel, Context, Effect, Exit, Pull, Scope, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Pull, Scope, Stream } from "effect"
 import { type AiError, LanguageModel, Prompt, type Response, Toolkit } from "effect/ai"
 import * as Cooldown from "./Cooldown.js"
 import * as Cooldowns from "./Cooldowns.js"
@@ -505,34 +505,6 @@ export interface Streaming {
   readonly close: (clientLeft: boolean) => Effect.Effect<void>
 }
 
-/**
- * `Stream.provideContext`, with the merged context built once per consumer context instead of on every pull
- * (`Context.merge` copies the whole fiber context, and the fiber then rebuilds its service cache for the copy).
- */
-const provideContextOnce = <A, E, R, S>(
-  stream: Stream.Stream<A, E, R>,
-  context: Context.Context<S>
-): Stream.Stream<A, E, Exclude<R, S>> => {
-  let consumer: Context.Context<never> | undefined
-  let merged: Context.Context<never> | undefined
-  const merge = (current: Context.Context<never>): Context.Context<never> => {
-    if (current !== consumer || merged === undefined) {
-      consumer = current
-      merged = Context.merge(current, context as Context.Context<never>)
-    }
-    return merged
-  }
-  // the requirements `context` satisfies are checked by the signature; inside, the stream runs with them merged in
-  const inner = Stream.toChannel(stream as unknown as Stream.Stream<A, E>)
-  return Stream.fromChannel(
-    Channel.fromTransform((upstream, scope) =>
-      Effect.map(Effect.updateContext(Channel.toTransform(inner)(upstream, scope), merge), (pull) =>
-        Effect.updateContext(pull, merge)
-      )
-    )
-  ) as unknown as Stream.Stream<A, E, Exclude<R, S>>
-}
-
 /** The call's parts through its route, its conversation (when on) and the session manager. */
 const streamParts = (deps: Dependencies, call: Call, prepared: Prepared): Stream.Stream<StreamPart, Failure> => {
   const { conversations, sessionId } = prepared
@@ -571,7 +543,7 @@ const streamParts = (deps: Dependencies, call: Call, prepared: Prepared): Stream
   const honorsDeadline = conversations === undefined || sessionId === undefined
   const runOptions = { ...prepared.runOptions(usageTotal, partCost), honorsDeadline }
   // one context for the call's services: each `Stream.provideService` would wrap every pull again
-  return provideContextOnce(
+  return Stream.provideContext(
     deps.sessions.runStream(parts, runOptions),
     Context.make(OpenAiCompatLanguageModel.CallConfig, call.config).pipe(
       Context.add(ResponseCacheHook.CallOptions, prepared.callOptions),
