@@ -35,6 +35,7 @@ import { type AiError, LanguageModel, Model, type Response, Telemetry } from "ef
 import type * as CallConfigModule from "./CallConfig.js"
 import * as CallMetadata from "./CallMetadata.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
+import * as Deadline from "./internal/deadline.js"
 import * as encodedGenerates from "./internal/encodedGenerates.js"
 import * as encodedStreams from "./internal/encodedStreams.js"
 import * as timer from "./internal/timer.js"
@@ -179,10 +180,7 @@ export {
  * (`StreamLimits.deadline`), a retry's sleep ends at it at the latest, and an attempt due after it is not sent:
  * wherever the time goes, the call fails at the deadline with `timedOut()`, the call's total-timeout error.
  */
-interface CallDeadline {
-  readonly at: number
-  readonly totalMs: number
-  readonly clock: Clock.Clock
+interface CallDeadline extends Deadline.Deadline {
   readonly timedOut: () => AiError.AiError
 }
 
@@ -210,12 +208,6 @@ const generate = (
     )
   })
 
-/** Whether `error` is a wait that ran into the call's deadline (`StreamLimits.deadline`). */
-const isDeadlineTimeout = (error: AiError.AiError): boolean => {
-  const described = ProviderError.describe(error)
-  return described.kind === "timeout" && described.timeout === "total"
-}
-
 /**
  * One non-stream answer: the plain request, or (`resolved.assembleNonStream`) the request in streaming mode under the
  * first-token and idle bounds and the call's deadline with its chunks assembled (`CompletionAssembly`), so a hung
@@ -240,7 +232,7 @@ const completion = (
     return client.assembleChatCompletion(streamed, { firstTokenMs, idleMs, buffered: true }, headers)
   const limits = { firstTokenMs, idleMs, deadline: { at: deadline.at, totalMs: deadline.totalMs }, buffered: true }
   return Effect.mapError(client.assembleChatCompletion(streamed, limits, headers), (error) =>
-    isDeadlineTimeout(error) ? deadline.timedOut() : error
+    Deadline.isTimeout(error) ? deadline.timedOut() : error
   )
 }
 
@@ -296,7 +288,7 @@ const attemptCompletion = (
   }
   return RetryPolicy.retry(
     Effect.suspend(() => {
-      if (deadline !== undefined && deadline.clock.currentTimeMillisUnsafe() >= deadline.at) {
+      if (deadline !== undefined && Deadline.passed(deadline)) {
         return Effect.fail(deadline.timedOut())
       }
       state.attempts++
@@ -322,11 +314,8 @@ const attemptCompletion = (
       onRetry: ({ delayMs }) => {
         retryDelayMs = delayMs
       },
-      // past the deadline by 1 ms at the latest (a timer may fire a millisecond early by the clock), where the next
-      // attempt fails with the total timeout unsent
-      ...(deadline !== undefined
-        ? { maxDelayMs: () => Math.max(0, deadline.at - deadline.clock.currentTimeMillisUnsafe()) + 1 }
-        : {})
+      // a retry's sleep ends at the deadline, where the next attempt fails with the total timeout unsent
+      ...Deadline.retrySleep(deadline)
     }
   )
 }
@@ -526,13 +515,11 @@ const stream = (
       // pull checks it (a slow consumer's stream ends there too). The client's `total` timeout becomes the call's.
       const timedOut = () => CallMetadata.totalTimeoutError(spec, deadline.totalMs, state, "streamText")
       const toCallError = (error: AiError.AiError | Cause.Done): AiError.AiError | Cause.Done =>
-        !Cause.isDone(error) && isDeadlineTimeout(error) ? timedOut() : error
+        !Cause.isDone(error) && Deadline.isTimeout(error) ? timedOut() : error
       return Stream.transformPull(parts, (pull) =>
         Effect.succeed(
           Effect.suspend(() =>
-            clock.currentTimeMillisUnsafe() >= deadline.at
-              ? Effect.fail(timedOut())
-              : Effect.mapError(pull, toCallError)
+            Deadline.passed(deadline) ? Effect.fail(timedOut()) : Effect.mapError(pull, toCallError)
           )
         )
       )

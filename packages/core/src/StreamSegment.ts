@@ -11,6 +11,7 @@ import type * as Arr from "effect/Array"
 import type { AiError, Response } from "effect/ai"
 import * as CallMetadata from "./CallMetadata.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
+import * as Deadline from "./internal/deadline.js"
 import type { OpenAiCompatClientShape } from "./OpenAiCompatClient.js"
 import * as ProviderError from "./ProviderError.js"
 import { finishFailureFor, type ProviderExecutedToolCall, type ProviderSpec } from "./ProviderSpec.js"
@@ -80,7 +81,7 @@ export const streamSegment = (
   resolved: RequestBuilder.ResolvedCall,
   request: ChatCompletions.WireRequest,
   state: CallMetadata.CallState,
-  deadline: { readonly at: number; readonly totalMs: number; readonly clock: Clock.Clock } | undefined,
+  deadline: Deadline.Deadline | undefined,
   segment: number,
   onAttempt: ((attempt: number) => void) | undefined
 ): Channel.Channel<Batch, AiError.AiError, StreamSegmentSummary> => {
@@ -176,7 +177,7 @@ export const streamSegment = (
     deadline === undefined
       ? start
       : Effect.suspend(() =>
-          deadline.clock.currentTimeMillisUnsafe() >= deadline.at
+          Deadline.passed(deadline)
             ? Effect.fail(CallMetadata.totalTimeoutError(spec, deadline.totalMs, state, "streamText"))
             : start
         )
@@ -189,11 +190,8 @@ export const streamSegment = (
       onRetry: ({ delayMs }) => {
         retryDelayMs = delayMs
       },
-      // past the deadline by 1 ms at the latest (a timer may fire a millisecond early by the clock), where the next
-      // attempt fails with the total timeout unsent
-      ...(deadline !== undefined
-        ? { maxDelayMs: () => Math.max(0, deadline.at - deadline.clock.currentTimeMillisUnsafe()) + 1 }
-        : {})
+      // a retry's sleep ends at the deadline, where the next attempt fails with the total timeout unsent
+      ...Deadline.retrySleep(deadline)
     })
   )
 }
